@@ -1,0 +1,37 @@
+"""Shared fixtures: the real corpora in ``../shared`` (skipped with a reason where absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """``../shared`` beside the project: real corpora and the LLaMA tokenizer."""
+    if not (SHARED / "corpora").is_dir():
+        pytest.skip(f"real corpora not found at {SHARED} (set TOKKIT_SHARED to the shared folder)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def corpora(shared: Path) -> Path:
+    return shared / "corpora"
+
+
+@pytest.fixture(scope="session")
+def heldout(corpora: Path) -> Path:
+    return corpora / "heldout"
+
+
+@pytest.fixture(scope="session")
+def llama_model(shared: Path) -> Path:
+    path = shared / "fixtures" / "llama" / "tokenizer.model"
+    if not path.exists():
+        pytest.skip(f"LLaMA tokenizer not found at {path}")
+    return path

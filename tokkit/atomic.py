@@ -1,0 +1,66 @@
+"""Write outputs so an interrupted run never leaves a half-written result.
+
+Everything is written into a temporary sibling and renamed into place at the end; a crash leaves
+only a ``.tmp-*`` sibling that the next run removes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tokkit.errors import OutputExistsError
+
+TMP_PREFIX = ".tmp-"
+
+
+def _clean_stale(target: Path) -> None:
+    for stale in target.parent.glob(f"{TMP_PREFIX}{target.name}.*"):
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(target: str | Path, *, force: bool = False) -> Iterator[Path]:
+    """Yield a fresh temp directory; on success it replaces ``target`` in one rename.
+
+    Refuses an existing non-empty ``target`` unless ``force``.
+    """
+    target = Path(target)
+    if target.exists() and any(target.iterdir()) and not force:
+        raise OutputExistsError(str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if target.exists():
+        old = target.with_name(f"{TMP_PREFIX}{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(target)
+
+
+@contextmanager
+def atomic_file(target: str | Path, mode: str = "w", **open_kwargs: object) -> Iterator[object]:
+    """Open a temp sibling for writing; on success rename it over ``target``."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        with open(name, mode, **open_kwargs) as f:  # type: ignore[call-overload]
+            yield f
+        os.replace(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,1 @@
+"""Library-backed tokenizers and trainers (HF `tokenizers`, `sentencepiece`) behind tokkit's interface."""

@@ -1,0 +1,79 @@
+"""A sentencepiece ``.model`` behind tokkit's :class:`Tokenizer` interface."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import sentencepiece as spm
+
+from tokkit.errors import InputError
+
+SPM_MODEL = "spm.model"
+
+
+class SPMTokenizer:
+    """Wraps a ``SentencePieceProcessor``; ``encode`` adds no BOS/EOS (raw text → ids)."""
+
+    kind = "spm"
+
+    def __init__(self, processor: spm.SentencePieceProcessor, model_bytes: bytes) -> None:
+        self.sp = processor
+        self.model_bytes = model_bytes
+
+    @classmethod
+    def from_bytes(cls, model_bytes: bytes) -> SPMTokenizer:
+        sp = spm.SentencePieceProcessor()
+        sp.LoadFromSerializedProto(model_bytes)
+        return cls(sp, model_bytes)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.sp.GetPieceSize())
+
+    @property
+    def special_tokens(self) -> Mapping[str, int]:
+        return {
+            self.sp.IdToPiece(i): i
+            for i in range(self.vocab_size)
+            if self.sp.IsControl(i) or self.sp.IsUnknown(i)
+        }
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.sp.EncodeAsIds(text))
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return [list(ids) for ids in self.sp.EncodeAsIds(list(texts))]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return str(self.sp.DecodeIds(list(ids)))
+
+    def id_to_token(self, id: int) -> str:
+        if not 0 <= id < self.vocab_size:
+            raise IndexError(f"id {id} is outside the vocabulary of {self.vocab_size}")
+        return str(self.sp.IdToPiece(id))
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / SPM_MODEL
+        path.write_bytes(self.model_bytes)
+        with open(directory / "spm.vocab", "w", encoding="utf-8") as f:
+            for i in range(self.vocab_size):
+                f.write(f"{self.sp.IdToPiece(i)}\t{self.sp.GetScore(i):g}\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SPMTokenizer:
+        path = Path(path)
+        if path.is_dir():
+            candidates = [path / SPM_MODEL, path / "tokenizer.model"]
+            path = next((p for p in candidates if p.exists()), candidates[0])
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise InputError(f"{path}: cannot read ({err.strerror})") from None
+        try:
+            return cls.from_bytes(data)
+        except Exception:
+            raise InputError(f"{path}: not a sentencepiece model; pass a .model file") from None

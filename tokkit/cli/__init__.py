@@ -1,0 +1,74 @@
+"""The ``tokkit`` command: a thin client of the library.
+
+Each command group lives in its own module and is imported only when invoked, so ``tokkit --help``
+stays fast and a missing optional dependency only affects its own command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+from typing import Any
+
+import click
+
+from tokkit import __version__
+
+# command name → "module:attribute" of a click command; modules not present are simply not listed.
+COMMANDS: dict[str, str] = {
+    "corpus": "tokkit.cli.corpus:corpus",
+    "train-bpe": "tokkit.cli.train:train_bpe",
+    "train-wordpiece": "tokkit.cli.train_wordpiece:train_wordpiece",
+    "train-unigram": "tokkit.cli.train_unigram:train_unigram",
+    "analyze": "tokkit.cli.analyze:analyze",
+    "explain": "tokkit.cli.analyze:explain",
+    "dedup": "tokkit.cli.dedup:dedup",
+    "extend-llama": "tokkit.cli.llama:extend_llama",
+    "resize-embeddings": "tokkit.cli.llama:resize_embeddings",
+    "shard": "tokkit.cli.shard:shard",
+    "cpt": "tokkit.cli.cpt:cpt",
+    "pipeline": "tokkit.cli.pipeline:pipeline",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if importlib.util.find_spec(COMMANDS[name].split(":")[0])]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        if importlib.util.find_spec(module) is None:
+            return None
+        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tokkit")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bars or warnings.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool) -> None:
+    """Make and judge tokenizers; extend a LLaMA vocabulary for Chinese.
+
+    \b
+    Example:
+      tokkit train-bpe corpus/ --vocab 32000 -o vocab/mybpe
+    """
+    from tokkit.cli.common import setup_logging
+
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+    setup_logging(logging.ERROR if quiet else logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: library errors become one red line on stderr and a non-zero exit."""
+    from tokkit.cli.common import run_cli
+
+    return run_cli(cli, argv if argv is not None else sys.argv[1:])

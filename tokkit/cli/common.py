@@ -1,0 +1,73 @@
+"""What every command shares: error handling, logging, corpus options, the progress switch."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+from rich.logging import RichHandler
+
+from tokkit.corpus.readers import ReadOptions
+from tokkit.errors import TokkitError
+from tokkit.progress import console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def setup_logging(level: int) -> None:
+    logger = logging.getLogger("tokkit")
+    logger.handlers[:] = [RichHandler(console=console, show_time=False, show_path=False)]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def run_cli(group: click.Group, argv: Sequence[str]) -> Any:
+    """Run ``group``; a :class:`TokkitError` or Ctrl-C becomes one line and an exit code."""
+    try:
+        return group.main(list(argv), prog_name="tokkit", standalone_mode=False)
+    except TokkitError as err:
+        fail(str(err), err.exit_code)
+    except click.exceptions.Abort:
+        fail("interrupted; no output was written (re-run to start again)", 130)
+    except KeyboardInterrupt:
+        fail("interrupted; no output was written (re-run to start again)", 130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+    return None
+
+
+def quiet(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.obj and root.obj.get("quiet"))
+
+
+def corpus_options(f: F) -> F:
+    """Options every corpus-reading command takes (see :class:`ReadOptions`)."""
+    decorators = [
+        click.option("--split", type=click.Choice(["file", "paragraph", "line"]), default="line",
+                     show_default=True,
+                     help="Text files: one document per file, per blank-line paragraph, or per line."),
+        click.option("--text-field", default="text", show_default=True,
+                     help="Field holding the text in jsonl/json/parquet records."),
+        click.option("--encoding-errors", type=click.Choice(["strict", "replace", "skip"]),
+                     default="strict", show_default=True,
+                     help="Invalid UTF-8: stop with an error, replace with U+FFFD, or skip the document."),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def read_options(split: str, text_field: str, encoding_errors: str) -> ReadOptions:
+    return ReadOptions(split=split, text_field=text_field, encoding_errors=encoding_errors)  # type: ignore[arg-type]

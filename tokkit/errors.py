@@ -1,0 +1,46 @@
+"""Errors that say what happened and how to fix it.
+
+The library raises these; only the CLI turns them into a red one-line message and an exit code.
+"""
+
+from __future__ import annotations
+
+
+class TokkitError(Exception):
+    """Base of every error tokkit raises on purpose; its message is one line with the fix."""
+
+    exit_code = 1
+
+
+class InputError(TokkitError):
+    """Bad input data or arguments (a missing path, invalid UTF-8, a vocab too small...)."""
+
+    exit_code = 2
+
+
+class EncodingError(InputError):
+    """A file is not valid UTF-8; the message names the file and the byte offset."""
+
+    def __init__(self, path: str, offset: int, reason: str = "invalid UTF-8") -> None:
+        self.path = path
+        self.offset = offset
+        super().__init__(
+            f"{path}: {reason} at byte offset {offset}; "
+            "re-encode the file to UTF-8 or pass --encoding-errors replace|skip"
+        )
+
+
+class OutputExistsError(TokkitError):
+    """Refuse to overwrite an existing output without --force."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} already exists; choose another -o or pass --force to replace it")
+
+
+class MissingDependencyError(TokkitError):
+    """An optional dependency is needed for this step."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"this step needs '{package}'; install it with: pip install 'tokkit[{extra}]'"
+        )
