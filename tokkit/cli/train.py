@@ -1,0 +1,156 @@
+"""``tokkit train-bpe``: train a byte-level BPE tokenizer, from scratch or with a library."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.progress import console, rich_progress
+from tokkit.train.run import TrainReport, train_to_dir
+from tokkit.types import Trainer
+
+
+def resolve_corpus(paths: Sequence[str]) -> list[str | Path]:
+    """The given paths, or the default sample corpora (en + zh) when none are given."""
+    if paths:
+        return list(paths)
+    from tokkit.corpus.catalog import default_corpus_paths
+
+    sample = default_corpus_paths()
+    console.print(f"[dim]no corpus given: using the sample corpora {', '.join(map(str, sample))}[/]")
+    return list(sample)
+
+
+def default_output(algorithm: str, backend: str, vocab: int, name: str | None) -> Path:
+    """``vocab/<name>/`` in the current project: the folder for produced vocabularies."""
+    return Path("vocab") / (name or f"{algorithm}-{backend}-{vocab}")
+
+
+def print_report(report: TrainReport) -> None:
+    """The end-of-run table."""
+    table = Table(title=f"{report.algorithm} ({report.backend}) → {report.output}", show_header=False)
+    table.add_column("figure", style="bold")
+    table.add_column("value", justify="right")
+    rows: list[tuple[str, Any]] = [
+        ("corpus", f"{report.corpus_bytes / 1e6:,.1f} MB in {report.documents:,} documents"),
+        ("unique chunks", f"{report.unique_chunks:,}" if report.unique_chunks is not None else "—"),
+        ("time", f"{report.seconds:,.1f} s"),
+        ("peak memory", f"{report.peak_rss_mb:,.0f} MiB"),
+        ("vocab size", f"{report.vocab_size:,}"),
+        ("held-out slice", f"{report.heldout_bytes / 1e3:,.0f} kB in {report.heldout_documents:,} documents"),
+        ("bytes/token", f"{report.bytes_per_token:.3f}" if report.bytes_per_token else "—"),
+        ("chars/token", f"{report.chars_per_token:.3f}" if report.chars_per_token else "—"),
+    ]
+    skipped = sum(v for k, v in report.read.items() if k.startswith("skipped_"))
+    if skipped:
+        rows.append(("files/documents skipped", f"{skipped:,} (see warnings)"))
+    for label, value in rows:
+        table.add_row(label, str(value))
+    console.print(table)
+
+
+def run_training_command(
+    ctx: click.Context,
+    *,
+    make_trainer: Callable[[], Trainer],
+    algorithm: str,
+    backend: str,
+    config: dict[str, Any],
+    corpus: Sequence[str],
+    output: str | None,
+    name: str | None,
+    force: bool,
+    split: str,
+    text_field: str,
+    encoding_errors: str,
+) -> TrainReport:
+    """What every ``train-*`` command does after parsing its own options."""
+    trainer = make_trainer()
+    out = Path(output) if output else default_output(algorithm, backend, config["vocab_size"], name)
+    paths = resolve_corpus(corpus)
+    with rich_progress(disable=quiet(ctx)) as progress:
+        report = train_to_dir(
+            trainer,
+            corpus=paths,
+            output=out,
+            algorithm=algorithm,
+            backend=backend,
+            config=config,
+            read_options=read_options(split, text_field, encoding_errors),
+            force=force,
+            progress=progress,
+        )
+    if not quiet(ctx):
+        print_report(report)
+    click.echo(str(out))
+    return report
+
+
+def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``-o/--output``, ``--name`` and ``--force``: shared by every ``train-*`` command."""
+    f = click.option("--force", is_flag=True, help="Replace an existing output directory.")(f)
+    f = click.option("--name", help="Output name under vocab/ when -o is not given.")(f)
+    f = click.option("-o", "--output", type=click.Path(file_okay=False),
+                     help="Output directory [default: vocab/<algorithm>-<backend>-<vocab>/].")(f)
+    return f
+
+
+@click.command("train-bpe")
+@click.argument("corpus", nargs=-1, type=click.Path())
+@click.option("--vocab", "vocab_size", type=int, default=32000, show_default=True,
+              help="Final vocabulary size: 256 bytes + merges + special tokens.")
+@click.option("--backend", type=click.Choice(["scratch", "hf", "spm"]), default="scratch",
+              show_default=True,
+              help="scratch: tokkit's own trainer; hf: tokenizers' BpeTrainer; spm: sentencepiece BPE.")
+@click.option("--pattern", default="gpt4", show_default=True,
+              help="Pre-tokenizer split: gpt2, gpt4 (= cl100k), o200k, or a custom regex.")
+@click.option("--special", multiple=True, default=("<|endoftext|>",), show_default=True,
+              help="A special token (repeat the option for several).")
+@click.option("--min-frequency", type=int, default=2, show_default=True,
+              help="Stop merging when the best pair occurs fewer times.")
+@click.option("--workers", type=int, default=None, help="Processes for counting [default: all cores].")
+@output_options
+@corpus_options
+@click.pass_context
+def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, backend: str,
+              pattern: str, special: tuple[str, ...], min_frequency: int, workers: int | None,
+              output: str | None, name: str | None, force: bool, split: str, text_field: str,
+              encoding_errors: str) -> None:
+    """Train a byte-level BPE tokenizer on CORPUS (files, directories, globs).
+
+    With no CORPUS, trains on the sample corpora (English + Chinese). Writes the tokenizer
+    (bpe.model, vocab.txt, tokenizer.json for `tokenizers`/`transformers`) and tokkit.json.
+
+    \b
+    Examples:
+      tokkit train-bpe corpus/ --vocab 32000
+      tokkit train-bpe data/*.jsonl.gz --text-field content --backend hf -o vocab/hf32k
+    """
+    from tokkit.train.config import BPEConfig
+
+    config = BPEConfig(vocab_size=vocab_size, pattern=pattern, special_tokens=tuple(special),
+                       min_frequency=min_frequency, workers=workers)
+    config.check()
+
+    def make_trainer() -> Trainer:
+        if backend == "hf":
+            from tokkit.backends.bpe import HFBPETrainer
+
+            return HFBPETrainer(config)
+        if backend == "spm":
+            from tokkit.backends.bpe import SPMBPETrainer
+
+            return SPMBPETrainer(config)
+        from tokkit.train.bpe import BPETrainer
+
+        return BPETrainer(config)
+
+    run_training_command(ctx, make_trainer=make_trainer, algorithm="bpe", backend=backend,
+                         config=config.to_dict(), corpus=corpus, output=output, name=name,
+                         force=force, split=split, text_field=text_field,
+                         encoding_errors=encoding_errors)

@@ -1,0 +1,171 @@
+"""One training run, from corpus paths to a finished output directory.
+
+Every trainer (from scratch or library-backed, any algorithm) goes through :func:`train_to_dir`:
+stream the corpus, hold out a small deterministic slice for evaluation, train, measure the slice's
+bytes/token and chars/token, and write the tokenizer with a ``tokkit.json`` (what made it, with
+which config, on what corpus, how long it took) atomically into place.
+"""
+
+from __future__ import annotations
+
+import itertools
+import resource
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tokkit.atomic import atomic_dir
+from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, read_texts
+from tokkit.errors import InputError, OutputExistsError
+from tokkit.load import write_meta
+from tokkit.progress import NULL_PROGRESS
+from tokkit.types import Progress, Tokenizer, Trainer
+
+HELDOUT_EVERY = 100
+"""Every 100th document is held out of training and used to evaluate the result."""
+HELDOUT_MAX_BYTES = 4 << 20
+"""Cap on the held-out slice kept in memory; later held-out documents go to training."""
+
+
+@dataclass
+class HeldoutSlice:
+    """Documents diverted from the training stream for evaluation (bounded in memory)."""
+
+    every: int = HELDOUT_EVERY
+    max_bytes: int = HELDOUT_MAX_BYTES
+    texts: list[str] = field(default_factory=list)
+    bytes: int = 0
+
+    def split(self, texts: Iterator[str]) -> Iterator[str]:
+        """Yield the training texts; keep every ``every``-th text (until full) for evaluation."""
+        for index, text in enumerate(texts):
+            if self.every and index % self.every == self.every - 1 and self.bytes < self.max_bytes:
+                self.texts.append(text)
+                self.bytes += len(text.encode("utf-8"))
+            else:
+                yield text
+
+
+@dataclass
+class TrainReport:
+    """What a run did, for the end-of-run table and ``tokkit.json``."""
+
+    output: str
+    kind: str
+    algorithm: str
+    backend: str
+    vocab_size: int
+    corpus_bytes: int
+    documents: int
+    seconds: float
+    peak_rss_mb: float
+    unique_chunks: int | None = None
+    heldout_documents: int = 0
+    heldout_bytes: int = 0
+    heldout_tokens: int = 0
+    bytes_per_token: float | None = None
+    chars_per_token: float | None = None
+    read: dict[str, Any] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process and of its finished children, in MiB (Linux)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def check_output(output: str | Path, *, force: bool) -> None:
+    """Fail before hours of training, not after, when the output already exists."""
+    path = Path(output)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path} exists and is not a directory; choose another -o")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise OutputExistsError(str(path))
+
+
+def evaluate(tokenizer: Tokenizer, texts: Sequence[str]) -> tuple[int, int, int]:
+    """(tokens, bytes, chars) of ``texts`` under ``tokenizer``."""
+    encode_batch = getattr(tokenizer, "encode_batch", None)
+    encoded = encode_batch(list(texts)) if encode_batch else [tokenizer.encode(t) for t in texts]
+    tokens = sum(len(ids) for ids in encoded)
+    return tokens, sum(len(t.encode("utf-8")) for t in texts), sum(len(t) for t in texts)
+
+
+def train_to_dir(
+    trainer: Trainer,
+    *,
+    corpus: Sequence[str | Path],
+    output: str | Path,
+    algorithm: str,
+    backend: str,
+    config: dict[str, Any],
+    read_options: ReadOptions | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    heldout: HeldoutSlice | None = None,
+) -> TrainReport:
+    """Train ``trainer`` on ``corpus`` and write the tokenizer to ``output`` atomically.
+
+    ``output`` is replaced only when training finished; an interrupted run leaves nothing behind.
+    """
+    check_output(output, force=force)
+    progress = progress or NULL_PROGRESS
+    read_options = read_options or ReadOptions()
+    heldout = heldout if heldout is not None else HeldoutSlice()
+    stats = ReadStats()
+    total = corpus_bytes(corpus)
+    read_task = progress.task("reading corpus", total=total)
+    texts = read_texts(corpus, read_options, stats=stats, progress=read_task)
+    first = next(texts, None)
+    if first is None:
+        raise InputError(
+            f"{', '.join(map(str, corpus))}: no documents to train on (empty or skipped files); "
+            "check the corpus path and --split/--text-field"
+        )
+    start = time.perf_counter()
+    tokenizer = trainer.train(heldout.split(itertools.chain([first], texts)), progress=progress)
+    seconds = time.perf_counter() - start
+    trainer_stats: dict[str, Any] = dict(getattr(trainer, "stats", {}) or {})
+    report = TrainReport(
+        output=str(output),
+        kind=str(getattr(tokenizer, "kind", type(tokenizer).__name__)),
+        algorithm=algorithm,
+        backend=backend,
+        vocab_size=tokenizer.vocab_size,
+        corpus_bytes=stats.bytes,
+        documents=stats.documents,
+        seconds=round(seconds, 3),
+        peak_rss_mb=round(peak_rss_mb(), 1),
+        unique_chunks=trainer_stats.get("unique_chunks"),
+        read={k: v for k, v in asdict(stats).items() if k != "skipped_paths"},
+        trainer=trainer_stats,
+    )
+    if heldout.texts:
+        tokens, nbytes, nchars = evaluate(tokenizer, heldout.texts)
+        report.heldout_documents = len(heldout.texts)
+        report.heldout_bytes = nbytes
+        report.heldout_tokens = tokens
+        report.bytes_per_token = round(nbytes / tokens, 4) if tokens else None
+        report.chars_per_token = round(nchars / tokens, 4) if tokens else None
+    with atomic_dir(output, force=force) as tmp:
+        tokenizer.save(tmp)
+        write_meta(
+            tmp,
+            {
+                "format_version": 1,
+                "kind": report.kind,
+                "algorithm": algorithm,
+                "backend": backend,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "config": config,
+                "read_options": asdict(read_options),
+                "corpus": [str(p) for p in corpus],
+                "report": asdict(report),
+            },
+        )
+    return report
