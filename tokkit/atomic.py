@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 from tokkit.errors import OutputExistsError
 
@@ -20,7 +21,10 @@ TMP_PREFIX = ".tmp-"
 
 def _clean_stale(target: Path) -> None:
     for stale in target.parent.glob(f"{TMP_PREFIX}{target.name}.*"):
-        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -51,14 +55,14 @@ def atomic_dir(target: str | Path, *, force: bool = False) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_file(target: str | Path, mode: str = "w", **open_kwargs: object) -> Iterator[object]:
+def atomic_file(target: str | Path, mode: str = "w", **open_kwargs: Any) -> Iterator[IO[Any]]:
     """Open a temp sibling for writing; on success rename it over ``target``."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent)
     os.close(fd)
     try:
-        with open(name, mode, **open_kwargs) as f:  # type: ignore[call-overload]
+        with open(name, mode, **open_kwargs) as f:
             yield f
         os.replace(name, target)
     except BaseException:

@@ -1,0 +1,5 @@
+"""``python -m tokkit`` runs the CLI."""
+
+from tokkit.cli import main
+
+main()
