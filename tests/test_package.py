@@ -58,11 +58,11 @@ def test_load_rejects_garbage_files(tmp_path: Path) -> None:
         load_tokenizer(bad)
     bad_json = tmp_path / "tokenizer.json"
     bad_json.write_text("{}")
-    with pytest.raises(InputError, match="not a loadable tokenizer.json"):
+    with pytest.raises(InputError, match=r"not a loadable tokenizer\.json"):
         load_tokenizer(bad_json)
     empty = tmp_path / "empty_dir"
     empty.mkdir()
-    with pytest.raises(InputError, match="no tokkit.json, tokenizer.json or tokenizer.model"):
+    with pytest.raises(InputError, match=r"no tokkit\.json, tokenizer\.json or tokenizer\.model"):
         load_tokenizer(empty)
 
 
