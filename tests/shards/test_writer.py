@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tokkit.errors import InputError, OutputExistsError
+from tokkit.load import load_tokenizer
+from tokkit.shards import ShardConfig, open_shards, write_shards
+from tokkit.shards import stream as stream_module
+from tokkit.shards import writer as writer_module
+from tokkit.shards.writer import partial_dir
+
+
+def _decoded(directory: Path, tokenizer_dir: Path, split: str) -> list[str]:
+    shards = open_shards(directory)
+    tok = load_tokenizer(tokenizer_dir)
+    eos = shards.manifest.tokenizer.eos_id
+    out = []
+    for doc in shards.documents(split):
+        assert doc[-1] == eos
+        out.append(tok.decode(doc[:-1].tolist()))
+    return out
+
+
+def test_shards_round_trip_to_the_input_documents_in_order(
+    tmp_path: Path, corpus: Path, bpe_dir: Path, docs: list[str]
+) -> None:
+    config = ShardConfig(seq_len=16, tokens_per_shard=100, val_fraction=0.0, workers=1)
+    manifest = write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    assert _decoded(tmp_path / "out", bpe_dir, "train") == docs
+    train = manifest.splits["train"]
+    assert manifest.dtype == "uint16"
+    assert train.documents == len(docs) and manifest.splits["val"].documents == 0
+    assert all(s.tokens == 96 for s in train.shards[:-1])  # rounded down to whole sequences
+    assert 0 < train.shards[-1].tokens <= 96
+    assert train.tokens == sum(s.tokens for s in train.shards)
+    assert train.sequences == train.tokens // 16
+    assert len(open_shards(tmp_path / "out").sequences("train")) == train.sequences
+    on_disk = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert on_disk["tokenizer"]["eos_id"] == load_tokenizer(bpe_dir).special_tokens["<|endoftext|>"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        ["manifest.json"] + [s.file for s in train.shards])
+
+
+def test_the_val_split_partitions_documents_and_keeps_their_order(
+    tmp_path: Path, bpe_dir: Path
+) -> None:
+    docs = [f"document {i}: {'天地玄黄' * (i % 5)} end" for i in range(300)]
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(docs), encoding="utf-8")
+    manifest = write_shards([corpus], bpe_dir, tmp_path / "out",
+                            config=ShardConfig(seq_len=32, tokens_per_shard=512, val_fraction=0.2, workers=1))
+    train = _decoded(tmp_path / "out", bpe_dir, "train")
+    val = _decoded(tmp_path / "out", bpe_dir, "val")
+    assert 30 < len(val) < 90
+    assert sorted(train + val) == sorted(docs)
+    assert train == [d for d in docs if d in set(train)] and val == [d for d in docs if d in set(val)]
+    assert manifest.splits["val"].documents == len(val)
+
+
+def test_sharding_is_deterministic_across_worker_counts(tmp_path: Path, corpus: Path, bpe_dir: Path) -> None:
+    outs = []
+    for workers in (1, 2):
+        config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.1, workers=workers, batch_bytes=500)
+        write_shards([corpus], bpe_dir, tmp_path / f"w{workers}", config=config)
+        outs.append({p.name: p.read_bytes() for p in (tmp_path / f"w{workers}").iterdir()})
+    assert outs[0] == outs[1]
+
+
+def test_a_vocab_beyond_uint16_uses_uint32(tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {"<|endoftext|>": 0, "[UNK]": 1, **{f"w{i}": i + 2 for i in range(70_000)}}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.add_special_tokens(["<|endoftext|>"])
+    (tmp_path / "tok").mkdir()
+    tok.save(str(tmp_path / "tok" / "tokenizer.json"))
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("w69999 w1 w65536\nw7\n", encoding="utf-8")
+    manifest = write_shards([corpus], tmp_path / "tok", tmp_path / "out",
+                            config=ShardConfig(seq_len=4, val_fraction=0.0, workers=1))
+    assert manifest.dtype == "uint32"
+    ids = np.concatenate(list(open_shards(tmp_path / "out").tokens("train"))).tolist()
+    assert ids == [70001, 3, 65538, 0, 9, 0]
+
+
+def test_existing_output_is_refused_unless_forced(tmp_path: Path, corpus: Path, bpe_dir: Path) -> None:
+    config = ShardConfig(seq_len=16, workers=1, val_fraction=0.0)
+    write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    with pytest.raises(OutputExistsError, match="--force"):
+        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    write_shards([corpus], bpe_dir, tmp_path / "out", config=ShardConfig(seq_len=8, workers=1), force=True)
+    assert open_shards(tmp_path / "out").manifest.seq_len == 8
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (ShardConfig(seq_len=1), "--seq-len"),
+        (ShardConfig(seq_len=64, tokens_per_shard=10), "--tokens-per-shard"),
+        (ShardConfig(val_fraction=1.5), "--val-fraction"),
+        (ShardConfig(workers=-1), "--workers"),
+    ],
+)
+def test_nonsensical_sizes_are_refused(tmp_path: Path, corpus: Path, bpe_dir: Path,
+                                       config: ShardConfig, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_corpus_and_missing_paths_are_clear_errors(tmp_path: Path, bpe_dir: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no documents"):
+        write_shards([empty], bpe_dir, tmp_path / "out", config=ShardConfig(workers=1))
+    with pytest.raises(InputError, match="no such file"):
+        write_shards([tmp_path / "missing"], bpe_dir, tmp_path / "out", config=ShardConfig(workers=1))
+    assert not (tmp_path / "out").exists() and not partial_dir(tmp_path / "out").exists()
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_an_interrupted_run_leaves_no_output_and_resumes_to_identical_shards(
+    tmp_path: Path, corpus: Path, bpe_dir: Path, docs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.1, workers=1, batch_bytes=300)
+    write_shards([corpus], bpe_dir, tmp_path / "clean", config=config)
+
+    finish = stream_module.ShardStream._finish
+    calls = {"n": 0}
+
+    def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise _Crash
+        finish(self, end)
+
+    monkeypatch.setattr(stream_module.ShardStream, "_finish", crashing_finish)
+    with pytest.raises(_Crash):
+        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    monkeypatch.undo()
+    assert not (tmp_path / "out").exists()
+    partial = partial_dir(tmp_path / "out")
+    finished = json.loads((partial / "journal.json").read_text())["shards"]
+    assert sum(len(v) for v in finished.values()) == 5
+
+    encoded: list[int] = []
+    real = writer_module.encode_batch
+
+    def counting(texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        encoded.append(len(texts))
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setattr(writer_module, "encode_batch", counting)
+    write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    assert sum(encoded) < len(docs)  # the finished shards' documents were not tokenized again
+    assert not partial.exists()
+    clean = {p.name: p.read_bytes() for p in (tmp_path / "clean").iterdir()}
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == clean
+
+
+def test_a_damaged_finished_shard_is_rewritten_on_resume(
+    tmp_path: Path, corpus: Path, bpe_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.0, workers=1)
+    write_shards([corpus], bpe_dir, tmp_path / "clean", config=config)
+    finish = stream_module.ShardStream._finish
+
+    def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
+        if len(self.shards) == 4:
+            raise _Crash
+        finish(self, end)
+
+    monkeypatch.setattr(stream_module.ShardStream, "_finish", crashing_finish)
+    with pytest.raises(_Crash):
+        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    monkeypatch.undo()
+    damaged = partial_dir(tmp_path / "out") / "train-00002.bin"
+    damaged.write_bytes(b"\x00" + damaged.read_bytes()[1:])
+    write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    for path in (tmp_path / "clean").iterdir():
+        assert (tmp_path / "out" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_real_corpus_round_trips_with_the_llama_tokenizer(heldout: Path, llama_model: Path, tmp_path: Path) -> None:
+    text = (heldout / "zh_zizhitongjian.txt").read_text(encoding="utf-8").splitlines()[:400]
+    text += (heldout / "en_dracula.txt").read_text(encoding="utf-8").splitlines()[:1500]
+    corpus = tmp_path / "mixed.txt"
+    corpus.write_text("\n".join(text), encoding="utf-8")
+    docs = [line for line in text if line.strip()]
+    manifest = write_shards([corpus], llama_model, tmp_path / "out",
+                            config=ShardConfig(seq_len=256, tokens_per_shard=4096, val_fraction=0.0, workers=2))
+    assert (manifest.tokenizer.bos_id, manifest.tokenizer.eos_id, manifest.dtype) == (1, 2, "uint16")
+    tok = load_tokenizer(llama_model)
+    shards = open_shards(tmp_path / "out")
+    decoded = []
+    for doc in shards.documents("train"):
+        assert doc[0] == 1 and doc[-1] == 2
+        decoded.append(tok.decode(doc[1:-1].tolist()))
+    assert decoded == [tok.decode(tok.encode(d)) for d in docs]
+    assert sum(d == o for d, o in zip(decoded, docs, strict=True)) > 0.95 * len(docs)

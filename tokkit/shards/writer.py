@@ -1,0 +1,404 @@
+"""Tokenize a corpus in parallel and write packed ``.bin`` shards plus ``manifest.json``.
+
+The main process reads documents (streaming, in corpus order) and cuts them into batches of about
+``batch_bytes`` of text; worker processes tokenize batches with the fast tokenizer
+(:func:`tokkit.shards.pack.encode_batch`); results come back in submission order and feed one
+:class:`~tokkit.shards.stream.ShardStream` per split. At most ``2 × workers`` batches are in
+flight, so memory stays flat whatever the corpus size.
+
+Everything is built in a sibling ``.<name>.partial/`` directory with a journal of finished shards;
+the finished directory appears under its real name in one rename. An interrupted run resumes from
+the journal when the corpus, tokenizer and config are unchanged: finished shards are verified
+(sha256) and skipped, their documents are read but not tokenized again.
+
+A distributed engine reuses the same pure stages: ``encode_batch`` as the map step, the shard
+streams fed from its ordered output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tokkit.atomic import TMP_PREFIX
+from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_documents
+from tokkit.errors import InputError, OutputExistsError, TokkitError
+from tokkit.load import load_tokenizer
+from tokkit.shards.framing import AUTO, Framing, framing_for
+from tokkit.shards.manifest import (
+    MANIFEST_FILE,
+    SPLITS,
+    Manifest,
+    ShardInfo,
+    SplitInfo,
+    TokenizerInfo,
+    defining_files,
+    sha256_file,
+    token_dtype,
+    vocab_hash,
+)
+from tokkit.shards.pack import EncodedBatch, Encoder, encode_batch
+from tokkit.shards.stream import ShardStream
+from tokkit.types import Progress
+
+log = logging.getLogger("tokkit")
+
+JOURNAL_FILE = "journal.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShardConfig:
+    """How to cut a corpus into training shards (saved in the manifest).
+
+    ``tokens_per_shard`` is rounded down to a multiple of ``seq_len`` so shards hold whole
+    sequences. ``workers`` (0 = one per CPU) does not change the output, only the speed.
+    """
+
+    seq_len: int = 2048
+    val_fraction: float = 0.005
+    tokens_per_shard: int = 1 << 26
+    workers: int = 0
+    batch_bytes: int = 1 << 20
+    bos: str = AUTO
+    eos: str = AUTO
+
+    def validate(self) -> None:
+        if not 2 <= self.seq_len <= 1 << 24:
+            raise InputError(f"--seq-len {self.seq_len} is out of range; use 2..16777216 (e.g. 2048)")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise InputError(f"--val-fraction {self.val_fraction} must be in [0, 1) (e.g. 0.005)")
+        if self.tokens_per_shard < self.seq_len:
+            raise InputError(
+                f"--tokens-per-shard {self.tokens_per_shard} is smaller than --seq-len "
+                f"{self.seq_len}; a shard must hold at least one sequence"
+            )
+        if self.workers < 0:
+            raise InputError(f"--workers {self.workers} must be >= 0 (0 = one per CPU)")
+        if self.batch_bytes < 1:
+            raise InputError(f"batch_bytes {self.batch_bytes} must be positive")
+
+    @property
+    def shard_tokens(self) -> int:
+        return self.tokens_per_shard // self.seq_len * self.seq_len
+
+    def recorded(self) -> dict[str, Any]:
+        """The fields that decide the output (``workers``/``batch_bytes`` only change speed)."""
+        data = asdict(self)
+        del data["workers"], data["batch_bytes"]
+        return data
+
+
+# ---------------------------------------------------------------------------- tokenization
+
+
+def make_encoder(tokenizer_path: str) -> Encoder:
+    """A batch encoder for any tokenizer tokkit loads; the fast path for ``tokenizer.json``."""
+    from tokkit.backends.hf import HFTokenizer
+
+    tokenizer = load_tokenizer(tokenizer_path)
+    if isinstance(tokenizer, HFTokenizer):
+        hf = tokenizer.hf
+        fast = getattr(hf, "encode_batch_fast", hf.encode_batch)  # skips offsets when available
+
+        def encode(texts: Sequence[str]) -> list[list[int]]:
+            return [e.ids for e in fast(list(texts), add_special_tokens=False)]
+
+        return encode
+    batch = getattr(tokenizer, "encode_batch", None)
+    if callable(batch):
+        return batch
+    return lambda texts: [tokenizer.encode(t) for t in texts]
+
+
+_WORKER: tuple[Encoder, Framing, float] | None = None
+
+
+def _init_worker(tokenizer_path: str, framing: Framing, val_fraction: float) -> None:
+    # Parallelism comes from the processes; a Rust thread pool per process would oversubscribe.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    global _WORKER
+    _WORKER = (make_encoder(tokenizer_path), framing, val_fraction)
+
+
+def _encode_in_worker(texts: list[str]) -> EncodedBatch:
+    assert _WORKER is not None, "worker not initialised"
+    encode, framing, val_fraction = _WORKER
+    return encode_batch(texts, encode, framing, val_fraction)
+
+
+def _batches(docs: Iterable[str], batch_bytes: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    size = 0
+    for text in docs:
+        batch.append(text)
+        size += len(text)
+        if size >= batch_bytes:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _encoded(
+    batches: Iterable[list[str]],
+    tokenizer_path: str,
+    framing: Framing,
+    config: ShardConfig,
+    workers: int,
+) -> Iterator[EncodedBatch]:
+    """Encoded batches in input order: in-process for one worker, else a bounded process pool."""
+    if workers <= 1:
+        encode = make_encoder(tokenizer_path)
+        for texts in batches:
+            yield encode_batch(texts, encode, framing, config.val_fraction)
+        return
+    import multiprocessing
+
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(tokenizer_path, framing, config.val_fraction),
+    )
+    window: deque[Future[EncodedBatch]] = deque()
+    try:
+        for texts in batches:
+            window.append(pool.submit(_encode_in_worker, texts))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    except BrokenProcessPool:
+        raise TokkitError(
+            "a tokenizer worker process died (out of memory?); re-run the same command to resume, "
+            "or lower --workers"
+        ) from None
+    finally:
+        for future in window:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------------- output handling
+
+
+def _fingerprint(
+    paths: Sequence[str | Path], read_options: ReadOptions, config: ShardConfig, tokenizer: TokenizerInfo
+) -> dict[str, Any]:
+    files = [
+        [str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in iter_files(paths, ReadStats())
+    ]
+    return {
+        "files": files,
+        "read_options": asdict(read_options),
+        "config": config.recorded(),
+        "tokenizer": tokenizer.vocab_hash,
+        "framing": [tokenizer.bos_id, tokenizer.eos_id],
+    }
+
+
+def _restore(partial: Path, fingerprint: dict[str, Any]) -> dict[str, list[ShardInfo]]:
+    """Finished shards of an interrupted run that are still intact (verified by sha256)."""
+    journal = partial / JOURNAL_FILE
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    if data.get("fingerprint") != json.loads(json.dumps(fingerprint)):
+        log.warning("%s: corpus, tokenizer or options changed since the interrupted run; starting over", partial)
+        return {}
+    restored: dict[str, list[ShardInfo]] = {}
+    for split in SPLITS:
+        good: list[ShardInfo] = []
+        for raw in data.get("shards", {}).get(split, []):
+            shard = ShardInfo.from_json(raw)
+            path = partial / shard.file
+            if not path.is_file() or sha256_file(path) != shard.sha256:
+                log.warning("%s: missing or damaged, rewriting it and the shards after it", path)
+                break
+            good.append(shard)
+        restored[split] = good
+    return restored
+
+
+def _write_journal(partial: Path, fingerprint: dict[str, Any], streams: dict[str, ShardStream]) -> None:
+    data = {
+        "fingerprint": fingerprint,
+        "shards": {
+            split: [
+                {**asdict(s), "start": list(s.start), "end": list(s.end)} for s in stream.shards
+            ]
+            for split, stream in streams.items()
+        },
+    }
+    tmp = partial / f"{TMP_PREFIX}{JOURNAL_FILE}"
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, partial / JOURNAL_FILE)
+
+
+def _clear_strays(partial: Path, streams: dict[str, ShardStream]) -> None:
+    keep = {s.file for stream in streams.values() for s in stream.shards} | {JOURNAL_FILE}
+    for child in partial.iterdir():
+        if child.name not in keep:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+def _publish(partial: Path, target: Path) -> None:
+    """Rename the finished partial dir to ``target`` (replacing an old one if allowed earlier)."""
+    if target.exists():
+        old = target.with_name(f"{TMP_PREFIX}{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        partial.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        partial.rename(target)
+
+
+def partial_dir(output: str | Path) -> Path:
+    output = Path(output)
+    return output.with_name(f".{output.name}.partial")
+
+
+# ---------------------------------------------------------------------------- the entry point
+
+
+def write_shards(
+    paths: Sequence[str | Path],
+    tokenizer_path: str | Path,
+    output: str | Path,
+    *,
+    config: ShardConfig | None = None,
+    read_options: ReadOptions | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Manifest:
+    """Shard ``paths`` with the tokenizer at ``tokenizer_path`` into ``output``; return the manifest.
+
+    >>> write_shards(["corpus/"], "vocab/llama-zh", "shards/",
+    ...              config=ShardConfig(seq_len=2048))  # doctest: +SKIP
+    """
+    from tokkit import __version__
+    from tokkit.progress import NULL_PROGRESS
+
+    config = config or ShardConfig()
+    config.validate()
+    read_options = read_options or ReadOptions(split="line")
+    progress = progress or NULL_PROGRESS
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise InputError(f"{output}: exists and is not a directory; choose another -o")
+    if output.is_dir() and any(output.iterdir()) and not force:
+        raise OutputExistsError(str(output))
+    if not paths:
+        raise InputError("no corpus given; pass one or more files or directories")
+
+    tokenizer = load_tokenizer(tokenizer_path)
+    framing = framing_for(tokenizer, tokenizer_path, bos=config.bos, eos=config.eos)
+    info = TokenizerInfo(
+        path=str(tokenizer_path),
+        vocab_size=tokenizer.vocab_size,
+        vocab_hash=vocab_hash(tokenizer),
+        bos_id=framing.bos_id,
+        eos_id=framing.eos_id,
+        files=defining_files(tokenizer_path) if Path(tokenizer_path).exists() else {},
+    )
+    dtype = token_dtype(info.vocab_size)
+    fingerprint = _fingerprint(paths, read_options, config, info)
+
+    partial = partial_dir(output)
+    restored = _restore(partial, fingerprint) if partial.is_dir() else {}
+    if not restored and partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True, exist_ok=True)
+
+    streams: dict[str, ShardStream] = {}
+
+    def journal(_: ShardStream) -> None:
+        _write_journal(partial, fingerprint, streams)
+
+    for split in SPLITS:
+        streams[split] = ShardStream(
+            split,
+            partial,
+            tokens_per_shard=config.shard_tokens,
+            dtype=dtype,
+            finished=restored.get(split, []),
+            on_shard=journal,
+        )
+    _clear_strays(partial, streams)
+    skip_until = min(stream.resume[0] for stream in streams.values())
+    if skip_until:
+        done = sum(len(s.shards) for s in streams.values())
+        log.warning("resuming %s: %d finished shards verified and skipped", output, done)
+
+    stats = ReadStats()
+    task = progress.task("sharding", total=corpus_bytes(paths))
+    documents = 0
+
+    def texts() -> Iterator[str]:
+        nonlocal documents
+        for doc in read_documents(paths, read_options, stats=stats, progress=task):
+            if documents >= skip_until:
+                yield doc.text
+            documents += 1
+
+    workers = config.workers or (os.cpu_count() or 1)
+    index = skip_until
+    try:
+        for batch in _encoded(_batches(texts(), config.batch_bytes), str(tokenizer_path), framing, config, workers):
+            for i in range(len(batch)):
+                streams["val" if batch.val[i] else "train"].add(index, batch.document(i))
+                index += 1
+        for stream in streams.values():
+            stream.close(documents)
+    except BaseException:
+        for stream in streams.values():
+            stream.abort()
+        raise
+    if documents == 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and --split")
+
+    split_infos = {
+        split: SplitInfo(
+            documents=sum(s.documents for s in stream.shards),
+            tokens=sum(s.tokens for s in stream.shards),
+            sequences=sum(s.sequences(config.seq_len) for s in stream.shards),
+            shards=tuple(stream.shards),
+        )
+        for split, stream in streams.items()
+    }
+    manifest = Manifest(
+        tokenizer=info,
+        dtype=dtype,
+        seq_len=config.seq_len,
+        splits=split_infos,
+        config=config.recorded(),
+        corpus={
+            "paths": [str(p) for p in paths],
+            "read_options": asdict(read_options),
+            "files": stats.files,
+            "documents": documents,
+            "bytes": stats.bytes,
+            "skipped_paths": stats.skipped_paths,
+        },
+        tokkit_version=__version__,
+    )
+    manifest.save(partial)
+    (partial / JOURNAL_FILE).unlink(missing_ok=True)
+    _publish(partial, output)
+    return manifest
+
+
+def is_finished(directory: str | Path) -> bool:
+    return (Path(directory) / MANIFEST_FILE).is_file()
