@@ -1,9 +1,28 @@
 """Lazy corpus readers: files, directories and globs of txt/jsonl/json/parquet, optionally .gz/.zst.
 
-Everything streams: a reader yields one :class:`~tokkit.types.Document` at a time and never holds
-more than one document (or one parquet record batch) in memory. Bad input is reported with the file
-and byte offset; empty and binary files are skipped with a warning and counted in
+Everything streams. Memory is bounded by one document (at most ``max_document_bytes``), one
+1 MiB read chunk, or one parquet record batch, never by the corpus. Bad input is reported with the
+file and byte offset; empty and binary files are skipped with a warning and counted in
 :class:`ReadStats`.
+
+What a reader does with text files, so results do not depend on the platform that wrote them:
+
+- the file is UTF-8; a UTF-8 byte-order mark at the start is dropped, a UTF-16 one makes the file
+  "binary" (skipped with a hint to re-encode);
+- ``\\r\\n`` becomes ``\\n`` (as Python's text mode does); a line ends at ``\\n`` only;
+- byte offsets in errors count from the start of the file, or of the *decompressed* stream for
+  ``.gz``/``.zst`` (the message says so);
+- a NUL byte in the first 8 KiB makes the file binary (skipped); a NUL later drops only the unit
+  that contains it (see below), with one warning per file;
+- a document larger than ``max_document_bytes`` (64 MiB by default; e.g. a 200 MB file with no
+  newline read with ``split="line"``) is an :class:`InputError` raised after reading at most that
+  many bytes of it. It is an error rather than silent chunking because such a "line" is almost
+  never text meant to be one document; the message says how to go on.
+
+``encoding_errors="skip"`` and NUL bytes drop the smallest unit a reader decodes: a line (with
+``split="line"`` or ``"paragraph"``: the paragraph keeps its other lines), the whole file (with
+``split="file"``), or one record (jsonl). Warnings are issued once per file and kind; the counts
+in :class:`ReadStats` are exact.
 
 >>> from tokkit.corpus import read_texts
 >>> for text in read_texts(["corpus/"], split="line"):  # doctest: +SKIP
@@ -12,6 +31,7 @@ and byte offset; empty and binary files are skipped with a warning and counted i
 
 from __future__ import annotations
 
+import dataclasses
 import glob as _glob
 import gzip
 import io
@@ -37,7 +57,16 @@ JSON_SUFFIXES = {".json"}
 PARQUET_SUFFIXES = {".parquet"}
 COMPRESSION_SUFFIXES = {".gz", ".zst", ".zstd"}
 KNOWN_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES
+DEFAULT_MAX_DOCUMENT_BYTES = 64 * 2**20
+PARQUET_BATCH_ROWS = 1024
+
+_SPLITS = ("file", "paragraph", "line")
+_ENCODING_ERRORS = ("strict", "replace", "skip")
 _SNIFF_BYTES = 8192
+_CHUNK = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_REPORT_EVERY = 1024  # jsonl records between progress updates
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,18 +77,42 @@ class ReadOptions:
     separated by blank lines (``paragraph``), or each line (``line``). ``text_field`` names the
     field of jsonl/json/parquet records that holds the text. ``encoding_errors`` decides what
     invalid UTF-8 does: stop with an error naming the byte offset (``strict``), become U+FFFD
-    (``replace``), or drop the offending document with a warning (``skip``).
+    (``replace``), or drop the offending line/file/record with a warning (``skip``).
+    ``keep_empty`` keeps whitespace-only documents. ``max_document_bytes`` bounds the memory one
+    document (a line, a paragraph, a file read whole, a JSON array file) may take.
     """
 
     split: Split = "file"
     text_field: str = "text"
     encoding_errors: EncodingErrors = "strict"
     keep_empty: bool = False
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+
+    def __post_init__(self) -> None:
+        if self.split not in _SPLITS:
+            raise InputError(f"split={self.split!r} is not one of {', '.join(_SPLITS)}; pick one")
+        if self.encoding_errors not in _ENCODING_ERRORS:
+            raise InputError(
+                f"encoding_errors={self.encoding_errors!r} is not one of "
+                f"{', '.join(_ENCODING_ERRORS)}; pick one"
+            )
+        if not isinstance(self.max_document_bytes, int) or self.max_document_bytes < 1:
+            raise InputError(
+                f"max_document_bytes={self.max_document_bytes!r} must be a positive number of bytes"
+            )
+        if not self.text_field:
+            raise InputError("text_field is empty; name the field that holds the text")
 
 
 @dataclass
 class ReadStats:
-    """Counts of what a read saw, for end-of-run tables and manifests."""
+    """Counts of what a read saw, for end-of-run tables and manifests.
+
+    ``files`` counts files read; skipped files are counted by reason instead. ``documents`` and
+    ``bytes`` (UTF-8 bytes of the yielded texts) count what was yielded. ``skipped_nul``,
+    ``skipped_invalid_utf8`` and ``replaced_invalid_utf8`` count dropped or repaired units
+    (lines, files or records, see the module docstring).
+    """
 
     files: int = 0
     documents: int = 0
@@ -69,7 +122,25 @@ class ReadStats:
     skipped_unsupported: int = 0
     skipped_invalid_utf8: int = 0
     replaced_invalid_utf8: int = 0
+    skipped_nul: int = 0
     skipped_paths: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for logs: what was read and what was skipped."""
+        parts = [f"{self.files:,} files, {self.documents:,} documents, {self.bytes:,} bytes"]
+        skipped = [
+            (self.skipped_empty, "empty files"),
+            (self.skipped_binary, "binary files"),
+            (self.skipped_unsupported, "unsupported files"),
+            (self.skipped_invalid_utf8, "units with invalid UTF-8"),
+            (self.skipped_nul, "units with NUL bytes"),
+        ]
+        dropped = ", ".join(f"{n:,} {what}" for n, what in skipped if n)
+        if dropped:
+            parts.append(f"skipped {dropped}")
+        if self.replaced_invalid_utf8:
+            parts.append(f"{self.replaced_invalid_utf8:,} units with invalid UTF-8 replaced")
+        return "; ".join(parts)
 
 
 def _suffixes(path: Path) -> tuple[str, str | None]:
@@ -81,243 +152,509 @@ def _suffixes(path: Path) -> tuple[str, str | None]:
     return (suffixes[-1] if suffixes else ""), compression
 
 
+def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str | Path]:
+    # A bare string is an iterable of characters: accept it as one path rather than reading "c", "o"...
+    if isinstance(paths, (str, os.PathLike)):
+        return [paths]
+    return list(paths)
+
+
+def _walk_error(err: OSError) -> None:
+    raise InputError(f"{err.filename}: cannot list directory ({err.strerror}); check permissions")
+
+
 def iter_files(paths: Iterable[str | Path], stats: ReadStats | None = None) -> Iterator[Path]:
     """Expand files, directories (recursively, sorted) and glob patterns into files.
 
-    Inside directories, hidden files and files of unknown type are skipped (counted); a file named
-    explicitly is always read, as text when its type is unknown. A path that matches nothing is an
-    :class:`InputError`.
+    Every path is checked before the first file is yielded, so a typo in the last path fails at
+    once rather than after hours of reading the others. Inside directories, hidden files and
+    directories are ignored and files of unknown type skipped (counted); a file named explicitly
+    or matched by a glob is always read, as text when its type is unknown. Symlinked directories
+    are not followed. A file reached twice is read once.
     """
     stats = stats if stats is not None else ReadStats()
-    for raw in paths:
+    raws = _as_list(paths)
+    if not raws:
+        raise InputError("no corpus paths given; pass files, directories or glob patterns")
+    roots: list[Path] = []
+    for raw in raws:
         path = Path(raw)
-        if path.is_file():
-            yield path
-        elif path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    child = Path(root) / name
-                    if name.startswith("."):
-                        continue
-                    if _suffixes(child)[0] not in KNOWN_SUFFIXES:
-                        stats.skipped_unsupported += 1
-                        stats.skipped_paths.append(str(child))
-                        log.warning("%s: skipped, not a txt/jsonl/json/parquet file", child)
-                        continue
-                    yield child
+        if path.exists():
+            roots.append(path)
         elif _glob.has_magic(str(raw)):
             matches = sorted(_glob.glob(str(raw), recursive=True))
             if not matches:
                 raise InputError(f"{raw}: the pattern matches no files; check the glob")
-            yield from iter_files(matches, stats)
+            roots.extend(Path(m) for m in matches)
         else:
             raise InputError(f"{raw}: no such file or directory; check the corpus path")
+    seen: set[Path] = set()
+
+    def first_time(p: Path) -> bool:
+        key = p.resolve()
+        if key in seen:
+            log.warning("%s: listed more than once, read once", p)
+            return False
+        seen.add(key)
+        return True
+
+    for root in roots:
+        if not root.is_dir():
+            if first_time(root):
+                yield root
+            continue
+        for top, dirs, files in os.walk(root, onerror=_walk_error):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith("."):
+                    continue
+                child = Path(top) / name
+                if _suffixes(child)[0] not in KNOWN_SUFFIXES:
+                    stats.skipped_unsupported += 1
+                    stats.skipped_paths.append(str(child))
+                    log.warning("%s: skipped, not a txt/jsonl/json/parquet file", child)
+                    continue
+                if first_time(child):
+                    yield child
 
 
 def corpus_bytes(paths: Iterable[str | Path]) -> int:
-    """Total on-disk size of the files ``paths`` expand to (for progress totals)."""
+    """Total on-disk size of the files ``paths`` expand to (the total for progress bars)."""
     return sum(p.stat().st_size for p in iter_files(paths, ReadStats()))
+
+
+class _ZstdRaw(io.RawIOBase):
+    """Decompress a zstd file as a raw stream: all frames, and a truncated frame is an error.
+
+    ``zstandard``'s own ``stream_reader`` silently stops at a truncated frame, which would turn a
+    half-copied file into a silently shorter corpus.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        import zstandard
+
+        self._zstd = zstandard
+        self._raw = raw
+        self._dctx = zstandard.ZstdDecompressor()
+        self._obj = self._dctx.decompressobj()
+        self._in_frame = False
+        self._buffer = b""
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        while self._pos >= len(self._buffer):
+            chunk = self._raw.read(1 << 17)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("zstd stream ended inside a frame (truncated file)")
+                return False
+            try:
+                out = [self._obj.decompress(chunk)]
+                self._in_frame = True
+                while self._obj.eof:
+                    rest = self._obj.unused_data
+                    self._obj = self._dctx.decompressobj()
+                    self._in_frame = bool(rest)
+                    if not rest:
+                        break
+                    out.append(self._obj.decompress(rest))
+            except self._zstd.ZstdError as err:
+                raise OSError(f"not a valid zstd stream: {err}") from None
+            self._buffer, self._pos = b"".join(out), 0
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._fill():
+            return 0
+        n = min(len(buffer), len(self._buffer) - self._pos)
+        buffer[:n] = self._buffer[self._pos : self._pos + n]
+        self._pos += n
+        return n
 
 
 class _Source:
     """An opened corpus file: a decompressed binary stream plus the raw file for progress."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, compression: str | None) -> None:
         self.path = path
+        self.compression = compression
         self.raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed in close()
-        _, compression = _suffixes(path)
         try:
             if compression == ".gz":
-                self.stream: IO[bytes] = gzip.GzipFile(fileobj=self.raw)
+                self.stream: IO[bytes] = gzip.GzipFile(fileobj=self.raw, mode="rb")  # type: ignore[assignment]
             elif compression in (".zst", ".zstd"):
-                import zstandard
-
-                reader = zstandard.ZstdDecompressor().stream_reader(self.raw)
-                self.stream = io.BufferedReader(reader)  # type: ignore[arg-type]
+                self.stream = io.BufferedReader(_ZstdRaw(self.raw), buffer_size=1 << 16)
             else:
                 self.stream = self.raw
         except Exception:
             self.raw.close()
             raise
+        self.base = 0  # bytes skipped at the start (a byte-order mark)
         self._reported = 0
+        self._warned: set[str] = set()
 
-    def raw_position(self) -> int:
-        try:
-            return self.raw.tell()
-        except (OSError, ValueError):
-            return self._reported
+    def warn_once(self, kind: str, message: str) -> None:
+        if kind not in self._warned:
+            self._warned.add(kind)
+            log.warning("%s: %s", self.path, message)
+
+    def where(self) -> str:
+        return " of the decompressed data" if self.compression else ""
 
     def report(self, task: ProgressTask | None) -> None:
-        pos = self.raw_position()
-        if task is not None and pos > self._reported:
+        """Advance ``task`` to the raw (on-disk) bytes consumed so far."""
+        if task is None:
+            return
+        try:
+            pos = self.raw.tell()
+        except (OSError, ValueError):
+            return
+        if pos > self._reported:
             task.advance(pos - self._reported)
-        self._reported = max(self._reported, pos)
+            self._reported = pos
+
+    def finish(self, task: ProgressTask | None) -> None:
+        """Count the whole file as done (what was not read, e.g. a skipped file, too)."""
+        if task is None:
+            return
+        size = self.path.stat().st_size
+        if size > self._reported:
+            task.advance(size - self._reported)
+            self._reported = size
 
     def close(self) -> None:
         self.stream.close()
         self.raw.close()
 
 
-def _decode(data: bytes, path: Path, offset: int, options: ReadOptions, stats: ReadStats) -> str | None:
-    """Decode one document's bytes; ``None`` means skip it (``encoding_errors='skip'``)."""
+def _too_large(src: _Source, what: str, offset: int, cap: int, fix: str) -> InputError:
+    return InputError(
+        f"{src.path}: {what} at byte offset {offset}{src.where()} is larger than "
+        f"max_document_bytes={cap:,}; {fix}"
+    )
+
+
+def _decode_unit(data: bytes, offset: int, src: _Source, options: ReadOptions,
+                 stats: ReadStats) -> str | None:
+    """Decode one unit (line, file or record); ``None`` means it was dropped (warned, counted)."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        stats.skipped_nul += 1
+        src.warn_once("nul", f"NUL byte at byte offset {offset + nul}{src.where()}: binary data? "
+                      "Dropped what contains it (and any later such line, counted)")
+        return None
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         where = offset + err.start
         if options.encoding_errors == "strict":
-            raise EncodingError(str(path), where) from None
+            raise EncodingError(str(src.path), where, f"invalid UTF-8{src.where()}") from None
         if options.encoding_errors == "skip":
             stats.skipped_invalid_utf8 += 1
-            log.warning("%s: invalid UTF-8 at byte offset %d, document skipped", path, where)
+            src.warn_once("utf8", f"invalid UTF-8 at byte offset {where}{src.where()}, dropped "
+                          "(further ones in this file are counted, not reported)")
             return None
         stats.replaced_invalid_utf8 += 1
-        return data.decode("utf-8", errors="replace")
+        src.warn_once("utf8", f"invalid UTF-8 at byte offset {where}{src.where()} replaced by "
+                      "U+FFFD (further ones in this file are counted, not reported)")
+        text = data.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
-def _text_blocks(stream: IO[bytes], split: Split) -> Iterator[tuple[int, bytes]]:
-    """Yield (byte offset, bytes) of each document of a text stream."""
-    if split == "file":
-        yield 0, stream.read()
-        return
-    offset = 0
-    if split == "line":
-        for line in stream:
-            yield offset, line.rstrip(b"\r\n")
-            offset += len(line)
-        return
-    block: list[bytes] = []
-    start = 0
-    for line in stream:
-        if line.strip():
-            if not block:
-                start = offset
-            block.append(line)
-        elif block:
-            yield start, b"".join(block).rstrip(b"\r\n")
-            block = []
-        offset += len(line)
-    if block:
-        yield start, b"".join(block).rstrip(b"\r\n")
+def _regions(src: _Source, cap: int) -> Iterator[tuple[int, bytes]]:
+    """Yield (offset, bytes) runs of whole lines read 1 MiB at a time.
+
+    Each run ends with ``\\n`` except a last line without one. A line longer than ``cap`` is an
+    error raised after holding at most ``cap`` + 1 MiB of it.
+    """
+    offset = src.base
+    pending: list[bytes] = []
+    pending_len = 0
+    fix = ("it is not line-oriented text: read it with split='file' if it is one document, "
+           "re-wrap it, or raise max_document_bytes")
+    while chunk := src.stream.read(_CHUNK):
+        cut = chunk.rfind(b"\n") + 1
+        if cut == 0:
+            pending.append(chunk)
+            pending_len += len(chunk)
+            if pending_len > cap:
+                raise _too_large(src, "a line", offset, cap, fix)
+            continue
+        region = b"".join((*pending, chunk[:cut])) if pending else chunk[:cut]
+        if len(region) > cap:
+            start = 0
+            while start < len(region):
+                end = region.index(b"\n", start) + 1
+                if end - start - 1 > cap:
+                    raise _too_large(src, "a line", offset + start, cap, fix)
+                start = end
+        yield offset, region
+        offset += len(region)
+        rest = chunk[cut:]
+        pending, pending_len = ([rest], len(rest)) if rest else ([], 0)
+    if pending:
+        yield offset, b"".join(pending)
+
+
+def _region_lines(region: bytes, offset: int, src: _Source, options: ReadOptions,
+                  stats: ReadStats) -> list[str | None]:
+    """Split a run of lines; decode it in one go unless it holds bad bytes (then line by line)."""
+    try:
+        text = region.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\x00"  # take the careful path below
+    if "\x00" not in text:
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        lines: list[str | None] = list(text.split("\n"))
+        if text.endswith("\n"):
+            lines.pop()
+        elif lines and lines[-1].endswith("\r"):  # type: ignore[union-attr]
+            lines[-1] = lines[-1][:-1]  # type: ignore[index]
+        return lines
+    out: list[str | None] = []
+    pieces = region.split(b"\n")
+    if region.endswith(b"\n"):
+        pieces.pop()
+    pos = offset
+    for piece in pieces:
+        start, pos = pos, pos + len(piece) + 1
+        out.append(_decode_unit(piece.removesuffix(b"\r"), start, src, options, stats))
+    return out
+
+
+def _lines(src: _Source, options: ReadOptions, stats: ReadStats,
+           task: ProgressTask | None) -> Iterator[str | None]:
+    for offset, region in _regions(src, options.max_document_bytes):
+        lines = _region_lines(region, offset, src, options, stats)
+        src.report(task)
+        yield from lines
+
+
+def _keep(text: str, options: ReadOptions) -> bool:
+    return options.keep_empty or (bool(text) and not text.isspace())
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def _read_text(src: _Source, options: ReadOptions, stats: ReadStats,
-               task: ProgressTask | None) -> Iterator[Document]:
-    path = src.path
-    for index, (offset, data) in enumerate(_text_blocks(src.stream, options.split)):
-        text = _decode(data, path, offset, options, stats)
+               task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
+    """Yield (index, text): index None for a whole file, the line number (0-based) for lines, the
+    paragraph number for paragraphs."""
+    cap = options.max_document_bytes
+    if options.split == "file":
+        data = src.stream.read(cap + 1)
+        if len(data) > cap:
+            raise _too_large(src, "the file (one document with split='file')", 0, cap,
+                             "read it with split='line' or 'paragraph', or raise max_document_bytes")
+        text = _decode_unit(data, src.base, src, options, stats)
         src.report(task)
-        if text is None or (not text.strip() and not options.keep_empty):
+        if text is not None and _keep(text, options):
+            yield None, text
+        return
+    if options.split == "line":
+        for index, line in enumerate(_lines(src, options, stats, task)):
+            if line is not None and _keep(line, options):
+                yield index, line
+        return
+    block: list[str] = []
+    size = 0
+    index = 0
+    for line in _lines(src, options, stats, task):
+        if line is None:
             continue
-        doc_id = str(path) if options.split == "file" else f"{path}:{index}"
-        stats.bytes += len(data)
-        yield Document(id=doc_id, text=text, source=str(path))
+        if line and not line.isspace():
+            block.append(line)
+            size += _utf8_len(line) + 1
+            if size > cap:
+                raise _too_large(src, f"paragraph {index}", 0, cap,
+                                 "read it with split='line', or raise max_document_bytes")
+        elif block:
+            yield index, "\n".join(block)
+            index += 1
+            block, size = [], 0
+    if block:
+        yield index, "\n".join(block)
 
 
-def _record_text(record: object, path: Path, where: str, options: ReadOptions) -> str:
+def _record_text(record: object, src: _Source, where: str, options: ReadOptions) -> str | None:
+    """The text of one JSON record: a string record is its own text; ``null`` is empty."""
+    if isinstance(record, str):
+        return record
     if not isinstance(record, dict):
-        raise InputError(f"{path}:{where}: expected a JSON object with a '{options.text_field}' field")
-    value = record.get(options.text_field)
-    if not isinstance(value, str):
-        fields = ", ".join(sorted(record)[:8])
-        raise InputError(
-            f"{path}:{where}: no text field '{options.text_field}' (fields: {fields}); "
-            "pass --text-field NAME"
-        )
-    return value
+        raise InputError(f"{src.path}:{where}: expected a JSON object with a "
+                         f"'{options.text_field}' field, got {type(record).__name__}")
+    if options.text_field not in record:
+        fields = ", ".join(sorted(record)[:8]) or "none"
+        raise InputError(f"{src.path}:{where}: no field '{options.text_field}' (fields: {fields}); "
+                         "pass --text-field NAME")
+    value = record[options.text_field]
+    if value is None or isinstance(value, str):
+        return value
+    raise InputError(f"{src.path}:{where}: field '{options.text_field}' is a "
+                     f"{type(value).__name__}, not a string; pass --text-field NAME")
 
 
 def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats,
-                task: ProgressTask | None) -> Iterator[Document]:
-    path = src.path
-    offset = 0
-    for lineno, line in enumerate(src.stream, start=1):
+                task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
+    """Yield (line number, text) per record (index = 0-based line number)."""
+    cap = options.max_document_bytes
+    offset = src.base
+    lineno = 0
+    while line := src.stream.readline(cap + 1):
+        lineno += 1
         start, offset = offset, offset + len(line)
+        if len(line) > cap and not line.endswith(b"\n"):
+            raise _too_large(src, f"record on line {lineno}", start, cap,
+                             "split the record or raise max_document_bytes")
+        if lineno % _REPORT_EVERY == 0:
+            src.report(task)
         if not line.strip():
             continue
-        raw = _decode(line, path, start, options, stats)
+        raw = _decode_unit(line, start, src, options, stats)
         if raw is None:
             continue
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as err:
-            raise InputError(f"{path}:{lineno}: invalid JSON ({err.msg}); fix or remove the line") from None
-        text = _record_text(record, path, str(lineno), options)
-        src.report(task)
-        if not text.strip() and not options.keep_empty:
-            continue
-        stats.bytes += len(text.encode("utf-8"))
-        yield Document(id=f"{path}:{lineno - 1}", text=text, source=str(path))
+            raise InputError(f"{src.path}:{lineno}: invalid JSON ({err.msg} at column {err.colno}); "
+                             "fix or remove that line") from None
+        text = _record_text(record, src, f"line {lineno}", options)
+        if text is not None and _keep(text, options):
+            yield lineno - 1, text
+    src.report(task)
 
 
 def _read_json(src: _Source, options: ReadOptions, stats: ReadStats,
-               task: ProgressTask | None) -> Iterator[Document]:
-    """A .json file: a JSON array of records (read whole: use .jsonl for big corpora) or JSONL."""
-    head = src.stream.peek(64) if hasattr(src.stream, "peek") else b""
-    if not head.lstrip().startswith(b"["):
+               task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
+    """A .json file: one JSON array of records or one object (read whole), or JSON Lines."""
+    head = src.stream.peek(64)  # type: ignore[attr-defined]
+    if head.lstrip()[:1] != b"[":
         yield from _read_jsonl(src, options, stats, task)
         return
-    data = src.stream.read()
-    raw = _decode(data, src.path, 0, options, stats)
+    cap = options.max_document_bytes
+    data = src.stream.read(cap + 1)
+    if len(data) > cap:
+        raise _too_large(src, "the JSON array", 0, cap,
+                         "convert it to JSON Lines (.jsonl, one record a line) to stream it")
+    raw = _decode_unit(data, src.base, src, options, stats)
+    src.report(task)
     if raw is None:
         return
     try:
         records = json.loads(raw)
     except json.JSONDecodeError as err:
-        raise InputError(f"{src.path}: invalid JSON at line {err.lineno} ({err.msg})") from None
-    src.report(task)
+        raise InputError(f"{src.path}: invalid JSON at line {err.lineno} column {err.colno} "
+                         f"({err.msg}); fix the file") from None
     for index, record in enumerate(records):
-        text = _record_text(record, src.path, f"record {index}", options)
-        if not text.strip() and not options.keep_empty:
-            continue
-        stats.bytes += len(text.encode("utf-8"))
-        yield Document(id=f"{src.path}:{index}", text=text, source=str(src.path))
+        text = _record_text(record, src, f"record {index}", options)
+        if text is not None and _keep(text, options):
+            yield index, text
 
 
 def _read_parquet(src: _Source, options: ReadOptions, stats: ReadStats,
-                  task: ProgressTask | None) -> Iterator[Document]:
+                  task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
+    """Yield (row number, text), one record batch of one row group in memory at a time."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(src.stream)
-    except pa.ArrowInvalid as err:
-        raise InputError(f"{src.path}: not a readable parquet file ({err})") from None
-    if options.text_field not in pf.schema_arrow.names:
-        fields = ", ".join(pf.schema_arrow.names[:8])
-        raise InputError(
-            f"{src.path}: no column '{options.text_field}' (columns: {fields}); pass --text-field NAME"
-        )
+        pf = pq.ParquetFile(src.raw)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise InputError(f"{src.path}: not a readable parquet file ({err}); check the file") from None
+    schema = pf.schema_arrow
+    if options.text_field not in schema.names:
+        fields = ", ".join(schema.names[:8])
+        raise InputError(f"{src.path}: no column '{options.text_field}' (columns: {fields}); "
+                         "pass --text-field NAME")
+    kind = schema.field(options.text_field).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise InputError(f"{src.path}: column '{options.text_field}' holds {kind}, not strings; "
+                         "pass --text-field NAME")
     index = 0
-    total = max(1, pf.metadata.num_rows)
+    rows = max(1, pf.metadata.num_rows)
     size = src.path.stat().st_size
-    for batch in pf.iter_batches(columns=[options.text_field], batch_size=4096):
-        for text in batch.column(0).to_pylist():
-            index += 1
-            if text is None or (not text.strip() and not options.keep_empty):
-                continue
-            stats.bytes += len(text.encode("utf-8"))
-            yield Document(id=f"{src.path}:{index - 1}", text=text, source=str(src.path))
-        if task is not None:
-            done = size * index // total
-            task.advance(done - src._reported)
-            src._reported = done
+    try:
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=[options.text_field]):
+            for text in batch.column(0).to_pylist():
+                if text is not None and _keep(text, options):
+                    yield index, text
+                index += 1
+            if task is not None:
+                done = size * index // rows
+                task.advance(max(0, done - src._reported))
+                src._reported = max(src._reported, done)
+    except pa.ArrowException as err:
+        raise InputError(f"{src.path}: corrupt parquet data ({err}); check the file") from None
 
 
 def _sniff_skip(src: _Source, stats: ReadStats) -> bool:
-    """Skip empty and binary (NUL-bearing) files with a warning; parquet is binary by design."""
-    head = src.stream.peek(_SNIFF_BYTES)[:_SNIFF_BYTES] if hasattr(src.stream, "peek") else b""
+    """Skip empty and binary (NUL-bearing or UTF-16) files with a warning; drop a UTF-8 BOM."""
+    head = src.stream.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]  # type: ignore[attr-defined]
+    reason = None
     if not head:
         stats.skipped_empty += 1
-        stats.skipped_paths.append(str(src.path))
-        log.warning("%s: empty file, skipped", src.path)
-        return True
-    if b"\x00" in head:
+        reason = "empty file, skipped"
+    elif head.startswith(_UTF16_BOMS):
         stats.skipped_binary += 1
+        reason = "looks like UTF-16 (byte-order mark), skipped; re-encode it to UTF-8"
+    elif (nul := head.find(b"\x00")) >= 0:
+        stats.skipped_binary += 1
+        reason = f"binary file (NUL byte at offset {nul}), skipped"
+    if reason:
         stats.skipped_paths.append(str(src.path))
-        log.warning("%s: binary file (NUL bytes), skipped", src.path)
+        log.warning("%s: %s", src.path, reason)
         return True
+    if head.startswith(_BOM):
+        src.stream.read(len(_BOM))
+        src.base = len(_BOM)
     return False
+
+
+_READERS = {
+    **dict.fromkeys(JSONL_SUFFIXES, _read_jsonl),
+    **dict.fromkeys(JSON_SUFFIXES, _read_json),
+    **dict.fromkeys(PARQUET_SUFFIXES, _read_parquet),
+}
+
+
+def _read_file(path: Path, options: ReadOptions, stats: ReadStats,
+               task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
+    fmt, compression = _suffixes(path)
+    parquet = fmt in PARQUET_SUFFIXES
+    if parquet and compression:
+        raise InputError(f"{path}: parquet compresses internally and needs random access; "
+                         f"decompress it first (e.g. {'gunzip' if compression == '.gz' else 'unzstd'})")
+    try:
+        src = _Source(path, compression)
+    except OSError as err:
+        raise InputError(f"{path}: cannot open ({err.strerror}); check permissions") from None
+    try:
+        if parquet and path.stat().st_size == 0:
+            stats.skipped_empty += 1
+            stats.skipped_paths.append(str(path))
+            log.warning("%s: empty file, skipped", path)
+            return
+        if not parquet and _sniff_skip(src, stats):
+            return
+        stats.files += 1
+        reader = _READERS.get(fmt, _read_text)
+        for index, text in reader(src, options, stats, task):
+            stats.documents += 1
+            stats.bytes += _utf8_len(text)
+            yield index, text
+    except (OSError, EOFError) as err:
+        kind = f"{compression[1:]} stream" if compression else "file"
+        raise InputError(f"{path}: corrupt or truncated {kind} ({err}); "
+                         "re-create or re-download the file") from None
+    finally:
+        src.finish(task)
+        src.close()
 
 
 def read_documents(
@@ -329,38 +666,18 @@ def read_documents(
 ) -> Iterator[Document]:
     """Stream the documents of every file under ``paths``, in a deterministic order.
 
-    ``progress`` advances by on-disk bytes consumed (pair it with :func:`corpus_bytes`).
+    Document ids are ``<path>`` for a whole file and ``<path>:<n>`` otherwise (n = 0-based line
+    number for lines and jsonl records, paragraph number for paragraphs, row for parquet, index
+    for JSON arrays), so later stages can point back to the source. ``progress`` advances by
+    on-disk bytes consumed (pair it with :func:`corpus_bytes`).
     """
     options = options or ReadOptions()
     stats = stats if stats is not None else ReadStats()
     for path in iter_files(paths, stats):
-        fmt, compression = _suffixes(path)
-        try:
-            src = _Source(path)
-        except OSError as err:
-            raise InputError(f"{path}: cannot open ({err.strerror}); check permissions") from None
-        try:
-            if fmt in PARQUET_SUFFIXES and compression is None:
-                reader = _read_parquet
-            else:
-                try:
-                    if _sniff_skip(src, stats):
-                        src.report(progress)
-                        continue
-                except (OSError, EOFError) as err:
-                    raise InputError(f"{path}: corrupt {compression} stream ({err})") from None
-                reader = {**dict.fromkeys(JSONL_SUFFIXES, _read_jsonl),
-                          **dict.fromkeys(JSON_SUFFIXES, _read_json)}.get(fmt, _read_text)
-            stats.files += 1
-            try:
-                for doc in reader(src, options, stats, progress):
-                    stats.documents += 1
-                    yield doc
-            except (OSError, EOFError) as err:
-                raise InputError(f"{path}: corrupt or truncated file ({err})") from None
-            src.report(progress)
-        finally:
-            src.close()
+        source = str(path)
+        for index, text in _read_file(path, options, stats, progress):
+            doc_id = source if index is None else f"{source}:{index}"
+            yield Document(id=doc_id, text=text, source=source)
 
 
 def read_texts(
@@ -373,9 +690,13 @@ def read_texts(
 ) -> Iterator[str]:
     """Like :func:`read_documents` but yield only the texts (what trainers consume).
 
-    Options may be given as keywords: ``read_texts(paths, split="line")``.
+    Options may be given as keywords, alone or over ``options``:
+    ``read_texts(paths, split="line")``.
     """
+    options = options or ReadOptions()
     if option_kwargs:
-        options = ReadOptions(**option_kwargs)  # type: ignore[arg-type]
-    for doc in read_documents(paths, options, stats=stats, progress=progress):
-        yield doc.text
+        options = dataclasses.replace(options, **option_kwargs)  # type: ignore[arg-type]
+    stats = stats if stats is not None else ReadStats()
+    for path in iter_files(paths, stats):
+        for _, text in _read_file(path, options, stats, progress):
+            yield text
