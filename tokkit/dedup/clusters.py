@@ -1,0 +1,86 @@
+"""From verified pairs to clusters, and from clusters to the one document each keeps.
+
+Union-find with the smaller index as root makes components independent of pair order, so any
+engine that finds the same pairs finds the same clusters and keeps the same documents.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from tokkit.dedup.signatures import jaccard_estimate
+
+
+class UnionFind:
+    """Disjoint sets over ``0..n-1``; the root of a set is its smallest member."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n, dtype=np.int64)
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = int(parent[root])
+        while parent[x] != root:  # path compression
+            parent[x], x = root, int(parent[x])
+        return root
+
+    def union(self, x: int, y: int) -> bool:
+        """Merge the sets of ``x`` and ``y``; True if they were apart."""
+        rx, ry = self.find(x), self.find(y)
+        if rx == ry:
+            return False
+        if ry < rx:
+            rx, ry = ry, rx
+        self.parent[ry] = rx
+        return True
+
+    def labels(self) -> np.ndarray:
+        """The root (smallest member) of every element's set."""
+        return np.fromiter((self.find(i) for i in range(len(self.parent))), dtype=np.int64,
+                           count=len(self.parent))
+
+
+def connected_components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Label of each of ``n`` items: the smallest item of its component under ``pairs``."""
+    uf = UnionFind(n)
+    for x, y in np.asarray(pairs, dtype=np.int64).tolist():
+        uf.union(x, y)
+    return uf.labels()
+
+
+def verify_pairs(pairs: np.ndarray, signatures: np.ndarray, threshold: float,
+                 *, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the candidate pairs whose estimated Jaccard reaches ``threshold``.
+
+    Returns ``(pairs, similarities)`` of the survivors. ``signatures`` may be a memmap.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    kept, sims = [], []
+    for lo in range(0, len(pairs), chunk):
+        part = pairs[lo : lo + chunk]
+        sim = np.asarray(jaccard_estimate(signatures[part[:, 0]], signatures[part[:, 1]]))
+        ok = sim >= threshold - 1e-12
+        kept.append(part[ok])
+        sims.append(sim[ok])
+    if not kept:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+    return np.concatenate(kept), np.concatenate(sims)
+
+
+def choose_kept(labels: np.ndarray, lengths: np.ndarray,
+                keep: Literal["first", "longest"] = "first") -> np.ndarray:
+    """For each item, the item its cluster keeps: the first, or the longest (ties: the first)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if keep == "first" or len(labels) == 0:
+        return labels.copy()
+    idx = np.arange(len(labels))
+    order = np.lexsort((idx, -np.asarray(lengths, dtype=np.int64), labels))
+    sorted_labels = labels[order]
+    heads = np.r_[True, sorted_labels[1:] != sorted_labels[:-1]]
+    winner = np.empty(len(labels), dtype=np.int64)
+    winner[sorted_labels[heads]] = order[heads]
+    return winner[labels]

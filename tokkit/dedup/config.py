@@ -1,0 +1,91 @@
+"""The one object that decides what counts as a duplicate; saved in every dedup manifest.
+
+Every stage (shingling, signatures, LSH, clustering) reads its knobs from :class:`DedupConfig`, so
+the same config drives the local engine and a cluster engine and explains an output afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from tokkit.errors import InputError
+
+Unit = Literal["auto", "char", "word"]
+Granularity = Literal["document", "paragraph"]
+Keep = Literal["first", "longest"]
+EncodingFallback = Literal["strict", "replace", "skip", "latin1"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DedupConfig:
+    """How to find duplicates.
+
+    ``threshold`` is the estimated Jaccard similarity of shingle sets above which two documents
+    are near-duplicates; ``num_perm`` MinHash permutations (datasketch's affine32 scheme, seeded by
+    ``seed``); shingles are ``ngram`` consecutive ``unit``s (``auto``: characters for CJK-heavy
+    documents, words otherwise). ``bands``/``rows`` override datasketch's optimal LSH parameters.
+    ``lowercase`` applies to exact dedup only (near dedup always case-folds).
+    """
+
+    threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = 5
+    unit: Unit = "auto"
+    granularity: Granularity = "document"
+    keep: Keep = "first"
+    seed: int = 1
+    lowercase: bool = False
+    exact: bool = True
+    near: bool = True
+    cjk_ratio: float = 0.3
+    bands: int | None = None
+    rows: int | None = None
+    batch_docs: int = 2048
+    batch_chars: int = 4_000_000
+
+    def check(self) -> DedupConfig:
+        """Raise :class:`InputError` on nonsensical values; return self for chaining."""
+        if not 0.0 < self.threshold <= 1.0:
+            raise InputError(f"--threshold {self.threshold}: must be in (0, 1], e.g. 0.8")
+        if not 2 <= self.num_perm <= 4096:
+            raise InputError(f"--num-perm {self.num_perm}: must be between 2 and 4096, e.g. 128")
+        if not 1 <= self.ngram <= 64:
+            raise InputError(f"--ngram {self.ngram}: must be between 1 and 64, e.g. 5")
+        if self.unit not in ("auto", "char", "word"):
+            raise InputError(f"--unit {self.unit}: choose auto, char or word")
+        if self.granularity not in ("document", "paragraph"):
+            raise InputError(f"--granularity {self.granularity}: choose document or paragraph")
+        if self.keep not in ("first", "longest"):
+            raise InputError(f"--keep {self.keep}: choose first or longest")
+        if not 0.0 <= self.cjk_ratio <= 1.0:
+            raise InputError(f"cjk_ratio {self.cjk_ratio}: must be in [0, 1]")
+        if (self.bands is None) != (self.rows is None):
+            raise InputError("give both --bands and --rows, or neither (then they are optimised)")
+        if self.bands is not None and self.rows is not None and (
+            self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm
+        ):
+            raise InputError(
+                f"--bands {self.bands} x --rows {self.rows} must be >= 1 and fit in --num-perm {self.num_perm}"
+            )
+        if self.batch_docs < 1 or self.batch_chars < 1:
+            raise InputError("batch sizes must be positive")
+        if not (self.exact or self.near):
+            raise InputError("nothing to do: enable exact and/or near dedup")
+        return self
+
+    def lsh_params(self) -> tuple[int, int]:
+        """(bands, rows): the override, or datasketch's optimum for ``threshold``/``num_perm``."""
+        if self.bands is not None and self.rows is not None:
+            return self.bands, self.rows
+        from tokkit.dedup.lsh import optimal_params
+
+        return optimal_params(self.threshold, self.num_perm)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DedupConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names}).check()

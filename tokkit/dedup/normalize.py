@@ -1,0 +1,30 @@
+"""Exact dedup: documents are the same when their normalized text is the same.
+
+Normalization removes what differs between copies of one text without changing what it says:
+Unicode compatibility forms (NFKC: full-width ↔ half-width, ligatures), a byte-order mark, runs of
+whitespace and line endings (CRLF, re-wrapping), and optionally case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+EXACT_DIGEST_BYTES = 16
+
+
+def normalize_exact(text: str, *, lowercase: bool = False) -> str:
+    """NFKC, no BOM, whitespace runs collapsed to one space and trimmed, optionally lowercased.
+
+    >>> normalize_exact("\\ufeffＨｅｌｌｏ,\\r\\n  world ")
+    'Hello, world'
+    """
+    text = unicodedata.normalize("NFKC", text.replace("\ufeff", ""))
+    text = " ".join(text.split())
+    return text.lower() if lowercase else text
+
+
+def exact_key(text: str, *, lowercase: bool = False) -> bytes:
+    """A 128-bit BLAKE2b digest of the normalized text: equal keys ⇔ exact duplicates."""
+    data = normalize_exact(text, lowercase=lowercase).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=EXACT_DIGEST_BYTES).digest()

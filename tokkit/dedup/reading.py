@@ -1,0 +1,134 @@
+"""Reading a corpus for dedup, with a Latin-1 fallback for old text files.
+
+Editions of the same book are often published as UTF-8 and as ISO-8859-1 side by side. Replacing
+the invalid bytes (``replace``) turns every accented letter into U+FFFD, so the Latin-1 edition no
+longer matches its UTF-8 twin word for word; decoding it as Latin-1 recovers the real text.
+``encoding_errors="latin1"`` therefore transcodes a text file that is not valid UTF-8 from
+Windows-1252 (Latin-1 for the bytes cp1252 leaves undefined) into a UTF-8 working copy and reads
+that with the ordinary readers, under the original file's name. The general readers keep their
+strict contract; this is the one place that guesses an encoding, and it lists the files it
+guessed for.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from tokkit.corpus.readers import (
+    COMPRESSION_SUFFIXES,
+    JSON_SUFFIXES,
+    JSONL_SUFFIXES,
+    PARQUET_SUFFIXES,
+    ReadOptions,
+    ReadStats,
+    read_documents,
+)
+from tokkit.dedup.config import EncodingFallback
+from tokkit.errors import InputError
+from tokkit.types import Document, ProgressTask
+
+log = logging.getLogger("tokkit")
+
+_RECORD_SUFFIXES = JSONL_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES
+_CHUNK = 1 << 20
+
+
+def file_format(path: Path) -> tuple[str, str | None]:
+    """(format suffix, compression suffix or None), e.g. ``a.jsonl.gz`` → (.jsonl, .gz)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    compression = suffixes.pop() if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES else None
+    return (suffixes[-1] if suffixes else ""), compression
+
+
+def is_text_file(path: Path) -> bool:
+    """True for files read as plain text (not jsonl/json/parquet)."""
+    return file_format(path)[0] not in _RECORD_SUFFIXES
+
+
+def open_decompressed(path: Path) -> IO[bytes]:
+    """The file's bytes, through gzip/zstd when its name says so."""
+    compression = file_format(path)[1]
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    if compression == ".gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if compression in (".zst", ".zstd"):
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+    return raw
+
+
+def _check_utf8(path: Path) -> bool | None:
+    """True: valid UTF-8; False: not; None: binary (NUL in the head) or empty, left to readers."""
+    try:
+        with open_decompressed(path) as stream:
+            head = stream.read(8192)
+            if not head or b"\x00" in head:
+                return None
+            decoder = codecs.getincrementaldecoder("utf-8")("strict")
+            data = head
+            while data:
+                decoder.decode(data)
+                data = stream.read(_CHUNK)
+            decoder.decode(b"", final=True)
+            return True
+    except UnicodeDecodeError:
+        return False
+    except (OSError, EOFError) as err:
+        raise InputError(f"{path}: corrupt or truncated file ({err}); re-create the file") from None
+
+
+def decode_legacy(data: bytes) -> str:
+    """Windows-1252, or Latin-1 where cp1252 leaves a byte undefined (it maps every byte)."""
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def transcode_legacy(path: Path, directory: Path, index: int) -> Path:
+    """Write a UTF-8 copy of a Windows-1252/Latin-1 text file into ``directory``."""
+    target = directory / f"{index:06d}{file_format(path)[0] or '.txt'}"
+    directory.mkdir(parents=True, exist_ok=True)
+    with open_decompressed(path) as src, open(target, "wb") as dst:
+        while data := src.read(_CHUNK):
+            dst.write(decode_legacy(data).encode("utf-8"))
+    return target
+
+
+def find_legacy_files(files: Sequence[Path], encoding_errors: EncodingFallback) -> list[Path]:
+    """The text files that are not valid UTF-8 (looked for only with ``latin1``)."""
+    if encoding_errors != "latin1":
+        return []
+    legacy = [p for p in files if is_text_file(p) and _check_utf8(p) is False]
+    for path in legacy:
+        log.warning("%s: not valid UTF-8, decoded as Windows-1252/Latin-1", path)
+    return legacy
+
+
+def read_corpus(files: Sequence[Path], options: ReadOptions, *, stats: ReadStats,
+                legacy: Mapping[Path, Path] | None = None,
+                progress: ProgressTask | None = None) -> Iterator[tuple[int, Document]]:
+    """(file index, document) for every document of ``files``, in order.
+
+    ``legacy`` maps a file to its UTF-8 working copy (:func:`transcode_legacy`), read in its place
+    and reported under the original name.
+    """
+    legacy = legacy or {}
+    for index, path in enumerate(files):
+        copy = legacy.get(path)
+        if copy is None:
+            for doc in read_documents([path], options, stats=stats, progress=progress):
+                yield index, doc
+            continue
+        prefix, name = str(copy), str(path)
+        for doc in read_documents([copy], options, stats=stats):
+            yield index, Document(id=name + doc.id[len(prefix):], text=doc.text, source=name)
+        if progress is not None:
+            progress.advance(path.stat().st_size)

@@ -1,0 +1,196 @@
+"""Shingling: a document becomes the set of hashes of its n-grams, characters for CJK, words otherwise.
+
+Chinese has no spaces, so word n-grams of Chinese text would be whole sentences; character
+n-grams are what MinHash dedup of CJK text uses. ``auto`` decides per document by the share of
+CJK characters.
+
+A shingle is a *substring of the shingle text* (case-folded NFKC; for words, the words joined by
+one space), and its hash is a polynomial hash over code points mod 2^64 finished with the
+MurmurHash3 64-bit finalizer and cut to 32 bits. Being a substring hash, it is computed for all
+shingles of a whole batch at once from prefix sums (numpy), yet equals :func:`shingle_hash32`,
+the one-shingle reference that datasketch can take as its ``hashfunc``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from tokkit.dedup.config import Unit
+
+ShingleUnit = Literal["char", "word"]
+
+# Han (with extensions and compatibility ideographs), kana, hangul syllables and jamo
+_CJK = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3131-\u318e\u3400-\u4dbf\u4e00-\u9fff"
+                  "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
+_NON_WORD = re.compile(r"[\W_]+")  # words are letters and digits; '_' is Gutenberg's italics markup
+_SAMPLE_CHARS = 20_000
+
+_M64 = (1 << 64) - 1
+_BASE = 0x9E3779B97F4A7C15  # odd, so invertible mod 2^64
+_BASE_INV = pow(_BASE, -1, 1 << 64)
+_FMIX64 = (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33)
+
+
+def choose_unit(text: str, unit: Unit = "auto", *, cjk_ratio: float = 0.3) -> ShingleUnit:
+    """``char`` when at least ``cjk_ratio`` of the non-space characters are CJK (for ``auto``).
+
+    Long documents are judged by their first 20,000 characters.
+    """
+    if unit != "auto":
+        return unit
+    sample = text[:_SAMPLE_CHARS]
+    visible = len(sample) - sum(1 for c in sample if c.isspace())
+    if visible == 0:
+        return "word"
+    return "char" if len(_CJK.findall(sample)) >= cjk_ratio * visible else "word"
+
+
+def shingle_text(text: str, unit: ShingleUnit) -> str:
+    """The normalized text whose substrings are the shingles.
+
+    word: case-folded NFKC words (letters/digits) joined by one space: punctuation, wrapping and
+    markup do not matter. char: case-folded NFKC without whitespace.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if unit == "word":
+        return " ".join(_NON_WORD.split(text)).strip()
+    return "".join(text.split())
+
+
+def shingles(text: str, *, ngram: int = 5, unit: ShingleUnit = "word") -> list[str]:
+    """The shingles of one document, in order (reference implementation, with repeats).
+
+    A text shorter than ``ngram`` units is one shingle; an empty one has none.
+
+    >>> shingles("It was the best of times, it was", ngram=5)
+    ['it was the best of', 'was the best of times', 'the best of times it', 'best of times it was']
+    """
+    norm = shingle_text(text, unit)
+    if not norm:
+        return []
+    if unit == "word":
+        words = norm.split(" ")
+        if len(words) <= ngram:
+            return [norm]
+        return [" ".join(words[i : i + ngram]) for i in range(len(words) - ngram + 1)]
+    if len(norm) <= ngram:
+        return [norm]
+    return [norm[i : i + ngram] for i in range(len(norm) - ngram + 1)]
+
+
+def _fmix64_int(h: int) -> int:
+    s1, m1, s2, m2, s3 = _FMIX64
+    h ^= h >> s1
+    h = (h * m1) & _M64
+    h ^= h >> s2
+    h = (h * m2) & _M64
+    return h ^ (h >> s3)
+
+
+def shingle_hash32(shingle: str | bytes) -> int:
+    """The 32-bit hash of one shingle (bytes are UTF-8); a valid datasketch ``hashfunc``.
+
+    ``sum((ord(c) + 1) * BASE**i) mod 2^64``, MurmurHash3-finalized, low 32 bits.
+    """
+    if isinstance(shingle, bytes):
+        shingle = shingle.decode("utf-8")
+    h, power = 0, 1
+    for ch in shingle:
+        h = (h + (ord(ch) + 1) * power) & _M64
+        power = (power * _BASE) & _M64
+    return _fmix64_int(h) & 0xFFFFFFFF
+
+
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer on a uint64 array (wrapping arithmetic)."""
+    s1, m1, s2, m2, s3 = (np.uint64(v) for v in _FMIX64)
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    return h ^ (h >> s3)
+
+
+class _Powers:
+    """BASE^i and BASE^-i mod 2^64 for i < n, grown on demand and shared by all batches."""
+
+    def __init__(self) -> None:
+        self.pow = np.ones(1, dtype=np.uint64)
+        self.inv = np.ones(1, dtype=np.uint64)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.pow) < n:
+            size = max(n, 2 * len(self.pow), 1 << 16)
+            one = np.ones(1, dtype=np.uint64)
+            self.pow = np.concatenate((one, np.cumprod(np.full(size - 1, _BASE, dtype=np.uint64))))
+            self.inv = np.concatenate((one, np.cumprod(np.full(size - 1, _BASE_INV, dtype=np.uint64))))
+        return self.pow[:n], self.inv[:n]
+
+
+_POWERS = _Powers()
+
+
+def _unit_spans(codes: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray,
+                is_word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) code-point positions of every unit (word or character), in text order."""
+    n = len(codes)
+    is_word_pos = np.repeat(is_word, doc_ends - doc_starts)
+    nonspace = codes != 32
+    first = np.zeros(n, dtype=bool)
+    first[doc_starts[doc_starts < doc_ends]] = True
+    last = np.zeros(n + 1, dtype=bool)
+    last[doc_ends[doc_starts < doc_ends]] = True
+    prev_space = np.empty(n, dtype=bool)
+    prev_space[0] = True
+    prev_space[1:] = ~nonspace[:-1]
+    next_space = np.empty(n, dtype=bool)
+    next_space[-1:] = True
+    next_space[:-1] = ~nonspace[1:]
+    # A character unit starts and ends everywhere; a word unit at its space boundaries.
+    starts = np.flatnonzero(~is_word_pos | (nonspace & (first | prev_space)))
+    ends = np.flatnonzero(~is_word_pos | (nonspace & (last[1:] | next_space))) + 1
+    return starts, ends
+
+
+def hash_shingles(texts: Sequence[str], units: Sequence[ShingleUnit], *,
+                  ngram: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle-hash a batch of documents at once.
+
+    Returns ``(hashes, offsets)``: the uint32 hashes of document ``i`` are
+    ``hashes[offsets[i]:offsets[i + 1]]``, equal to ``[shingle_hash32(s) for s in
+    shingles(texts[i], ngram=ngram, unit=units[i])]``.
+    """
+    norms = [shingle_text(t, u) for t, u in zip(texts, units, strict=True)]
+    lengths = np.fromiter((len(s) for s in norms), dtype=np.int64, count=len(norms))
+    doc_ends = np.cumsum(lengths)
+    doc_starts = doc_ends - lengths
+    total = int(doc_ends[-1]) if len(norms) else 0
+    offsets = np.zeros(len(norms) + 1, dtype=np.int64)
+    if total == 0:
+        return np.zeros(0, dtype=np.uint32), offsets
+    codes = np.frombuffer("".join(norms).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    power, inverse = _POWERS.get(total + 1)
+    prefix = np.zeros(total + 1, dtype=np.uint64)
+    np.cumsum((codes.astype(np.uint64) + np.uint64(1)) * power[:total], out=prefix[1:])
+
+    is_word = np.fromiter((u == "word" for u in units), dtype=bool, count=len(units))
+    unit_start, unit_end = _unit_spans(codes, doc_starts, doc_ends, is_word)
+    # the first document that ends after the unit's start (empty documents end before it)
+    unit_doc = np.searchsorted(doc_ends, unit_start, side="right")
+    k = np.bincount(unit_doc, minlength=len(norms))
+    first_unit = np.cumsum(k) - k
+    span = np.minimum(k, ngram)
+    count = np.where(k > 0, k - span + 1, 0)
+    offsets[1:] = np.cumsum(count)
+    n_shingles = int(offsets[-1])
+    doc_of = np.repeat(np.arange(len(norms)), count)
+    j = np.arange(n_shingles) - np.repeat(offsets[:-1], count) + first_unit[doc_of]
+    s = unit_start[j]
+    e = unit_end[j + span[doc_of] - 1]
+    h = (prefix[e] - prefix[s]) * inverse[s]
+    return (fmix64(h) & np.uint64(0xFFFFFFFF)).astype(np.uint32), offsets
