@@ -1,0 +1,169 @@
+"""``tokkit extend-llama`` and ``tokkit resize-embeddings``: the Chinese-LLaMA recipe, done correctly."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.errors import InputError
+from tokkit.progress import console, rich_progress
+
+DEFAULT_ZH_VOCAB = 20000
+
+
+def _catalog_paths(name: str, option: str) -> list[Path]:
+    """A sample corpus of the catalog; an :class:`InputError` naming ``option`` if unavailable."""
+    try:
+        from tokkit.corpus.catalog import get_corpus
+
+        return [Path(get_corpus(name))]
+    except ImportError:
+        raise InputError(f"the sample '{name}' corpus is not available here; pass {option} PATH") from None
+
+
+def _heldout(zh: Sequence[str], en: Sequence[str], skip: bool) -> dict[str, list[str | Path]]:
+    """Held-out files to compare on: the options, else the catalog's held-out corpus if present."""
+    if skip:
+        return {}
+    if zh or en:
+        return {name: list(paths) for name, paths in (("zh", zh), ("en", en)) if paths}
+    try:
+        (root,) = _catalog_paths("heldout", "--heldout-zh/--heldout-en")
+    except Exception:
+        console.print("[yellow]no held-out text found; pass --heldout-zh/--heldout-en for the before/after table[/]")
+        return {}
+    found = {
+        name: sorted(root.glob(f"{name}_*.txt")) for name in ("zh", "en")
+    }
+    return {name: list(paths) for name, paths in found.items() if paths}
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def print_extend_report(run: object) -> None:
+    """Before/after table on held-out text, plus the merge counts."""
+    from tokkit.llama.recipe import ExtendRun
+
+    assert isinstance(run, ExtendRun)
+    summary = run.result.summary()
+    table = Table(title=f"extend-llama → {run.output}  ({summary['base_pieces']} → {summary['vocab_size']} pieces)")
+    table.add_column("held-out")
+    for c in run.comparisons:
+        table.add_column(f"{c.name} before", justify="right")
+        table.add_column(f"{c.name} after", justify="right")
+    rows: list[tuple[str, list[str]]] = [
+        ("lines", [v for c in run.comparisons for v in (str(c.lines), "")]),
+        ("tokens", [v for c in run.comparisons for v in (f"{c.tokens_before:,}", f"{c.tokens_after:,} ({-c.token_reduction:+.1%})")]),
+        ("tokens / Han char", [v for c in run.comparisons for v in (_fmt(c.tokens_per_han_before), _fmt(c.tokens_per_han_after))]),
+        ("bytes / token", [v for c in run.comparisons for v in (_fmt(c.bytes_per_token_before, 2), _fmt(c.bytes_per_token_after, 2))]),
+        ("lines changed", [v for c in run.comparisons for v in ("", str(c.changed_lines))]),
+        ("tokenizer.json ≠ spm", [v for c in run.comparisons for v in ("", "—" if c.hf_mismatch is None else str(c.hf_mismatch))]),
+    ]
+    for label, values in rows:
+        table.add_row(label, *values)
+    console.print(table)
+    console.print(
+        f"appended {summary['appended']} pieces ({summary['appended_from_zh']} from the Chinese model, "
+        f"{summary['intermediates']} intermediates for reachability; "
+        f"{summary['skipped']['overlap']} already in the base, {summary['skipped']['non_cjk']} non-CJK skipped, "
+        f"{len(summary['dropped_unreachable'])} unreachable dropped); score policy "
+        f"{summary['config']['score_policy']}; base ids 0–{summary['base_pieces'] - 1} unchanged",
+        highlight=False,
+    )
+    if any(c.hf_mismatch for c in run.comparisons):
+        console.print(
+            "[yellow]warning: tokenizer.json differs from sentencepiece on some lines "
+            "(score ties under --score-policy zero); use the default policy for exact parity[/]"
+        )
+
+
+@click.command("extend-llama")
+@click.option("--base", required=True, type=click.Path(),
+              help="LLaMA's tokenizer.model, or a transformers LLaMA tokenizer dir holding it.")
+@click.option("--zh-vocab", type=int, is_flag=False, flag_value=DEFAULT_ZH_VOCAB, default=None,
+              metavar="[N]",
+              help=f"Train a Chinese sentencepiece model of N pieces [N: {DEFAULT_ZH_VOCAB}].")
+@click.option("--zh-corpus", multiple=True, type=click.Path(),
+              help="Chinese training text (files/dirs; repeatable) [default: the sample zh corpus].")
+@click.option("--zh-model", type=click.Path(), default=None,
+              help="Use this Chinese sentencepiece model instead of training one.")
+@click.option("--zh-max-mb", type=float, default=None,
+              help="Train on only the first N MB of the Chinese corpus (quick runs).")
+@click.option("--only-cjk", is_flag=True,
+              help="Append only pieces containing CJK characters, so English cannot change.")
+@click.option("--score-policy", type=click.Choice(["below-base", "above-base", "zero"]),
+              default="below-base", show_default=True,
+              help="Scores of new pieces (see docs/extend-llama.md); 'zero' reproduces Chinese-LLaMA.")
+@click.option("--drop-unreachable", is_flag=True,
+              help="Drop pieces BPE cannot produce instead of adding intermediate pieces.")
+@click.option("--heldout-zh", multiple=True, type=click.Path(),
+              help="Held-out Chinese for the before/after table [default: the sample held-out text].")
+@click.option("--heldout-en", multiple=True, type=click.Path(),
+              help="Held-out English for the before/after table [default: the sample held-out text].")
+@click.option("--no-compare", is_flag=True, help="Skip the before/after table.")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="Output dir [default: vocab/llama-zh-N].")
+@click.option("--force", is_flag=True, help="Replace an existing output dir.")
+@corpus_options
+@click.pass_context
+def extend_llama(ctx: click.Context, base: str, zh_vocab: int | None, zh_corpus: tuple[str, ...],
+                 zh_model: str | None, zh_max_mb: float | None, only_cjk: bool, score_policy: str,
+                 drop_unreachable: bool, heldout_zh: tuple[str, ...], heldout_en: tuple[str, ...],
+                 no_compare: bool, output: str | None, force: bool, split: str, text_field: str,
+                 encoding_errors: str) -> None:
+    """Extend LLaMA's tokenizer with Chinese pieces (the Chinese-LLaMA recipe).
+
+    Trains a Chinese sentencepiece BPE model (or takes --zh-model), appends its pieces that the
+    base lacks after id 31999 (base ids and scores unchanged), adds intermediate pieces so every
+    new piece is reachable by BPE, and writes tokenizer.model plus a transformers tokenizer dir
+    whose ids equal sentencepiece's. Prints a before/after table on held-out Chinese and English.
+
+    \b
+    Example:
+      tokkit extend-llama --base llama/tokenizer.model --zh-vocab 20000 -o vocab/llama-zh
+      tokkit extend-llama --base llama/ --zh-model zh.model --only-cjk -o vocab/llama-zh-cjk
+    """
+    from tokkit.llama.extend import ExtendConfig
+    from tokkit.llama.recipe import extend_llama as run_extend
+    from tokkit.llama.zh_model import ZhModelConfig
+
+    if zh_model is not None and (zh_vocab is not None or zh_corpus or zh_max_mb is not None):
+        raise InputError("--zh-model takes an existing model; drop --zh-vocab/--zh-corpus/--zh-max-mb")
+    if zh_max_mb is not None and zh_max_mb <= 0:
+        raise InputError(f"--zh-max-mb {zh_max_mb} must be positive")
+    vocab = zh_vocab if zh_vocab is not None else DEFAULT_ZH_VOCAB
+    zh_config = None
+    corpus: list[str | Path] = []
+    if zh_model is None:
+        zh_config = ZhModelConfig(
+            vocab_size=vocab,
+            max_bytes=int(zh_max_mb * 2**20) if zh_max_mb is not None else None,
+        )
+        corpus = list(zh_corpus) if zh_corpus else list(_catalog_paths("zh", "--zh-corpus"))
+    config = ExtendConfig(
+        score_policy=score_policy,  # type: ignore[arg-type]
+        only_cjk=only_cjk,
+        add_intermediates=not drop_unreachable,
+    )
+    out = Path(output) if output else Path("vocab") / f"llama-zh-{vocab}"
+    with rich_progress(disable=quiet(ctx)) as progress:
+        run = run_extend(
+            base,
+            out,
+            zh_model=zh_model,
+            zh_corpus=corpus,
+            zh_config=zh_config,
+            config=config,
+            heldout=_heldout(heldout_zh, heldout_en, no_compare),
+            read_options=read_options(split, text_field, encoding_errors),
+            force=force,
+            progress=progress,
+        )
+    if not quiet(ctx):
+        print_extend_report(run)

@@ -1,0 +1,23 @@
+"""Which characters count as Chinese: for ``--only-cjk`` and for "tokens per Han character"."""
+
+from __future__ import annotations
+
+import regex
+
+CJK = regex.compile(
+    r"[\p{Han}\p{Bopomofo}\u3000-\u303f\uff00-\uffef\ufe30-\ufe4f\ufe10-\ufe1f]"
+)
+"""Han ideographs plus the punctuation and full-width forms Chinese text uses.
+
+None of these occur in English text, so pieces containing one cannot change how English is split.
+"""
+
+HAN = regex.compile(r"\p{Han}")
+
+
+def has_cjk(text: str) -> bool:
+    return CJK.search(text) is not None
+
+
+def han_count(text: str) -> int:
+    return len(HAN.findall(text))

@@ -1,0 +1,137 @@
+"""Train the Chinese SentencePiece BPE model whose pieces are merged into LLaMA's vocabulary.
+
+The corpus streams from :func:`tokkit.corpus.read_texts` into sentencepiece's ``sentence_iterator``
+and the model comes back through ``model_writer`` (bytes, never a temp file). The options mirror
+LLaMA's own training where it matters for the merge: the ``identity`` normalizer (LLaMA does not
+NFKC-normalize, so NFKC-trained pieces such as ``,`` for ``，`` would never match raw text), a dummy
+``▁`` prefix, no whitespace squeezing, and ``split_digits`` so no piece glues digits together
+that LLaMA keeps apart. ``input_sentence_size`` bounds memory: sentencepiece keeps a random
+sample of that many sentences, however large the corpus.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, read_texts
+from tokkit.errors import InputError
+from tokkit.types import Progress
+
+log = logging.getLogger("tokkit")
+
+MAX_SENTENCE_BYTES = 16384
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZhModelConfig:
+    """How the Chinese model is trained (saved in ``tokkit.json``).
+
+    ``vocab_size`` is the Chinese-LLaMA recipe's 20000. ``max_bytes`` stops reading after that many
+    UTF-8 bytes of text (a deterministic prefix, for quick runs); ``input_sentence_size`` is
+    sentencepiece's own bounded random sample.
+    """
+
+    vocab_size: int = 20000
+    model_type: str = "bpe"
+    character_coverage: float = 0.9995
+    max_sentencepiece_length: int = 16
+    split_digits: bool = True
+    input_sentence_size: int = 2_000_000
+    max_bytes: int | None = None
+    seed: int = 0
+    num_threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 100:
+            raise InputError(f"--zh-vocab {self.vocab_size} is too small; use at least 100 (the recipe uses 20000)")
+        if self.model_type not in ("bpe", "unigram"):
+            raise InputError(f"zh model type '{self.model_type}' is not supported; use bpe or unigram")
+        if not 0.9 <= self.character_coverage <= 1.0:
+            raise InputError(f"character_coverage {self.character_coverage} must be in [0.9, 1.0]")
+        if self.input_sentence_size < 1 or (self.max_bytes is not None and self.max_bytes < 1):
+            raise InputError("input_sentence_size and max_bytes must be positive")
+
+
+def _bounded(texts: Iterable[str], max_bytes: int | None, counter: list[int]) -> Iterator[str]:
+    """Yield non-empty texts (UTF-8 encodable) until ``max_bytes`` have been given."""
+    for text in texts:
+        if not text.strip():
+            continue
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if max_bytes is not None and counter[0] + size > max_bytes and counter[1] > 0:
+            return
+        counter[0] += size
+        counter[1] += 1
+        yield text
+
+
+def train_zh_model(
+    paths: Sequence[str | Path],
+    config: ZhModelConfig | None = None,
+    *,
+    read_options: ReadOptions | None = None,
+    progress: Progress | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """Train a Chinese sentencepiece model on ``paths``; return (model bytes, run statistics)."""
+    import sentencepiece as spm
+
+    config = config or ZhModelConfig()
+    options = read_options or ReadOptions(split="line")
+    if not paths:
+        raise InputError("no Chinese corpus given; pass --zh-corpus PATH")
+    # With max_bytes the reader stops early, so the files' total would overstate the work.
+    total = corpus_bytes(paths) if config.max_bytes is None else None
+    task = progress.task("reading Chinese corpus", total=total) if progress else None
+    stats = ReadStats()
+    counter = [0, 0]
+    texts = _bounded(read_texts(paths, options, stats=stats, progress=task), config.max_bytes, counter)
+    writer = io.BytesIO()
+    spm.set_random_generator_seed(config.seed)
+    try:
+        with open(os.devnull, "w") as devnull:
+            spm.SentencePieceTrainer.Train(
+                logstream=devnull,
+                sentence_iterator=texts,
+                model_writer=writer,
+                vocab_size=config.vocab_size,
+                model_type=config.model_type,
+                character_coverage=config.character_coverage,
+                max_sentencepiece_length=config.max_sentencepiece_length,
+                split_digits=config.split_digits,
+                input_sentence_size=config.input_sentence_size,
+                shuffle_input_sentence=True,
+                seed_sentencepiece_size=1_000_000,
+                max_sentence_length=MAX_SENTENCE_BYTES,
+                normalization_rule_name="identity",
+                add_dummy_prefix=True,
+                remove_extra_whitespaces=False,
+                byte_fallback=False,
+                num_threads=config.num_threads,
+                minloglevel=2,
+            )
+    except RuntimeError as err:
+        message = str(err).splitlines()[-1] if str(err) else "training failed"
+        if counter[1] == 0:
+            raise InputError(f"{paths[0]}: no Chinese text found in the corpus; pass a non-empty --zh-corpus") from None
+        if "Vocabulary size too high" in message or "vocab_size" in message:
+            raise InputError(
+                f"the Chinese corpus is too small for --zh-vocab {config.vocab_size} ({message.strip()}); "
+                "lower --zh-vocab or add text"
+            ) from None
+        raise InputError(f"sentencepiece could not train the Chinese model: {message.strip()}") from None
+    if counter[1] == 0:
+        raise InputError(f"{paths[0]}: no Chinese text found in the corpus; pass a non-empty --zh-corpus")
+    run = {
+        "config": asdict(config),
+        "corpus": [str(p) for p in paths],
+        "sentences": counter[1],
+        "bytes": counter[0],
+        "files": stats.files,
+    }
+    return writer.getvalue(), run
