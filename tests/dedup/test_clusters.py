@@ -1,0 +1,51 @@
+"""Clusters: union-find roots, order independence, the kept document, verification."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tokkit.dedup.clusters import UnionFind, choose_kept, connected_components, verify_pairs
+
+
+def test_union_find_root_is_smallest_member() -> None:
+    uf = UnionFind(6)
+    assert uf.union(4, 2)
+    assert uf.union(5, 4)
+    assert not uf.union(2, 5)
+    assert uf.labels().tolist() == [0, 1, 2, 3, 2, 2]
+
+
+def test_components_independent_of_pair_order() -> None:
+    rng = np.random.default_rng(0)
+    pairs = rng.integers(0, 200, size=(150, 2))
+    expected = connected_components(200, pairs)
+    for _ in range(5):
+        assert connected_components(200, pairs[rng.permutation(len(pairs))][:, ::-1]).tolist() == \
+            expected.tolist()
+    # brute force: labels are the minimum of the reachable set
+    adj: dict[int, set[int]] = {i: set() for i in range(200)}
+    for a, b in pairs.tolist():
+        adj[a].add(b)
+        adj[b].add(a)
+    for start in range(200):
+        seen, todo = {start}, [start]
+        while todo:
+            for nxt in adj[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        assert expected[start] == min(seen)
+
+
+def test_choose_kept_first_and_longest() -> None:
+    labels = np.array([0, 0, 2, 0, 2, 5])
+    lengths = np.array([10, 30, 5, 30, 5, 1])
+    assert choose_kept(labels, lengths, "first").tolist() == [0, 0, 2, 0, 2, 5]
+    assert choose_kept(labels, lengths, "longest").tolist() == [1, 1, 2, 1, 2, 5]
+
+
+def test_verify_pairs_keeps_those_at_or_above_threshold() -> None:
+    sigs = np.array([[1, 2, 3, 4], [1, 2, 3, 9], [1, 9, 9, 9], [1, 2, 3, 4]], dtype=np.uint32)
+    pairs = np.array([[0, 1], [0, 2], [0, 3], [1, 2]])
+    kept, sims = verify_pairs(pairs, sigs, 0.75, chunk=2)
+    assert kept.tolist() == [[0, 1], [0, 3]]
+    assert sims.tolist() == [0.75, 1.0]
