@@ -46,8 +46,21 @@ class LazyGroup(click.Group):
         module, _, attr = target.partition(":")
         if importlib.util.find_spec(module) is None:
             return None
-        command: click.Command = getattr(importlib.import_module(module), attr)
+        try:
+            command: click.Command = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as err:
+            return _unavailable(cmd_name, err)
         return command
+
+
+def _unavailable(name: str, err: Exception) -> click.Command:
+    """A stand-in for a command whose module cannot load, so ``--help`` still works."""
+    reason = f"{type(err).__name__}: {err}"
+
+    def fail() -> None:
+        raise click.ClickException(f"'tokkit {name}' is unavailable here ({reason})")
+
+    return click.Command(name, callback=fail, help=f"(unavailable: {reason})")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
