@@ -1,6 +1,15 @@
 """Rebuild ``corpora/catalog.json`` from a mirror's ``MANIFEST.json`` (e.g. ../shared/corpora).
 
-Usage: python scripts/build_catalog.py ../shared/corpora/MANIFEST.json
+Usage: python scripts/build_catalog.py [../shared/corpora/MANIFEST.json]
+
+Each manifest entry ``{path, bytes, sha256, source, license}`` becomes a catalog file with a
+download ``url`` and, for sources that are a glob inside a GitHub repository, the ``members`` to
+concatenate from the repository's zip. ``transform`` records how the published bytes became the
+mirror's bytes, so a download can be verified against the same sha256:
+
+- ``none``: byte for byte as published (``neardup/`` keeps every edition exactly as it is);
+- ``text``: decoded (UTF-8 with or without BOM, else Latin-1), ``\\r\\n`` → ``\\n``, re-encoded
+  as UTF-8 (the ``en/``, ``zh/`` and ``heldout/`` training and evaluation text).
 """
 
 from __future__ import annotations
@@ -9,12 +18,16 @@ import json
 import sys
 from pathlib import Path
 
+# name → (language, description, transform)
 GROUPS = {
-    "en": ("en", "English: 9 Project Gutenberg novels + WikiText-2 valid/test"),
-    "zh": ("zh", "Modern simplified Chinese (NiuTrans Classical-Modern, modern side), a book a file"),
-    "heldout": ("en+zh", "Evaluation-only text: Dracula (en) and 资治通鉴 (zh)"),
-    "neardup": ("en", "Several published editions of four novels: real near-duplicates"),
+    "en": ("en", "English: 9 Project Gutenberg novels + WikiText-2 valid/test", "text"),
+    "zh": ("zh", "Modern simplified Chinese (NiuTrans Classical-Modern, modern side), a book a file",
+           "text"),
+    "heldout": ("en+zh", "Evaluation-only text: Dracula (en) and 资治通鉴 (zh)", "text"),
+    "neardup": ("en", "Several published editions of four novels: real near-duplicates", "none"),
 }
+ALIASES = {"sample": ["en", "zh"]}
+DEFAULT = ["en", "zh"]
 
 
 def url_for(source: str) -> dict[str, str]:
@@ -27,16 +40,17 @@ def url_for(source: str) -> dict[str, str]:
     return {"url": f"https://raw.githubusercontent.com/{repo}/HEAD/{member}"}
 
 
-def main(manifest: str) -> None:
-    entries = json.loads(Path(manifest).read_text(encoding="utf-8"))
+def build(entries: list[dict]) -> dict:
     corpora = []
-    for name, (language, description) in GROUPS.items():
+    for name, (language, description, transform) in GROUPS.items():
         files = [
             {"path": e["path"], "bytes": e["bytes"], "sha256": e["sha256"], "source": e["source"],
-             "license": e["license"], **url_for(e["source"])}
+             "license": e["license"], **url_for(e["source"]), "transform": transform}
             for e in entries
             if e["path"].split("/", 1)[0] == name
         ]
+        if not files:
+            raise SystemExit(f"no manifest entries under {name}/")
         corpora.append({
             "name": name,
             "language": language,
@@ -45,15 +59,16 @@ def main(manifest: str) -> None:
             "bytes": sum(f["bytes"] for f in files),
             "files": files,
         })
-    catalog = {
-        "version": 1,
-        "default": ["en", "zh"],
-        "aliases": {"sample": ["en", "zh"]},
-        "corpora": corpora,
-    }
+    return {"version": 1, "default": DEFAULT, "aliases": ALIASES, "corpora": corpora}
+
+
+def main(manifest: str) -> None:
+    entries = json.loads(Path(manifest).read_text(encoding="utf-8"))
+    catalog = build(entries)
     out = Path(__file__).resolve().parents[1] / "corpora" / "catalog.json"
     out.write_text(json.dumps(catalog, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {out}: {len(corpora)} corpora, {sum(len(c['files']) for c in corpora)} files")
+    files = sum(len(c["files"]) for c in catalog["corpora"])
+    print(f"wrote {out}: {len(catalog['corpora'])} corpora, {files} files")
 
 
 if __name__ == "__main__":
