@@ -1,0 +1,356 @@
+"""A byte-level BPE tokenizer: regex chunks, 256 byte symbols, ranked merges, special tokens.
+
+Ids are laid out as ``tokenizers`` lays out a freshly trained byte-level BPE, so our files and the
+library's agree id for id: special tokens first (``0..k-1``, in the order given), then the 256 byte
+symbols in the order of their ByteLevel display characters (see :mod:`tokkit.models.bpe_bytes`),
+then one id per merge in the order learned. A merge whose token already exists (the same bytes
+reached by another split) reuses that id, so ``vocab_size`` can be smaller than
+``k + 256 + len(merges)``.
+
+Encoding: special-token strings found in the text become their ids (leftmost, longest first, like
+``tokenizers``' added tokens); the rest is split by the regex ``pattern`` and each chunk's bytes are
+merged lowest rank first. Decoding joins the tokens' bytes and decodes UTF-8, so
+``decode(encode(s)) == s`` for any string, and invalid sequences from arbitrary ids become U+FFFD.
+
+>>> tok = ByteLevelBPETokenizer([(ord("a") - 33, ord("a") - 33)], pattern="gpt2")
+>>> tok.encode("aaa"), tok.decode(tok.encode("aaa"))
+([256, 64], 'aaa')
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
+from operator import add
+from pathlib import Path
+from typing import Any
+
+from tokkit.atomic import atomic_file
+from tokkit.errors import InputError
+from tokkit.models.bpe_bytes import BYTE_RANK, RANK_TABLE, RANKED_BYTES, display, undisplay
+from tokkit.train.pretokenize import compiled, resolve_pattern
+
+MODEL_FILE = "bpe.model"
+VOCAB_FILE = "vocab.txt"
+TOKENIZER_JSON = "tokenizer.json"
+FORMAT = "tokkit-bpe"
+FORMAT_VERSION = 1
+CACHE_SIZE = 1 << 16
+"""Chunks whose ids are remembered; the cache is emptied when full (cheap, and hot chunks return)."""
+
+_NO_RANK = 1 << 62
+
+
+def base_vocabulary(special_tokens: Sequence[str]) -> tuple[list[bytes], dict[bytes, int]]:
+    """Token bytes before any merge (specials, then ranked bytes) and the bytes → id index.
+
+    A special whose text is a ByteLevel display string is indexed by those bytes, so a merge that
+    spells it reuses its id, as in ``tokenizers`` (whose vocabulary is keyed by display strings).
+    """
+    tokens = [s.encode("utf-8") for s in special_tokens]
+    ids_by_bytes: dict[bytes, int] = {}
+    for id, special in enumerate(special_tokens):
+        raw = undisplay(special)
+        if raw is not None:
+            if len(raw) == 1:
+                raise InputError(
+                    f"--special '{special}' is the display form of a single byte, which the "
+                    "byte alphabet already holds; choose a longer special token"
+                )
+            ids_by_bytes.setdefault(raw, id)
+    for byte in RANKED_BYTES:
+        ids_by_bytes[bytes([byte])] = len(tokens)
+        tokens.append(bytes([byte]))
+    return tokens, ids_by_bytes
+
+
+class ByteLevelBPETokenizer:
+    """Byte-level BPE from a merge list: ``merges[i] = (left_id, right_id)`` is rank ``i``.
+
+    ``pattern`` is a built-in name (``gpt2``, ``gpt4``/``cl100k``, ``o200k``) or a regex.
+    """
+
+    kind = "bpe"
+
+    def __init__(
+        self,
+        merges: Iterable[tuple[int, int]],
+        *,
+        pattern: str = "gpt4",
+        special_tokens: Sequence[str] = (),
+    ) -> None:
+        self.pattern = resolve_pattern(pattern)
+        if len(set(special_tokens)) != len(special_tokens):
+            raise InputError("special tokens must be distinct; remove the repeated one")
+        self._specials = list(special_tokens)
+        tokens, ids_by_bytes = base_vocabulary(self._specials)
+        self._merges: list[tuple[int, int]] = []
+        self._merge_ids: list[int] = []
+        for rank, (left, right) in enumerate(merges):
+            if not (0 <= left < len(tokens) and 0 <= right < len(tokens)):
+                raise InputError(
+                    f"merge {rank} ({left}, {right}) refers to an id that does not exist yet; "
+                    "the merge list is corrupt"
+                )
+            merged = tokens[left] + tokens[right]
+            new_id = ids_by_bytes.get(merged)
+            if new_id is None:
+                new_id = ids_by_bytes[merged] = len(tokens)
+                tokens.append(merged)
+            self._merges.append((left, right))
+            self._merge_ids.append(new_id)
+        self._tokens = tokens
+        self._ids_by_bytes = ids_by_bytes
+        # Encoder tables: a pair is the 2-character string of its ids; a later duplicate of a pair
+        # overrides an earlier one, as when ``tokenizers`` loads a merge list.
+        self._rank: dict[str, int] = {}
+        self._merge_info: list[tuple[str, str]] = []
+        for rank, ((left, right), new_id) in enumerate(zip(self._merges, self._merge_ids, strict=True)):
+            self._rank[chr(left) + chr(right)] = rank
+            self._merge_info.append((chr(left) + chr(right), chr(new_id)))
+        offset = len(self._specials)
+        self._symbols: dict[int, str] | None = (
+            None if offset == 0 else {b: chr(offset + BYTE_RANK[b]) for b in range(256)}
+        )
+        self._split = compiled(self.pattern).findall
+        self._special_ids = {s: i for i, s in enumerate(self._specials)}
+        self._special_split = (
+            re.compile("|".join(map(re.escape, sorted(self._specials, key=len, reverse=True))))
+            if self._specials
+            else None
+        )
+        self._cache: dict[str, list[int]] = {}
+
+    # --- the Tokenizer interface -------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._tokens)
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._special_ids)
+
+    @property
+    def merges(self) -> list[tuple[int, int]]:
+        """The merge list in rank order, as id pairs."""
+        return list(self._merges)
+
+    def encode(self, text: str) -> list[int]:
+        """Ids of ``text``; special-token strings inside it become their special ids."""
+        if self._special_split is None:
+            return self._encode_ordinary(text)
+        ids: list[int] = []
+        start = 0
+        for match in self._special_split.finditer(text):
+            ids += self._encode_ordinary(text[start : match.start()])
+            ids.append(self._special_ids[match.group()])
+            start = match.end()
+        ids += self._encode_ordinary(text[start:])
+        return ids
+
+    def encode_batch(self, texts: Iterable[str]) -> list[list[int]]:
+        return [self.encode(text) for text in texts]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    def decode_bytes(self, ids: Sequence[int]) -> bytes:
+        """The raw bytes of ``ids`` (specials as their UTF-8 text)."""
+        if ids and (min(ids) < 0 or max(ids) >= len(self._tokens)):
+            bad = next(i for i in ids if not 0 <= i < len(self._tokens))
+            raise InputError(f"id {bad} is outside the vocabulary (0..{len(self._tokens) - 1})")
+        return b"".join(map(self._tokens.__getitem__, ids))
+
+    def id_to_token(self, id: int) -> str:
+        """The token as ``tokenizers`` shows it (ByteLevel display string; specials as text)."""
+        if id < len(self._specials):
+            return self._specials[self._check(id)]
+        return display(self._tokens[self._check(id)])
+
+    def token_bytes(self, id: int) -> bytes:
+        return self._tokens[self._check(id)]
+
+    def token_to_id(self, token: str) -> int | None:
+        """The id of a display string or special token, or None."""
+        if token in self._special_ids:
+            return self._special_ids[token]
+        raw = undisplay(token)
+        return None if raw is None else self._ids_by_bytes.get(raw)
+
+    # --- encoding internals ------------------------------------------------------------------
+
+    def _check(self, id: int) -> int:
+        if not 0 <= id < len(self._tokens):
+            raise InputError(f"id {id} is outside the vocabulary (0..{len(self._tokens) - 1})")
+        return id
+
+    def _encode_ordinary(self, text: str) -> list[int]:
+        ids: list[int] = []
+        cache = self._cache
+        for chunk in self._split(text):
+            chunk_ids = cache.get(chunk)
+            if chunk_ids is None:
+                chunk_ids = self._encode_chunk(chunk)
+                if len(cache) >= CACHE_SIZE:
+                    cache.clear()
+                cache[chunk] = chunk_ids
+            ids += chunk_ids
+        return ids
+
+    def _encode_chunk(self, chunk: str) -> list[int]:
+        """Merge a chunk's symbols lowest rank first, every occurrence of a pair at once.
+
+        The chunk is a string of one character per symbol id, so a merge is one ``str.replace``
+        (leftmost, non-overlapping, as the trainer applied it).
+        """
+        raw = chunk.encode("utf-8", "surrogatepass")
+        if self._symbols is None:
+            symbols = raw.translate(RANK_TABLE).decode("latin-1")
+        else:
+            symbols = raw.decode("latin-1").translate(self._symbols)
+        rank_of = self._rank.get
+        info = self._merge_info
+        while len(symbols) > 1:
+            best = min(map(rank_of, map(add, symbols, symbols[1:]), repeat(_NO_RANK)))
+            if best == _NO_RANK:
+                break
+            pair, new = info[best]
+            symbols = symbols.replace(pair, new)
+        return list(map(ord, symbols))
+
+    # --- files -------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable model (what ``bpe.model`` holds)."""
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "pattern": self.pattern,
+            "special_tokens": list(self._specials),
+            "merges": [list(m) for m in self._merges],
+        }
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``bpe.model``, ``vocab.txt`` and ``tokenizer.json``; return the ``bpe.model`` path."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        model_path = directory / MODEL_FILE
+        with atomic_file(model_path, encoding="utf-8") as f:
+            data = self.to_dict()
+            merges = data.pop("merges")
+            head = json.dumps(data, ensure_ascii=False)[:-1]
+            # One merge per line keeps the file diffable and greppable.
+            body = ",\n".join(json.dumps(m) for m in merges)
+            f.write(f'{head}, "merges": [\n{body}\n]}}\n')
+        with atomic_file(directory / VOCAB_FILE, encoding="utf-8") as f:
+            f.write(self.vocab_dump())
+        with atomic_file(directory / TOKENIZER_JSON, encoding="utf-8") as f:
+            json.dump(self.to_hf_json(), f, ensure_ascii=False)
+        return model_path
+
+    @classmethod
+    def load(cls, path: str | Path) -> ByteLevelBPETokenizer:
+        """Read a ``bpe.model`` (or the directory holding one)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / MODEL_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file; point at a directory with {MODEL_FILE}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise InputError(f"{path}: not a tokkit BPE model ({err}); re-run train-bpe") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise InputError(f"{path}: not a tokkit BPE model (no \"format\": \"{FORMAT}\")")
+        if data.get("version") != FORMAT_VERSION:
+            raise InputError(
+                f"{path}: BPE model format version {data.get('version')} is not supported "
+                f"(this tokkit reads {FORMAT_VERSION}); upgrade tokkit or re-train"
+            )
+        try:
+            merges = [(int(a), int(b)) for a, b in data["merges"]]
+            return cls(merges, pattern=data["pattern"], special_tokens=list(data["special_tokens"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{path}: corrupt BPE model ({err!r}); re-run train-bpe") from None
+
+    def vocab_dump(self) -> str:
+        """Human-readable vocabulary: ``id  token  [left][right]`` with bytes shown readably."""
+        parents: dict[int, tuple[int, int]] = {}
+        for pair, new_id in zip(self._merges, self._merge_ids, strict=True):
+            parents.setdefault(new_id, pair)
+        lines = [f"# {FORMAT} v{FORMAT_VERSION}: id, token, merged from; pattern: {self.pattern}"]
+        for id, raw in enumerate(self._tokens):
+            if id < len(self._specials):
+                lines.append(f"{id}\t{_readable(raw)}\t(special)")
+            elif id in parents:
+                left, right = parents[id]
+                lines.append(
+                    f"{id}\t{_readable(raw)}\t[{_readable(self._tokens[left])}]"
+                    f"[{_readable(self._tokens[right])}]"
+                )
+            else:
+                lines.append(f"{id}\t{_readable(raw)}\t(byte {raw[0]:#04x})")
+        return "\n".join(lines) + "\n"
+
+    def to_hf_json(self) -> dict[str, Any]:
+        """A ``tokenizer.json`` that ``tokenizers``/``transformers`` load and encode identically."""
+        vocab: dict[str, int] = {}
+        for id in range(len(self._tokens)):
+            vocab.setdefault(self.id_to_token(id), id)
+        return {
+            "version": "1.0",
+            "truncation": None,
+            "padding": None,
+            "added_tokens": [
+                {"id": i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
+                 "normalized": False, "special": True}
+                for i, s in enumerate(self._specials)
+            ],
+            "normalizer": None,
+            "pre_tokenizer": {
+                "type": "Sequence",
+                "pretokenizers": [
+                    {"type": "Split", "pattern": {"Regex": self.pattern}, "behavior": "Isolated",
+                     "invert": False},
+                    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                     "use_regex": False},
+                ],
+            },
+            "post_processor": None,
+            "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                        "use_regex": False},
+            "model": {
+                "type": "BPE",
+                "dropout": None,
+                "unk_token": None,
+                "continuing_subword_prefix": None,
+                "end_of_word_suffix": None,
+                "fuse_unk": False,
+                "byte_fallback": False,
+                "ignore_merges": False,
+                "vocab": vocab,
+                "merges": [[self.id_to_token(a), self.id_to_token(b)] for a, b in self._merges],
+            },
+        }
+
+    def __repr__(self) -> str:
+        return (f"ByteLevelBPETokenizer(vocab_size={self.vocab_size}, merges={len(self._merges)}, "
+                f"special_tokens={self._specials!r})")
+
+
+def _readable(raw: bytes) -> str:
+    """Bytes as text with control characters and broken UTF-8 escaped (minbpe's render idea)."""
+    text = raw.decode("utf-8", errors="backslashreplace")
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def from_mapping(data: Mapping[str, Any]) -> ByteLevelBPETokenizer:
+    """Build from :meth:`ByteLevelBPETokenizer.to_dict` output (no file)."""
+    return ByteLevelBPETokenizer(
+        [(int(a), int(b)) for a, b in data["merges"]],
+        pattern=data["pattern"],
+        special_tokens=list(data["special_tokens"]),
+    )

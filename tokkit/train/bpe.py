@@ -1,0 +1,120 @@
+"""From-scratch byte-level BPE training that learns exactly the merges ``tokenizers`` learns.
+
+>>> from tokkit.train.config import BPEConfig
+>>> tok = BPETrainer(BPEConfig(vocab_size=260, min_frequency=1)).train(["aaabdaaabac"])
+>>> [tok.token_bytes(i) for i in range(256, tok.vocab_size)]
+[b'aa', b'ab', b'aaab', b'ac']
+
+Two passes:
+
+1. **Count** the distinct regex chunks of the texts in parallel (:mod:`tokkit.train.bpe_count`);
+   texts stream through in batches, the corpus is never held.
+2. **Merge** (:mod:`tokkit.train.bpe_merge`): each chunk becomes its UTF-8 bytes as byte symbols,
+   then the most frequent adjacent pair of symbols is merged, again and again, with pair counts
+   updated only around the merge sites.
+
+Rules, the same as ``tokenizers``' ``BpeTrainer`` so the merge lists are identical:
+
+* a pair's count is the number of adjacent positions holding it, summed over all chunks and
+  weighted by chunk counts; overlapping positions count (``"aaa"`` holds ``(a, a)`` twice), a merge
+  rewrites them leftmost first without overlap (``"aaa"`` → ``"Xa"``);
+* **ties**: among pairs of equal count the one with the smaller ``(left id, right id)`` wins,
+  with ids numbered as in :mod:`tokkit.models.bpe` (specials first, then the 256 bytes by the code
+  point of their ByteLevel display character, then merged tokens in creation order);
+* training stops when the vocabulary (specials + 256 bytes + distinct merged tokens) reaches
+  ``vocab_size`` or when the best pair occurs fewer than ``min_frequency`` times (or never);
+* special tokens are not split out of the training text (``tokenizers`` adds them after training).
+
+Known difference: when a merge re-creates an existing token's bytes (the id is reused, as in
+``tokenizers``), pairs that gain occurrences are counted exactly, whereas ``tokenizers`` may
+split such a pair's merge in two; no such case occurs on the project corpora (checked by the
+parity test).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from tokkit.models.bpe import ByteLevelBPETokenizer, base_vocabulary
+from tokkit.models.bpe_bytes import RANK_TABLE
+from tokkit.progress import NULL_PROGRESS
+from tokkit.train.bpe_count import count_chunks
+from tokkit.train.bpe_merge import learn_merges
+from tokkit.train.config import BPEConfig
+from tokkit.train.pretokenize import resolve_pattern
+from tokkit.types import Progress
+
+
+class BPETrainer:
+    """Train a :class:`ByteLevelBPETokenizer` from an iterable of texts.
+
+    After :meth:`train`, :attr:`stats` holds ``documents``, ``corpus_bytes``, ``unique_chunks``,
+    ``merges``, ``seconds_count`` and ``seconds_merge``.
+    """
+
+    def __init__(self, config: BPEConfig) -> None:
+        self.config = config
+        self.stats: dict[str, Any] = {}
+
+    def train(
+        self, texts: Iterable[str], *, progress: Progress | None = None
+    ) -> ByteLevelBPETokenizer:
+        config = self.config
+        config.check()
+        pattern = resolve_pattern(config.pattern)
+        specials = list(config.special_tokens)
+        tokens, ids_by_bytes = base_vocabulary(specials)
+        progress = progress or NULL_PROGRESS
+
+        start = time.perf_counter()
+        counted = count_chunks(
+            texts, pattern, workers=config.workers, task=progress.task("counting chunks (bytes)")
+        )
+        chunk_counts = counted.counts
+        words, weights = _symbol_words(chunk_counts, len(specials))
+        unique_chunks = len(chunk_counts)
+        del chunk_counts, counted.counts
+        seconds_count = time.perf_counter() - start
+
+        start = time.perf_counter()
+        budget = max(0, config.vocab_size - len(tokens))
+        result = learn_merges(
+            words,
+            weights,
+            tokens,
+            ids_by_bytes,
+            vocab_size=config.vocab_size,
+            min_frequency=config.min_frequency,
+            task=progress.task("merging pairs", total=budget),
+        )
+        del words, weights
+        tokenizer = ByteLevelBPETokenizer(
+            [(left, right) for left, right, _ in result.merges],
+            pattern=pattern,
+            special_tokens=specials,
+        )
+        self.stats = {
+            "documents": counted.documents,
+            "corpus_bytes": counted.corpus_bytes,
+            "unique_chunks": unique_chunks,
+            "merges": len(result.merges),
+            "vocab_size": tokenizer.vocab_size,
+            "seconds_count": round(seconds_count, 3),
+            "seconds_merge": round(time.perf_counter() - start, 3),
+        }
+        return tokenizer
+
+
+def _symbol_words(chunk_counts: dict[str, int], offset: int) -> tuple[list[str], list[int]]:
+    """Each chunk as a string of one character per byte symbol id, with its count."""
+    words: list[str] = []
+    if offset == 0:
+        for chunk in chunk_counts:
+            words.append(chunk.encode("utf-8", "surrogatepass").translate(RANK_TABLE).decode("latin-1"))
+    else:
+        table = {b: chr(offset + RANK_TABLE[b]) for b in range(256)}
+        for chunk in chunk_counts:
+            words.append(chunk.encode("utf-8", "surrogatepass").decode("latin-1").translate(table))
+    return words, list(chunk_counts.values())

@@ -1,0 +1,117 @@
+"""Count pre-tokenized chunks of a text stream, in parallel, without holding the corpus.
+
+BPE merges never cross chunk boundaries, so training only needs each distinct chunk once with its
+count. Texts are cut into batches of about ``batch_chars`` characters and sent to worker
+processes, at most ``2 × workers`` batches in flight, so memory holds the chunk counts plus a few
+batches, never the corpus. Tiny inputs (one batch) are counted in-process: starting workers would
+cost more than the work.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
+
+from tokkit.train.pretokenize import compiled
+from tokkit.types import ProgressTask
+
+BATCH_CHARS = 1 << 20
+
+
+@dataclass
+class ChunkCounts:
+    """Distinct chunks with their counts, and how much text they came from."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    documents: int = 0
+    corpus_bytes: int = 0
+
+
+def count_batch(pattern: str, texts: list[str]) -> tuple[Counter[str], int, int]:
+    """One batch: (chunk counts, texts, UTF-8 bytes). Runs in a worker process."""
+    findall = compiled(pattern).findall
+    counts: Counter[str] = Counter()
+    update = counts.update
+    size = 0
+    for text in texts:
+        update(findall(text))
+        size += len(text.encode("utf-8", "surrogatepass"))
+    return counts, len(texts), size
+
+
+def _batches(texts: Iterable[str], batch_chars: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        if not isinstance(text, str):
+            from tokkit.errors import InputError
+
+            raise InputError(
+                f"BPE training expects texts as str, got {type(text).__name__}; "
+                "decode the corpus first (tokkit.corpus.read_texts does)"
+            )
+        batch.append(text)
+        size += len(text)
+        if size >= batch_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _add(total: ChunkCounts, result: tuple[Counter[str], int, int], task: ProgressTask) -> None:
+    counts, docs, size = result
+    total.counts.update(counts)
+    total.documents += docs
+    total.corpus_bytes += size
+    task.advance(size)
+
+
+def count_chunks(
+    texts: Iterable[str],
+    pattern: str,
+    *,
+    workers: int | None,
+    task: ProgressTask,
+    batch_chars: int = BATCH_CHARS,
+) -> ChunkCounts:
+    """Count the chunks of ``texts`` under ``pattern`` with ``workers`` processes (None: all cores).
+
+    ``task`` advances by the UTF-8 bytes counted.
+    """
+    workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
+    total = ChunkCounts()
+    batches = _batches(texts, batch_chars)
+    first = next(batches, None)
+    if first is None:
+        return total
+    second = next(batches, None) if workers > 1 else None
+    if second is None:
+        _add(total, count_batch(pattern, first), task)
+        for batch in batches:  # workers == 1: the rest, in-process too
+            _add(total, count_batch(pattern, batch), task)
+        return total
+
+    # forkserver: workers start small and never inherit the trainer's threads (progress bars).
+    context = multiprocessing.get_context(
+        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    in_flight: deque[AsyncResult[tuple[Counter[str], int, int]]] = deque()
+    with context.Pool(workers) as pool:
+        for batch in _chain(first, second, batches):
+            in_flight.append(pool.apply_async(count_batch, (pattern, batch)))
+            while len(in_flight) >= 2 * workers:
+                _add(total, in_flight.popleft().get(), task)
+        while in_flight:
+            _add(total, in_flight.popleft().get(), task)
+    return total
+
+
+def _chain(first: list[str], second: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
+    yield first
+    yield second
+    yield from rest
