@@ -14,14 +14,22 @@ from tokkit.dedup.shingles import shingle_hash32
 from tokkit.dedup.signatures import minhash_signatures, permutations
 
 
-@pytest.mark.parametrize(("threshold", "num_perm"), [(0.8, 128), (0.5, 64), (0.9, 256)])
-def test_params_are_datasketchs(threshold: float, num_perm: int) -> None:
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    assert optimal_params(threshold, num_perm) == (lsh.b, lsh.r)
+@pytest.mark.parametrize(("threshold", "num_perm", "weights"),
+                         [(0.8, 128, (0.5, 0.5)), (0.5, 64, (0.5, 0.5)), (0.9, 256, (0.05, 0.95)),
+                          (0.8, 128, (0.05, 0.95))])
+def test_params_are_datasketchs(threshold: float, num_perm: int,
+                                weights: tuple[float, float]) -> None:
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=weights)
+    assert optimal_params(threshold, num_perm, *weights) == (lsh.b, lsh.r)
 
 
-def test_default_params() -> None:
-    assert optimal_params(0.8, 128) == (9, 13)
+def test_default_params_favour_recall() -> None:
+    from tokkit.dedup import DedupConfig
+
+    assert optimal_params(0.8, 128) == (9, 13)  # datasketch's balanced optimum
+    bands, rows = DedupConfig().lsh_params()
+    assert (bands, rows) == (16, 8)
+    assert 1 - (1 - 0.8**rows) ** bands > 0.94  # chance a pair at the threshold is a candidate
 
 
 def _signatures(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -25,6 +25,11 @@ class DedupConfig:
     are near-duplicates; ``num_perm`` MinHash permutations (datasketch's affine32 scheme, seeded by
     ``seed``); shingles are ``ngram`` consecutive ``unit``s (``auto``: characters for CJK-heavy
     documents, words otherwise). ``bands``/``rows`` override datasketch's optimal LSH parameters.
+    Otherwise they are optimised by datasketch for the threshold with
+    ``false_positive_weight``/``false_negative_weight``: candidates are verified against the
+    estimated Jaccard afterwards, so a false positive costs one signature comparison while a false
+    negative is a duplicate left in; the default 0.05/0.95 (16 bands x 8 rows for 0.8/128) finds
+    95 % of pairs at the threshold, where datasketch's 0.5/0.5 (9 x 13) finds 40 %.
     ``lowercase`` applies to exact dedup only (near dedup always case-folds).
     """
 
@@ -41,6 +46,8 @@ class DedupConfig:
     cjk_ratio: float = 0.3
     bands: int | None = None
     rows: int | None = None
+    false_positive_weight: float = 0.05
+    false_negative_weight: float = 0.95
     batch_docs: int = 2048
     batch_chars: int = 4_000_000
 
@@ -68,6 +75,9 @@ class DedupConfig:
             raise InputError(
                 f"--bands {self.bands} x --rows {self.rows} must be >= 1 and fit in --num-perm {self.num_perm}"
             )
+        if not (self.false_positive_weight >= 0 and self.false_negative_weight >= 0
+                and self.false_positive_weight + self.false_negative_weight > 0):
+            raise InputError("LSH false positive/negative weights must be >= 0 and not both 0")
         if self.batch_docs < 1 or self.batch_chars < 1:
             raise InputError("batch sizes must be positive")
         if not (self.exact or self.near):
@@ -80,7 +90,8 @@ class DedupConfig:
             return self.bands, self.rows
         from tokkit.dedup.lsh import optimal_params
 
-        return optimal_params(self.threshold, self.num_perm)
+        return optimal_params(self.threshold, self.num_perm, self.false_positive_weight,
+                              self.false_negative_weight)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
