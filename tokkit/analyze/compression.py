@@ -515,6 +515,20 @@ def analyze(
     return Report(config=config, tokenizers=tokenizer_info, corpora=corpus_info, results=results)
 
 
+def measure_texts(
+    tokenizers: Sequence[str | Path | Tokenizer], texts: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The figures of each tokenizer on in-memory ``texts`` (each one document), in one batch."""
+    texts = list(texts)
+    encoded = [t.encode("utf-8") for t in texts]
+    text = text_tally(texts, encoded)
+    out = []
+    for named in open_tokenizers(tokenizers):
+        m = Measurer(named)
+        out.append(figures(text, m.measure(texts, encoded), m.table, named.tokenizer.vocab_size))
+    return out
+
+
 def _planned_bytes(files: Sequence[Path], config: AnalyzeConfig) -> int:
     size = sum(p.stat().st_size for p in files)
     return size if config.max_bytes is None else min(size, config.max_bytes)

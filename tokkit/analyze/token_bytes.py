@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -82,27 +83,30 @@ def _build(
     byte_fallback: bool,
     decode_prefix: bytes | None,
 ) -> TokenTable:
+    """Vectorized over the vocabulary: one decode per token, the rest numpy."""
     size = len(surfaces)
     flags = np.zeros(size, dtype=np.uint8)
     for ids, flag in ((fallback, FALLBACK), (unknown, UNKNOWN), (special, SPECIAL)):
-        for i in ids:
-            if 0 <= i < size:
-                flags[i] |= flag
-    clean: list[bytes] = []
-    lengths = np.zeros(size, dtype=np.int64)
-    nchars = np.zeros(size, dtype=np.int64)
-    for i, surface in enumerate(surfaces):
-        if surface is None:
-            surface = b""
-            if not flags[i] & UNKNOWN:
-                flags[i] |= SPECIAL
-        clean.append(surface)
-        lengths[i] = len(surface)
-        text = surface.decode("utf-8", errors="ignore")
-        nchars[i] = len(text)
-        if len(text.encode("utf-8")) != len(surface):
-            flags[i] |= PARTIAL
-    scripts, han_whole = _whole_char_scripts(clean, lengths)
+        index = np.fromiter((i for i in ids if 0 <= i < size), dtype=np.int64)
+        flags[index] |= flag
+    missing = np.fromiter((i for i, s in enumerate(surfaces) if s is None), dtype=np.int64)
+    flags[missing[(flags[missing] & UNKNOWN) == 0]] |= SPECIAL
+    clean = [b"" if s is None else s for s in surfaces]
+    lengths = np.fromiter(map(len, clean), dtype=np.int64, count=size)
+    # surrogateescape keeps each undecodable byte as one code point, so nothing merges across tokens
+    decoded = [s.decode("utf-8", errors="surrogateescape") for s in clean]
+    cps = code_points("".join(decoded))
+    owner = np.repeat(np.arange(size), np.fromiter(map(len, decoded), dtype=np.int64, count=size))
+    stray = (cps >= 0xDC80) & (cps < 0xDD00)
+    whole = ~stray
+    flags[np.unique(owner[stray])] |= PARTIAL
+    nchars = np.bincount(owner[whole], minlength=size).astype(np.int64)
+    classes = classify(cps).astype(np.int64)
+    share = np.zeros(len(cps), dtype=np.float64)
+    share[whole] = utf8_lengths(cps[whole]) / np.maximum(lengths, 1)[owner[whole]]
+    scripts = np.bincount(owner * len(SCRIPTS) + classes, weights=share,
+                          minlength=size * len(SCRIPTS)).reshape(size, len(SCRIPTS))
+    han_whole = np.bincount(owner[whole & (classes == HAN)], minlength=size).astype(np.int64)
     return TokenTable(
         surfaces=clean,
         lengths=lengths,
@@ -115,42 +119,18 @@ def _build(
     )
 
 
-def _whole_char_scripts(surfaces: list[bytes], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per token: the cost share of each script among its whole characters, and its Han count.
-
-    All tokens are decoded in one pass: joined with ``surrogateescape`` so that stray bytes stay one
-    code point each and never merge across tokens (each token is decoded on its own first).
-    """
-    size = len(surfaces)
-    decoded = [s.decode("utf-8", errors="surrogateescape") for s in surfaces]
-    cps = code_points("".join(decoded))
-    per_token = np.fromiter(map(len, decoded), dtype=np.int64, count=size)
-    owner = np.repeat(np.arange(size), per_token)
-    classes = classify(cps).astype(np.int64)
-    char_bytes = utf8_lengths(cps)
-    escaped = (cps >= 0xDC80) & (cps < 0xDD00)
-    whole = ~escaped
-    weight = np.zeros(len(cps), dtype=np.float64)
-    safe = np.maximum(lengths, 1)
-    weight[whole] = char_bytes[whole] / safe[owner[whole]]
-    scripts = np.zeros((size, len(SCRIPTS)), dtype=np.float64)
-    np.add.at(scripts, (owner, classes), weight)
-    han_whole = np.bincount(owner[whole & (classes == HAN)], minlength=size).astype(np.int64)
-    return scripts, han_whole
-
-
 # --- per kind -------------------------------------------------------------------------------
 
 
 def _tiktoken_table(tok: Any) -> TokenTable:
     encoding = tok.encoding
-    surfaces: list[bytes | None] = []
-    for i in range(encoding.n_vocab):
-        try:
-            surfaces.append(bytes(encoding.decode_single_token_bytes(i)))
-        except KeyError:  # holes between the ranks and the special tokens
-            surfaces.append(None)
+    # the rank of a mergeable token is its id; ids in neither map are holes before the specials
+    surfaces: list[bytes | None] = [None] * encoding.n_vocab
+    for token, rank in encoding._mergeable_ranks.items():
+        surfaces[rank] = token
     special = list(encoding._special_tokens.values())
+    for name, i in encoding._special_tokens.items():
+        surfaces[i] = name.encode("utf-8")
     # encode_ordinary is lossless and decode is the UTF-8 decoding of the concatenated bytes
     return _build(surfaces, special=special, byte_fallback=False, decode_prefix=b"")
 
@@ -297,8 +277,26 @@ def _generic_table(tok: Tokenizer, token_bytes: Callable[[int], bytes] | None) -
     )
 
 
+_TABLES: weakref.WeakKeyDictionary[Any, TokenTable] = weakref.WeakKeyDictionary()
+
+
 def token_table(tok: Tokenizer) -> TokenTable:
-    """Build the :class:`TokenTable` of ``tok`` (a few hundred ms for a 200k vocabulary)."""
+    """The :class:`TokenTable` of ``tok`` (about a second for a 200k vocabulary, then cached per
+    underlying library object: tiktoken encodings are shared by name)."""
+    library = getattr(tok, "encoding", None) or getattr(tok, "sp", None) or getattr(tok, "hf", None)
+    try:
+        cached = _TABLES.get(library) if library is not None else None
+    except TypeError:  # not weak-referenceable
+        cached, library = None, None
+    if cached is not None:
+        return cached
+    table = _make_table(tok)
+    if library is not None:
+        _TABLES[library] = table
+    return table
+
+
+def _make_table(tok: Tokenizer) -> TokenTable:
     kind = getattr(tok, "kind", None)
     try:
         if kind == "tiktoken" and hasattr(tok, "encoding"):

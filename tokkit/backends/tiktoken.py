@@ -9,6 +9,7 @@ and special tokens, so the encoding is exactly ``tiktoken.get_encoding(name)``. 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib.resources
 import os
@@ -50,8 +51,10 @@ def _bundled_ranks(name: str) -> Path | None:
     return target
 
 
+@functools.lru_cache(maxsize=8)
 def _encoding(name: str) -> Any:
-    """Build ``tiktoken.Encoding`` ``name``, offline when the bundle has it."""
+    """Build ``tiktoken.Encoding`` ``name``, offline when the bundle has it (once per process:
+    encodings are immutable, as ``tiktoken.get_encoding`` also assumes)."""
     try:
         import tiktoken
         import tiktoken.load
