@@ -457,10 +457,16 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats,
         if text is not None and _keep(text, options):
             yield None, text
         return
-    if options.split == "line":
-        for index, line in enumerate(_lines(src, options, stats, task)):
-            if line is not None and _keep(line, options):
-                yield index, line
+    if options.split == "line":  # the hot path of training: kept flat
+        keep_empty = options.keep_empty
+        index = 0
+        for offset, region in _regions(src, cap):
+            lines = _region_lines(region, offset, src, options, stats)
+            src.report(task)
+            for line in lines:
+                if line is not None and (keep_empty or (line and not line.isspace())):
+                    yield index, line
+                index += 1
         return
     block: list[str] = []
     size = 0
@@ -646,7 +652,7 @@ def _read_file(path: Path, options: ReadOptions, stats: ReadStats,
         reader = _READERS.get(fmt, _read_text)
         for index, text in reader(src, options, stats, task):
             stats.documents += 1
-            stats.bytes += _utf8_len(text)
+            stats.bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
             yield index, text
     except (OSError, EOFError) as err:
         kind = f"{compression[1:]} stream" if compression else "file"
