@@ -156,7 +156,7 @@ class DocumentWriter:
         if self._parquet is None:
             table = pa.Table.from_pylist(rows)
         else:
-            table = pa.Table.from_pylist(rows, schema=self._parquet.schema_arrow)
+            table = pa.Table.from_pylist(rows, schema=self._parquet.schema)
         self.write_table(table)
         self.count -= len(rows)  # write_table counted them again
 
