@@ -258,8 +258,11 @@ def test_cap_boundary_is_exact(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="the file"):
         texts([f], split="file", max_document_bytes=201)
     assert len(texts([f], split="file", max_document_bytes=204)) == 1
-    with pytest.raises(InputError, match="paragraph 0"):
+    with pytest.raises(InputError, match=r"paragraph 0 \(from line 1\) is larger"):
         texts([f], split="paragraph", max_document_bytes=150)
+    g = write(tmp_path / "p.txt", b"a\n\n" + b"b" * 60 + b"\n" + b"c" * 60 + b"\n")
+    with pytest.raises(InputError, match=r"paragraph 1 \(from line 3\) is larger"):
+        texts([g], split="paragraph", max_document_bytes=100)
 
 
 def test_huge_jsonl_record_and_json_array(tmp_path: Path) -> None:

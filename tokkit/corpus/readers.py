@@ -330,11 +330,9 @@ class _Source:
         self.raw.close()
 
 
-def _too_large(src: _Source, what: str, offset: int, cap: int, fix: str) -> InputError:
-    return InputError(
-        f"{src.path}: {what} at byte offset {offset}{src.where()} is larger than "
-        f"max_document_bytes={cap:,}; {fix}"
-    )
+def _too_large(src: _Source, what: str, offset: int | None, cap: int, fix: str) -> InputError:
+    where = "" if offset is None else f" at byte offset {offset}{src.where()}"
+    return InputError(f"{src.path}: {what}{where} is larger than max_document_bytes={cap:,}; {fix}")
 
 
 def _decode_unit(data: bytes, offset: int, src: _Source, options: ReadOptions,
@@ -450,7 +448,7 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats,
     if options.split == "file":
         data = src.stream.read(cap + 1)
         if len(data) > cap:
-            raise _too_large(src, "the file (one document with split='file')", 0, cap,
+            raise _too_large(src, "the file (one document with split='file')", None, cap,
                              "read it with split='line' or 'paragraph', or raise max_document_bytes")
         text = _decode_unit(data, src.base, src, options, stats)
         src.report(task)
@@ -471,14 +469,17 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats,
     block: list[str] = []
     size = 0
     index = 0
-    for line in _lines(src, options, stats, task):
+    first_line = 0
+    for lineno, line in enumerate(_lines(src, options, stats, task)):
         if line is None:
             continue
         if line and not line.isspace():
+            if not block:
+                first_line = lineno
             block.append(line)
             size += _utf8_len(line) + 1
             if size > cap:
-                raise _too_large(src, f"paragraph {index}", 0, cap,
+                raise _too_large(src, f"paragraph {index} (from line {first_line + 1})", None, cap,
                                  "read it with split='line', or raise max_document_bytes")
         elif block:
             yield index, "\n".join(block)
@@ -546,7 +547,7 @@ def _read_json(src: _Source, options: ReadOptions, stats: ReadStats,
     cap = options.max_document_bytes
     data = src.stream.read(cap + 1)
     if len(data) > cap:
-        raise _too_large(src, "the JSON array", 0, cap,
+        raise _too_large(src, "the JSON array", None, cap,
                          "convert it to JSON Lines (.jsonl, one record a line) to stream it")
     raw = _decode_unit(data, src.base, src, options, stats)
     src.report(task)
