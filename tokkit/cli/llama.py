@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -167,3 +168,48 @@ def extend_llama(ctx: click.Context, base: str, zh_vocab: int | None, zh_corpus:
         )
     if not quiet(ctx):
         print_extend_report(run)
+
+
+@click.command("resize-embeddings")
+@click.option("--model", "model_dir", required=True, type=click.Path(),
+              help="A transformers LLaMA checkpoint dir (config.json + safetensors).")
+@click.option("--tokenizer", "tokenizer_dir", required=True, type=click.Path(),
+              help="The extended tokenizer (an extend-llama output dir).")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output checkpoint dir.")
+@click.option("--init", type=click.Choice(["subword-mean", "mean", "random"]), default="subword-mean",
+              show_default=True,
+              help="New rows: mean of the base rows of the token's base pieces, of all rows, or random.")
+@click.option("--pad-to-multiple-of", type=int, default=None,
+              help="Round the embedding rows up to a multiple of N (e.g. 64).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --init random.")
+@click.option("--force", is_flag=True, help="Replace an existing output dir.")
+@click.pass_context
+def resize_embeddings(ctx: click.Context, model_dir: str, tokenizer_dir: str, output: str, init: str,
+                      pad_to_multiple_of: int | None, seed: int, force: bool) -> None:
+    """Grow a LLaMA checkpoint's embeddings and LM head to an extended vocabulary.
+
+    Base rows stay bit-identical (logits of base tokens are unchanged); new rows are initialised
+    by --init. Tied and untied heads are handled. Writes config + safetensors and a copy of the
+    tokenizer, so AutoModelForCausalLM and AutoTokenizer load OUT directly.
+
+    \b
+    Example:
+      tokkit resize-embeddings --model llama-7b/ --tokenizer vocab/llama-zh -o llama-7b-zh/ \\
+          --init subword-mean --pad-to-multiple-of 64
+    """
+    from tokkit.llama.resize import ResizeConfig
+    from tokkit.llama.resize import resize_embeddings as run_resize
+
+    config = ResizeConfig(init=init, pad_to_multiple_of=pad_to_multiple_of, seed=seed)  # type: ignore[arg-type]
+    with console.status("resizing embeddings", spinner="dots") if not quiet(ctx) else nullcontext():
+        report = run_resize(model_dir, tokenizer_dir, output, config=config, force=force)
+    if not quiet(ctx):
+        table = Table(title=f"resize-embeddings → {report.output}", show_header=False)
+        table.add_row("embedding rows", f"{report.base_rows:,} → {report.new_rows:,}")
+        table.add_row("tokenizer pieces", f"{report.tokenizer_size:,}")
+        table.add_row("LM head", "tied" if report.tied else "untied (resized too)")
+        table.add_row("init", report.init)
+        table.add_row("dtype", report.dtype)
+        table.add_row("time", f"{report.seconds:.1f} s")
+        console.print(table)
+
