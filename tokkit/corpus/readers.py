@@ -424,6 +424,19 @@ def _region_lines(region: bytes, offset: int, src: _Source, options: ReadOptions
     return out
 
 
+def _read_capped(stream: IO[bytes], cap: int) -> bytes | None:
+    """The rest of ``stream``, or ``None`` as soon as it exceeds ``cap`` bytes (read by chunks
+    so a small file never costs a ``cap``-sized allocation)."""
+    parts: list[bytes] = []
+    total = 0
+    while chunk := stream.read(min(_CHUNK, cap + 1 - total)):
+        parts.append(chunk)
+        total += len(chunk)
+        if total > cap:
+            return None
+    return b"".join(parts)
+
+
 def _lines(src: _Source, options: ReadOptions, stats: ReadStats,
            task: ProgressTask | None) -> Iterator[str | None]:
     for offset, region in _regions(src, options.max_document_bytes):
@@ -446,8 +459,8 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats,
     paragraph number for paragraphs."""
     cap = options.max_document_bytes
     if options.split == "file":
-        data = src.stream.read(cap + 1)
-        if len(data) > cap:
+        data = _read_capped(src.stream, cap)
+        if data is None:
             raise _too_large(src, "the file (one document with split='file')", None, cap,
                              "read it with split='line' or 'paragraph', or raise max_document_bytes")
         text = _decode_unit(data, src.base, src, options, stats)
@@ -545,8 +558,8 @@ def _read_json(src: _Source, options: ReadOptions, stats: ReadStats,
         yield from _read_jsonl(src, options, stats, task)
         return
     cap = options.max_document_bytes
-    data = src.stream.read(cap + 1)
-    if len(data) > cap:
+    data = _read_capped(src.stream, cap)
+    if data is None:
         raise _too_large(src, "the JSON array", None, cap,
                          "convert it to JSON Lines (.jsonl, one record a line) to stream it")
     raw = _decode_unit(data, src.base, src, options, stats)
