@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import importlib.resources
 import os
 from collections.abc import Mapping, Sequence
@@ -75,15 +76,18 @@ def _encoding(name: str) -> Any:
             # the official constructor names its download URL and hash; read the bundle instead
             if not url.endswith(f"/{name}{RANKS_SUFFIX}"):
                 raise InputError(f"tiktoken:{name}: needs {url}, which is not bundled offline")
+            # tiktoken skips its own check when its cache is disabled (TIKTOKEN_CACHE_DIR=""),
+            # so check here too: a corrupt cache file must never load silently
+            if expected_hash and hashlib.sha256(local.read_bytes()).hexdigest() != expected_hash:
+                raise ValueError(f"sha256 of {local} is not {expected_hash}")
             return real_loader(str(local), expected_hash=expected_hash)
 
         try:
             with mock.patch.object(openai_public, "load_tiktoken_bpe", from_bundle):
                 spec = constructor()
-        except ValueError as err:  # tiktoken's hash check
+        except ValueError:  # the sha256 check (ours or tiktoken's)
             raise TokkitError(
-                f"{local}: bundled tiktoken ranks fail tiktoken's sha256 check ({err}); "
-                "delete the file and re-run"
+                f"{local}: bundled tiktoken ranks fail the sha256 check; delete the file and re-run"
             ) from None
         return tiktoken.Encoding(
             spec["name"],

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import numpy as np
+
+from tokkit.analyze.scripts import SCRIPTS, code_points, count_scripts, script_of, utf8_lengths
+
+
+def test_classes_of_representative_characters() -> None:
+    expected = {
+        "的": "han", "鞅": "han", "𠀀": "han", "々": "han", "〇": "han",
+        "a": "latin", "é": "latin", "ﬁ": "latin",
+        "7": "digit", "６": "digit", "٣": "digit",
+        " ": "whitespace", "\t": "whitespace", "\u3000": "whitespace", "\n": "whitespace",
+        ",": "punctuation", "，": "punctuation", "。": "punctuation", "$": "punctuation",
+        "+": "punctuation",
+        "🙂": "other", "я": "other", "あ": "other", "\x01": "other",
+    }
+    assert {c: script_of(c) for c in expected} == expected
+
+
+def test_counts_chars_and_utf8_bytes_per_script() -> None:
+    chars, nbytes = count_scripts("中文 ab1，🙂")
+    got = {s: (int(c), int(b)) for s, c, b in zip(SCRIPTS, chars, nbytes, strict=True)}
+    assert got == {"han": (2, 6), "latin": (2, 2), "digit": (1, 1), "whitespace": (1, 1),
+                   "punctuation": (1, 3), "other": (1, 4)}
+
+
+def test_utf8_lengths_match_python_and_count_escaped_bytes_as_one() -> None:
+    text = "a\u00e9\u4e2d\U0001f642" + b"\xe4\xbd".decode("utf-8", errors="surrogateescape")
+    lengths = utf8_lengths(code_points(text))
+    assert lengths.tolist() == [1, 2, 3, 4, 1, 1]
+    assert int(np.sum(lengths)) == len(text.encode("utf-8", errors="surrogateescape"))
