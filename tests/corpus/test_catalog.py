@@ -380,3 +380,20 @@ def test_broken_catalog(tmp_path: Path) -> None:
                                                        "license": "l", "url": "u"}]}]}))
     with pytest.raises(TokkitError, match="not inside x/"):
         load_catalog(bad)
+
+
+def test_unwritable_cache_is_one_line(tmp_path: Path, server: Server) -> None:
+    server.routes["/a"] = A
+    catalog = make_catalog(tmp_path, {"toy/a.txt": entry(A, server.url + "/a")},
+                           aliases={"all": ["toy"]})
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(TokkitError) as err:
+        get_corpus("toy", catalog=catalog, cache_dir=not_a_dir, mirror=tmp_path)
+    assert str(err.value).startswith(f"cannot write to the corpus cache {not_a_dir} (")
+    assert "--cache-dir DIR" in str(err.value)
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    (mirror / "toy" / "a.txt").write_bytes(A)
+    with pytest.raises(TokkitError, match="cannot write to the corpus cache"):
+        get_corpus("all", catalog=catalog, cache_dir=not_a_dir, mirror=mirror)

@@ -458,9 +458,16 @@ def _fetch_one(corpus: Corpus, *, mirror: str | Path | None, cache_root: Path, v
         if tried:
             raise CorpusUnavailableError(f"{err}; also tried {'; '.join(tried)}") from None
         raise
+    except OSError as err:
+        raise _unwritable(cache_root, err) from None
     return Fetched(name=corpus.name, path=cache_root / corpus.name, origin="download",
                    files=len(corpus.files), bytes=corpus.bytes, hashed=len(bad),
                    downloaded=len(bad))
+
+
+def _unwritable(cache_root: Path, err: OSError) -> TokkitError:
+    return TokkitError(f"cannot write to the corpus cache {cache_root} ({err.strerror or err}); "
+                       f"pass --cache-dir DIR (a writable folder) or set {CACHE_ENV}")
 
 
 def _alias_dir(name: str, parts: list[Fetched], catalog: Catalog, cache_root: Path) -> Path:
@@ -513,7 +520,10 @@ def fetch_corpus(
         stamps.save()
     if len(parts) == 1 and name in catalog.corpora:
         return parts[0]
-    path = _alias_dir(name, parts, catalog, cache_root)
+    try:
+        path = _alias_dir(name, parts, catalog, cache_root)
+    except OSError as err:
+        raise _unwritable(cache_root, err) from None
     return Fetched(name=name, path=path, origin="alias", files=sum(p.files for p in parts),
                    bytes=sum(p.bytes for p in parts), hashed=sum(p.hashed for p in parts),
                    downloaded=sum(p.downloaded for p in parts), parts=parts)
