@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -11,10 +12,25 @@ from rich.table import Table
 from tokkit.cli.common import quiet
 from tokkit.corpus.catalog import Fetched, fetch_corpus, load_catalog, where_available
 from tokkit.progress import console, rich_progress
+from tokkit.types import Progress, ProgressTask
 
 _MIRROR_HELP = ("Folder holding the corpora as <name>/<file> (default: $TOKKIT_CORPUS_MIRROR, "
                 "else ../shared/corpora beside the project).")
 _CACHE_HELP = "Download cache (default: $TOKKIT_CACHE/corpora, else ~/.cache/tokkit/corpora)."
+
+
+class _LazyProgress:
+    """Open the rich display only when there is work to show (a cached corpus prints nothing)."""
+
+    def __init__(self, stack: ExitStack, *, disable: bool) -> None:
+        self._stack = stack
+        self._disable = disable
+        self._progress: Progress | None = None
+
+    def task(self, description: str, total: int | None = None) -> ProgressTask:
+        if self._progress is None:
+            self._progress = self._stack.enter_context(rich_progress(disable=self._disable))
+        return self._progress.task(description, total)
 
 
 def _mb(n: int) -> str:
@@ -54,7 +70,8 @@ def get(ctx: click.Context, name: str, mirror: Path | None, cache_dir: Path | No
       tokkit corpus get neardup --mirror ../shared/corpora --verify
       TOKKIT_CORPUS_MIRROR=/data/corpora tokkit corpus get sample
     """
-    with rich_progress(disable=quiet(ctx)) as progress:
+    with ExitStack() as stack:
+        progress = _LazyProgress(stack, disable=quiet(ctx))
         fetched = fetch_corpus(name, mirror=mirror, cache_dir=cache_dir, progress=progress,
                                verify=verify)
     click.echo(str(fetched.path))
