@@ -349,6 +349,15 @@ def test_unreadable_file(tmp_path: Path) -> None:
         f.chmod(0o644)
 
 
+def test_broken_symlink(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", b"x\n")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "gone.txt")
+    with pytest.raises(InputError, match=r"b\.txt: a broken symbolic link; remove it"):
+        texts([tmp_path])
+    with pytest.raises(InputError, match="a broken symbolic link"):
+        corpus_bytes([tmp_path])
+
+
 def test_progress_counts_on_disk_bytes(tmp_path: Path) -> None:
     write(tmp_path / "a.txt", SAMPLE * 1000)
     write(tmp_path / "b.txt.gz", SAMPLE * 1000)

@@ -218,9 +218,23 @@ def iter_files(paths: Iterable[str | Path], stats: ReadStats | None = None) -> I
                     yield child
 
 
+def _unreadable(path: Path, err: OSError) -> InputError:
+    if isinstance(err, FileNotFoundError):
+        what = "a broken symbolic link" if path.is_symlink() else "gone (deleted while reading?)"
+        return InputError(f"{path}: {what}; remove it or fix the link")
+    return InputError(f"{path}: cannot open ({err.strerror}); check permissions")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as err:
+        raise _unreadable(path, err) from None
+
+
 def corpus_bytes(paths: Iterable[str | Path]) -> int:
     """Total on-disk size of the files ``paths`` expand to (the total for progress bars)."""
-    return sum(p.stat().st_size for p in iter_files(paths, ReadStats()))
+    return sum(_size(p) for p in iter_files(paths, ReadStats()))
 
 
 class _ZstdRaw(io.RawIOBase):
@@ -653,7 +667,7 @@ def _read_file(path: Path, options: ReadOptions, stats: ReadStats,
     try:
         src = _Source(path, compression)
     except OSError as err:
-        raise InputError(f"{path}: cannot open ({err.strerror}); check permissions") from None
+        raise _unreadable(path, err) from None
     try:
         if parquet and path.stat().st_size == 0:
             stats.skipped_empty += 1
