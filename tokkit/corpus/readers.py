@@ -363,7 +363,8 @@ def _decode_unit(data: bytes, offset: int, src: _Source, options: ReadOptions,
     except UnicodeDecodeError as err:
         where = offset + err.start
         if options.encoding_errors == "strict":
-            raise EncodingError(str(src.path), where, f"invalid UTF-8{src.where()}") from None
+            reason = "invalid UTF-8 in the decompressed stream" if src.compression else "invalid UTF-8"
+            raise EncodingError(str(src.path), where, reason) from None
         if options.encoding_errors == "skip":
             stats.skipped_invalid_utf8 += 1
             src.warn_once("utf8", f"invalid UTF-8 at byte offset {where}{src.where()}, dropped "
@@ -607,7 +608,8 @@ def _read_parquet(src: _Source, options: ReadOptions, stats: ReadStats,
         raise InputError(f"{src.path}: no column '{options.text_field}' (columns: {fields}); "
                          "pass --text-field NAME")
     kind = schema.field(options.text_field).type
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+    is_string_view = getattr(pa.types, "is_string_view", lambda _: False)
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_string_view(kind)):
         raise InputError(f"{src.path}: column '{options.text_field}' holds {kind}, not strings; "
                          "pass --text-field NAME")
     index = 0
