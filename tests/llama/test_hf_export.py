@@ -1,0 +1,86 @@
+"""The exported transformers tokenizer must give sentencepiece's ids on every held-out line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tokkit.llama.compare import hf_mismatches
+from tokkit.llama.extend import ExtendConfig, ExtendResult, extend_model
+from tokkit.llama.hf_export import bpe_merges, build_hf_tokenizer, score_ties, write_hf_tokenizer
+from tokkit.llama.spm_io import ModelProto, processor
+
+TRICKY = ["", " ", "  leading spaces", "trailing  ", "a\tb\nc", "x" * 5000, "emoji 🦙 and 中文 混合 text",
+          "数字 12345 和 3.14", "a <s literal", "▁ already escaped", "\u3000全角空格", "a" + " " * 40 + "b"]
+
+
+@pytest.fixture(scope="module")
+def hf_dir(extended: ExtendResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("hf")
+    write_hf_tokenizer(extended.model, directory)
+    (directory / "tokenizer.model").write_bytes(extended.model.SerializeToString())
+    return directory
+
+
+def test_unmodified_llama_matches_sentencepiece_on_every_line(
+    base: ModelProto, zh_lines: list[str], en_lines: list[str]
+) -> None:
+    hf, sp = build_hf_tokenizer(base), processor(base)
+    for lines in (zh_lines, en_lines, TRICKY):
+        assert hf_mismatches(hf, sp.encode(lines), lines) == 0
+
+
+def test_literal_special_tokens_are_the_one_deliberate_difference(base: ModelProto) -> None:
+    # Like every transformers LLaMA tokenizer, "<s>" typed in text is the BOS token; sentencepiece
+    # spells it out. Everything else matches.
+    hf, sp = build_hf_tokenizer(base), processor(base)
+    assert hf.encode("<s> x", add_special_tokens=False).ids == [1, *sp.encode(" x")]
+    assert sp.encode("<s> x", out_type=str)[:3] == ["▁<", "s", ">"]
+
+
+def test_merges_are_ranked_by_score_not_id(base: ModelProto) -> None:
+    merges = bpe_merges(base)
+    rank = {pair: i for i, pair in enumerate(merges)}
+    assert merges[0] == ("▁", "t")  # score -1, the best merge
+    assert rank[("▁", "▁")] > rank[("e", "r")]  # ▁▁ is id 259 but scores -1e9: last
+    assert len(merges) > 31000
+
+
+def test_transformers_loads_the_dir_as_written_and_matches_on_every_line(
+    hf_dir: Path, extended: ExtendResult, zh_lines: list[str], en_lines: list[str]
+) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(hf_dir)
+    assert len(tok) == extended.vocab_size
+    assert type(tok.backend_tokenizer.pre_tokenizer).__name__ == "NoneType"
+    sp = processor(extended.model)
+    for lines in (zh_lines, en_lines, TRICKY):
+        got = tok(lines, add_special_tokens=False)["input_ids"]
+        want = [list(ids) for ids in sp.encode(lines)]
+        bad = [line for line, g, w in zip(lines, got, want, strict=True) if g != w]
+        assert not bad, bad[:3]
+    ids = tok("中华文明")["input_ids"]
+    assert ids[0] == 1 and ids[1:] == sp.encode("中华文明")  # LLaMA's BOS, like the original
+    assert tok.decode(ids, skip_special_tokens=True) == "中华文明"
+    assert tok.decode(tok("  two spaces")["input_ids"], skip_special_tokens=True) == "  two spaces"
+
+
+def test_zero_policy_ties_are_the_known_exception(base: ModelProto, zh: ModelProto, zh_lines: list[str]) -> None:
+    zero = extend_model(base, zh, ExtendConfig(score_policy="zero"))
+    assert score_ties(zero.model)[0.0] > 1000
+    sample = zh_lines[:3000]
+    bad = hf_mismatches(build_hf_tokenizer(zero.model), processor(zero.model).encode(sample), sample)
+    assert 0.05 < bad / len(sample) < 0.4  # ~18%: sentencepiece breaks ties by position, a merge list cannot
+
+
+def test_non_bpe_model_is_refused(zh: ModelProto) -> None:
+    from tokkit.errors import InputError
+    from tokkit.llama.spm_io import new_model
+
+    unigram = new_model()
+    unigram.CopyFrom(zh)
+    unigram.trainer_spec.model_type = unigram.trainer_spec.UNIGRAM
+    with pytest.raises(InputError, match="BPE"):
+        build_hf_tokenizer(unigram)
