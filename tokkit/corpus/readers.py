@@ -350,13 +350,13 @@ def _too_large(src: _Source, what: str, offset: int | None, cap: int, fix: str) 
 
 
 def _decode_unit(data: bytes, offset: int, src: _Source, options: ReadOptions,
-                 stats: ReadStats) -> str | None:
+                 stats: ReadStats, unit: str) -> str | None:
     """Decode one unit (line, file or record); ``None`` means it was dropped (warned, counted)."""
     nul = data.find(b"\x00")
     if nul >= 0:
         stats.skipped_nul += 1
-        src.warn_once("nul", f"NUL byte at byte offset {offset + nul}{src.where()}: binary data? "
-                      "Dropped what contains it (and any later such line, counted)")
+        src.warn_once("nul", f"NUL byte at byte offset {offset + nul}{src.where()} (binary data?), "
+                      f"{unit} dropped (further ones in this file are counted, not reported)")
         return None
     try:
         text = data.decode("utf-8")
@@ -367,7 +367,7 @@ def _decode_unit(data: bytes, offset: int, src: _Source, options: ReadOptions,
             raise EncodingError(str(src.path), where, reason) from None
         if options.encoding_errors == "skip":
             stats.skipped_invalid_utf8 += 1
-            src.warn_once("utf8", f"invalid UTF-8 at byte offset {where}{src.where()}, dropped "
+            src.warn_once("utf8", f"invalid UTF-8 at byte offset {where}{src.where()}, {unit} dropped "
                           "(further ones in this file are counted, not reported)")
             return None
         stats.replaced_invalid_utf8 += 1
@@ -435,7 +435,7 @@ def _region_lines(region: bytes, offset: int, src: _Source, options: ReadOptions
     pos = offset
     for piece in pieces:
         start, pos = pos, pos + len(piece) + 1
-        out.append(_decode_unit(piece.removesuffix(b"\r"), start, src, options, stats))
+        out.append(_decode_unit(piece.removesuffix(b"\r"), start, src, options, stats, "line"))
     return out
 
 
@@ -478,7 +478,7 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats,
         if data is None:
             raise _too_large(src, "the file (one document with split='file')", None, cap,
                              "read it with split='line' or 'paragraph', or raise max_document_bytes")
-        text = _decode_unit(data, src.base, src, options, stats)
+        text = _decode_unit(data, src.base, src, options, stats, "file")
         src.report(task)
         if text is not None and _keep(text, options):
             yield None, text
@@ -551,7 +551,7 @@ def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats,
             src.report(task)
         if not line.strip():
             continue
-        raw = _decode_unit(line, start, src, options, stats)
+        raw = _decode_unit(line, start, src, options, stats, "record")
         if raw is None:
             continue
         try:
@@ -577,7 +577,7 @@ def _read_json(src: _Source, options: ReadOptions, stats: ReadStats,
     if data is None:
         raise _too_large(src, "the JSON array", None, cap,
                          "convert it to JSON Lines (.jsonl, one record a line) to stream it")
-    raw = _decode_unit(data, src.base, src, options, stats)
+    raw = _decode_unit(data, src.base, src, options, stats, "file")
     src.report(task)
     if raw is None:
         return
