@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -44,7 +45,7 @@ def choose_unit(text: str, unit: Unit = "auto", *, cjk_ratio: float = 0.3) -> Sh
     if unit != "auto":
         return unit
     sample = text[:_SAMPLE_CHARS]
-    visible = len(sample) - sum(1 for c in sample if c.isspace())
+    visible = len("".join(sample.split()))
     if visible == 0:
         return "word"
     return "char" if len(_CJK.findall(sample)) >= cjk_ratio * visible else "word"
@@ -157,6 +158,46 @@ def _unit_spans(codes: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray,
     return starts, ends
 
 
+@lru_cache(maxsize=1)
+def _char_classes() -> tuple[np.ndarray, np.ndarray]:
+    """``str.isalnum`` and ``str.isspace`` for every code point (what ``[\\W_]`` and ``split()`` use)."""
+    chars = "".join(map(chr, range(0x110000)))
+    alnum = np.fromiter(map(str.isalnum, chars), dtype=bool, count=0x110000)
+    space = np.fromiter(map(str.isspace, chars), dtype=bool, count=0x110000)
+    return alnum, space
+
+
+def _shingle_codes(texts: Sequence[str], is_word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of every document's :func:`shingle_text`, concatenated, and their lengths.
+
+    The same normalization as :func:`shingle_text`, done on arrays: per document only NFKC and
+    case folding run in Python.
+    """
+    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
+    lengths = np.fromiter(map(len, folded), dtype=np.int64, count=len(folded))
+    codes = np.frombuffer("".join(folded).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if len(codes) == 0:
+        return codes, lengths
+    alnum_of, space_of = _char_classes()
+    alnum, space = alnum_of[codes], space_of[codes]
+    ends = np.cumsum(lengths)
+    doc_end = np.repeat(ends, lengths)
+    word_pos = np.repeat(is_word, lengths)
+    first = np.zeros(len(codes), dtype=bool)
+    first[(ends - lengths)[lengths > 0]] = True
+    prev_alnum = np.r_[False, alnum[:-1]] & ~first
+    index = np.arange(len(codes))
+    next_alnum = np.minimum.accumulate(np.where(alnum, index, len(codes))[::-1])[::-1]
+    # a word document keeps letters/digits and one space for each gap between two words
+    gap = word_pos & ~alnum & prev_alnum & (next_alnum < doc_end)
+    keep = np.where(word_pos, alnum | gap, ~space)
+    out = codes[keep]
+    out[gap[keep]] = 32
+    kept_before = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    return out, kept_before[ends] - kept_before[ends - lengths]
+
+
 def hash_shingles(texts: Sequence[str], units: Sequence[ShingleUnit], *,
                   ngram: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Shingle-hash a batch of documents at once.
@@ -165,30 +206,30 @@ def hash_shingles(texts: Sequence[str], units: Sequence[ShingleUnit], *,
     ``hashes[offsets[i]:offsets[i + 1]]``, equal to ``[shingle_hash32(s) for s in
     shingles(texts[i], ngram=ngram, unit=units[i])]``.
     """
-    norms = [shingle_text(t, u) for t, u in zip(texts, units, strict=True)]
-    lengths = np.fromiter((len(s) for s in norms), dtype=np.int64, count=len(norms))
+    if len(texts) != len(units):
+        raise ValueError("one unit per text")
+    is_word = np.fromiter((u == "word" for u in units), dtype=bool, count=len(units))
+    codes, lengths = _shingle_codes(texts, is_word)
     doc_ends = np.cumsum(lengths)
     doc_starts = doc_ends - lengths
-    total = int(doc_ends[-1]) if len(norms) else 0
-    offsets = np.zeros(len(norms) + 1, dtype=np.int64)
+    total = len(codes)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     if total == 0:
         return np.zeros(0, dtype=np.uint32), offsets
-    codes = np.frombuffer("".join(norms).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     power, inverse = _POWERS.get(total + 1)
     prefix = np.zeros(total + 1, dtype=np.uint64)
     np.cumsum((codes.astype(np.uint64) + np.uint64(1)) * power[:total], out=prefix[1:])
 
-    is_word = np.fromiter((u == "word" for u in units), dtype=bool, count=len(units))
     unit_start, unit_end = _unit_spans(codes, doc_starts, doc_ends, is_word)
     # the first document that ends after the unit's start (empty documents end before it)
     unit_doc = np.searchsorted(doc_ends, unit_start, side="right")
-    k = np.bincount(unit_doc, minlength=len(norms))
+    k = np.bincount(unit_doc, minlength=len(texts))
     first_unit = np.cumsum(k) - k
     span = np.minimum(k, ngram)
     count = np.where(k > 0, k - span + 1, 0)
     offsets[1:] = np.cumsum(count)
     n_shingles = int(offsets[-1])
-    doc_of = np.repeat(np.arange(len(norms)), count)
+    doc_of = np.repeat(np.arange(len(texts)), count)
     j = np.arange(n_shingles) - np.repeat(offsets[:-1], count) + first_unit[doc_of]
     s = unit_start[j]
     e = unit_end[j + span[doc_of] - 1]

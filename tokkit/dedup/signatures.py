@@ -18,7 +18,7 @@ import numpy as np
 EMPTY = np.uint32(0xFFFFFFFF)
 """The signature value of a document without shingles (datasketch's initial hash values)."""
 
-_CHUNK_CELLS = 1 << 22  # shingles x permutations processed per step (16 MiB of uint32)
+_CHUNK_CELLS = 1 << 20  # shingles x permutations processed per step (4 MiB of uint32)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, perms: Permutati
     """Signatures of a batch: document ``i`` owns ``hashes[offsets[i]:offsets[i+1]]``.
 
     Returns a ``(documents, num_perm)`` uint32 array; a document without shingles gets
-    :data:`EMPTY` everywhere, like an empty datasketch ``MinHash``.
+    :data:`EMPTY` everywhere, like an empty datasketch ``MinHash``. Works permutation-major
+    (``num_perm x shingles`` blocks) so the per-document minimum runs along contiguous rows.
     """
     n_docs = len(offsets) - 1
     sigs = np.full((n_docs, perms.num_perm), EMPTY, dtype=np.uint32)
@@ -65,17 +66,18 @@ def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, perms: Permutati
     mixed = fmix32(np.asarray(hashes, dtype=np.uint32))
     doc_of = np.repeat(np.arange(n_docs), np.diff(offsets))
     step = max(1, _CHUNK_CELLS // perms.num_perm)
-    a, b = perms.a, perms.b
+    a, b = perms.a[:, None], perms.b[:, None]
+    block = np.empty((perms.num_perm, min(step, len(mixed))), dtype=np.uint32)
     for lo in range(0, len(mixed), step):
         hi = min(lo + step, len(mixed))
-        phv = mixed[lo:hi, None] * a
-        phv += b
+        phv = block[:, : hi - lo]
+        np.multiply(a, mixed[None, lo:hi], out=phv)
+        np.add(phv, b, out=phv)
         docs = doc_of[lo:hi]
         starts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
-        reduced = np.minimum.reduceat(phv, starts, axis=0)
+        reduced = np.minimum.reduceat(phv, starts, axis=1).T
         owners = docs[starts]
-        np.minimum(sigs[owners], reduced, out=reduced)
-        sigs[owners] = reduced
+        sigs[owners] = np.minimum(sigs[owners], reduced)
     return sigs
 
 
