@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from tokkit.cpt import CPTConfig, run_cpt  # noqa: E402
+from tokkit.cpt.display import read_log  # noqa: E402
+from tokkit.cpt.train import lr_at  # noqa: E402
+from tokkit.errors import InputError, OutputExistsError  # noqa: E402
+
+
+def _config(assets: dict[str, Path], output: Path, **overrides: object) -> CPTConfig:
+    settings: dict[str, object] = {
+        "model": str(assets["model"]), "shards": str(assets["shards"]), "output": str(output),
+        "steps": 100, "batch_tokens": 32 * 8, "micro_batch": 4, "lr": 1e-2, "warmup_steps": 5,
+        "eval_every": 50, "eval_sequences": 32, "save_every": 0, "log_every": 10, "seed": 0, "threads": 1,
+    }
+    settings.update(overrides)
+    return CPTConfig(**settings)  # type: ignore[arg-type]
+
+
+def _weights(directory: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(directory / "model.safetensors"))
+
+
+def test_stage1_lowers_heldout_loss_and_changes_only_embeddings_and_head(
+    cpt_assets: dict[str, Path], tmp_path: Path
+) -> None:
+    result = run_cpt(_config(cpt_assets, tmp_path / "run", train="embeddings"), display=False)
+    assert set(result.val_losses) == {0, 50, 100}
+    assert result.val_losses[100] < result.val_losses[0] - 1.0, result.val_losses
+    assert result.val_losses[0] == pytest.approx(math.log(320), abs=0.3)  # untrained: ~uniform
+    before, after = _weights(cpt_assets["model"]), _weights(result.final_dir)
+    changed = {name for name in before if not torch.equal(before[name], after[name])}
+    assert changed == {"model.embed_tokens.weight", "lm_head.weight"}
+    assert result.trainable_parameters == 2 * 320 * 64
+    events = read_log(tmp_path / "run" / "log.jsonl")
+    assert [e["step"] for e in events if e["event"] == "train"] == list(range(10, 101, 10))
+    assert events[-1]["event"] == "done"
+    assert (result.final_dir / "tokenizer.json").is_file()  # the next stage gets the tokenizer too
+
+
+def test_resume_continues_with_identical_losses(cpt_assets: dict[str, Path], tmp_path: Path) -> None:
+    settings = {"train": "all", "steps": 12, "save_every": 5, "eval_every": 6, "log_every": 1}
+    straight = run_cpt(_config(cpt_assets, tmp_path / "straight", **settings), display=False)
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_8(step: int, loss: float) -> None:
+        if step == 8:
+            raise Crash
+
+    with pytest.raises(Crash):
+        run_cpt(_config(cpt_assets, tmp_path / "resumed", **settings), display=False, on_step=crash_at_8)
+    with pytest.raises(InputError, match="--resume"):
+        run_cpt(_config(cpt_assets, tmp_path / "resumed", **settings), display=False)
+    resumed = run_cpt(_config(cpt_assets, tmp_path / "resumed", **settings), display=False, resume=True)
+    assert resumed.resumed_from == 5
+
+    def losses(run: Path) -> list[tuple[int, float]]:
+        return [(e["step"], e["loss"]) for e in read_log(run / "log.jsonl") if e["event"] == "train"]
+
+    assert losses(tmp_path / "resumed") == losses(tmp_path / "straight")  # exact, not approx
+    assert resumed.val_losses[12] == straight.val_losses[12]
+    a, b = _weights(straight.final_dir), _weights(resumed.final_dir)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_lora_trains_adapters_and_saves_a_merged_plain_model(cpt_assets: dict[str, Path], tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    result = run_cpt(_config(cpt_assets, tmp_path / "lora", train="all", lora_r=4, steps=8, eval_every=0),
+                     display=False)
+    # per layer, r × (in + out): q,k,v,o (64→64), gate,up (64→128), down (128→64); 2 layers
+    lora_params = 2 * 4 * (4 * (64 + 64) + 3 * (64 + 128))
+    assert result.trainable_parameters == 2 * 320 * 64 + lora_params
+    model = AutoModelForCausalLM.from_pretrained(str(result.final_dir))
+    assert not any("lora" in name for name, _ in model.named_parameters())
+    before, after = _weights(cpt_assets["model"]), _weights(result.final_dir)
+    assert not torch.equal(before["model.layers.0.self_attn.q_proj.weight"],
+                           after["model.layers.0.self_attn.q_proj.weight"])
+    assert torch.equal(before["model.norm.weight"], after["model.norm.weight"])  # not adapted, frozen
+
+
+def test_mismatched_vocab_or_tokenizer_is_refused_before_training(
+    cpt_assets: dict[str, Path], tmp_path: Path, build
+) -> None:
+    bpe, learnable_corpus, tiny_llama = build.bpe, build.learnable_corpus, build.tiny_llama
+    bigger = tiny_llama(tmp_path / "bigger", vocab_size=400, tokenizer_dir=None)
+    with pytest.raises(InputError, match=r"400 embedding rows .* 320 tokens"):
+        run_cpt(_config(cpt_assets, tmp_path / "o1", model=str(bigger)), display=False)
+    other_tok = bpe(tmp_path / "other", [s.upper() for s in learnable_corpus(500)], 320)
+    other = tiny_llama(tmp_path / "other_model", vocab_size=320, tokenizer_dir=other_tok)
+    with pytest.raises(InputError, match="tokenizer differs"):
+        run_cpt(_config(cpt_assets, tmp_path / "o2", model=str(other)), display=False)
+    bare = tiny_llama(tmp_path / "bare", vocab_size=320, tokenizer_dir=None)
+    with pytest.raises(InputError, match="no tokenizer files"):
+        run_cpt(_config(cpt_assets, tmp_path / "o3", model=str(bare)), display=False)
+    manifest = json.loads((cpt_assets["shards"] / "manifest.json").read_text())
+    assert manifest["tokenizer"]["vocab_size"] == 320
+    assert not any((tmp_path / name).exists() for name in ("o1", "o2", "o3"))
+
+
+def test_existing_output_and_bad_settings_are_refused(cpt_assets: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("x")
+    with pytest.raises(OutputExistsError):
+        run_cpt(_config(cpt_assets, tmp_path / "taken", steps=1), display=False)
+    with pytest.raises(InputError, match="--lora-r needs --train all"):
+        run_cpt(_config(cpt_assets, tmp_path / "o", lora_r=4), display=False)
+    with pytest.raises(InputError, match="--batch-tokens"):
+        run_cpt(_config(cpt_assets, tmp_path / "o", batch_tokens=16), display=False)
+
+
+def test_cosine_schedule_with_warmup() -> None:
+    config = CPTConfig(model="m", shards="s", output="o", steps=110, warmup_steps=10, lr=1.0, min_lr_ratio=0.1)
+    assert lr_at(0, config) == pytest.approx(0.1)
+    assert lr_at(9, config) == pytest.approx(1.0)
+    assert lr_at(10, config) == pytest.approx(1.0)
+    assert lr_at(60, config) == pytest.approx(0.55)
+    assert lr_at(110, config) == pytest.approx(0.1)

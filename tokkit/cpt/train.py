@@ -1,0 +1,382 @@
+"""The continued-pretraining loop: PyTorch + ``transformers``, one process per device.
+
+Plain ``python``/``tokkit cpt`` trains on one CPU or GPU; ``torchrun --nproc-per-node N -m tokkit
+cpt ...`` trains data-parallel (``torch.distributed`` DDP): each rank reads its slice of every
+global batch straight from the memory-mapped shards, gradients are averaged by DDP, rank 0 logs and
+saves. bf16 autocast on CUDA (fp32 master weights), fp32 on CPU; gradient accumulation to reach
+``batch_tokens``; cosine learning rate with linear warmup; validation loss every ``eval_every``
+steps; checkpoints every ``save_every`` steps that resume bit-exactly (same losses as a run that
+never stopped). The final model (LoRA merged) is saved under ``<output>/final`` as a plain
+``transformers`` directory with the tokenizer beside it, ready for the next stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tokkit.atomic import atomic_dir
+from tokkit.cpt.checkpoint import (
+    base_fingerprint,
+    checkpoint_dirs,
+    load_checkpoint,
+    save_checkpoint,
+)
+from tokkit.cpt.compat import check_compatible
+from tokkit.cpt.config import CPTConfig
+from tokkit.cpt.data import BatchPlan
+from tokkit.cpt.display import LOG_FILE, JsonlLog, LiveDisplay
+from tokkit.errors import InputError, MissingDependencyError, OutputExistsError
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger("tokkit")
+
+FINAL_DIR = "final"
+TOKENIZER_SIDE_FILES = (
+    "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+    "spm.model", "spm.vocab",
+)
+
+
+@dataclass
+class CPTResult:
+    """What a run did: enough for an end-of-run table and the pipeline report."""
+
+    output: Path
+    final_dir: Path
+    steps: int
+    tokens: int
+    seconds: float
+    tokens_per_second: float
+    train_loss: float
+    val_losses: dict[int, float] = field(default_factory=dict)
+    trainable_parameters: int = 0
+    total_parameters: int = 0
+    resumed_from: int | None = None
+    device: str = "cpu"
+    precision: str = "fp32"
+
+
+def lr_at(step: int, config: CPTConfig) -> float:
+    """Linear warmup to ``lr`` over ``warmup`` steps, then cosine down to ``min_lr_ratio · lr``."""
+    warmup = config.warmup
+    if warmup and step < warmup:
+        return config.lr * (step + 1) / warmup
+    span = max(1, config.steps - warmup)
+    progress = min(1.0, (step - warmup) / span)
+    floor = config.min_lr_ratio
+    return config.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError as err:
+        raise MissingDependencyError(err.name or "torch", "cpt") from None
+    return torch
+
+
+@dataclass
+class _Dist:
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _setup_distributed(torch: Any, device_kind: str) -> _Dist:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist()
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device_kind == "cuda" else "gloo")
+    return _Dist(world, dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def _set_trainable(model: Any, config: CPTConfig) -> None:
+    from tokkit.cpt.lora import apply_lora
+
+    embeddings = model.get_input_embeddings().weight
+    head = model.get_output_embeddings()
+    if config.train == "all" and not config.lora_r:
+        for param in model.parameters():
+            param.requires_grad_(True)
+        return
+    for param in model.parameters():
+        param.requires_grad_(False)
+    if config.lora_r:
+        wrapped = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha, targets=config.lora_targets)
+        if not wrapped:
+            raise InputError(
+                f"--lora-r: no linear layer named {', '.join(config.lora_targets)} in {config.model}"
+            )
+    embeddings.requires_grad_(True)
+    if head is not None:
+        head.weight.requires_grad_(True)
+
+
+def _prepare_output(config: CPTConfig, *, resume: bool, force: bool, dist: _Dist) -> Path | None:
+    """Return the checkpoint to resume from (or None); refuse to clobber a previous run."""
+    output = Path(config.output)
+    checkpoints = checkpoint_dirs(output)
+    if resume and checkpoints:
+        return checkpoints[-1][1]
+    if resume:
+        log.warning("%s: no checkpoint to resume from; starting from step 0", output)
+    if output.exists() and any(output.iterdir()):
+        if not force and not resume:
+            raise OutputExistsError(str(output)) if not checkpoints else InputError(
+                f"{output}: holds a run up to step {checkpoints[-1][0]}; pass --resume to continue "
+                "it or --force to start over"
+            )
+        if dist.main:
+            shutil.rmtree(output)
+    return None
+
+
+def _save_final(model: Any, config: CPTConfig, output: Path) -> Path:
+    from tokkit.cpt.lora import merge_lora
+
+    merge_lora(model)
+    target = output / FINAL_DIR
+    with atomic_dir(target, force=True) as tmp:
+        model.save_pretrained(str(tmp))
+        for name in TOKENIZER_SIDE_FILES:
+            source = Path(config.model) / name
+            if source.is_file():
+                shutil.copy2(source, tmp / name)
+    return target
+
+
+def evaluate(model: torch.nn.Module, sequences: Any, *, count: int, micro_batch: int, device: Any,
+             autocast: Callable[[], Any], dist: _Dist) -> float | None:
+    """Mean next-token loss over the first ``count`` validation sequences (all ranks share)."""
+    import torch
+
+    count = min(count, len(sequences))
+    if count == 0:
+        return None
+    mine = list(range(dist.rank, count, dist.world_size))
+    total = torch.zeros(2, dtype=torch.float64, device=device)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, len(mine), micro_batch):
+            ids = torch.from_numpy(sequences.batch(mine[i : i + micro_batch])).to(device)
+            with autocast():
+                loss = model(input_ids=ids, labels=ids).loss
+            total[0] += loss.double() * len(ids)
+            total[1] += len(ids)
+    if dist.world_size > 1:
+        import torch.distributed as tdist
+
+        tdist.all_reduce(total)
+    model.train(was_training)
+    return float(total[0] / total[1])
+
+
+def run_cpt(
+    config: CPTConfig,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    display: bool = True,
+    tokenizer_check: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+) -> CPTResult:
+    """Train per ``config``; see the module doc. ``on_step(step, loss)`` runs after each step."""
+    config.validate()
+    torch = _import_torch()
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    try:
+        return _run(config, torch, resume=resume, force=force, display=display,
+                    tokenizer_check=tokenizer_check, on_step=on_step)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(
+    config: CPTConfig,
+    torch: Any,
+    *,
+    resume: bool,
+    force: bool,
+    display: bool,
+    tokenizer_check: bool,
+    on_step: Callable[[int, float], None] | None,
+) -> CPTResult:
+    from contextlib import nullcontext
+
+    from tokkit.shards.reader import open_shards
+
+    shards = open_shards(config.shards, verify=config.verify_shards)
+    check_compatible(config.model, shards.manifest, shards=config.shards, require_tokenizer=tokenizer_check)
+    from transformers import AutoModelForCausalLM
+
+    device_kind = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if device_kind.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA device is visible; use --device cpu")
+    dist = _setup_distributed(torch, device_kind.split(":")[0])
+    device = torch.device(f"cuda:{dist.local_rank}" if device_kind == "cuda" else device_kind)
+    precision = config.precision if config.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+
+    def autocast() -> Any:
+        if precision == "bf16":
+            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
+    train_seqs = shards.sequences("train")
+    val_seqs = shards.sequences("val")
+    plan = BatchPlan(sequences=len(train_seqs), seq_len=shards.manifest.seq_len,
+                     batch_tokens=config.batch_tokens, micro_batch=config.micro_batch,
+                     world_size=dist.world_size, seed=config.seed)
+    resume_from = _prepare_output(config, resume=resume, force=force, dist=dist)
+    output = Path(config.output)
+
+    torch.manual_seed(config.seed)
+    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=torch.float32)
+    _set_trainable(model, config)
+    model.to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.ndim >= 2]
+    no_decay = [p for p in trainable if p.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr, betas=config.betas,
+    )
+    start = 0
+    last_loss_saved = float("nan")
+    if resume_from is not None:
+        saved = load_checkpoint(resume_from, model=model, optimizer=optimizer, rank=dist.rank)
+        if saved.get("base") != base_fingerprint(config.model):
+            raise InputError(f"{resume_from}: was trained from another base model than {config.model}")
+        changed = config.resumable_with(CPTConfig.from_dict(saved["config"]))
+        if changed:
+            raise InputError(
+                f"{resume_from}: cannot resume exactly with changed {', '.join(changed)}; "
+                "use the checkpoint's settings or --force to start over"
+            )
+        start = int(saved["step"])
+        last_loss_saved = float(saved.get("loss", float("nan")))
+    elif dist.main:
+        output.mkdir(parents=True, exist_ok=True)
+        config.save(output)
+
+    ddp_model: Any = model
+    if dist.world_size > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp_model = DistributedDataParallel(model, device_ids=[dist.local_rank] if device.type == "cuda" else None)
+
+    n_trainable = sum(p.numel() for p in trainable)
+    n_total = sum(p.numel() for p in model.parameters())
+    logbook = JsonlLog(output / LOG_FILE, resume_step=start if resume_from is not None else None) if dist.main else None
+    if logbook is not None and resume_from is None:
+        logbook.write("start", step=0, config=config.to_dict(), world_size=dist.world_size,
+                      device=str(device), precision=precision, trainable_parameters=n_trainable,
+                      total_parameters=n_total, tokens_per_step=plan.tokens_per_step,
+                      accumulation=plan.accumulation)
+    val_losses: dict[int, float] = {}
+
+    def run_eval(step: int) -> float | None:
+        loss = evaluate(model, val_seqs, count=config.eval_sequences, micro_batch=config.micro_batch,
+                        device=device, autocast=autocast, dist=dist)
+        if loss is not None:
+            val_losses[step] = loss
+            if logbook is not None:
+                logbook.write("val", step=step, val_loss=loss)
+        return loss
+
+    if len(val_seqs) == 0 and config.eval_every and dist.main:
+        log.warning("%s: the val split holds no whole sequence; no validation loss (raise --val-fraction)",
+                    config.shards)
+    state = {"base": base_fingerprint(config.model), "config": config.to_dict()}
+    last_loss = last_loss_saved
+    began = time.perf_counter()
+    window_start, window_tokens = began, 0
+    model.train()
+    with LiveDisplay(total=config.steps, start=start, enabled=display and dist.main) as live:
+        if start == 0 and config.eval_every:
+            live.update(step=0, val=run_eval(0))
+        for step in range(start, config.steps):
+            lr = lr_at(step, config)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            micro = plan.micro_batches(step, dist.rank)
+            step_loss = torch.zeros((), dtype=torch.float64, device=device)
+            for i, indices in enumerate(micro):
+                ids = torch.from_numpy(train_seqs.batch(indices)).to(device)
+                sync = nullcontext() if (dist.world_size == 1 or i == len(micro) - 1) else ddp_model.no_sync()
+                with sync, autocast():
+                    loss = ddp_model(input_ids=ids, labels=ids).loss / len(micro)
+                loss.backward()
+                step_loss += loss.detach().double()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if dist.world_size > 1:
+                import torch.distributed as tdist
+
+                tdist.all_reduce(step_loss)
+                step_loss /= dist.world_size
+            last_loss = float(step_loss)
+            if not math.isfinite(last_loss):
+                raise InputError(f"loss became {last_loss} at step {step + 1}; lower --lr or check the data")
+            done = step + 1
+            window_tokens += plan.tokens_per_step
+            if done % config.log_every == 0 or done == config.steps:
+                now = time.perf_counter()
+                tps = window_tokens / max(now - window_start, 1e-9)
+                window_start, window_tokens = now, 0
+                if logbook is not None:
+                    logbook.write("train", step=done, loss=last_loss, lr=lr, tokens=done * plan.tokens_per_step,
+                                  tokens_per_s=tps, elapsed=now - began)
+                live.update(step=done, loss=last_loss, lr=lr, tokens_per_s=tps)
+            else:
+                live.update(step=done)
+            if config.eval_every and (done % config.eval_every == 0 or done == config.steps):
+                live.update(step=done, val=run_eval(done))
+            if (config.save_every and done % config.save_every == 0) or done == config.steps:
+                path = save_checkpoint(output, step=done, model=model, optimizer=optimizer,
+                                       state={**state, "loss": last_loss}, rank=dist.rank,
+                                       world_size=dist.world_size)
+                if logbook is not None:
+                    logbook.write("checkpoint", step=done, path=str(path))
+            if on_step is not None:
+                on_step(done, last_loss)
+    seconds = time.perf_counter() - began
+    trained_tokens = (config.steps - start) * plan.tokens_per_step
+    final = output / FINAL_DIR
+    if dist.main:
+        final = _save_final(model, config, output)
+        if logbook is not None:
+            logbook.write("done", step=config.steps, loss=last_loss, final=str(final), seconds=seconds)
+            logbook.close()
+    if dist.world_size > 1:
+        import torch.distributed as tdist
+
+        tdist.barrier()
+    return CPTResult(
+        output=output, final_dir=final, steps=config.steps, tokens=trained_tokens, seconds=seconds,
+        tokens_per_second=trained_tokens / max(seconds, 1e-9), train_loss=last_loss,
+        val_losses=val_losses, trainable_parameters=n_trainable, total_parameters=n_total,
+        resumed_from=start if resume_from is not None else None, device=str(device), precision=precision,
+    )
