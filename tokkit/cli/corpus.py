@@ -90,7 +90,8 @@ def _summary(fetched: Fetched) -> str:
     if fetched.origin != "alias":
         return one(fetched)
     parts = "; ".join(one(p) for p in fetched.parts)
-    return f"{fetched.name} = {' + '.join(p.name for p in fetched.parts)}, linked in {fetched.path}: {parts}"
+    names = " + ".join(p.name for p in fetched.parts)
+    return f"{fetched.name} = {names}, linked in {fetched.path}: {parts}"
 
 
 @corpus.command("list")

@@ -344,15 +344,19 @@ def _download(url: str, dest: Path, label: str, progress: Progress) -> None:
                                  f"{_offline_hint()}")
 
 
+def _mismatch(f: CatalogFile, origin: str, size: int, digest: str) -> ChecksumError:
+    return ChecksumError(
+        f"{f.path}: {origin} gives {size:,} bytes with sha256 {digest[:12]}…, the catalog "
+        f"expects {f.bytes:,} bytes with {f.sha256[:12]}… (the upstream file changed?); nothing "
+        "was saved; use --mirror DIR with a verified copy")
+
+
 def _install(data: bytes, f: CatalogFile, cache_root: Path, origin: str,
              stamps: _Stamps) -> None:
     """Verify ``data`` against the catalog, then write it into the cache atomically."""
     digest = hashlib.sha256(data).hexdigest()
     if len(data) != f.bytes or digest != f.sha256:
-        raise ChecksumError(
-            f"{f.path}: {origin} gives {len(data):,} bytes with sha256 {digest[:12]}…, the "
-            f"catalog expects {f.bytes:,} bytes with {f.sha256[:12]}… (the upstream file changed?); "
-            f"nothing was saved; use --mirror DIR with a verified copy")
+        raise _mismatch(f, origin, len(data), digest)
     target = cache_root / f.path
     with atomic_file(target, "wb") as out:
         out.write(data)
@@ -367,10 +371,7 @@ def _download_file(f: CatalogFile, cache_root: Path, stamps: _Stamps, progress: 
             digest = sha256_file(tmp)
             size = tmp.stat().st_size
             if size != f.bytes or digest != f.sha256:
-                raise ChecksumError(
-                    f"{f.path}: {f.url} gives {size:,} bytes with sha256 {digest[:12]}…, the "
-                    f"catalog expects {f.bytes:,} bytes with {f.sha256[:12]}… (the upstream file "
-                    "changed?); nothing was saved; use --mirror DIR with a verified copy")
+                raise _mismatch(f, f.url, size, digest)
             os.replace(tmp, target)
             stamps.record(target, digest)
         else:
@@ -446,7 +447,8 @@ def _fetch_one(corpus: Corpus, *, mirror: str | Path | None, cache_root: Path, v
                            files=len(corpus.files), bytes=corpus.bytes, hashed=hashed)
         more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
         tried.append(f"mirror {root} ({how}): {reasons[0]}{more}")
-        log.warning("corpus %s: not usable from mirror %s: %s%s", corpus.name, root, reasons[0], more)
+        log.warning("corpus %s: not usable from mirror %s: %s%s", corpus.name, root, reasons[0],
+                    more)
     bad, _, hashed = _check(cache_root, corpus, stamps, verify=verify, progress=progress,
                             all_files=True)
     if not bad:
@@ -471,7 +473,7 @@ def _unwritable(cache_root: Path, err: OSError) -> TokkitError:
 
 
 def _alias_dir(name: str, parts: list[Fetched], catalog: Catalog, cache_root: Path) -> Path:
-    """One directory for an alias: ``<cache>/<alias>/<corpus>/<file>`` symlinks to the real files."""
+    """One directory for an alias: ``<cache>/<alias>/<corpus>/<file>``, links to the real files."""
     links = {
         f.path: part.path.parent / f.path
         for part in parts

@@ -153,7 +153,7 @@ def _suffixes(path: Path) -> tuple[str, str | None]:
 
 
 def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str | Path]:
-    # A bare string is an iterable of characters: accept it as one path rather than reading "c", "o"...
+    # A bare string is an iterable of characters: take it as one path, not as "c", "o", ...
     if isinstance(paths, (str, os.PathLike)):
         return [paths]
     return list(paths)
@@ -363,12 +363,12 @@ def _decode_unit(data: bytes, offset: int, src: _Source, options: ReadOptions,
     except UnicodeDecodeError as err:
         where = offset + err.start
         if options.encoding_errors == "strict":
-            reason = "invalid UTF-8 in the decompressed stream" if src.compression else "invalid UTF-8"
+            reason = "invalid UTF-8" + (" in the decompressed stream" if src.compression else "")
             raise EncodingError(str(src.path), where, reason) from None
         if options.encoding_errors == "skip":
             stats.skipped_invalid_utf8 += 1
-            src.warn_once("utf8", f"invalid UTF-8 at byte offset {where}{src.where()}, {unit} dropped "
-                          "(further ones in this file are counted, not reported)")
+            src.warn_once("utf8", f"invalid UTF-8 at byte offset {where}{src.where()}, {unit} "
+                          "dropped (further ones in this file are counted, not reported)")
             return None
         stats.replaced_invalid_utf8 += 1
         src.warn_once("utf8", f"invalid UTF-8 at byte offset {where}{src.where()} replaced by "
@@ -477,7 +477,8 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats,
         data = _read_capped(src.stream, cap)
         if data is None:
             raise _too_large(src, "the file (one document with split='file')", None, cap,
-                             "read it with split='line' or 'paragraph', or raise max_document_bytes")
+                             "read it with split='line' or 'paragraph', or raise "
+                             "max_document_bytes")
         text = _decode_unit(data, src.base, src, options, stats, "file")
         src.report(task)
         if text is not None and _keep(text, options):
@@ -557,8 +558,8 @@ def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats,
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as err:
-            raise InputError(f"{src.path}:{lineno}: invalid JSON ({err.msg} at column {err.colno}); "
-                             "fix or remove that line") from None
+            raise InputError(f"{src.path}:{lineno}: invalid JSON ({err.msg} at column "
+                             f"{err.colno}); fix or remove that line") from None
         text = _record_text(record, src, f"line {lineno}", options)
         if text is not None and _keep(text, options):
             yield lineno - 1, text
@@ -601,7 +602,8 @@ def _read_parquet(src: _Source, options: ReadOptions, stats: ReadStats,
     try:
         pf = pq.ParquetFile(src.raw)
     except (pa.ArrowInvalid, OSError) as err:
-        raise InputError(f"{src.path}: not a readable parquet file ({err}); check the file") from None
+        raise InputError(f"{src.path}: not a readable parquet file ({err}); "
+                         "check the file") from None
     schema = pf.schema_arrow
     if options.text_field not in schema.names:
         fields = ", ".join(schema.names[:8])
@@ -664,8 +666,9 @@ def _read_file(path: Path, options: ReadOptions, stats: ReadStats,
     fmt, compression = _suffixes(path)
     parquet = fmt in PARQUET_SUFFIXES
     if parquet and compression:
+        tool = "gunzip" if compression == ".gz" else "unzstd"
         raise InputError(f"{path}: parquet compresses internally and needs random access; "
-                         f"decompress it first (e.g. {'gunzip' if compression == '.gz' else 'unzstd'})")
+                         f"decompress it first (e.g. {tool})")
     try:
         src = _Source(path, compression)
     except OSError as err:
