@@ -380,6 +380,9 @@ def test_broken_catalog(tmp_path: Path) -> None:
                                                        "license": "l", "url": "u"}]}]}))
     with pytest.raises(TokkitError, match="not inside x/"):
         load_catalog(bad)
+    bad.write_text(json.dumps({"version": 2, "corpora": []}))
+    with pytest.raises(TokkitError, match="version 2 needs another tokkit version"):
+        load_catalog(bad)
 
 
 def test_unwritable_cache_is_one_line(tmp_path: Path, server: Server) -> None:

@@ -5,6 +5,7 @@ the offset Python's own decoder finds."""
 from __future__ import annotations
 
 import gzip
+import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,3 +102,20 @@ def test_invalid_utf8_offset_is_pythons(lines: list[str], where: int, bad: bytes
             raise AssertionError("invalid UTF-8 was not reported")
         replaced = list(read_texts([path], split=split, encoding_errors="replace"))
         assert "\ufffd" in "".join(replaced)
+
+
+@settings(max_examples=100, deadline=None)
+@given(records=st.lists(st.text(st.characters(blacklist_categories=["Cs"]), max_size=30),
+                        max_size=20),
+       ascii_only=st.booleans(), suffix=st.sampled_from([".jsonl", ".jsonl.gz", ".json"]))
+def test_jsonl_round_trip(records: list[str], ascii_only: bool, suffix: str) -> None:
+    """Any text survives JSON escaping (NUL, newlines, CR, emoji) exactly; blanks are skipped."""
+    if suffix == ".json":
+        data = json.dumps([{"text": r} for r in records], ensure_ascii=ascii_only).encode()
+    else:
+        data = "".join(json.dumps({"text": r, "n": 1}, ensure_ascii=ascii_only) + "\n"
+                       for r in records).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write(Path(tmp), suffix, data)
+        got = list(read_texts([path]))
+    assert got == [r for r in records if r and not r.isspace()]

@@ -45,6 +45,7 @@ from tokkit.types import Progress
 
 log = logging.getLogger("tokkit")
 
+CATALOG_VERSION = 1
 MIRROR_ENV = "TOKKIT_CORPUS_MIRROR"
 CACHE_ENV = "TOKKIT_CACHE"
 STAMPS_NAME = "verified.json"
@@ -153,6 +154,8 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     path = Path(path) if path is not None else catalog_path()
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        if raw.get("version", 1) != CATALOG_VERSION:
+            raise ValueError(f"version {raw.get('version')} needs another tokkit version")
         corpora = {}
         for c in raw["corpora"]:
             files = tuple(_file(f) for f in c["files"])
