@@ -56,3 +56,13 @@ def zh_lines(heldout: Path) -> list[str]:
 def en_lines(heldout: Path) -> list[str]:
     return read_lines([heldout / "en_dracula.txt"])
 
+
+
+@pytest.fixture(scope="session")
+def extended_dir(llama_model: Path, zh_model_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ``extend-llama`` output dir (no held-out comparison, for speed)."""
+    from tokkit.llama.recipe import extend_llama
+
+    out = tmp_path_factory.mktemp("vocab") / "llama-zh"
+    extend_llama(llama_model, out, zh_model=zh_model_file)
+    return out

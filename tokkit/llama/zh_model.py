@@ -117,6 +117,7 @@ def train_zh_model(
             )
     except RuntimeError as err:
         message = str(err).splitlines()[-1] if str(err) else "training failed"
+        message = message.rsplit("] ", 1)[-1]  # drop sentencepiece's "INTERNAL: file(line) [check]"
         if counter[1] == 0:
             raise InputError(f"{paths[0]}: no Chinese text found in the corpus; pass a non-empty --zh-corpus") from None
         if "Vocabulary size too high" in message or "vocab_size" in message:
