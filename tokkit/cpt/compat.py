@@ -35,19 +35,24 @@ def check_compatible(model_dir: str | Path, manifest: Manifest, *, shards: str |
     """Raise :class:`InputError` naming the fix unless the model and the shards agree.
 
     The model directory should carry its tokenizer (``tokenizer.json`` / ``tokenizer.model``, as
-    ``tokkit resize-embeddings`` writes it); its vocabulary hash must equal the manifest's. With
-    ``require_tokenizer=False`` a model without tokenizer files is accepted on vocab size alone.
+    ``tokkit resize-embeddings`` writes it); its vocabulary hash must equal the manifest's. The
+    model may have more rows than the tokenizer has tokens (``--pad-to-multiple-of`` padding),
+    never fewer. With ``require_tokenizer=False`` a model without tokenizer files is accepted when
+    its row count equals the vocabulary size.
     """
     model_dir = Path(model_dir)
     rows = model_vocab_size(model_dir)
     vocab = manifest.tokenizer.vocab_size
-    if rows != vocab:
-        raise InputError(
-            f"{model_dir}: the model has {rows:,} embedding rows but {shards} was made with a "
-            f"tokenizer of {vocab:,} tokens ({manifest.tokenizer.path}); resize the model to that "
-            "tokenizer (tokkit resize-embeddings) or re-shard with the model's tokenizer"
-        )
+    size_mismatch = InputError(
+        f"{model_dir}: the model has {rows:,} embedding rows but {shards} was made with a "
+        f"tokenizer of {vocab:,} tokens ({manifest.tokenizer.path}); resize the model to that "
+        "tokenizer (tokkit resize-embeddings) or re-shard with the model's tokenizer"
+    )
+    if rows < vocab:
+        raise size_mismatch
     if not any((model_dir / name).is_file() for name in TOKENIZER_FILES):
+        if rows != vocab:
+            raise size_mismatch
         if require_tokenizer:
             raise InputError(
                 f"{model_dir}: no tokenizer files beside the model, so the shards' tokenizer cannot "
@@ -58,10 +63,13 @@ def check_compatible(model_dir: str | Path, manifest: Manifest, *, shards: str |
     from tokkit.load import load_tokenizer
     from tokkit.shards.manifest import vocab_hash
 
-    model_hash = vocab_hash(load_tokenizer(model_dir))
-    if model_hash != manifest.tokenizer.vocab_hash:
+    tokenizer = load_tokenizer(model_dir)
+    if tokenizer.vocab_size != vocab or vocab_hash(tokenizer) != manifest.tokenizer.vocab_hash:
         raise InputError(
-            f"{model_dir}: the model's tokenizer differs from the one that made {shards} "
-            f"({manifest.tokenizer.path}): same size, different tokens; re-shard with "
+            f"{model_dir}: the model's tokenizer ({tokenizer.vocab_size:,} tokens) differs from the "
+            f"one that made {shards} ({manifest.tokenizer.path}, {vocab:,} tokens); re-shard with "
             f"--tokenizer {model_dir}"
         )
+    if rows > vocab:
+        log.info("%s: %d padding rows beyond the tokenizer's %d tokens (never produced)",
+                 model_dir, rows - vocab, vocab)

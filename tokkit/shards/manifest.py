@@ -45,16 +45,16 @@ def sha256_file(path: str | Path, *, chunk: int = 1 << 22) -> str:
 
 
 def vocab_hash(tokenizer: Tokenizer) -> str:
-    """sha256 of the id → token table and special tokens.
+    """sha256 of the id → token table, the thing a model's embedding rows are indexed by.
 
     Format-independent on purpose: a sentencepiece ``tokenizer.model`` and the ``tokenizer.json``
-    converted from it index the same rows, so a model saved with either still matches its shards.
+    converted from it index the same rows (libraries disagree on which tokens they flag as
+    special, so flags are left out), and a model saved with either still matches its shards.
     """
     digest = hashlib.sha256()
     for i in range(tokenizer.vocab_size):
         digest.update(tokenizer.id_to_token(i).encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
-    digest.update(json.dumps(sorted(tokenizer.special_tokens.items())).encode("utf-8"))
     return digest.hexdigest()
 
 

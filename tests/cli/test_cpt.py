@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from tokkit.cli import cli, main
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from tokkit.llama.tiny import build_tiny_llama
+    from tokkit.shards import ShardConfig, write_shards
+
+    root = tmp_path_factory.mktemp("cli_cpt")
+    texts = [f"line {i} says hello to the {['sea', 'sky', 'hill'][i % 3]}" for i in range(400)]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    (root / "tok").mkdir()
+    tok.save(str(root / "tok" / "tokenizer.json"))
+    (root / "c.txt").write_text("\n".join(texts), encoding="utf-8")
+    write_shards([root / "c.txt"], root / "tok", root / "shards",
+                 config=ShardConfig(seq_len=16, val_fraction=0.1, workers=1))
+    build_tiny_llama(root / "model", vocab_size=tok.get_vocab_size(), max_position_embeddings=64)
+    shutil.copy2(root / "tok" / "tokenizer.json", root / "model" / "tokenizer.json")
+    build_tiny_llama(root / "wrong", vocab_size=tok.get_vocab_size() + 10, max_position_embeddings=64)
+    return {"shards": root / "shards", "model": root / "model", "wrong": root / "wrong"}
+
+
+def test_cpt_trains_and_prints_the_final_model_dir(assets: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["-q", "cpt", "--model", str(assets["model"]), "--shards",
+                                      str(assets["shards"]), "-o", str(out), "--steps", "4",
+                                      "--batch-tokens", "64", "--micro-batch", "2", "--threads", "1",
+                                      "--eval-every", "2", "--eval-sequences", "4"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == str(out / "final")
+    assert (out / "final" / "config.json").is_file() and (out / "final" / "tokenizer.json").is_file()
+    events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in events if e["event"] == "val"] == [0, 2, 4]
+    assert json.loads((out / "cpt.json").read_text())["batch_tokens"] == 64
+
+
+def test_cpt_refuses_a_model_of_another_vocab_in_one_line(assets: dict[str, Path], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cpt", "--model", str(assets["wrong"]), "--shards", str(assets["shards"]), "-o",
+              str(tmp_path / "run"), "--steps", "2"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "embedding rows" in err and "resize" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_cpt_help_shows_torchrun() -> None:
+    result = CliRunner().invoke(cli, ["cpt", "--help"])
+    assert result.exit_code == 0 and "torchrun --nproc-per-node" in result.output
