@@ -56,3 +56,41 @@ class BPEConfig(TrainConfig):
                 f"--vocab {self.vocab_size} is smaller than the byte alphabet (256) plus "
                 f"{len(self.special_tokens)} special tokens; use --vocab {floor} or more"
             )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WordPieceConfig(TrainConfig):
+    """BERT-style WordPiece: special tokens + alphabet (characters and their ``##`` continuation
+    forms) + merges = ``vocab_size``.
+
+    Merges are chosen by the likelihood score ``count(ab) / (count(a) · count(b))``.
+    ``limit_alphabet`` keeps only that many most frequent characters (words with others become
+    ``[UNK]``); ``lowercase``/``strip_accents``/``handle_chinese_chars`` are BERT's normalizer options
+    (``strip_accents=None`` follows ``lowercase``).
+    """
+
+    special_tokens: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+    unk_token: str = "[UNK]"
+    continuing_prefix: str = "##"
+    lowercase: bool = True
+    strip_accents: bool | None = None
+    handle_chinese_chars: bool = True
+    max_input_chars_per_word: int = 100
+    limit_alphabet: int | None = None
+
+    def check(self) -> None:
+        super().check()
+        if self.unk_token not in self.special_tokens:
+            raise InputError(f"the unknown token '{self.unk_token}' must be one of the special tokens")
+        if not self.continuing_prefix:
+            raise InputError("the WordPiece continuation prefix must not be empty (BERT uses '##')")
+        if self.max_input_chars_per_word < 1:
+            raise InputError("--max-input-chars-per-word must be ≥ 1")
+        if self.limit_alphabet is not None and self.limit_alphabet < 1:
+            raise InputError("--limit-alphabet must be ≥ 1 (or left unset)")
+        if self.vocab_size <= len(self.special_tokens):
+            raise InputError(
+                f"--vocab {self.vocab_size} leaves no room beside {len(self.special_tokens)} special "
+                f"tokens for the alphabet; use a vocab of {len(self.special_tokens) + 1} or more "
+                "(in practice thousands)"
+            )
