@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from tokkit.dedup.clusters import UnionFind, choose_kept, connected_components, verify_pairs
+from tokkit.dedup.clusters import (
+    UnionFind,
+    choose_kept,
+    connected_components,
+    exact_jaccard,
+    verify_pairs,
+    verify_pairs_exact,
+)
+from tokkit.dedup.pipeline import shingle_sets
 
 
 def test_union_find_root_is_smallest_member() -> None:
@@ -49,3 +57,15 @@ def test_verify_pairs_keeps_those_at_or_above_threshold() -> None:
     kept, sims = verify_pairs(pairs, sigs, 0.75, chunk=2)
     assert kept.tolist() == [[0, 1], [0, 3]]
     assert sims.tolist() == [0.75, 1.0]
+
+
+def test_exact_verification_uses_the_true_sets() -> None:
+    hashes = np.array([5, 1, 2, 3, 1,  1, 2, 3, 4,  9, 9], dtype=np.uint32)
+    offsets = np.array([0, 5, 9, 11, 11])
+    sets, set_offsets = shingle_sets(hashes, offsets)
+    assert sets.tolist() == [1, 2, 3, 5, 1, 2, 3, 4, 9]
+    assert set_offsets.tolist() == [0, 4, 8, 9, 9]
+    pairs = np.array([[0, 1], [1, 2], [0, 0], [2, 3]])
+    assert exact_jaccard(pairs, sets, set_offsets).tolist() == [3 / 5, 0.0, 1.0, 0.0]
+    kept, sims = verify_pairs_exact(pairs, sets, set_offsets, 0.6)
+    assert kept.tolist() == [[0, 1], [0, 0]] and sims.tolist() == [0.6, 1.0]

@@ -189,6 +189,32 @@ def test_stages_are_pure_and_match_the_engine(tmp_path: Path) -> None:
     assert result.reason.tolist() == [0, 1, 2, 0]
 
 
+def test_exact_verification_rejects_what_the_estimate_lets_through() -> None:
+    """Pairs around the threshold: exact verification merges exactly the pairs at or above it,
+    the MinHash estimate also some below it."""
+    from tokkit.dedup.shingles import shingles
+
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(5000)]
+    texts, truth = [], []
+    for k in range(60):
+        base = list(rng.choice(words, 200))
+        twin = list(base)
+        for pos in rng.choice(200, 3 + k % 3, replace=False):
+            twin[pos] = "edited"
+        texts += [" ".join(base), " ".join(twin)]
+        a, b = set(shingles(texts[-2])), set(shingles(texts[-1]))
+        truth.append(len(a & b) / len(a | b))
+    threshold = 0.84
+    exact_cfg = DedupConfig(threshold=threshold)
+    features = compute_features(texts, exact_cfg)
+    merged = cluster_documents(features, exact_cfg).reason[1::2] > 0
+    assert merged.tolist() == [j >= threshold for j in truth]
+    assert 0 < merged.sum() < len(truth)
+    by_estimate = cluster_documents(features, DedupConfig(threshold=threshold, verify="estimate"))
+    assert any(m and j < threshold for m, j in zip(by_estimate.reason[1::2] > 0, truth, strict=True))
+
+
 def test_existing_output_needs_force(tmp_path: Path) -> None:
     _small_corpus(tmp_path / "in")
     out = tmp_path / "out"

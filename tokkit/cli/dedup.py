@@ -28,7 +28,8 @@ def print_report(report: object) -> None:
         ("removed: exact", f"{c['removed_exact']:,}"),
         ("removed: near", f"{c['removed_near']:,}"),
         ("duplicate clusters", f"{c['clusters']:,}"),
-        ("LSH", f"{m['lsh']['bands']} bands x {m['lsh']['rows']} rows, threshold {cfg['threshold']}"),
+        ("LSH", f"{m['lsh']['bands']} bands x {m['lsh']['rows']} rows, threshold {cfg['threshold']}, "
+                f"verified by {cfg['verify']} Jaccard"),
         ("candidate / verified pairs", f"{c['candidate_pairs']:,} / {c['verified_pairs']:,}"),
         ("time", f"{report.seconds:,.1f} s (signatures {report.pass1_seconds:,.1f} s, "
                  f"clusters {report.cluster_seconds:,.1f} s, writing {report.pass2_seconds:,.1f} s)"),
@@ -66,6 +67,8 @@ def print_report(report: object) -> None:
 @click.option("--lowercase", is_flag=True, help="Exact dedup ignores case too.")
 @click.option("--no-exact", is_flag=True, help="Skip exact dedup (near dedup still merges identical texts).")
 @click.option("--no-near", is_flag=True, help="Only exact dedup.")
+@click.option("--verify", type=click.Choice(["exact", "estimate"]), default="exact", show_default=True,
+              help="Confirm LSH candidates by exact shingle-set Jaccard or by the MinHash estimate.")
 @click.option("--bands", type=int, default=None, help="LSH bands [default: datasketch's optimum].")
 @click.option("--rows", type=int, default=None, help="LSH rows per band (with --bands).")
 @click.option("--text-field", default="text", show_default=True,
@@ -78,7 +81,7 @@ def print_report(report: object) -> None:
 @click.pass_context
 def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: float, num_perm: int,
           ngram: int, unit: str, granularity: str, keep: str, seed: int, lowercase: bool,
-          no_exact: bool, no_near: bool, bands: int | None, rows: int | None, text_field: str,
+          no_exact: bool, no_near: bool, verify: str, bands: int | None, rows: int | None, text_field: str,
           encoding_errors: str, force: bool) -> None:
     """Remove exact and near-duplicate documents from INPUTS (files, directories, globs).
 
@@ -100,7 +103,7 @@ def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: f
     config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, unit=unit,  # type: ignore[arg-type]
                          granularity=granularity, keep=keep, seed=seed,  # type: ignore[arg-type]
                          lowercase=lowercase, exact=not no_exact, near=not no_near,
-                         bands=bands, rows=rows).check()
+                         verify=verify, bands=bands, rows=rows).check()  # type: ignore[arg-type]
     try:
         with rich_progress(disable=quiet(ctx)) as progress:
             report = dedup_corpus(list(inputs), Path(output), config=config, text_field=text_field,

@@ -71,6 +71,28 @@ def verify_pairs(pairs: np.ndarray, signatures: np.ndarray, threshold: float,
     return np.concatenate(kept), np.concatenate(sims)
 
 
+def exact_jaccard(pairs: np.ndarray, sets: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Exact Jaccard of each pair's sets: ``sets[offsets[i]:offsets[i+1]]`` is document ``i``'s
+    sorted, unique shingle hashes (``sets`` may be a memmap)."""
+    out = np.empty(len(pairs))
+    for k, (x, y) in enumerate(np.asarray(pairs, dtype=np.int64).tolist()):
+        a = np.asarray(sets[offsets[x] : offsets[x + 1]])
+        b = np.asarray(sets[offsets[y] : offsets[y + 1]])
+        both = np.intersect1d(a, b, assume_unique=True).size
+        union = len(a) + len(b) - both
+        out[k] = both / union if union else 1.0
+    return out
+
+
+def verify_pairs_exact(pairs: np.ndarray, sets: np.ndarray, offsets: np.ndarray,
+                       threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the candidate pairs whose exact shingle-set Jaccard reaches ``threshold``."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    sims = exact_jaccard(pairs, sets, offsets)
+    ok = sims >= threshold - 1e-12
+    return pairs[ok], sims[ok]
+
+
 def choose_kept(labels: np.ndarray, lengths: np.ndarray,
                 keep: Literal["first", "longest"] = "first") -> np.ndarray:
     """For each item, the item its cluster keeps: the first, or the longest (ties: the first)."""

@@ -24,7 +24,12 @@ import numpy as np
 from tokkit.atomic import atomic_dir
 from tokkit.corpus.readers import ReadOptions, ReadStats, iter_files
 from tokkit.corpus.writers import SEPARATORS, DocumentWriter
-from tokkit.dedup.clusters import choose_kept, connected_components, verify_pairs
+from tokkit.dedup.clusters import (
+    choose_kept,
+    connected_components,
+    verify_pairs,
+    verify_pairs_exact,
+)
 from tokkit.dedup.config import DedupConfig, EncodingFallback
 from tokkit.dedup.lsh import band_keys, candidate_pairs
 from tokkit.dedup.normalize import EXACT_DIGEST_BYTES, exact_key
@@ -44,6 +49,7 @@ from tokkit.types import Progress
 KEPT, EXACT, NEAR = 0, 1, 2
 REASONS = {EXACT: "exact", NEAR: "near"}
 SIGNATURES_FILE = ".signatures.u32"
+SETS_FILE = ".shingle-sets.u32"
 LEGACY_DIR = ".legacy-utf8"
 
 
@@ -55,6 +61,19 @@ class Features:
     lengths: np.ndarray  # (n,) int64: characters
     signatures: np.ndarray  # (n, num_perm) uint32
     shingled: np.ndarray  # (n,) bool: has at least one shingle (else no near dedup)
+    sets: np.ndarray | None = None  # sorted unique shingle hashes of every document, concatenated
+    set_offsets: np.ndarray | None = None  # (n + 1,): document i's set is sets[o[i]:o[i+1]]
+
+
+def shingle_sets(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's sorted unique shingle hashes (one sort for the whole batch)."""
+    n = len(offsets) - 1
+    doc_of = np.repeat(np.arange(n, dtype=np.uint64), np.diff(offsets))
+    keyed = np.unique((doc_of << np.uint64(32)) | hashes.astype(np.uint64))
+    owner = (keyed >> np.uint64(32)).astype(np.int64)
+    set_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n), out=set_offsets[1:])
+    return (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32), set_offsets
 
 
 def compute_features(texts: Sequence[str], config: DedupConfig) -> Features:
@@ -68,10 +87,13 @@ def compute_features(texts: Sequence[str], config: DedupConfig) -> Features:
         hashes, offsets = hash_shingles(texts, units, ngram=config.ngram)
         sigs = minhash_signatures(hashes, offsets, perms)
         shingled = np.diff(offsets) > 0
+        sets, set_offsets = shingle_sets(hashes, offsets) if config.verify == "exact" else (None, None)
     else:
         sigs = np.zeros((len(texts), config.num_perm), dtype=np.uint32)
         shingled = np.zeros(len(texts), dtype=bool)
-    return Features(keys=keys, lengths=lengths, signatures=sigs, shingled=shingled)
+        sets = set_offsets = None
+    return Features(keys=keys, lengths=lengths, signatures=sigs, shingled=shingled, sets=sets,
+                    set_offsets=set_offsets)
 
 
 @dataclass
@@ -118,7 +140,13 @@ def cluster_documents(features: Features, config: DedupConfig, *,
             task.advance(min(chunk, len(docs) - lo))
         keys = np.concatenate(parts) if parts else np.zeros((0, bands), dtype=np.uint64)
         candidates = candidate_pairs(keys, docs)
-        verified, _ = verify_pairs(candidates, sigs, config.threshold)
+        if config.verify == "exact":
+            if features.sets is None or features.set_offsets is None:
+                raise ValueError("verify='exact' needs the shingle sets (compute_features with it)")
+            verified, _ = verify_pairs_exact(candidates, features.sets, features.set_offsets,
+                                             config.threshold)
+        else:
+            verified, _ = verify_pairs(candidates, sigs, config.threshold)
         n_candidates, n_verified = len(candidates), len(verified)
         pairs.append(verified)
     labels = connected_components(n, np.concatenate(pairs) if pairs else np.zeros((0, 2)))
@@ -244,13 +272,14 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
         # ---- pass 1: documents → keys + signatures (signatures streamed to disk)
         ids: list[str] = []
         file_of: list[int] = []
-        keys, lengths, shingled = [], [], []
+        keys, lengths, shingled, set_sizes = [], [], [], []
         text_bytes = 0
         task = progress.task("pass 1/2: signatures", total=total_bytes)
         sig_path = tmp / SIGNATURES_FILE
         batch: list[str] = []
         batch_chars = 0
-        with open(sig_path, "wb") as sig_file:
+        sets_path = tmp / SETS_FILE
+        with open(sig_path, "wb") as sig_file, open(sets_path, "wb") as sets_file:
 
             def flush() -> None:
                 nonlocal batch, batch_chars
@@ -260,6 +289,9 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
                     keys.append(feats.keys)
                     lengths.append(feats.lengths)
                     shingled.append(feats.shingled)
+                    if feats.sets is not None and feats.set_offsets is not None:
+                        feats.sets.tofile(sets_file)
+                        set_sizes.append(np.diff(feats.set_offsets))
                 batch, batch_chars = [], 0
 
             for index, doc in read_corpus(files, options, stats=stats, legacy=legacy,
@@ -281,6 +313,12 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
         sigs = np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(n, config.num_perm))
         features = Features(keys=np.concatenate(keys), lengths=np.concatenate(lengths),
                             signatures=sigs, shingled=np.concatenate(shingled))
+        if set_sizes:
+            features.set_offsets = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.concatenate(set_sizes), out=features.set_offsets[1:])
+            total_sets = int(features.set_offsets[-1])
+            features.sets = (np.memmap(sets_path, dtype=np.uint32, mode="r", shape=(total_sets,))
+                             if total_sets else np.zeros(0, dtype=np.uint32))
         clustering = cluster_documents(features, config, progress=progress)
         clustered = time.perf_counter()
 
@@ -316,7 +354,10 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
             task.advance(path.stat().st_size)
             file_rows.append({"input": str(path), "output": str(rel[index]) if written else None,
                               "documents": int(per_file_docs[index]), "kept": written})
+        without_shingles = int((~features.shingled).sum()) if config.near else 0
+        del sigs, features  # release the memmaps before their files go
         sig_path.unlink()
+        sets_path.unlink()
         shutil.rmtree(tmp / LEGACY_DIR, ignore_errors=True)
 
         # ---- removed.jsonl + manifest.json
@@ -339,7 +380,7 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
             "exact_pairs": clustering.exact_pairs,
             "candidate_pairs": clustering.candidate_pairs,
             "verified_pairs": clustering.verified_pairs,
-            "without_shingles": int((~features.shingled).sum()) if config.near else 0,
+            "without_shingles": without_shingles,
             "legacy_decoded_files": len(legacy_files),
         }
         from tokkit import __version__
