@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -94,27 +93,25 @@ def train_zh_model(
     writer = io.BytesIO()
     spm.set_random_generator_seed(config.seed)
     try:
-        with open(os.devnull, "w") as devnull:
-            spm.SentencePieceTrainer.Train(
-                logstream=devnull,
-                sentence_iterator=texts,
-                model_writer=writer,
-                vocab_size=config.vocab_size,
-                model_type=config.model_type,
-                character_coverage=config.character_coverage,
-                max_sentencepiece_length=config.max_sentencepiece_length,
-                split_digits=config.split_digits,
-                input_sentence_size=config.input_sentence_size,
-                shuffle_input_sentence=True,
-                seed_sentencepiece_size=1_000_000,
-                max_sentence_length=MAX_SENTENCE_BYTES,
-                normalization_rule_name="identity",
-                add_dummy_prefix=True,
-                remove_extra_whitespaces=False,
-                byte_fallback=False,
-                num_threads=config.num_threads,
-                minloglevel=2,
-            )
+        spm.SentencePieceTrainer.Train(
+            sentence_iterator=texts,
+            model_writer=writer,
+            vocab_size=config.vocab_size,
+            model_type=config.model_type,
+            character_coverage=config.character_coverage,
+            max_sentencepiece_length=config.max_sentencepiece_length,
+            split_digits=config.split_digits,
+            input_sentence_size=config.input_sentence_size,
+            shuffle_input_sentence=True,
+            seed_sentencepiece_size=1_000_000,
+            max_sentence_length=MAX_SENTENCE_BYTES,
+            normalization_rule_name="identity",
+            add_dummy_prefix=True,
+            remove_extra_whitespaces=False,
+            byte_fallback=False,
+            num_threads=config.num_threads,
+            minloglevel=2,
+        )
     except RuntimeError as err:
         message = str(err).splitlines()[-1] if str(err) else "training failed"
         message = message.rsplit("] ", 1)[-1]  # drop sentencepiece's "INTERNAL: file(line) [check]"

@@ -1,0 +1,155 @@
+"""`tokkit extend-llama` and `tokkit resize-embeddings` on real commands and real LLaMA."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tokkit.cli import cli, main
+from tokkit.load import load_tokenizer, read_meta
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real console entry point in a subprocess: exit codes and stderr as a user sees them."""
+    code = "import sys; from tokkit.cli import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+
+
+def fails(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Run ``main`` in-process; return (exit code, stderr) of a clean failure."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return int(exit_info.value.code or 0), " ".join(err.split())
+
+
+@pytest.fixture(scope="module")
+def extend_run(
+    llama_model: Path, corpora: Path, heldout: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
+    """One real run: a quick Chinese model (6000 pieces, 1.5 MB) and the held-out table."""
+    out = tmp_path_factory.mktemp("vocab") / "llama-zh"
+    result = CliRunner().invoke(cli, [
+        "extend-llama", "--base", str(llama_model), "--zh-vocab", "6000", "--zh-max-mb", "1.5",
+        "--zh-corpus", str(corpora / "zh"), "--heldout-zh", str(heldout / "zh_zizhitongjian.txt"),
+        "--heldout-en", str(heldout / "en_dracula.txt"), "-o", str(out),
+    ], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+@pytest.fixture
+def extended(extend_run: tuple[Path, str]) -> Path:
+    return extend_run[0]
+
+
+def test_extend_llama_writes_a_complete_output_and_a_before_after_table(extend_run: tuple[Path, str]) -> None:
+    extended, output = extend_run
+    for needle in ("tokens / Han char", "bytes / token", "tokenizer.json ≠ spm", "zh before", "en after",
+                   "base ids 0–31999 unchanged"):
+        assert needle in output
+    names = {p.name for p in extended.iterdir()}
+    assert names == {"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                     "zh.model", "added_pieces.tsv", "tokkit.json"}
+    meta = read_meta(extended)
+    assert meta["kind"] == "spm" and meta["score_policy"] == "below-base"
+    assert meta["base"]["md5"] == "eeec4125e9c7560836b4873b6f8e3025"
+    assert meta["zh_model"]["trained"] and meta["zh_model"]["pieces"] == 6000
+    zh, en = meta["comparisons"]
+    assert zh["name"] == "zh" and zh["token_reduction"] > 0.4
+    assert zh["hf_mismatch"] == 0 and en["hf_mismatch"] == 0
+    tok = load_tokenizer(extended)
+    assert type(tok).__name__ == "SPMTokenizer"
+    assert tok.vocab_size == meta["vocab_size"] == 32000 + meta["extend"]["appended"]
+    assert tok.decode(tok.encode("资治通鉴 Dracula")) == "资治通鉴 Dracula"
+    rows = (extended / "added_pieces.tsv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "id\tpiece\tscore\torigin" and rows[1].startswith("32000\t")
+    assert len(rows) - 1 == meta["extend"]["appended"]
+
+
+def test_existing_output_is_refused_then_replaced_with_force(
+    extended: Path, llama_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (extended / "tokenizer.model").read_bytes()
+    args = ["extend-llama", "--base", str(llama_model), "--zh-model", str(extended / "zh.model"),
+            "--no-compare", "--only-cjk", "-o", str(extended)]
+    code, err = fails(capsys, *args)
+    assert code != 0 and "already exists" in err and "--force" in err
+    assert (extended / "tokenizer.model").read_bytes() == before
+    result = CliRunner().invoke(cli, ["-q", *args, "--force"])
+    assert result.exit_code == 0, result.output
+    assert read_meta(extended)["extend_config"]["only_cjk"] is True
+
+
+def test_bad_input_gives_one_clean_line(
+    tmp_path: Path, llama_model: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = tmp_path / "tokenizer.model"
+    text.write_text("this is not a model\n", encoding="utf-8")
+    code, err = fails(capsys, "extend-llama", "--base", str(text), "--zh-model", str(llama_model),
+                      "-o", str(tmp_path / "o"))
+    assert code == 2 and "not a sentencepiece model" in err and str(text) in err
+    code, err = fails(capsys, "extend-llama", "--base", str(tmp_path / "missing"), "-o", str(tmp_path / "o"),
+                      "--zh-corpus", str(tmp_path))
+    assert code == 2 and "no such file" in err
+    code, err = fails(capsys, "extend-llama", "--base", str(llama_model), "--zh-model", str(text),
+                      "-o", str(tmp_path / "o"))
+    assert code == 2 and "not a sentencepiece model" in err
+    code, err = fails(capsys, "extend-llama", "--base", str(llama_model), "--zh-model", str(llama_model),
+                      "--zh-vocab", "100", "-o", str(tmp_path / "o"))
+    assert code == 2 and "--zh-model takes an existing model" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, err = fails(capsys, "extend-llama", "--base", str(llama_model), "--zh-corpus", str(empty),
+                      "--zh-vocab", "500", "--no-compare", "-o", str(tmp_path / "o"))
+    assert code == 2 and "no Chinese text" in err
+    monkeypatch.setitem(sys.modules, "tokkit.corpus.catalog", None)
+    code, err = fails(capsys, "extend-llama", "--base", str(llama_model), "-o", str(tmp_path / "o"))
+    assert code == 2 and "pass --zh-corpus" in err
+    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".tmp-*"))
+
+
+def test_bad_base_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.model"
+    junk.write_bytes(b"\x00\xff" * 1000)
+    proc = run("extend-llama", "--base", str(junk), "--zh-model", str(junk), "-o", str(tmp_path / "o"))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "not a sentencepiece model" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 2
+
+
+def test_help_has_examples() -> None:
+    for command, example in (("extend-llama", "tokkit extend-llama --base"),
+                             ("resize-embeddings", "tokkit resize-embeddings --model")):
+        result = CliRunner().invoke(cli, [command, "--help"])
+        assert result.exit_code == 0 and example in result.output
+
+
+def test_resize_embeddings_command(extended: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    from tokkit.llama.tiny import build_tiny_llama
+
+    tiny = build_tiny_llama(tmp_path / "tiny", vocab_size=32000, tie=True)
+    out = tmp_path / "resized"
+    result = CliRunner().invoke(cli, ["resize-embeddings", "--model", str(tiny), "--tokenizer", str(extended),
+                                      "-o", str(out), "--pad-to-multiple-of", "64"])
+    assert result.exit_code == 0, result.output
+    assert "32,000 →" in result.output and "tied" in result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["vocab_size"] % 64 == 0 and config["vocab_size"] >= read_meta(extended)["vocab_size"]
+    assert read_meta(out)["resize_config"]["init"] == "subword-mean"
+
+    small = build_tiny_llama(tmp_path / "small", vocab_size=500)
+    code, err = fails(capsys, "resize-embeddings", "--model", str(small), "--tokenizer", str(extended),
+                      "-o", str(tmp_path / "bad"))
+    assert code == 2 and "vocab mismatch" in err
+    code, err = fails(capsys, "resize-embeddings", "--model", str(tiny), "--tokenizer", str(extended),
+                      "-o", str(out))
+    assert code != 0 and "already exists" in err
+    assert not (tmp_path / "bad").exists()
