@@ -496,6 +496,11 @@ def test_chunk_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     data = "α line\r\nβ\n\nlonger line here\r\n中文中文中文\nend".encode()
     f = write(tmp_path / "c.txt", data)
     assert texts([f], split="line") == ["α line", "β", "longer line here", "中文中文中文", "end"]
+    line_ids = [d.id for d in read_documents([f], ReadOptions(split="line"))]
+    assert line_ids == [f"{f}:{i}" for i in (0, 1, 3, 4, 5)]
+    paragraphs = list(read_documents([f], ReadOptions(split="paragraph")))
+    assert [(d.id, d.text) for d in paragraphs] == [
+        (f"{f}:0", "α line\nβ"), (f"{f}:1", "longer line here\n中文中文中文\nend")]
     with pytest.raises(EncodingError) as err:
         texts([write(tmp_path / "d.txt", data + b"\n\xc3")], split="line")
     assert err.value.offset == len(data) + 1

@@ -66,7 +66,7 @@ _SNIFF_BYTES = 8192
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_REPORT_EVERY = 1024  # jsonl records between progress updates
+_BATCH_RECORDS = 1024  # jsonl records a batch (and between progress updates)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -452,14 +452,6 @@ def _read_capped(stream: IO[bytes], cap: int) -> bytes | None:
     return b"".join(parts)
 
 
-def _lines(src: _Source, options: ReadOptions, stats: ReadStats,
-           task: ProgressTask | None) -> Iterator[str | None]:
-    for offset, region in _regions(src, options.max_document_bytes):
-        lines = _region_lines(region, offset, src, options, stats)
-        src.report(task)
-        yield from lines
-
-
 def _keep(text: str, options: ReadOptions) -> bool:
     return options.keep_empty or (bool(text) and not text.isspace())
 
@@ -468,10 +460,29 @@ def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
-def _read_text(src: _Source, options: ReadOptions, stats: ReadStats,
-               task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
-    """Yield (index, text): index None for a whole file, the line number (0-based) for lines, the
-    paragraph number for paragraphs."""
+# Readers yield batches ``(ids, texts)``: ``ids`` holds each text's index in its file (``None``
+# for a whole file, or when the caller did not ask for ids). Batching per read chunk keeps the
+# per-document Python work down to what a trainer must do anyway.
+Batch = tuple["list[int] | None", "list[str]"]
+
+
+def _filter(lines: list[str | None], first: int, options: ReadOptions,
+            want_ids: bool) -> Batch:
+    """The lines worth yielding, and their line numbers when asked."""
+    if options.keep_empty:
+        texts = [line for line in lines if line is not None]
+        ids = [i for i, line in enumerate(lines, first) if line is not None] if want_ids else None
+    else:
+        texts = [line for line in lines if line and not line.isspace()]
+        ids = ([i for i, line in enumerate(lines, first) if line and not line.isspace()]
+               if want_ids else None)
+    return ids, texts
+
+
+def _read_text(src: _Source, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
+               want_ids: bool) -> Iterator[Batch]:
+    """Text files; ids are the 0-based line number for lines, the paragraph number for
+    paragraphs."""
     cap = options.max_document_bytes
     if options.split == "file":
         data = _read_capped(src.stream, cap)
@@ -482,40 +493,40 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats,
         text = _decode_unit(data, src.base, src, options, stats, "file")
         src.report(task)
         if text is not None and _keep(text, options):
-            yield None, text
+            yield None, [text]
         return
-    if options.split == "line":  # the hot path of training: kept flat
-        keep_empty = options.keep_empty
-        index = 0
-        for offset, region in _regions(src, cap):
-            lines = _region_lines(region, offset, src, options, stats)
-            src.report(task)
-            for line in lines:
-                if line is not None and (keep_empty or (line and not line.isspace())):
-                    yield index, line
-                index += 1
-        return
+    lineno = 0
     block: list[str] = []
-    size = 0
-    index = 0
-    first_line = 0
-    for lineno, line in enumerate(_lines(src, options, stats, task)):
-        if line is None:
+    size = first_line = index = 0
+    for offset, region in _regions(src, cap):
+        lines = _region_lines(region, offset, src, options, stats)
+        src.report(task)
+        if options.split == "line":
+            yield _filter(lines, lineno, options, want_ids)
+            lineno += len(lines)
             continue
-        if line and not line.isspace():
-            if not block:
-                first_line = lineno
-            block.append(line)
-            size += _utf8_len(line) + 1
-            if size > cap:
-                raise _too_large(src, f"paragraph {index} (from line {first_line + 1})", None, cap,
-                                 "read it with split='line', or raise max_document_bytes")
-        elif block:
-            yield index, "\n".join(block)
-            index += 1
-            block, size = [], 0
+        paragraphs: list[str] = []
+        for line in lines:
+            lineno += 1
+            if line is None:
+                continue
+            if line and not line.isspace():
+                if not block:
+                    first_line = lineno
+                block.append(line)
+                size += _utf8_len(line) + 1
+                if size > cap:
+                    number = index + len(paragraphs)
+                    raise _too_large(src, f"paragraph {number} (from line {first_line})", None,
+                                     cap, "read it with split='line', or raise max_document_bytes")
+            elif block:
+                paragraphs.append("\n".join(block))
+                block, size = [], 0
+        if paragraphs:
+            yield (list(range(index, index + len(paragraphs))) if want_ids else None), paragraphs
+            index += len(paragraphs)
     if block:
-        yield index, "\n".join(block)
+        yield ([index] if want_ids else None), ["\n".join(block)]
 
 
 def _record_text(record: object, src: _Source, where: str, options: ReadOptions) -> str | None:
@@ -536,20 +547,20 @@ def _record_text(record: object, src: _Source, where: str, options: ReadOptions)
                      f"{type(value).__name__}, not a string; pass --text-field NAME")
 
 
-def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats,
-                task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
-    """Yield (line number, text) per record (index = 0-based line number)."""
+def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
+                want_ids: bool) -> Iterator[Batch]:
+    """JSON Lines, a record a line; ids are 0-based line numbers."""
     cap = options.max_document_bytes
     offset = src.base
     lineno = 0
+    ids: list[int] = []
+    texts: list[str] = []
     while line := src.stream.readline(cap + 1):
         lineno += 1
         start, offset = offset, offset + len(line)
         if len(line) > cap and not line.endswith(b"\n"):
             raise _too_large(src, f"record on line {lineno}", start, cap,
                              "split the record or raise max_document_bytes")
-        if lineno % _REPORT_EVERY == 0:
-            src.report(task)
         if not line.strip():
             continue
         raw = _decode_unit(line, start, src, options, stats, "record")
@@ -562,16 +573,23 @@ def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats,
                              f"{err.colno}); fix or remove that line") from None
         text = _record_text(record, src, f"line {lineno}", options)
         if text is not None and _keep(text, options):
-            yield lineno - 1, text
+            ids.append(lineno - 1)
+            texts.append(text)
+            if len(texts) >= _BATCH_RECORDS:
+                src.report(task)
+                yield (ids if want_ids else None), texts
+                ids, texts = [], []
     src.report(task)
+    if texts:
+        yield (ids if want_ids else None), texts
 
 
-def _read_json(src: _Source, options: ReadOptions, stats: ReadStats,
-               task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
-    """A .json file: one JSON array of records or one object (read whole), or JSON Lines."""
+def _read_json(src: _Source, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
+               want_ids: bool) -> Iterator[Batch]:
+    """A .json file: a JSON array of records (read whole, up to the cap), or JSON Lines."""
     head = src.stream.peek(64)  # type: ignore[attr-defined]
     if head.lstrip()[:1] != b"[":
-        yield from _read_jsonl(src, options, stats, task)
+        yield from _read_jsonl(src, options, stats, task, want_ids)
         return
     cap = options.max_document_bytes
     data = _read_capped(src.stream, cap)
@@ -587,15 +605,20 @@ def _read_json(src: _Source, options: ReadOptions, stats: ReadStats,
     except json.JSONDecodeError as err:
         raise InputError(f"{src.path}: invalid JSON at line {err.lineno} column {err.colno} "
                          f"({err.msg}); fix the file") from None
+    ids: list[int] = []
+    texts: list[str] = []
     for index, record in enumerate(records):
         text = _record_text(record, src, f"record {index}", options)
         if text is not None and _keep(text, options):
-            yield index, text
+            ids.append(index)
+            texts.append(text)
+    if texts:
+        yield (ids if want_ids else None), texts
 
 
 def _read_parquet(src: _Source, options: ReadOptions, stats: ReadStats,
-                  task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
-    """Yield (row number, text), one record batch of one row group in memory at a time."""
+                  task: ProgressTask | None, want_ids: bool) -> Iterator[Batch]:
+    """Parquet, one record batch of one row group in memory at a time; ids are row numbers."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -614,17 +637,18 @@ def _read_parquet(src: _Source, options: ReadOptions, stats: ReadStats,
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_string_view(kind)):
         raise InputError(f"{src.path}: column '{options.text_field}' holds {kind}, not strings; "
                          "pass --text-field NAME")
-    index = 0
+    first = 0
     rows = max(1, pf.metadata.num_rows)
     size = src.path.stat().st_size
     try:
         for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=[options.text_field]):
-            for text in batch.column(0).to_pylist():
-                if text is not None and _keep(text, options):
-                    yield index, text
-                index += 1
+            values = batch.column(0).to_pylist()
+            keep = [i for i, t in enumerate(values) if t is not None and _keep(t, options)]
+            if keep:
+                yield ([first + i for i in keep] if want_ids else None), [values[i] for i in keep]
+            first += len(values)
             if task is not None:
-                done = size * index // rows
+                done = size * first // rows
                 task.advance(max(0, done - src._reported))
                 src._reported = max(src._reported, done)
     except pa.ArrowException as err:
@@ -661,8 +685,9 @@ _READERS = {
 }
 
 
-def _read_file(path: Path, options: ReadOptions, stats: ReadStats,
-               task: ProgressTask | None) -> Iterator[tuple[int | None, str]]:
+def _read_file(path: Path, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
+               want_ids: bool) -> Iterator[Batch]:
+    """Open one file, skip it if empty or binary, and stream its batches (counted in stats)."""
     fmt, compression = _suffixes(path)
     parquet = fmt in PARQUET_SUFFIXES
     if parquet and compression:
@@ -683,10 +708,13 @@ def _read_file(path: Path, options: ReadOptions, stats: ReadStats,
             return
         stats.files += 1
         reader = _READERS.get(fmt, _read_text)
-        for index, text in reader(src, options, stats, task):
-            stats.documents += 1
-            stats.bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
-            yield index, text
+        for ids, texts in reader(src, options, stats, task, want_ids):
+            if not texts:
+                continue
+            stats.documents += len(texts)
+            joined = texts[0] if len(texts) == 1 else "".join(texts)
+            stats.bytes += len(joined) if joined.isascii() else len(joined.encode("utf-8"))
+            yield ids, texts
     except (OSError, EOFError) as err:
         kind = f"{compression[1:]} stream" if compression else "file"
         raise InputError(f"{path}: corrupt or truncated {kind} ({err}); "
@@ -714,9 +742,12 @@ def read_documents(
     stats = stats if stats is not None else ReadStats()
     for path in iter_files(paths, stats):
         source = str(path)
-        for index, text in _read_file(path, options, stats, progress):
-            doc_id = source if index is None else f"{source}:{index}"
-            yield Document(id=doc_id, text=text, source=source)
+        for ids, texts in _read_file(path, options, stats, progress, True):
+            if ids is None:
+                yield Document(id=source, text=texts[0], source=source)
+                continue
+            for index, text in zip(ids, texts, strict=True):
+                yield Document(id=f"{source}:{index}", text=text, source=source)
 
 
 def read_texts(
@@ -737,5 +768,5 @@ def read_texts(
         options = dataclasses.replace(options, **option_kwargs)  # type: ignore[arg-type]
     stats = stats if stats is not None else ReadStats()
     for path in iter_files(paths, stats):
-        for _, text in _read_file(path, options, stats, progress):
-            yield text
+        for _, texts in _read_file(path, options, stats, progress, False):
+            yield from texts
