@@ -176,7 +176,7 @@ def test_real_mirror_is_found_and_verified_once(corpora: Path, tmp_path: Path,
 # --- mirrors ---------------------------------------------------------------------------------
 
 def test_mirror_argument_env_and_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    catalog = make_catalog(tmp_path, {"toy/a.txt": entry(A, "http://unused/a")})
+    catalog = make_catalog(tmp_path, {"toy/a.txt": entry(A, "http://127.0.0.1:1/a")})
     for mirror in ("m1", "m2"):
         (tmp_path / mirror / "toy").mkdir(parents=True)
         (tmp_path / mirror / "toy" / "a.txt").write_bytes(A)
@@ -187,6 +187,9 @@ def test_mirror_argument_env_and_precedence(tmp_path: Path, monkeypatch: pytest.
     assert got == tmp_path / "m1" / "toy"
     with pytest.raises(InputError, match="is not a directory"):
         get_corpus("toy", catalog=catalog, cache_dir=cache, mirror=tmp_path / "nope")
+    with pytest.raises(CorpusUnavailableError, match="looks like the toy folder itself: pass its "
+                       "parent"):
+        get_corpus("toy", catalog=catalog, cache_dir=cache, mirror=tmp_path / "m1" / "toy")
 
 
 def test_bad_mirror_falls_back_to_download(tmp_path: Path, server: Server,
@@ -352,7 +355,7 @@ def test_member_pattern(glob: str, path: str, matches: bool) -> None:
 def test_alias_directory_of_links(tmp_path: Path) -> None:
     raw = {"version": 1, "default": ["x", "y"], "aliases": {"both": ["x", "y"]}, "corpora": [
         {"name": n, "language": "en", "licenses": ["CC0"], "bytes": len(A),
-         "files": [{"path": f"{n}/a.txt", "source": "s", "license": "CC0", **entry(A, "http://x")}]}
+         "files": [{"path": f"{n}/a.txt", "source": "s", "license": "CC0", **entry(A, "http://127.0.0.1:1/x")}]}
         for n in ("x", "y")]}
     (tmp_path / "catalog.json").write_text(json.dumps(raw))
     catalog = load_catalog(tmp_path / "catalog.json")

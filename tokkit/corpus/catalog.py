@@ -449,6 +449,8 @@ def _fetch_one(corpus: Corpus, *, mirror: str | Path | None, cache_root: Path, v
             return Fetched(name=corpus.name, path=root / corpus.name, origin="mirror",
                            files=len(corpus.files), bytes=corpus.bytes, hashed=hashed)
         more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        if (root / corpus.files[0].path.split("/", 1)[1]).is_file():
+            more += f"; {root} looks like the {corpus.name} folder itself: pass its parent"
         tried.append(f"mirror {root} ({how}): {reasons[0]}{more}")
         log.warning("corpus %s: not usable from mirror %s: %s%s", corpus.name, root, reasons[0],
                     more)
