@@ -15,7 +15,9 @@ the library's decode everywhere else.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,26 +169,31 @@ class Measurer:
         self.named = named
         self.tokenizer = named.tokenizer
         self.table = table if table is not None else token_table(self.tokenizer)
-        batch = getattr(self.tokenizer, "encode_batch", None)
-        single = self.tokenizer.encode
-        self.encode_batch: Callable[[list[str]], list[list[int]]] = (
-            batch if callable(batch) else (lambda texts: [single(t) for t in texts])
-        )
+        self.encode_batch = _encoder(self.tokenizer)
         self.decode_batch = _decoder(self.tokenizer)
-        # unknown and special ids never match the input, so their documents go to the library
-        self._compare = [
+        # token bytes as one flat array; unknown and special ids stand for bytes that never occur
+        # in UTF-8 text, so a document holding one never matches its input and goes to the library
+        flags = self.table.flags
+        compare = [
             NEVER_IN_TEXT if flag & (UNKNOWN | SPECIAL) else surface
-            for surface, flag in zip(self.table.surfaces, self.table.flags.tolist(), strict=True)
+            for surface, flag in zip(self.table.surfaces, flags.tolist(), strict=True)
         ]
-        self._partial = (self.table.flags & PARTIAL).astype(bool)
+        self._blob = np.frombuffer(b"".join(compare), dtype=np.uint8)
+        self._lengths = np.fromiter(map(len, compare), dtype=np.int64, count=len(compare))
+        self._offsets = np.cumsum(self._lengths) - self._lengths
+        self._partial = (flags & PARTIAL).astype(bool)
         self._has_partial = bool(self._partial.any())
 
     def empty(self) -> TokenTally:
         return TokenTally(histogram=np.zeros(self.table.size, np.int64))
 
     def measure(self, texts: list[str], encoded: Sequence[bytes]) -> TokenTally:
-        id_lists = self.encode_batch(texts)
-        total = sum(map(len, id_lists))
+        return self.tally(texts, encoded, self.encode_batch(texts))
+
+    def tally(self, texts: list[str], encoded: Sequence[bytes], id_lists: list[list[int]]) -> TokenTally:
+        """Tally one batch already encoded by :attr:`encode_batch`."""
+        counts = np.fromiter(map(len, id_lists), dtype=np.int64, count=len(id_lists))
+        total = int(counts.sum())
         ids = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=total)
         histogram = np.bincount(ids, minlength=self.table.size) if total else self.empty().histogram
         if len(histogram) > self.table.size:
@@ -197,8 +204,17 @@ class Measurer:
         tally = TokenTally(histogram=histogram)
         if self._has_partial and total:
             self._split_chars(ids, tally)
-        tally.roundtrip_exact = self._roundtrip(texts, encoded, id_lists)
+        tally.roundtrip_exact = self._roundtrip(texts, encoded, id_lists, ids, counts)
         return tally
+
+    def _stream(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The bytes ``ids`` stand for, concatenated (one numpy gather), and each id's length."""
+        lengths = self._lengths[ids]
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(0, np.uint8), lengths
+        shift = np.repeat(self._offsets[ids] - (np.cumsum(lengths) - lengths), lengths)
+        return self._blob[shift + np.arange(total)], lengths
 
     def _split_chars(self, ids: np.ndarray, tally: TokenTally) -> None:
         """Attribute the bytes of characters split across tokens, in context.
@@ -209,34 +225,106 @@ class Measurer:
         sub = ids[self._partial[ids]]
         if not len(sub):
             return
-        lengths = self.table.lengths[sub]
-        stream = b"".join(map(self.table.surfaces.__getitem__, sub.tolist()))
-        cps = code_points(stream.decode("utf-8", errors="surrogateescape"))
+        stream, lengths = self._stream(sub)
+        cps = code_points(stream.tobytes().decode("utf-8", errors="surrogateescape"))
         char_bytes = utf8_lengths(cps)
         starts = np.cumsum(char_bytes) - char_bytes
         owner = np.repeat(np.arange(len(sub)), lengths)
         split = owner[starts] != owner[starts + char_bytes - 1]
         stray = (cps >= 0xDC80) & (cps < 0xDD00)  # a byte that never became a character
-        weights = np.repeat(1.0 / lengths, lengths)
-        cost = np.add.reduceat(weights, starts)
+        cost = np.add.reduceat(np.repeat(1.0 / lengths, lengths), starts)
         classes = classify(cps)
         counted = split | stray
-        tally.split_scripts += np.bincount(classes[counted], weights=cost[counted], minlength=len(SCRIPTS))
+        tally.split_scripts += np.bincount(classes[counted], weights=cost[counted],
+                                           minlength=len(SCRIPTS))
         tally.han_split += int(np.count_nonzero(split & (classes == HAN)))
 
-    def _roundtrip(self, texts: list[str], encoded: Sequence[bytes], id_lists: list[list[int]]) -> int:
+    def _roundtrip(self, texts: list[str], encoded: Sequence[bytes], id_lists: list[list[int]],
+                   ids: np.ndarray, counts: np.ndarray) -> int:
+        """Documents with ``decode(encode(x)) == x``.
+
+        Where the table vouches that the library's decode is the concatenated token bytes minus a
+        known prefix, documents whose bytes equal ``prefix + input`` are exact without decoding;
+        every other document is decoded by the library.
+        """
         prefix = self.table.decode_prefix
-        if prefix is None:
-            decoded = self.decode_batch(id_lists)
-            return sum(d == t for d, t in zip(decoded, texts, strict=True))
-        pieces = self._compare.__getitem__
-        exact = [b"".join(map(pieces, ids)) == prefix + raw for ids, raw in zip(id_lists, encoded, strict=True)]
-        unsure = [i for i, ok in enumerate(exact) if not ok]
+        exact = np.zeros(len(texts), dtype=bool)
+        if prefix is not None and len(ids):
+            stream, lengths = self._stream(ids)
+            expected = np.frombuffer(prefix + prefix.join(encoded), dtype=np.uint8)
+            want = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)) + len(prefix)
+            byte_ends = np.concatenate(([0], np.cumsum(lengths)))
+            token_ends = np.cumsum(counts)
+            got_starts = byte_ends[token_ends - counts]
+            got = byte_ends[token_ends] - got_starts
+            exact = got == want
+            if exact.all():
+                wrong = np.flatnonzero(stream != expected)
+                if len(wrong):
+                    starts = np.cumsum(want) - want
+                    exact[np.searchsorted(starts, wrong, side="right") - 1] = False
+            else:
+                want_starts = np.cumsum(want) - want
+                for i in np.flatnonzero(exact).tolist():
+                    a, b, n = got_starts[i], want_starts[i], want[i]
+                    exact[i] = bool(np.array_equal(stream[a:a + n], expected[b:b + n]))
+        unsure = np.flatnonzero(~exact).tolist()
         if unsure:
             decoded = self.decode_batch([id_lists[i] for i in unsure])
             for i, text in zip(unsure, decoded, strict=True):
                 exact[i] = text == texts[i]
-        return sum(exact)
+        return int(exact.sum())
+
+
+def _encoder(tok: Tokenizer) -> Callable[[list[str]], list[list[int]]]:
+    """The library's own batch encode where the wrapper exposes it (same ids as ``encode``)."""
+    kind = getattr(tok, "kind", None)
+    if kind == "spm" and hasattr(tok, "sp"):
+        sp = tok.sp
+        return lambda texts: sp.EncodeAsIds(texts) if texts else []
+    batch = getattr(tok, "encode_batch", None)
+    if callable(batch):
+        return lambda texts: list(batch(texts))
+    single = tok.encode
+    return lambda texts: [single(t) for t in texts]
+
+
+def measure_batches(
+    measurers: Sequence[Measurer], batches: Iterable[tuple[str, list[str], list[bytes]]]
+) -> Iterator[tuple[str, TextTally, list[TokenTally]]]:
+    """Tally every batch with every tokenizer, one encode always running ahead.
+
+    The next (batch, tokenizer) is encoded on a worker thread while this one is tallied: the
+    libraries encode in native code without the GIL, so on two cores tokkit's numpy work hides
+    behind the tokenizer's own.
+    """
+    jobs = ((source, texts, encoded, m) for source, texts, encoded in batches for m in measurers)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokkit-encode") as pool:
+        ahead: deque[tuple[str, list[str], list[bytes], Measurer, Future[list[list[int]]]]] = deque()
+        current: tuple[str, TextTally, list[TokenTally]] | None = None
+        for source, texts, encoded, m in jobs:
+            ahead.append((source, texts, encoded, m, pool.submit(m.encode_batch, texts)))
+            if len(ahead) < 2:
+                continue
+            current = yield from _tally_next(ahead, current, len(measurers))
+        while ahead:
+            current = yield from _tally_next(ahead, current, len(measurers))
+        if current is not None:
+            yield current
+
+
+def _tally_next(
+    ahead: deque[tuple[str, list[str], list[bytes], Measurer, Future[list[list[int]]]]],
+    current: tuple[str, TextTally, list[TokenTally]] | None,
+    n_measurers: int,
+) -> Generator[tuple[str, TextTally, list[TokenTally]], None, tuple[str, TextTally, list[TokenTally]]]:
+    source, texts, encoded, m, future = ahead.popleft()
+    if current is None or len(current[2]) == n_measurers:
+        if current is not None:
+            yield current
+        current = (source, text_tally(texts, encoded), [])
+    current[2].append(m.tally(texts, encoded, future.result()))
+    return current
 
 
 def _decoder(tok: Tokenizer) -> Callable[[list[list[int]]], list[str]]:
@@ -454,11 +542,10 @@ def analyze(
         text_by_file: dict[str, TextTally] = {}
         tokens_by_file: list[dict[str, TokenTally]] = [{} for _ in measurers]
         done = 0
-        for source, texts, encoded in _batches(_sample(files[corpus], config, stats[corpus]), config.batch_bytes):
-            batch_text = text_tally(texts, encoded)
+        batches = _batches(_sample(files[corpus], config, stats[corpus]), config.batch_bytes)
+        for source, batch_text, tallies in measure_batches(measurers, batches):
             text_by_file.setdefault(source, TextTally()).add(batch_text)
-            for m, by_file in zip(measurers, tokens_by_file, strict=True):
-                tally = m.measure(texts, encoded)
+            for tally, by_file in zip(tallies, tokens_by_file, strict=True):
                 if source in by_file:
                     by_file[source].add(tally)
                 else:

@@ -1,0 +1,117 @@
+"""tokkit analyze vs the tokenizer library's own batch encode, on the same text, in one run.
+
+Target: tokkit's overhead over the library's batch encode is at most 10%. For each tokenizer and
+corpus, the text is read once into memory and cut into the batches ``analyze`` uses; then, best of
+``--repeat`` runs each:
+
+- ``library``: the library's batch encode of every batch (sentencepiece ``EncodeAsIds(list)``,
+  tiktoken ``encode_ordinary_batch``, tokenizers ``encode_batch``); for tiktoken also a plain loop
+  of ``encode_ordinary``, which is faster than its thread-pool batch on a 2-core machine;
+- ``tokkit``: everything ``analyze`` does per batch (encode through the wrapper, text tally,
+  id histogram, split characters, round trip) on the same batches;
+- ``end-to-end``: ``tokkit.analyze.analyze`` on the file, reading included (one run).
+
+    python benchmarks/bench_analyze.py                       # LLaMA, cl100k_base, o200k_base
+    python benchmarks/bench_analyze.py --tokenizer path/to/tokenizer.json --max-bytes 500000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tokkit.analyze.compression import (
+    AnalyzeConfig,
+    Measurer,
+    _batches,
+    _sample,
+    analyze,
+    measure_batches,
+    open_tokenizers,
+)
+from tokkit.analyze.scripts import script_table
+from tokkit.corpus.readers import ReadStats
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
+
+
+def best(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Best wall-clock and best process CPU seconds of ``repeat`` runs (CPU time is steadier on a
+    shared machine; it counts every thread, the library's included)."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
+
+
+def library_anchors(tok: Any) -> dict[str, Callable[[list[str]], Any]]:
+    kind = getattr(tok, "kind", "")
+    if kind == "spm":
+        return {"EncodeAsIds(batch)": lambda texts: tok.sp.EncodeAsIds(texts)}
+    if kind == "tiktoken":
+        enc = tok.encoding
+        return {"encode_ordinary_batch": enc.encode_ordinary_batch,
+                "encode_ordinary loop": lambda texts: [enc.encode_ordinary(t) for t in texts]}
+    if kind == "hf":
+        return {"encode_batch": lambda texts: tok.hf.encode_batch(texts, add_special_tokens=False)}
+    return {"encode loop": lambda texts: [tok.encode(t) for t in texts]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokenizer", action="append", default=None,
+                        help="tokenizer spec (repeatable); default LLaMA + cl100k_base + o200k_base")
+    parser.add_argument("--corpus", action="append", default=None,
+                        help="corpus file (repeatable); default the two held-out files")
+    parser.add_argument("--max-bytes", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    specs = args.tokenizer or [str(SHARED / "fixtures/llama/tokenizer.model"),
+                               "tiktoken:cl100k_base", "tiktoken:o200k_base"]
+    corpora = args.corpus or [str(SHARED / "corpora/heldout/zh_zizhitongjian.txt"),
+                              str(SHARED / "corpora/heldout/en_dracula.txt")]
+    config = AnalyzeConfig(max_bytes=args.max_bytes)
+    script_table()
+    start = time.perf_counter()
+    named = open_tokenizers(specs)
+    measurers = [Measurer(n) for n in named]
+    print(f"load + vocabulary tables: {time.perf_counter() - start:.2f} s for {len(specs)} tokenizers "
+          f"(cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f})")
+    print(f"{'corpus':<22} {'tokenizer':<12} {'MB':>5} {'library anchor':<22} "
+          f"{'wall: lib':>9} {'tokkit':>7} {'overhead':>8}   {'cpu: lib':>8} {'tokkit':>7} {'overhead':>8}")
+    for corpus in corpora:
+        batches = [(texts, encoded) for _, texts, encoded in
+                   _batches(_sample([Path(corpus)], config, ReadStats()), config.batch_bytes)]
+        megabytes = sum(len(e) for _, enc in batches for e in enc) / 1e6
+        for m in measurers:
+            def ours(m: Measurer = m, batches: list[tuple[list[str], list[bytes]]] = batches) -> None:
+                for _ in measure_batches([m], (("", t, e) for t, e in batches)):
+                    pass
+
+            tokkit_wall, tokkit_cpu = best(ours, args.repeat)
+            for label, encode in library_anchors(m.tokenizer).items():
+                def library(encode: Callable[[list[str]], Any] = encode,
+                            batches: list[tuple[list[str], list[bytes]]] = batches) -> None:
+                    for texts, _ in batches:
+                        encode(texts)
+
+                lib_wall, lib_cpu = best(library, args.repeat)
+                print(f"{Path(corpus).name:<22} {m.named.name:<12} {megabytes:>5.2f} {label:<22} "
+                      f"{lib_wall:>9.3f} {tokkit_wall:>7.3f} {100 * (tokkit_wall / lib_wall - 1):>7.1f}%   "
+                      f"{lib_cpu:>8.3f} {tokkit_cpu:>7.3f} {100 * (tokkit_cpu / lib_cpu - 1):>7.1f}%")
+    start = time.perf_counter()
+    analyze(specs, {Path(c).name: [c] for c in corpora}, config=config)
+    print(f"end-to-end analyze (reading, {len(specs)} tokenizers, {len(corpora)} corpora, tables "
+          f"cached): {time.perf_counter() - start:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
