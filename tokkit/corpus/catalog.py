@@ -170,6 +170,8 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             )
         aliases = {k: tuple(v) for k, v in raw.get("aliases", {}).items()}
         for alias, names in aliases.items():
+            if alias in corpora:
+                raise ValueError(f"alias {alias} is also a corpus name")
             unknown = [n for n in names if n not in corpora]
             if unknown:
                 raise ValueError(f"alias {alias} names unknown corpora {unknown}")
