@@ -176,3 +176,37 @@ def test_corpus_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, _, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(bad), "--json",
                         str(tmp_path / "no" / "dir" / "r.json")], capsys)
     assert code == 2 and "does not exist" in error_line(err)
+
+
+def test_transformers_style_dirs(llama_model: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A transformers tokenizer dir: tokenizer.model (+ config) opens as sentencepiece; a dir with
+    tokenizer.json opens with `tokenizers`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    spm_dir = tmp_path / "llama-hf"
+    spm_dir.mkdir()
+    (spm_dir / "tokenizer.model").symlink_to(llama_model)
+    (spm_dir / "tokenizer_config.json").write_text('{"tokenizer_class": "LlamaTokenizer"}')
+    json_dir = tmp_path / "bl-hf"
+    json_dir.mkdir()
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(["商鞅变法 the law", "the the law 变法"] * 50,
+                            trainers.BpeTrainer(vocab_size=300, show_progress=False,
+                                                initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.save(str(json_dir / "tokenizer.json"))
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("商鞅变法，the law\n司马光\n", encoding="utf-8")
+    code, stdout, err = run(["analyze", str(llama_model), str(spm_dir), str(json_dir), "-c", str(corpus),
+                             "--json", "-"], capsys)
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert [t["kind"] for t in data["tokenizers"]] == ["spm", "spm", "hf"]
+    assert [t["name"] for t in data["tokenizers"]] == ["llama", "llama-hf", "bl-hf"]
+    llama, llama_dir, byte_level = (r["figures"] for r in data["results"])
+    assert llama == llama_dir
+    texts = ["商鞅变法，the law", "司马光"]
+    assert byte_level["tokens"] == sum(len(tok.encode(t).ids) for t in texts)
+    assert byte_level["roundtrip_rate"] == 1.0
