@@ -533,62 +533,57 @@ def analyze(
     named = open_tokenizers(tokenizers)
     measurers = [Measurer(n) for n in named]
     stats = {name: ReadStats() for name in corpora}
-    files = {name: list(iter_files(paths, stats[name])) for name, paths in corpora.items()}
+    # a file named twice in one corpus is read once
+    files = {name: list(dict.fromkeys(iter_files(paths, stats[name]))) for name, paths in corpora.items()}
     planned = {name: _planned_bytes(files[name], config) for name in corpora}
     task = progress.task("analyzing", total=sum(planned.values()))
     results: list[Result] = []
     corpus_info: list[dict[str, Any]] = []
     for corpus, paths in corpora.items():
-        text_by_file: dict[str, TextTally] = {}
-        tokens_by_file: list[dict[str, TokenTally]] = [{} for _ in measurers]
+        corpus_text = TextTally()
+        corpus_tokens = [m.empty() for m in measurers]
+        file_results: list[Result] = []
+        seen: list[str] = []
+        # files arrive one after the other, so a file's tallies are dropped once it is reported:
+        # memory stays one histogram per tokenizer (plus one per file being read with --by-file)
+        file_text: TextTally | None = None
+        file_tokens: list[TokenTally] = []
         done = 0
         batches = _batches(_sample(files[corpus], config, stats[corpus]), config.batch_bytes)
         for source, batch_text, tallies in measure_batches(measurers, batches):
-            text_by_file.setdefault(source, TextTally()).add(batch_text)
-            for tally, by_file in zip(tallies, tokens_by_file, strict=True):
-                if source in by_file:
-                    by_file[source].add(tally)
-                else:
-                    by_file[source] = tally
+            if not seen or seen[-1] != source:
+                if file_text is not None:
+                    file_results += _results(measurers, corpus, seen[-1], file_text, file_tokens)
+                seen.append(source)
+                file_text = TextTally() if config.by_file else None
+                file_tokens = [m.empty() for m in measurers] if config.by_file else []
+            corpus_text.add(batch_text)
+            for total, tally in zip(corpus_tokens, tallies, strict=True):
+                total.add(tally)
+            if file_text is not None:
+                file_text.add(batch_text)
+                for total, tally in zip(file_tokens, tallies, strict=True):
+                    total.add(tally)
             task.advance(batch_text.bytes)
             done += batch_text.bytes
+        if file_text is not None:
+            file_results += _results(measurers, corpus, seen[-1], file_text, file_tokens)
         task.advance(max(0, planned[corpus] - done))
-        if not text_by_file:
+        if not corpus_text.documents:
             shown = ", ".join(map(str, paths))
             raise InputError(
                 f"{shown}: no text to analyze (empty, binary or blank files); pass a corpus with text"
             )
-        corpus_text = TextTally()
-        for file_text in text_by_file.values():
-            corpus_text.add(file_text)
         corpus_info.append({
             "name": corpus,
             "paths": [str(p) for p in paths],
-            "files": sorted(text_by_file),
+            "files": seen,
             "documents": corpus_text.documents,
             "bytes": corpus_text.bytes,
             "sampled": config.max_bytes is not None,
         })
-        groups: list[tuple[str | None, TextTally, list[TokenTally]]] = []
-        corpus_tokens = []
-        for m, by_file in zip(measurers, tokens_by_file, strict=True):
-            total = m.empty()
-            for tally in by_file.values():
-                total.add(tally)
-            corpus_tokens.append(total)
-        groups.append((None, corpus_text, corpus_tokens))
-        if config.by_file:
-            for source, file_text in sorted(text_by_file.items()):
-                groups.append((source, file_text, [by_file[source] for by_file in tokens_by_file]))
-        for file, text, tallies in groups:
-            base: dict[str, Any] | None = None
-            for m, tally in zip(measurers, tallies, strict=True):
-                figs = figures(text, tally, m.table, m.tokenizer.vocab_size)
-                if base is None:
-                    base = figs
-                    results.append(Result(m.named.name, corpus, file, figs))
-                else:
-                    results.append(Result(m.named.name, corpus, file, figs, versus(figs, base)))
+        results += _results(measurers, corpus, None, corpus_text, corpus_tokens)
+        results += file_results
     tokenizer_info = [
         {
             "name": m.named.name,
@@ -600,6 +595,18 @@ def analyze(
         for m in measurers
     ]
     return Report(config=config, tokenizers=tokenizer_info, corpora=corpus_info, results=results)
+
+
+def _results(measurers: Sequence[Measurer], corpus: str, file: str | None, text: TextTally,
+             tallies: Sequence[TokenTally]) -> list[Result]:
+    """One result per tokenizer on the same text, ratios against the first."""
+    out: list[Result] = []
+    base: dict[str, Any] | None = None
+    for m, tally in zip(measurers, tallies, strict=True):
+        figs = figures(text, tally, m.table, m.tokenizer.vocab_size)
+        out.append(Result(m.named.name, corpus, file, figs, None if base is None else versus(figs, base)))
+        base = base or figs
+    return out
 
 
 def measure_texts(
