@@ -94,3 +94,49 @@ class WordPieceConfig(TrainConfig):
                 f"tokens for the alphabet; use a vocab of {len(self.special_tokens) + 1} or more "
                 "(in practice thousands)"
             )
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnigramConfig(TrainConfig):
+    """Unigram language model (sentencepiece's algorithm): special tokens (+ 256 byte pieces with
+    ``byte_fallback``) + pieces = ``vocab_size``.
+
+    ``character_coverage`` is the share of character occurrences the alphabet must cover (rarer
+    characters become ``<unk>`` or bytes); ``seed_size`` substrings seed the vocabulary, which EM
+    and loss-based pruning (``shrinking_factor`` per round) bring down to size. ``normalization``
+    is ``nfkc`` or ``identity``. ``input_sentence_size`` bounds what the sentencepiece backend
+    loads (0: everything); the from-scratch trainer always reads all of it.
+    """
+
+    special_tokens: tuple[str, ...] = ("<unk>", "<s>", "</s>")
+    min_frequency: int = 2
+    normalization: str = "nfkc"
+    character_coverage: float = 0.9995
+    byte_fallback: bool = False
+    max_piece_length: int = 16
+    seed_size: int = 1_000_000
+    shrinking_factor: float = 0.75
+    em_sub_iterations: int = 2
+    input_sentence_size: int = 0
+
+    def check(self) -> None:
+        super().check()
+        if "<unk>" not in self.special_tokens:
+            raise InputError("unigram: '<unk>' must be one of the special tokens")
+        if self.normalization not in ("nfkc", "identity"):
+            raise InputError(f"--normalization must be nfkc or identity, got '{self.normalization}'")
+        if not 0.9 <= self.character_coverage <= 1.0:
+            raise InputError("--character-coverage must be between 0.9 and 1.0 (e.g. 0.9995)")
+        if not 1 <= self.max_piece_length <= 64:
+            raise InputError("--max-piece-length must be between 1 and 64")
+        if not 0.5 <= self.shrinking_factor < 1.0:
+            raise InputError("--shrinking-factor must be in [0.5, 1.0)")
+        if self.em_sub_iterations < 1 or self.seed_size < 1000 or self.input_sentence_size < 0:
+            raise InputError("unigram: em_sub_iterations ≥ 1, seed_size ≥ 1000, input_sentence_size ≥ 0")
+        floor = len(self.special_tokens) + (256 if self.byte_fallback else 0) + 1
+        if self.vocab_size < floor:
+            raise InputError(
+                f"--vocab {self.vocab_size} leaves no room for pieces beside {len(self.special_tokens)} "
+                f"special tokens{' and 256 byte pieces' if self.byte_fallback else ''}; "
+                f"use --vocab {floor} or more (in practice thousands)"
+            )

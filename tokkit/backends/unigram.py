@@ -1,0 +1,133 @@
+"""Unigram models trained by the libraries, behind the same call as ours.
+
+* :class:`HFUnigramTrainer`: ``tokenizers``' UnigramTrainer (NFKC + Metaspace, like our export).
+* :class:`SPMUnigramTrainer`: sentencepiece's unigram trainer, fed from an iterator
+  (``sentence_iterator=``) and written to memory (``model_writer=``): no temporary corpus file.
+  sentencepiece holds every sentence it loads in memory; ``input_sentence_size`` bounds that by
+  sampling, and the run statistics say when sampling happened.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tokkit.backends.hf import HFTokenizer
+from tokkit.backends.spm import SPMTokenizer
+from tokkit.errors import InputError
+from tokkit.progress import NULL_PROGRESS
+from tokkit.train.config import UnigramConfig
+from tokkit.types import Progress, ProgressTask
+
+log = logging.getLogger("tokkit")
+
+
+def _lines(texts: Iterable[str], stats: dict[str, Any], task: ProgressTask) -> Iterator[str]:
+    """sentencepiece reads sentences: one per line of each text, blank lines skipped."""
+    for text in texts:
+        stats["documents"] += 1
+        stats["corpus_bytes"] += len(text.encode("utf-8"))
+        task.advance()
+        for line in text.splitlines():
+            if line.strip():
+                stats["sentences"] += 1
+                yield line
+
+
+class SPMUnigramTrainer:
+    """Train with ``sentencepiece`` (model_type=unigram); returns an :class:`SPMTokenizer`."""
+
+    def __init__(self, config: UnigramConfig) -> None:
+        config.check()
+        self.config = config
+        self.stats: dict[str, Any] = {}
+
+    def spm_options(self) -> dict[str, Any]:
+        config = self.config
+        specials = list(config.special_tokens)
+        ids = {name: (specials.index(tok) if tok in specials else -1)
+               for name, tok in (("unk_id", "<unk>"), ("bos_id", "<s>"), ("eos_id", "</s>"),
+                                 ("pad_id", "<pad>"))}
+        control = [t for t in specials if t not in ("<unk>", "<s>", "</s>", "<pad>")]
+        options: dict[str, Any] = dict(
+            model_type="unigram", vocab_size=config.vocab_size,
+            character_coverage=config.character_coverage, byte_fallback=config.byte_fallback,
+            normalization_rule_name=config.normalization, max_sentencepiece_length=config.max_piece_length,
+            seed_sentencepiece_size=config.seed_size, shrinking_factor=config.shrinking_factor,
+            num_sub_iterations=config.em_sub_iterations, num_threads=os.cpu_count() or 1,
+            input_sentence_size=config.input_sentence_size, shuffle_input_sentence=True,
+            train_extremely_large_corpus=False, minloglevel=2, **ids)
+        if control:
+            options["control_symbols"] = control
+        return options
+
+    def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> SPMTokenizer:
+        import sentencepiece as spm
+
+        progress = progress or NULL_PROGRESS
+        stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0, "sentences": 0}
+        self.stats = stats
+        task = progress.task("feeding sentencepiece", total=None)
+        model = io.BytesIO()
+        try:
+            spm.SentencePieceTrainer.train(sentence_iterator=_lines(texts, stats, task),
+                                           model_writer=model, **self.spm_options())
+        except RuntimeError as err:
+            if stats["sentences"] == 0:
+                raise InputError("the corpus has no sentences to train on (empty or whitespace "
+                                 "only); check the corpus path") from None
+            message = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
+            raise InputError(f"sentencepiece refused the training run: {message}") from None
+        size = self.config.input_sentence_size
+        if size and stats["sentences"] > size:
+            stats["sampled_sentences"] = size
+            log.warning("sentencepiece trained on a random sample of %d of %d sentences "
+                        "(input_sentence_size); raise it to use more", size, stats["sentences"])
+        return SPMTokenizer.from_bytes(model.getvalue())
+
+
+class HFUnigramTrainer:
+    """Train with ``tokenizers.trainers.UnigramTrainer``; returns an :class:`HFTokenizer`."""
+
+    def __init__(self, config: UnigramConfig) -> None:
+        config.check()
+        self.config = config
+        self.stats: dict[str, Any] = {}
+
+    def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> HFTokenizer:
+        from tokenizers import (
+            Regex,
+            Tokenizer,
+            decoders,
+            models,
+            normalizers,
+            pre_tokenizers,
+            trainers,
+        )
+
+        config = self.config
+        progress = progress or NULL_PROGRESS
+        tok = Tokenizer(models.Unigram())
+        steps = [normalizers.NFKC()] if config.normalization == "nfkc" else []
+        tok.normalizer = normalizers.Sequence([*steps, normalizers.Replace(Regex(r"\s+"), " "),
+                                               normalizers.Strip()])
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+        tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+        initial = ([f"<0x{b:02X}>" for b in range(256)] if config.byte_fallback else [])
+        trainer = trainers.UnigramTrainer(
+            vocab_size=config.vocab_size, special_tokens=[*config.special_tokens, *initial],
+            unk_token="<unk>", max_piece_length=config.max_piece_length,
+            shrinking_factor=config.shrinking_factor, n_sub_iterations=config.em_sub_iterations,
+            show_progress=False)
+        stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0, "sentences": 0}
+        self.stats = stats
+        task = progress.task("feeding tokenizers' UnigramTrainer", total=None)
+        tok.train_from_iterator(_lines(texts, stats, task), trainer=trainer)
+        if stats["sentences"] == 0:
+            raise InputError("the corpus has no sentences to train on (empty or whitespace only); "
+                             "check the corpus path")
+        stats["vocab_size"] = tok.get_vocab_size()
+        return HFTokenizer(tok)

@@ -1,0 +1,242 @@
+"""The unigram trainer's numeric core: all lattices of a corpus at once, column by column, in numpy.
+
+Why it is shaped like this: a corpus has millions of short "runs" (words split at script
+boundaries), and a Python loop per run per position is far too slow. Runs are sorted by length,
+longest first, so position ``j`` of every run long enough forms one *column*: the nodes of column
+``j`` are a contiguous slice (``off[j] : off[j] + n[j]``, one per run). Every lattice edge
+(a vocabulary piece matched at some position) ends in exactly one column; edges are stored sorted
+by (end column, run), so one step of forward (log-sum-exp), backward or Viterbi (max) is a handful
+of numpy operations over one column, with ``reduceat`` combining the edges that end at the same
+node. The Python loop runs over columns (the longest run's length), not over characters.
+
+Substrings are found with 64-bit polynomial rolling hashes (one pass per length, vectorized) and
+looked up in per-length sorted hash tables: no Python dict of substrings is ever built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+BASE = np.uint64(0x9E3779B97F4A7C15)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+HashArray = npt.NDArray[np.uint64]
+
+
+def code_points(text: str) -> npt.NDArray[np.uint64]:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+
+
+def window_hashes(cps: npt.NDArray[np.uint64], max_len: int) -> Iterator[tuple[int, HashArray]]:
+    """Yield ``(k, h)`` for k = 1..max_len, ``h[i]`` the hash of ``cps[i : i + k]`` (garbage where
+    the window runs past the end; callers mask by the room left in each run)."""
+    h = np.zeros(len(cps), dtype=np.uint64)
+    for k in range(1, max_len + 1):
+        if k > len(cps):
+            return
+        h[: len(cps) - k + 1] = h[: len(cps) - k + 1] * BASE + cps[k - 1 :] + np.uint64(1)
+        yield k, h
+
+
+def string_hashes(strings: list[str], max_len: int) -> HashArray:
+    """The hash of each whole string (as ``window_hashes`` computes it); strings ≤ ``max_len``."""
+    if not strings:
+        return np.zeros(0, dtype=np.uint64)
+    lengths = np.fromiter((len(s) for s in strings), dtype=np.int64, count=len(strings))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    out = np.zeros(len(strings), dtype=np.uint64)
+    for k, h in window_hashes(code_points("".join(strings)), max_len):
+        sel = lengths == k
+        out[sel] = h[starts[sel]]
+    return out
+
+
+@dataclass
+class HashTable:
+    """Alive pieces by length: sorted hashes and the piece id of each."""
+
+    hashes: list[HashArray]
+    ids: list[IntArray]
+
+    @classmethod
+    def build(cls, piece_hashes: HashArray, piece_lengths: IntArray, alive: npt.NDArray[np.bool_],
+              max_len: int) -> HashTable:
+        hashes: list[HashArray] = [np.zeros(0, dtype=np.uint64)]
+        ids: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+        for k in range(1, max_len + 1):
+            sel = np.flatnonzero(alive & (piece_lengths == k))
+            order = np.argsort(piece_hashes[sel], kind="stable")
+            hashes.append(piece_hashes[sel][order])
+            ids.append(sel[order])
+        return cls(hashes, ids)
+
+    def lookup(self, k: int, h: HashArray) -> tuple[IntArray, IntArray]:
+        """(indices into ``h`` that are pieces of length k, their piece ids)."""
+        table = self.hashes[k]
+        if len(table) == 0 or len(h) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        pos = np.searchsorted(table, h)
+        pos[pos == len(table)] = 0
+        hit = np.flatnonzero(table[pos] == h)
+        return hit, self.ids[k][pos[hit]]
+
+
+@dataclass
+class Lattice:
+    """Every lattice of a set of runs, as column-sorted edge arrays (see the module docstring)."""
+
+    lengths: IntArray  # run lengths, descending
+    counts: FloatArray  # run weights (occurrences in the corpus)
+    off: IntArray  # off[j]: first node of column j
+    ncol: IntArray  # ncol[j]: runs with length ≥ j
+    e_run: npt.NDArray[np.int32]
+    e_len: npt.NDArray[np.int8]
+    e_end: npt.NDArray[np.int16] | npt.NDArray[np.int32]
+    e_piece: npt.NDArray[np.int32]
+    fwd_bounds: IntArray  # edges ending at column j: fwd_bounds[j] : fwd_bounds[j + 1]
+    perm: npt.NDArray[np.int32]  # edge order by (start column, run)
+    bwd_bounds: IntArray
+
+    @property
+    def max_len(self) -> int:
+        return int(self.lengths[0]) if len(self.lengths) else 0
+
+    @property
+    def edges(self) -> int:
+        return len(self.e_run)
+
+    @classmethod
+    def build(cls, text: str, run_starts: IntArray, lengths: IntArray, counts: FloatArray,
+              table: HashTable, max_piece_len: int, *, skip_whole: bool = False) -> Lattice:
+        """Lattices of runs ``text[run_starts[r] : run_starts[r] + lengths[r]]`` (sorted by length,
+        descending). ``skip_whole`` leaves out the edge covering a whole run (pruning uses it
+        to find each piece's best segmentation without itself)."""
+        n_runs = len(lengths)
+        cps = code_points(text)
+        run_of = np.repeat(np.arange(n_runs, dtype=np.int64), lengths)
+        pos_in_run = np.arange(len(run_of), dtype=np.int64) - np.repeat(run_starts, lengths)
+        # only positions inside runs: text holds the runs back to back
+        room = np.repeat(lengths, lengths) - pos_in_run
+        runs, ends, lens, pieces = [], [], [], []
+        for k, h in window_hashes(cps, max_piece_len):
+            valid = np.flatnonzero(room >= k)
+            if skip_whole:
+                valid = valid[~((pos_in_run[valid] == 0) & (room[valid] == k))]
+            hit, ids = table.lookup(k, h[valid])
+            at = valid[hit]
+            runs.append(run_of[at].astype(np.int32))
+            ends.append((pos_in_run[at] + k).astype(np.int32))
+            lens.append(np.full(len(at), k, dtype=np.int8))
+            pieces.append(ids.astype(np.int32))
+        del cps, run_of, pos_in_run, room
+        e_run = np.concatenate(runs)
+        e_end = np.concatenate(ends)
+        e_len = np.concatenate(lens)
+        e_piece = np.concatenate(pieces)
+        del runs, ends, lens, pieces
+        order = np.lexsort((e_run, e_end))
+        e_run, e_end, e_len, e_piece = e_run[order], e_end[order], e_len[order], e_piece[order]
+        del order
+        max_len = int(lengths[0]) if n_runs else 0
+        ncol = np.searchsorted(-lengths, -np.arange(max_len + 1), side="right").astype(np.int64)
+        off = np.concatenate([[0], np.cumsum(ncol)]).astype(np.int64)
+        lat = cls(lengths=lengths, counts=counts, off=off, ncol=ncol, e_run=e_run, e_len=e_len,
+                  e_end=e_end, e_piece=e_piece, fwd_bounds=np.zeros(0, dtype=np.int64),
+                  perm=np.zeros(0, dtype=np.int32), bwd_bounds=np.zeros(0, dtype=np.int64))
+        lat._index()
+        return lat
+
+    def _index(self, perm: npt.NDArray[np.int32] | None = None) -> None:
+        cols = np.arange(self.max_len + 2)
+        self.fwd_bounds = np.searchsorted(self.e_end, cols).astype(np.int64)
+        starts = self.e_end.astype(np.int32) - self.e_len.astype(np.int32)
+        if perm is None:
+            perm = np.lexsort((self.e_run, starts)).astype(np.int32)
+        self.perm = perm
+        self.bwd_bounds = np.searchsorted(starts[perm], cols).astype(np.int64)
+
+    def keep_pieces(self, alive: npt.NDArray[np.bool_]) -> None:
+        """Drop the edges of pieces no longer in the vocabulary (keeps every run connected as
+        long as single characters stay alive)."""
+        keep = alive[self.e_piece]
+        if keep.all():
+            return
+        new_index = (np.cumsum(keep) - 1).astype(np.int32)
+        perm = new_index[self.perm[keep[self.perm]]]
+        self.e_run, self.e_len = self.e_run[keep], self.e_len[keep]
+        self.e_end, self.e_piece = self.e_end[keep], self.e_piece[keep]
+        self._index(perm)
+
+    @staticmethod
+    def _segments(run: npt.NDArray[np.int32]) -> IntArray:
+        return np.concatenate([[0], np.flatnonzero(run[1:] != run[:-1]) + 1])
+
+    def forward_backward(self, logp: FloatArray) -> tuple[FloatArray, float]:
+        """Expected count of every piece (weighted by run counts) and the log-likelihood total."""
+        off, ncol, L = self.off, self.ncol, self.max_len
+        la = np.zeros(int(off[-1]), dtype=np.float64)
+        for j in range(1, L + 1):
+            a, b = self.fwd_bounds[j], self.fwd_bounds[j + 1]
+            run, ln = self.e_run[a:b], self.e_len[a:b].astype(np.int64)
+            x = la[off[j - ln] + run] + logp[self.e_piece[a:b]]
+            seg = self._segments(run)
+            m = np.maximum.reduceat(x, seg)
+            s = np.add.reduceat(np.exp(x - m[run]), seg)
+            la[off[j] : off[j] + ncol[j]] = m + np.log(s)
+        n_runs = len(self.lengths)
+        z = la[off[self.lengths] + np.arange(n_runs)]
+        lb = np.zeros(int(off[-1]), dtype=np.float64)
+        post = np.zeros(self.edges, dtype=np.float64)
+        for s_col in range(L - 1, -1, -1):
+            a, b = self.bwd_bounds[s_col], self.bwd_bounds[s_col + 1]
+            idx = self.perm[a:b]
+            run, ln, pc = self.e_run[idx], self.e_len[idx].astype(np.int64), self.e_piece[idx]
+            y = lb[off[s_col + ln] + run] + logp[pc]
+            seg = self._segments(run)
+            m = np.maximum.reduceat(y, seg)
+            t = np.add.reduceat(np.exp(y - m[run]), seg)
+            n_next = ncol[s_col + 1]
+            lb[off[s_col] : off[s_col] + n_next] = m + np.log(t)
+            post[a:b] = np.exp(la[off[s_col] + run] + y - z[run]) * self.counts[run]
+        expected = np.bincount(self.e_piece[self.perm], weights=post, minlength=len(logp)).astype(np.float64)
+        return expected, float(np.dot(z, self.counts))
+
+    def viterbi(self, logp: FloatArray) -> tuple[IntArray, IntArray, FloatArray]:
+        """Best segmentation of every run: (run of each token, piece of each token, run scores).
+
+        Tokens come out grouped by backtracking step, not by run order.
+        """
+        off, ncol, L = self.off, self.ncol, self.max_len
+        va = np.zeros(int(off[-1]), dtype=np.float64)
+        bp = np.zeros(int(off[-1]), dtype=np.int64)
+        for j in range(1, L + 1):
+            a, b = self.fwd_bounds[j], self.fwd_bounds[j + 1]
+            run, ln = self.e_run[a:b], self.e_len[a:b].astype(np.int64)
+            x = va[off[j - ln] + run] + logp[self.e_piece[a:b]]
+            seg = self._segments(run)
+            m = np.maximum.reduceat(x, seg)
+            cand = np.flatnonzero(x == m[run])
+            rc = run[cand]
+            first = cand[np.concatenate([[True], rc[1:] != rc[:-1]])]
+            va[off[j] : off[j] + ncol[j]] = m
+            bp[off[j] + run[first]] = a + first
+        n_runs = len(self.lengths)
+        scores = va[off[self.lengths] + np.arange(n_runs)]
+        runs = np.arange(n_runs, dtype=np.int64)
+        pos = self.lengths.astype(np.int64).copy()
+        tok_runs, tok_pieces = [], []
+        while len(runs):
+            e = bp[off[pos] + runs]
+            tok_runs.append(runs)
+            tok_pieces.append(self.e_piece[e].astype(np.int64))
+            pos = pos - self.e_len[e].astype(np.int64)
+            keep = pos > 0
+            runs, pos = runs[keep], pos[keep]
+        if not tok_runs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), scores
+        return np.concatenate(tok_runs), np.concatenate(tok_pieces), scores
