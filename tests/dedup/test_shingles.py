@@ -28,7 +28,7 @@ def reference(texts: list[str], units: list[str], ngram: int) -> list[list[int]]
             for t, u in zip(texts, units, strict=True)]
 
 
-def batched(texts: list[str], units: list[str], ngram: int) -> list[list[int]]:
+def batched(texts: list[str], units: list[str] | str, ngram: int) -> list[list[int]]:
     hashes, offsets = hash_shingles(texts, units, ngram=ngram)  # type: ignore[arg-type]
     return [hashes[offsets[i]: offsets[i + 1]].tolist() for i in range(len(texts))]
 
@@ -40,6 +40,7 @@ def test_batched_hashes_equal_reference(ngram: int) -> None:
         assert batched(TRICKY, units, ngram) == reference(TRICKY, units, ngram)
     auto = [choose_unit(t) for t in TRICKY]
     assert batched(TRICKY, auto, ngram) == reference(TRICKY, auto, ngram)
+    assert batched(TRICKY, "auto", ngram) == reference(TRICKY, auto, ngram)  # type: ignore[arg-type]
 
 
 @settings(max_examples=60, deadline=None)
@@ -47,9 +48,10 @@ def test_batched_hashes_equal_reference(ngram: int) -> None:
        ngram=st.integers(1, 6), data=st.data())
 def test_batched_hashes_equal_reference_any_text(texts: list[str], ngram: int,
                                                   data: st.DataObject) -> None:
-    units = data.draw(st.lists(st.sampled_from(["word", "char"]), min_size=len(texts),
+    units = data.draw(st.lists(st.sampled_from(["word", "char", "auto"]), min_size=len(texts),
                                max_size=len(texts)))
-    assert batched(texts, units, ngram) == reference(texts, units, ngram)
+    resolved = [choose_unit(t, u) for t, u in zip(texts, units, strict=True)]  # type: ignore[arg-type]
+    assert batched(texts, units, ngram) == reference(texts, resolved, ngram)
 
 
 def test_word_shingles_ignore_case_punctuation_wrapping_and_markup() -> None:
@@ -105,4 +107,4 @@ def test_real_chinese_text_uses_characters(corpora) -> None:  # type: ignore[no-
     assert choose_unit(text) == "char"
     lines = [line for line in text.splitlines() if line.strip()][:50]
     units = [choose_unit(t) for t in lines]
-    assert batched(lines, units, 5) == reference(lines, units, 5)
+    assert batched(lines, "auto", 5) == reference(lines, units, 5)

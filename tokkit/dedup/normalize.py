@@ -13,18 +13,22 @@ import unicodedata
 EXACT_DIGEST_BYTES = 16
 
 
-def normalize_exact(text: str, *, lowercase: bool = False) -> str:
+def normalize_exact(text: str, *, lowercase: bool = False, nfkc_done: bool = False) -> str:
     """NFKC, no BOM, whitespace runs collapsed to one space and trimmed, optionally lowercased.
 
     >>> normalize_exact("\\ufeffＨｅｌｌｏ,\\r\\n  world ")
     'Hello, world'
     """
-    text = unicodedata.normalize("NFKC", text.replace("\ufeff", ""))
-    text = " ".join(text.split())
+    if not nfkc_done:
+        text = unicodedata.normalize("NFKC", text)
+    text = " ".join(text.replace("\ufeff", "").split())
     return text.lower() if lowercase else text
 
 
-def exact_key(text: str, *, lowercase: bool = False) -> bytes:
-    """A 128-bit BLAKE2b digest of the normalized text: equal keys ⇔ exact duplicates."""
-    data = normalize_exact(text, lowercase=lowercase).encode("utf-8", "surrogatepass")
+def exact_key(text: str, *, lowercase: bool = False, nfkc_done: bool = False) -> bytes:
+    """A 128-bit BLAKE2b digest of the normalized text: equal keys ⇔ exact duplicates.
+
+    ``nfkc_done``: ``text`` is already NFKC-normalized (saves the work when the caller has it).
+    """
+    data = normalize_exact(text, lowercase=lowercase, nfkc_done=nfkc_done).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=EXACT_DIGEST_BYTES).digest()

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from tokkit.dedup.reading import (
     read_corpus,
     transcode_legacy,
 )
-from tokkit.dedup.shingles import choose_unit, hash_shingles
+from tokkit.dedup.shingles import hash_shingles
 from tokkit.dedup.signatures import minhash_signatures, permutations
 from tokkit.errors import InputError
 from tokkit.progress import NULL_PROGRESS
@@ -69,7 +70,8 @@ def shingle_sets(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, n
     """Each document's sorted unique shingle hashes (one sort for the whole batch)."""
     n = len(offsets) - 1
     doc_of = np.repeat(np.arange(n, dtype=np.uint64), np.diff(offsets))
-    keyed = np.unique((doc_of << np.uint64(32)) | hashes.astype(np.uint64))
+    keyed = np.sort((doc_of << np.uint64(32)) | hashes.astype(np.uint64))
+    keyed = keyed[np.r_[True, keyed[1:] != keyed[:-1]]] if len(keyed) else keyed
     owner = (keyed >> np.uint64(32)).astype(np.int64)
     set_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=n), out=set_offsets[1:])
@@ -78,13 +80,16 @@ def shingle_sets(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, n
 
 def compute_features(texts: Sequence[str], config: DedupConfig) -> Features:
     """Stage 1, documents → exact keys and signatures; pure, for any batch of texts."""
-    keys = np.frombuffer(b"".join(exact_key(t, lowercase=config.lowercase) for t in texts),
+    nfkc = [unicodedata.normalize("NFKC", t) for t in texts]
+    keys = np.frombuffer(b"".join(exact_key(t, lowercase=config.lowercase, nfkc_done=True)
+                                  for t in nfkc),
                          dtype=np.uint8).reshape(len(texts), EXACT_DIGEST_BYTES)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     perms = permutations(config.num_perm, config.seed)
     if config.near:
-        units = [choose_unit(t, config.unit, cjk_ratio=config.cjk_ratio) for t in texts]
-        hashes, offsets = hash_shingles(texts, units, ngram=config.ngram)
+        hashes, offsets = hash_shingles(texts, config.unit, ngram=config.ngram,
+                                        cjk_ratio=config.cjk_ratio,
+                                        folded=[t.casefold() for t in nfkc])
         sigs = minhash_signatures(hashes, offsets, perms)
         shingled = np.diff(offsets) > 0
         sets, set_offsets = shingle_sets(hashes, offsets) if config.verify == "exact" else (None, None)

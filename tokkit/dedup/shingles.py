@@ -29,7 +29,8 @@ ShingleUnit = Literal["char", "word"]
 _CJK = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3131-\u318e\u3400-\u4dbf\u4e00-\u9fff"
                   "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]")
 _NON_WORD = re.compile(r"[\W_]+")  # words are letters and digits; '_' is Gutenberg's italics markup
-_SAMPLE_CHARS = 20_000
+_CJK_RANGES = [(0x1100, 0x11FF), (0x3040, 0x30FF), (0x3131, 0x318E), (0x3400, 0x4DBF),
+               (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x3134F)]
 
 _M64 = (1 << 64) - 1
 _BASE = 0x9E3779B97F4A7C15  # odd, so invertible mod 2^64
@@ -37,18 +38,21 @@ _BASE_INV = pow(_BASE, -1, 1 << 64)
 _FMIX64 = (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33)
 
 
-def choose_unit(text: str, unit: Unit = "auto", *, cjk_ratio: float = 0.3) -> ShingleUnit:
-    """``char`` when at least ``cjk_ratio`` of the non-space characters are CJK (for ``auto``).
+def fold(text: str) -> str:
+    """NFKC, then case folding: what shingles are made of."""
+    return unicodedata.normalize("NFKC", text).casefold()
 
-    Long documents are judged by their first 20,000 characters.
-    """
+
+def choose_unit(text: str, unit: Unit = "auto", *, cjk_ratio: float = 0.3) -> ShingleUnit:
+    """``char`` when at least ``cjk_ratio`` of the non-space characters are CJK (for ``auto``),
+    counted on the folded text."""
     if unit != "auto":
         return unit
-    sample = text[:_SAMPLE_CHARS]
-    visible = len("".join(sample.split()))
+    folded = fold(text)
+    visible = len("".join(folded.split()))
     if visible == 0:
         return "word"
-    return "char" if len(_CJK.findall(sample)) >= cjk_ratio * visible else "word"
+    return "char" if len(_CJK.findall(folded)) >= cjk_ratio * visible else "word"
 
 
 def shingle_text(text: str, unit: ShingleUnit) -> str:
@@ -57,7 +61,7 @@ def shingle_text(text: str, unit: ShingleUnit) -> str:
     word: case-folded NFKC words (letters/digits) joined by one space: punctuation, wrapping and
     markup do not matter. char: case-folded NFKC without whitespace.
     """
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = fold(text)
     if unit == "word":
         return " ".join(_NON_WORD.split(text)).strip()
     return "".join(text.split())
@@ -159,28 +163,48 @@ def _unit_spans(codes: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray,
 
 
 @lru_cache(maxsize=1)
-def _char_classes() -> tuple[np.ndarray, np.ndarray]:
-    """``str.isalnum`` and ``str.isspace`` for every code point (what ``[\\W_]`` and ``split()`` use)."""
+def _char_classes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``str.isalnum``, ``str.isspace`` and CJK-ness of every code point (the classes
+    ``[\\W_]``, ``str.split()`` and :func:`choose_unit` use)."""
     chars = "".join(map(chr, range(0x110000)))
     alnum = np.fromiter(map(str.isalnum, chars), dtype=bool, count=0x110000)
     space = np.fromiter(map(str.isspace, chars), dtype=bool, count=0x110000)
-    return alnum, space
+    cjk = np.zeros(0x110000, dtype=bool)
+    for lo, hi in _CJK_RANGES:
+        cjk[lo : hi + 1] = True
+    return alnum, space, cjk
 
 
-def _shingle_codes(texts: Sequence[str], is_word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Code points of every document's :func:`shingle_text`, concatenated, and their lengths.
+def _per_doc(mask: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """How many positions of each document ``mask`` marks."""
+    before = np.zeros(len(mask) + 1, dtype=np.int64)
+    np.cumsum(mask, out=before[1:])
+    return before[ends] - before[ends - lengths]
 
-    The same normalization as :func:`shingle_text`, done on arrays: per document only NFKC and
-    case folding run in Python.
+
+def _shingle_codes(folded: Sequence[str], units: Unit | Sequence[Unit],
+                   cjk_ratio: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code points of every document's :func:`shingle_text`, concatenated; their lengths; and
+    whether each document is shingled by words (``auto`` resolved as :func:`choose_unit` does).
+
+    The same normalization as :func:`shingle_text`, done on arrays.
     """
-    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
     lengths = np.fromiter(map(len, folded), dtype=np.int64, count=len(folded))
     codes = np.frombuffer("".join(folded).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    if len(codes) == 0:
-        return codes, lengths
-    alnum_of, space_of = _char_classes()
+    alnum_of, space_of, cjk_of = _char_classes()
     alnum, space = alnum_of[codes], space_of[codes]
     ends = np.cumsum(lengths)
+    unit_list = [units] * len(folded) if isinstance(units, str) else list(units)
+    if len(unit_list) != len(folded):
+        raise ValueError("one unit per text")
+    is_word = np.fromiter((u == "word" for u in unit_list), dtype=bool, count=len(unit_list))
+    auto = np.fromiter((u == "auto" for u in unit_list), dtype=bool, count=len(unit_list))
+    if auto.any():
+        visible = lengths - _per_doc(space, ends, lengths)
+        cjk = _per_doc(cjk_of[codes], ends, lengths)
+        is_word[auto] = ~((visible > 0) & (cjk >= cjk_ratio * visible))[auto]
+    if len(codes) == 0:
+        return codes, lengths, is_word
     doc_end = np.repeat(ends, lengths)
     word_pos = np.repeat(is_word, lengths)
     first = np.zeros(len(codes), dtype=bool)
@@ -193,27 +217,27 @@ def _shingle_codes(texts: Sequence[str], is_word: np.ndarray) -> tuple[np.ndarra
     keep = np.where(word_pos, alnum | gap, ~space)
     out = codes[keep]
     out[gap[keep]] = 32
-    kept_before = np.zeros(len(codes) + 1, dtype=np.int64)
-    np.cumsum(keep, out=kept_before[1:])
-    return out, kept_before[ends] - kept_before[ends - lengths]
+    return out, _per_doc(keep, ends, lengths), is_word
 
 
-def hash_shingles(texts: Sequence[str], units: Sequence[ShingleUnit], *,
-                  ngram: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def hash_shingles(texts: Sequence[str], units: Unit | Sequence[Unit] = "auto", *, ngram: int = 5,
+                  cjk_ratio: float = 0.3,
+                  folded: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Shingle-hash a batch of documents at once.
 
-    Returns ``(hashes, offsets)``: the uint32 hashes of document ``i`` are
-    ``hashes[offsets[i]:offsets[i + 1]]``, equal to ``[shingle_hash32(s) for s in
-    shingles(texts[i], ngram=ngram, unit=units[i])]``.
+    ``units`` is one unit for all or one per document (``auto`` as :func:`choose_unit`);
+    ``folded`` may pass the already :func:`fold`-ed texts. Returns ``(hashes, offsets)``: the
+    uint32 hashes of document ``i`` are ``hashes[offsets[i]:offsets[i + 1]]``, equal to
+    ``[shingle_hash32(s) for s in shingles(texts[i], ngram=ngram, unit=choose_unit(texts[i],
+    units[i]))]``.
     """
-    if len(texts) != len(units):
-        raise ValueError("one unit per text")
-    is_word = np.fromiter((u == "word" for u in units), dtype=bool, count=len(units))
-    codes, lengths = _shingle_codes(texts, is_word)
+    if folded is None:
+        folded = [fold(t) for t in texts]
+    codes, lengths, is_word = _shingle_codes(folded, units, cjk_ratio)
     doc_ends = np.cumsum(lengths)
     doc_starts = doc_ends - lengths
     total = len(codes)
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    offsets = np.zeros(len(folded) + 1, dtype=np.int64)
     if total == 0:
         return np.zeros(0, dtype=np.uint32), offsets
     power, inverse = _POWERS.get(total + 1)
@@ -223,13 +247,13 @@ def hash_shingles(texts: Sequence[str], units: Sequence[ShingleUnit], *,
     unit_start, unit_end = _unit_spans(codes, doc_starts, doc_ends, is_word)
     # the first document that ends after the unit's start (empty documents end before it)
     unit_doc = np.searchsorted(doc_ends, unit_start, side="right")
-    k = np.bincount(unit_doc, minlength=len(texts))
+    k = np.bincount(unit_doc, minlength=len(folded))
     first_unit = np.cumsum(k) - k
     span = np.minimum(k, ngram)
     count = np.where(k > 0, k - span + 1, 0)
     offsets[1:] = np.cumsum(count)
     n_shingles = int(offsets[-1])
-    doc_of = np.repeat(np.arange(len(texts)), count)
+    doc_of = np.repeat(np.arange(len(folded)), count)
     j = np.arange(n_shingles) - np.repeat(offsets[:-1], count) + first_unit[doc_of]
     s = unit_start[j]
     e = unit_end[j + span[doc_of] - 1]
