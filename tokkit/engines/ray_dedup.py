@@ -69,6 +69,7 @@ from tokkit.engines.ray_runtime import (
     cluster_cpus,
     map_partitions,
     plan_partitions,
+    portable_errors,
     ray_errors,
     ray_session,
     task_options,
@@ -156,16 +157,28 @@ def _features_of(paths: list[Path], indices: list[int], legacy: dict[Path, Path]
     if texts:
         parts.append(compute_features(texts, cfg))
     if not parts:
-        return ids, file_of, Features(keys=np.zeros((0, 16), np.uint8), lengths=np.zeros(0, np.int64),
-                                      signatures=np.zeros((0, cfg.num_perm), np.uint32),
-                                      shingled=np.zeros(0, bool)), 0
-    feats = Features(keys=np.concatenate([p.keys for p in parts]),
+        parts = [compute_features([], cfg)]
+    feats = Features(keys=np.concatenate([p.keys for p in parts]).reshape(-1, 16),
                      lengths=np.concatenate([p.lengths for p in parts]),
-                     signatures=np.concatenate([p.signatures for p in parts]),
+                     signatures=np.concatenate([p.signatures for p in parts]).reshape(-1, cfg.num_perm),
                      shingled=np.concatenate([p.shingled for p in parts]))
+    if all(_sets_of(p) is not None for p in parts):
+        sets = [_sets_of(p) for p in parts]
+        sizes = np.concatenate([np.diff(o) for _, o in sets])  # type: ignore[misc]
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        feats.sets = np.concatenate([v for v, _ in sets]).astype(np.uint32)  # type: ignore[misc]
+        feats.set_offsets = offsets
     return ids, file_of, feats, text_bytes
 
 
+def _sets_of(features: Features) -> tuple[np.ndarray, np.ndarray] | None:
+    """(sets, set_offsets) when the config verifies pairs by exact Jaccard, else None."""
+    sets, offsets = getattr(features, "sets", None), getattr(features, "set_offsets", None)
+    return None if sets is None or offsets is None else (sets, offsets)
+
+
+@portable_errors
 def _signature_partition(batch: dict[str, np.ndarray], *, config: dict[str, Any],
                          read: dict[str, Any], features_dir: str,
                          hook: StageHook | None) -> Iterator[dict[str, np.ndarray]]:
@@ -183,14 +196,18 @@ def _signature_partition(batch: dict[str, np.ndarray], *, config: dict[str, Any]
         stats = ReadStats()
         ids, file_of, feats, text_bytes = _features_of(paths, indices, legacy, options, stats, cfg)
         keys, sigs, shingled, lengths = feats.keys, feats.signatures, feats.shingled, feats.lengths
-        table = pa.table({
+        columns = {
             "file": pa.array(np.asarray(file_of, dtype=np.int32)),
             "id": pa.array(ids, type=pa.string()),
             "length": pa.array(lengths),
             "shingled": pa.array(shingled),
             "key": _fixed_binary(keys),
             "sig": _fixed_binary(sigs),
-        })
+        }
+        sets = _sets_of(feats)
+        if sets is not None:
+            columns["set"] = pa.LargeListArray.from_arrays(pa.array(sets[1]), pa.array(sets[0]))
+        table = pa.table(columns)
         with atomic_file(_features_path(features_dir, partition), "wb") as f:
             pq.write_table(table, f)
         yield {
@@ -206,7 +223,7 @@ def _read_features(features_dir: str, partition: int, num_perm: int) -> dict[str
     import pyarrow.parquet as pq
 
     table = pq.read_table(_features_path(features_dir, partition))
-    return {
+    columns = {
         "file": table.column("file").to_numpy(),
         "id": np.asarray(table.column("id").to_pylist(), dtype=object),
         "length": table.column("length").to_numpy(),
@@ -214,11 +231,21 @@ def _read_features(features_dir: str, partition: int, num_perm: int) -> dict[str
         "key": _from_fixed_binary(table.column("key"), np.uint8, 16),
         "sig": _from_fixed_binary(table.column("sig"), np.uint32, num_perm),
     }
+    if "set" in table.column_names:
+        lists = table.column("set").combine_chunks()
+        offsets = lists.offsets.to_numpy()
+        values = lists.values.to_numpy()
+        ragged = np.empty(len(lists), dtype=object)
+        for i in range(len(lists)):
+            ragged[i] = values[offsets[i] : offsets[i + 1]]
+        columns["set"] = ragged
+    return columns
 
 
 # ---------------------------------------------------------------------------- stage 2: buckets
 
 
+@portable_errors
 def _bucket_rows(batch: dict[str, np.ndarray], *, features_dir: str, offsets: dict[int, int],
                  config: dict[str, Any], shuffle_partitions: int,
                  hook: StageHook | None) -> Iterator[dict[str, np.ndarray]]:
@@ -272,6 +299,7 @@ def _twins_in_group(group: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------------------- stage 3: gather
 
 
+@portable_errors
 def _candidate_rows(batch: dict[str, np.ndarray], *, features_dir: str, offsets: dict[int, int],
                     num_perm: int, candidates: Any,
                     hook: StageHook | None) -> Iterator[dict[str, np.ndarray]]:
@@ -290,9 +318,18 @@ def _candidate_rows(batch: dict[str, np.ndarray], *, features_dir: str, offsets:
             yield {"doc": docs[sel], **{k: v[sel] for k, v in feats.items()}}
 
 
+def _rows_of(column: Any) -> np.ndarray:
+    """A column of variable-length arrays as a 1-D object array (one uint32 array per row)."""
+    out = np.empty(len(column), dtype=object)
+    for i, row in enumerate(column):
+        out[i] = np.asarray(row, dtype=np.uint32).ravel()
+    return out
+
+
 # ---------------------------------------------------------------------------- stage 4: filter
 
 
+@portable_errors
 def _filter_partition(batch: dict[str, np.ndarray], *, output: str, read: dict[str, Any],
                       removed: Any, hook: StageHook | None) -> Iterator[dict[str, np.ndarray]]:
     """Write the kept documents of a partition's files; one summary row per file."""
@@ -426,7 +463,10 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
                                      hook=stage_hook)
             for b in rows_ds.iter_batches(batch_format="numpy", batch_size=None):
                 for k, v in b.items():
-                    gathered.setdefault(k, []).append(np.asarray(v))
+                    # shingle sets are ragged: Ray hands them back as objects or, when a batch's
+                    # sets happen to be equally long, as a 2-D tensor; keep one array per row
+                    gathered.setdefault(k, []).append(
+                        _rows_of(v) if k == "set" else np.asarray(v))
         cand = {k: np.concatenate(v) for k, v in gathered.items()}
         order = np.argsort(cand["doc"], kind="stable") if cand else np.zeros(0, np.int64)
         cand = {k: v[order] for k, v in cand.items()}
@@ -440,6 +480,14 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
             signatures=cand.get("sig", np.zeros((0, config.num_perm), np.uint32)).reshape(m, config.num_perm),
             shingled=cand.get("shingled", np.zeros(0, bool)).astype(bool),
         )
+        if "set" in cand:
+            sizes = np.fromiter((len(x) for x in cand["set"]), dtype=np.int64, count=m)
+            features.set_offsets = np.zeros(m + 1, dtype=np.int64)
+            np.cumsum(sizes, out=features.set_offsets[1:])
+            features.sets = (np.concatenate(list(cand["set"])).astype(np.uint32) if m
+                             else np.zeros(0, np.uint32))
+        elif getattr(config, "verify", "estimate") == "exact" and m == 0:
+            features.set_offsets, features.sets = np.zeros(1, np.int64), np.zeros(0, np.uint32)
         clustering = cluster_documents(features, config, progress=progress)
         clustered = time.perf_counter()
 

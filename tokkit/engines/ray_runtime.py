@@ -16,17 +16,20 @@ the atomic output directory is never published. Ray is imported only here, insid
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tokkit.errors import InputError, MissingDependencyError, TokkitError
 
 log = logging.getLogger("tokkit")
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +164,41 @@ def plan_partitions(files: Sequence[Path], partition_bytes: int) -> list[list[in
     return parts
 
 
+def _restore_error(cls: type[TokkitError], args: tuple[Any, ...], attrs: dict[str, Any]) -> TokkitError:
+    error = TokkitError.__new__(cls)
+    error.args = args
+    error.__dict__.update(attrs)
+    return error
+
+
+class _PortableError(TokkitError):
+    """Carries a TokkitError out of a task: it unpickles as the original class and message.
+
+    Errors such as :class:`~tokkit.errors.EncodingError` take extra constructor arguments, which
+    plain exception pickling cannot replay, so Ray would deliver "failed to deserialize".
+    """
+
+    def __init__(self, error: TokkitError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+    def __reduce__(self) -> Any:
+        return _restore_error, (type(self.error), self.error.args, dict(self.error.__dict__))
+
+
+def portable_errors(fn: F) -> F:
+    """Wrap a (generator) task function so its TokkitErrors reach the driver intact."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            yield from fn(*args, **kwargs)
+        except TokkitError as err:
+            raise _PortableError(err) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _tokkit_cause(err: BaseException) -> TokkitError | None:
     """The TokkitError a Ray exception wraps, if any (user errors travel inside RayTaskError)."""
     seen: set[int] = set()
@@ -170,10 +208,10 @@ def _tokkit_cause(err: BaseException) -> TokkitError | None:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, TokkitError):
-            cause = getattr(current, "cause", None)  # RayTaskError.as_instanceof_cause
-            if isinstance(cause, TokkitError):
-                return cause
+        cause = getattr(current, "cause", None)  # RayTaskError, also as_instanceof_cause's
+        if isinstance(cause, TokkitError):
+            return cause
+        if isinstance(current, TokkitError) and type(current).__module__.startswith("tokkit."):
             return current
         stack.extend([getattr(current, "cause", None), current.__cause__, current.__context__])
     return None
@@ -193,11 +231,11 @@ def ray_errors(what: str) -> Iterator[None]:
     """
     try:
         yield
-    except TokkitError:
-        raise
     except KeyboardInterrupt:
         raise
     except Exception as err:
+        if isinstance(err, TokkitError) and type(err).__module__.startswith("tokkit."):
+            raise  # raised by the driver itself, not a task
         cause = _tokkit_cause(err)
         if cause is not None:
             raise _rebuild(cause) from None

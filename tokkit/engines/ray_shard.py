@@ -39,6 +39,7 @@ from tokkit.engines.ray_runtime import (
     RayOptions,
     map_partitions,
     plan_partitions,
+    portable_errors,
     ray_errors,
     ray_session,
 )
@@ -76,6 +77,7 @@ def partition_dir(partition: int) -> str:
     return f"part-{partition:05d}"
 
 
+@portable_errors
 def _shard_partition(batch: dict[str, np.ndarray], *, tokenizer_path: str, framing: Framing,
                      config: dict[str, Any], read: dict[str, Any], output: str, dtype: str,
                      hook: StageHook | None) -> Iterator[dict[str, np.ndarray]]:

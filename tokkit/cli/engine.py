@@ -1,0 +1,126 @@
+"""``--engine local|ray`` and the Ray knobs, shared by ``tokkit dedup`` and ``tokkit shard``.
+
+:func:`engine_options` adds the options to a command and hands it one :class:`Engine` (keyword
+``engine``) instead of seven loose values; the command calls ``engine.dedup(...)`` or
+``engine.shard(...)`` with the arguments of the local function, so a command does not know
+which engine runs it.
+
+\b
+    @click.command("dedup")
+    ...
+    @engine_options
+    @click.pass_context
+    def dedup(ctx, ..., engine: Engine) -> None:
+        report = engine.dedup(inputs, output, config=config, ...)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import click
+
+from tokkit.engines.ray_runtime import RayOptions
+from tokkit.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EngineName = Literal["local", "ray"]
+_RAY_ONLY = {
+    "ray_address": "--ray-address",
+    "ray_cpus": "--ray-cpus",
+    "ray_object_store_mb": "--ray-object-store-mb",
+    "partition_mb": "--partition-mb",
+    "shuffle_partitions": "--shuffle-partitions",
+    "max_retries": "--max-retries",
+}
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Which engine runs a stage; ``ray`` holds the Ray knobs when it is Ray."""
+
+    name: EngineName = "local"
+    ray: RayOptions | None = None
+
+    def dedup(self, paths: Sequence[str | Path], output: str | Path, **kwargs: Any) -> Any:
+        """:func:`tokkit.dedup.dedup_corpus` or its Ray twin, same arguments, same output."""
+        if self.name == "ray":
+            from tokkit.engines.ray_dedup import ray_dedup_corpus
+
+            return ray_dedup_corpus(paths, output, options=self.ray, **kwargs)
+        from tokkit.dedup import dedup_corpus
+
+        return dedup_corpus(paths, output, **kwargs)
+
+    def shard(self, paths: Sequence[str | Path], tokenizer_path: str | Path, output: str | Path,
+              **kwargs: Any) -> Any:
+        """:func:`tokkit.shards.write_shards` or its Ray twin (shards cut per partition)."""
+        if self.name == "ray":
+            from tokkit.engines.ray_shard import ray_write_shards
+
+            return ray_write_shards(paths, tokenizer_path, output, options=self.ray, **kwargs)
+        from tokkit.shards.writer import write_shards
+
+        return write_shards(paths, tokenizer_path, output, **kwargs)
+
+
+def make_engine(engine: str, ray_address: str | None = None, ray_cpus: int | None = None,
+                ray_object_store_mb: int | None = None, partition_mb: float | None = None,
+                shuffle_partitions: int | None = None, max_retries: int | None = None) -> Engine:
+    """The :class:`Engine` the options ask for; Ray knobs without ``--engine ray`` are refused."""
+    given = {"ray_address": ray_address, "ray_cpus": ray_cpus,
+             "ray_object_store_mb": ray_object_store_mb, "partition_mb": partition_mb,
+             "shuffle_partitions": shuffle_partitions, "max_retries": max_retries}
+    if engine == "local":
+        stray = [_RAY_ONLY[k] for k, v in given.items() if v is not None]
+        if stray:
+            raise InputError(f"{', '.join(stray)} only apply with --engine ray; add it or drop them")
+        return Engine("local")
+    defaults = RayOptions()
+    options = RayOptions(
+        address=ray_address,
+        num_cpus=ray_cpus,
+        object_store_mb=ray_object_store_mb,
+        partition_mb=defaults.partition_mb if partition_mb is None else partition_mb,
+        shuffle_partitions=defaults.shuffle_partitions if shuffle_partitions is None else shuffle_partitions,
+        max_retries=defaults.max_retries if max_retries is None else max_retries,
+    ).check()
+    return Engine("ray", options)
+
+
+def engine_options(f: F) -> F:
+    """Add ``--engine`` and the Ray knobs; the command receives ``engine: Engine``."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in ("engine", *_RAY_ONLY)}
+        kwargs["engine"] = make_engine(**values)
+        return f(*args, **kwargs)
+
+    decorators = [
+        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     envvar="TOKKIT_ENGINE",
+                     help="Run on this machine, or on Ray (a local instance, or --ray-address)."),
+        click.option("--ray-address", default=None, metavar="ADDRESS",
+                     help="Join a running Ray cluster: 'auto' (after `ray start --head`) or "
+                          "ray://HOST:10001 [default: start a local instance; RAY_ADDRESS is honoured]."),
+        click.option("--ray-cpus", type=int, default=None,
+                     help="CPUs of the local Ray instance [default: all]."),
+        click.option("--ray-object-store-mb", type=int, default=None,
+                     help="Object store of the local Ray instance, MB (beyond it Ray spills to disk) "
+                          "[default: Ray's, 30% of RAM]."),
+        click.option("--partition-mb", type=float, default=None,
+                     help=f"Input MB per Ray task (runs of whole files) [default: {RayOptions().partition_mb:g}]."),
+        click.option("--shuffle-partitions", type=int, default=None,
+                     help="Hash partitions of the dedup LSH shuffle [default: 4 per cluster CPU]."),
+        click.option("--max-retries", type=int, default=None,
+                     help=f"Re-runs of a task whose worker died [default: {RayOptions().max_retries}]."),
+    ]
+    for decorator in reversed(decorators):
+        wrapper = decorator(wrapper)
+    return wrapper  # type: ignore[return-value]
