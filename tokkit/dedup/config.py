@@ -55,7 +55,7 @@ class DedupConfig:
     false_negative_weight: float = 0.95
     verify: Verify = "exact"
     batch_docs: int = 2048
-    batch_chars: int = 4_000_000
+    batch_chars: int = 1_000_000
 
     def check(self) -> DedupConfig:
         """Raise :class:`InputError` on nonsensical values; return self for chaining."""
