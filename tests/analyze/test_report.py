@@ -93,3 +93,13 @@ def test_plot_is_a_png(report: Report, tmp_path: Path) -> None:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
     assert not list(tmp_path.glob(".tmp-*"))  # written atomically
+
+
+def test_matplotlib_and_torch_stay_unloaded() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, tokkit.analyze, tokkit.analyze.report, tokkit.cli.analyze; "
+            "bad = [m for m in ('matplotlib', 'torch', 'transformers') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -99,3 +99,10 @@ def test_save_writes_the_ranks(tmp_path: Path) -> None:
     ranks = tiktoken.load.load_tiktoken_bpe(str(path),
                                             expected_hash="223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7")
     assert ranks == tok.encoding._mergeable_ranks  # type: ignore[attr-defined]
+    again = TiktokenTokenizer.load(tmp_path)
+    assert again.encode("商鞅变法 hello") == tok.encode("商鞅变法 hello")
+    assert TiktokenTokenizer.load(path).vocab_size == tok.vocab_size
+    empty = tmp_path / "sub"
+    empty.mkdir()
+    with pytest.raises(InputError, match=r"no \*\.tiktoken file"):
+        TiktokenTokenizer.load(empty)

@@ -53,7 +53,7 @@ def _bundled_ranks(name: str) -> Path | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _encoding(name: str) -> Any:
+def _encoding(name: str, ranks_file: Path | None = None) -> Any:
     """Build ``tiktoken.Encoding`` ``name``, offline when the bundle has it (once per process:
     encodings are immutable, as ``tiktoken.get_encoding`` also assumes)."""
     try:
@@ -67,7 +67,7 @@ def _encoding(name: str) -> Any:
         raise InputError(
             f"tiktoken:{name}: unknown tiktoken encoding; known: {', '.join(sorted(known))}"
         )
-    local = _bundled_ranks(name)
+    local = ranks_file if ranks_file is not None else _bundled_ranks(name)
     constructor = openai_public.ENCODING_CONSTRUCTORS.get(name)
     if local is not None and constructor is not None:
         real_loader = tiktoken.load.load_tiktoken_bpe
@@ -161,5 +161,16 @@ class TiktokenTokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> TiktokenTokenizer:
-        """``path`` is an encoding name (``cl100k_base``), with or without ``tiktoken:``."""
-        return cls(_encoding(str(path).removeprefix("tiktoken:")))
+        """``path`` is an encoding name (``cl100k_base``, with or without ``tiktoken:``), or what
+        :meth:`save` wrote: a ``<name>.tiktoken`` file or the folder holding it (its ranks are
+        checked against the official sha256 and used with the official pattern)."""
+        text = str(path).removeprefix("tiktoken:")
+        local = Path(text)
+        if local.is_dir():
+            found = sorted(local.glob(f"*{RANKS_SUFFIX}"))
+            if not found:
+                raise InputError(f"{local}: no *{RANKS_SUFFIX} file inside; pass an encoding name")
+            local = found[0]
+        if local.is_file():
+            return cls(_encoding(local.name.removesuffix(RANKS_SUFFIX), local))
+        return cls(_encoding(text))
