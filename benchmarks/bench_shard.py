@@ -1,0 +1,132 @@
+"""Sharding throughput beside the raw fast tokenizer, and peak memory vs corpus size.
+
+Anchor: ``tokenizers.Tokenizer.encode_batch`` on the same texts already in memory (the bare
+tokenization work, using all cores through Rust threads). Ours: the whole ``write_shards`` run —
+reading files, tokenizing, framing, packing, hashing, writing shards and the manifest — in a fresh
+process per configuration so its peak RSS (process + workers) is measured alone. Target: ours
+≥ 80% of the anchor's MB/s. Memory: the same run on the corpus listed once and twice; peak RSS must
+not grow with the corpus.
+
+    python benchmarks/bench_shard.py                      # sample corpora (en + zh), LLaMA tokenizer
+    python benchmarks/bench_shard.py --corpus data/ --tokenizer vocab/llama-zh --workers 1 2 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+LLAMA = ROOT.parent / "shared" / "fixtures" / "llama" / "tokenizer.model"
+
+CHILD = """
+import json, resource, sys, time
+from tokkit.corpus.readers import ReadOptions
+from tokkit.shards import ShardConfig, write_shards
+args = json.loads(sys.argv[1])
+start = time.perf_counter()
+m = write_shards(args["paths"], args["tokenizer"], args["out"], force=True,
+                 config=ShardConfig(seq_len=args["seq_len"], workers=args["workers"]),
+                 read_options=ReadOptions(split="line"))
+seconds = time.perf_counter() - start
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"seconds": seconds, "tokens": sum(s.tokens for s in m.splits.values()),
+                  "bytes": m.corpus["bytes"], "documents": m.corpus["documents"], "peak_mb": peak / 1024}))
+"""
+
+
+def llama_fast_tokenizer(directory: Path) -> Path:
+    """The LLaMA sentencepiece model as a fast ``tokenizer.json`` (tokkit's exporter)."""
+    from tokkit.llama.hf_export import write_hf_tokenizer
+    from tokkit.llama.spm_io import read_model
+
+    directory.mkdir(parents=True, exist_ok=True)
+    write_hf_tokenizer(read_model(LLAMA, "--tokenizer"), directory)
+    return directory
+
+
+def run_ours(paths: list[str], tokenizer: str, out: Path, seq_len: int, workers: int) -> dict[str, float]:
+    payload = json.dumps({"paths": paths, "tokenizer": tokenizer, "out": str(out), "seq_len": seq_len,
+                          "workers": workers})
+    done = subprocess.run([sys.executable, "-c", CHILD, payload], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"sharding failed:\n{done.stderr[-2000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", nargs="*", help="Files/dirs [default: the en + zh sample corpora].")
+    parser.add_argument("--tokenizer", help="Tokenizer dir with tokenizer.json [default: LLaMA, converted].")
+    parser.add_argument("--workers", nargs="*", type=int, default=[1, 2])
+    parser.add_argument("--seq-len", type=int, default=2048)
+    args = parser.parse_args()
+    console = Console()
+
+    from tokenizers import Tokenizer
+
+    from tokkit.corpus.readers import ReadOptions, iter_files, read_texts
+
+    with tempfile.TemporaryDirectory(prefix="bench_shard.") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.corpus:
+            paths = list(args.corpus)
+        else:
+            from tokkit.corpus.catalog import default_corpus_paths
+
+            paths = [str(p) for p in default_corpus_paths()]
+        tokenizer = args.tokenizer or str(llama_fast_tokenizer(tmp / "llama"))
+
+        # Ours first, each in a fresh process: ru_maxrss survives exec, so the parent stays small.
+        ours = {w: run_ours(paths, tokenizer, tmp / f"out{w}", args.seq_len, w) for w in args.workers}
+        best = max(args.workers, key=lambda w: ours[w]["bytes"] / ours[w]["seconds"])
+        doubled = tmp / "doubled"
+        for copy in ("a", "b"):
+            for i, path in enumerate(iter_files(paths)):
+                link = doubled / copy / f"{i:04d}{''.join(path.suffixes)}"
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(path.resolve())
+        memory_runs = {"1×": ours[best], "2×": run_ours([str(doubled)], tokenizer, tmp / "mem2", args.seq_len, best)}
+
+        texts = list(read_texts(paths, ReadOptions(split="line")))
+        text_bytes = sum(len(t.encode("utf-8")) for t in texts)
+        fast = Tokenizer.from_file(str(Path(tokenizer) / "tokenizer.json"))
+        start = time.perf_counter()
+        encoded = fast.encode_batch(texts, add_special_tokens=False)
+        anchor_s = time.perf_counter() - start
+        anchor_tokens = sum(len(e.ids) for e in encoded)
+        del encoded, texts
+        anchor_mbs = text_bytes / 1e6 / anchor_s
+
+        table = Table(title=f"sharding {text_bytes / 1e6:,.1f} MB ({', '.join(paths)}), seq_len {args.seq_len}")
+        for col in ("run", "seconds", "MB/s", "M tokens/s", "% of anchor", "peak RSS MB"):
+            table.add_column(col, justify="right" if col != "run" else "left")
+        table.add_row("anchor: tokenizers encode_batch (in memory)", f"{anchor_s:.2f}", f"{anchor_mbs:.2f}",
+                      f"{anchor_tokens / anchor_s / 1e6:.2f}", "100%", "—")
+        for workers, r in ours.items():
+            mbs = r["bytes"] / 1e6 / r["seconds"]
+            table.add_row(f"tokkit write_shards, workers={workers}", f"{r['seconds']:.2f}", f"{mbs:.2f}",
+                          f"{r['tokens'] / r['seconds'] / 1e6:.2f}", f"{100 * mbs / anchor_mbs:.0f}%",
+                          f"{r['peak_mb']:.0f}")
+        console.print(table)
+
+        memory = Table(title=f"peak memory vs corpus size (workers={best})")
+        for col in ("corpus", "MB", "tokens", "peak RSS MB"):
+            memory.add_column(col, justify="right" if col != "corpus" else "left")
+        for label, r in memory_runs.items():
+            memory.add_row(label, f"{r['bytes'] / 1e6:,.1f}", f"{int(r['tokens']):,}", f"{r['peak_mb']:.0f}")
+        console.print(memory)
+        console.print("Timings on a shared machine are noisy; compare rows of the same run.")
+
+
+if __name__ == "__main__":
+    main()
