@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
-from tokkit.cli import cli
+from tokkit.cli import cli, main
 
 
 def _corpus(root: Path) -> Path:
@@ -51,26 +52,32 @@ def test_existing_output_is_one_line_error(tmp_path: Path) -> None:
     assert ok.exit_code == 0 and not (out / "x").exists()
 
 
-def test_errors_through_main(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run ``tokkit.cli.main`` in-process; return (exit code, stderr)."""
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exited:
+        code = int(exited.code or 0)
+    return code, capsys.readouterr().err
 
+
+def test_errors_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "latin.txt").write_bytes("caf\xe9 cr\xe8me br\xfbl\xe9e\n".encode("latin-1"))
     cases = [
         ([str(tmp_path / "missing"), "-o", str(tmp_path / "o1")], "no such file"),
         ([str(tmp_path / "latin.txt"), "-o", str(tmp_path / "o2")], "latin1"),
         ([str(tmp_path / "latin.txt"), "-o", str(tmp_path / "o3"), "--threshold", "2"], "threshold"),
+        ([str(tmp_path / "latin.txt"), "-o", str(tmp_path / "o3"), "--bands", "3"], "--rows"),
     ]
     for args, needle in cases:
-        proc = subprocess.run([sys.executable, "-c", "from tokkit.cli import main; main()", "dedup", *args],
-                              capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 2, proc.stderr
-        assert needle in proc.stderr and "Traceback" not in proc.stderr
-        lines = proc.stderr.strip().splitlines()  # (a progress bar may precede it)
+        code, err = _main(["dedup", *args], capsys)
+        assert code == 2, err
+        lines = err.strip().splitlines()  # (a progress bar may precede it)
+        assert needle in lines[-1] and "Traceback" not in err
         assert lines[-1].startswith("error:") and sum(x.startswith("error:") for x in lines) == 1
     assert not any(p.name.startswith("o") for p in tmp_path.iterdir())
-    proc = subprocess.run([sys.executable, "-c", "from tokkit.cli import main; main()", "-q", "dedup",
-                           str(tmp_path / "latin.txt"), "-o", str(tmp_path / "o4"),
-                           "--encoding-errors", "latin1"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    code, err = _main(["-q", "dedup", str(tmp_path / "latin.txt"), "-o", str(tmp_path / "o4"),
+                       "--encoding-errors", "latin1"], capsys)
+    assert code == 0, err
     assert (tmp_path / "o4" / "latin.txt").read_text(encoding="utf-8") == "café crème brûlée\n"
