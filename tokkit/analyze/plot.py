@@ -16,7 +16,8 @@ from tokkit.errors import MissingDependencyError
 
 
 def plot_png(report: Report) -> bytes:
-    """Grouped bars: x = script class, one bar per tokenizer, y = tokens per character."""
+    """Grouped bars: x = script class (those with at least 0.5% of the characters), one bar per
+    tokenizer, y = tokens per character; the x labels give UTF-8 bytes per character."""
     try:
         import matplotlib
 
@@ -32,7 +33,9 @@ def plot_png(report: Report) -> bytes:
     for ax, corpus in zip(axes[:, 0], corpora, strict=True):
         results = {r.tokenizer: r for r in corpus_results if r.corpus == corpus}
         first = results[names[0]].figures["scripts"]
-        scripts = [s for s in SCRIPTS if first[s]["chars"] > 0]
+        total = sum(first[s]["chars"] for s in SCRIPTS)
+        # scripts under 0.5% of the characters (two Latin letters in a Chinese book) are noise here
+        scripts = [s for s in SCRIPTS if first[s]["chars"] > 0 and first[s]["chars"] >= 0.005 * total]
         for k, name in enumerate(names):
             values = [results[name].figures["scripts"][s]["tokens_per_char"] or 0.0 for s in scripts]
             xs = [i + (k - (len(names) - 1) / 2) * width for i in range(len(scripts))]
