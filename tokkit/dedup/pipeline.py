@@ -15,7 +15,7 @@ import os
 import shutil
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from tokkit.dedup.shingles import hash_shingles
 from tokkit.dedup.signatures import minhash_signatures, permutations
 from tokkit.errors import InputError
 from tokkit.progress import NULL_PROGRESS
-from tokkit.types import Progress
+from tokkit.types import Document, Progress
 
 KEPT, EXACT, NEAR = 0, 1, 2
 REASONS = {EXACT: "exact", NEAR: "near"}
@@ -207,9 +207,13 @@ def _peak_rss_mb() -> float:
         return float(psutil.Process().memory_info().rss) / 2**20
 
 
-def _write_kept_file(src_path: Path, dst: Path, fmt: str, kept_ids: set[str], docs: Any,
-                     separator: str) -> int:
-    """Write one input file's kept documents in its format; returns documents written."""
+def _write_kept_file(src_path: Path, dst: Path, fmt: str, kept_ids: set[str],
+                     docs: Iterable[Document], separator: str) -> int:
+    """Write one input file's kept documents in its format; returns documents written.
+
+    jsonl lines and parquet rows are copied from the input (every field kept, byte for byte for
+    jsonl); text files are rebuilt from the kept documents (``docs``, read lazily).
+    """
     if fmt in (".jsonl", ".ndjson") or (fmt == ".json" and not _is_json_array(src_path)):
         with DocumentWriter(dst, "jsonl") as writer, open_decompressed(src_path) as src:
             for index, line in enumerate(src):
@@ -338,24 +342,14 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
         separator = SEPARATORS[split]
         file_rows = []
         bytes_out = 0
-        text_docs = read_corpus(files, options, stats=ReadStats(), legacy=legacy)
-        pending = next(text_docs, None)
         for index, path in enumerate(files):
-            fmt = file_format(path)[0]
-
-            def docs_of(index: int = index) -> Any:
-                nonlocal pending
-                while pending is not None and pending[0] == index:
-                    yield pending[1]
-                    pending = next(text_docs, None)
-
             written = 0
             if kept_ids[index]:
-                written = _write_kept_file(path, tmp / rel[index], fmt, kept_ids[index],
-                                           docs_of(), separator)
+                docs = (doc for _, doc in read_corpus([path], options, stats=ReadStats(),
+                                                      legacy=legacy))
+                written = _write_kept_file(path, tmp / rel[index], file_format(path)[0],
+                                           kept_ids[index], docs, separator)
                 bytes_out += (tmp / rel[index]).stat().st_size
-            for _ in docs_of():  # drain documents of a file written from raw records/skipped
-                pass
             task.advance(path.stat().st_size)
             file_rows.append({"input": str(path), "output": str(rel[index]) if written else None,
                               "documents": int(per_file_docs[index]), "kept": written})
