@@ -11,6 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never write into the user's ~/.cache (corpus verification stamps, downloads)."""
+    monkeypatch.setenv("TOKKIT_CACHE", str(tmp_path_factory.getbasetemp() / "tokkit-cache"))
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """``../shared`` beside the project: real corpora and the LLaMA tokenizer."""

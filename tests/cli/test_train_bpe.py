@@ -76,6 +76,15 @@ def test_invalid_utf8_names_file_and_offset(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
 
 
+def test_huge_line_is_refused_with_the_fix(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * (3 << 20))
+    proc = run("train-bpe", str(big), "--vocab", "300", "--backend", "hf", "-o",
+               str(tmp_path / "o"), "--max-document-mb", "1")
+    assert_clean_failure(proc, str(big), "--max-document-mb")
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_path(tmp_path: Path) -> None:
     proc = run("train-bpe", str(tmp_path / "nope"), "--backend", "hf", "-o", str(tmp_path / "o"))
     assert_clean_failure(proc, "no such file or directory")

@@ -63,11 +63,28 @@ def corpus_options(f: F) -> F:
         click.option("--encoding-errors", type=click.Choice(["strict", "replace", "skip"]),
                      default="strict", show_default=True,
                      help="Invalid UTF-8: stop with an error, replace with U+FFFD, or skip the document."),
+        click.option("--max-document-mb", type=click.FloatRange(min=0, min_open=True), default=64,
+                     show_default=True, expose_value=False, callback=_remember_max_document,
+                     help="Refuse documents (a line, paragraph or file) larger than this many MiB."),
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
     return f
 
 
+def _remember_max_document(ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    """Keep ``--max-document-mb`` in the context so commands need no extra parameter for it."""
+    ctx.meta["tokkit.max_document_mb"] = value
+    return value
+
+
 def read_options(split: str, text_field: str, encoding_errors: str) -> ReadOptions:
-    return ReadOptions(split=split, text_field=text_field, encoding_errors=encoding_errors)  # type: ignore[arg-type]
+    """The :class:`ReadOptions` of the corpus options of the running command."""
+    ctx = click.get_current_context(silent=True)
+    max_document_mb = ctx.meta.get("tokkit.max_document_mb", 64) if ctx else 64
+    return ReadOptions(
+        split=split,  # type: ignore[arg-type]
+        text_field=text_field,
+        encoding_errors=encoding_errors,  # type: ignore[arg-type]
+        max_document_bytes=int(max_document_mb * (1 << 20)),
+    )

@@ -386,8 +386,8 @@ def _regions(src: _Source, cap: int) -> Iterator[tuple[int, bytes]]:
     offset = src.base
     pending: list[bytes] = []
     pending_len = 0
-    fix = ("it is not line-oriented text: read it with split='file' if it is one document, "
-           "re-wrap it, or raise max_document_bytes")
+    fix = ("it is not line-oriented text: read it with split='file' (--split file) if it is one document, "
+           "re-wrap it, or raise max_document_bytes (--max-document-mb)")
     while chunk := src.stream.read(_CHUNK):
         cut = chunk.rfind(b"\n") + 1
         if cut == 0:
@@ -518,7 +518,7 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats, task: Progr
                 if size > cap:
                     number = index + len(paragraphs)
                     raise _too_large(src, f"paragraph {number} (from line {first_line})", None,
-                                     cap, "read it with split='line', or raise max_document_bytes")
+                                     cap, "read it with split='line' (--split line), or raise max_document_bytes (--max-document-mb)")
             elif block:
                 paragraphs.append("\n".join(block))
                 block, size = [], 0
@@ -560,7 +560,7 @@ def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats, task: Prog
         start, offset = offset, offset + len(line)
         if len(line) > cap and not line.endswith(b"\n"):
             raise _too_large(src, f"record on line {lineno}", start, cap,
-                             "split the record or raise max_document_bytes")
+                             "split the record or raise max_document_bytes (--max-document-mb)")
         if not line.strip():
             continue
         raw = _decode_unit(line, start, src, options, stats, "record")
