@@ -24,15 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tokkit.analyze.compression import (
-    AnalyzeConfig,
-    Measurer,
-    _batches,
-    _sample,
-    analyze,
-    measure_batches,
-    open_tokenizers,
-)
+from tokkit.analyze.compression import AnalyzeConfig, _batches, _sample, analyze
+from tokkit.analyze.measure import Measurer, measure_batches, open_tokenizers
 from tokkit.analyze.scripts import script_table
 from tokkit.corpus.readers import ReadStats
 

@@ -10,7 +10,8 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tokkit.analyze.compression import Measurer, figures, open_tokenizers, text_tally
+from tokkit.analyze.compression import figures
+from tokkit.analyze.measure import Measurer, open_tokenizers, text_tally
 from tokkit.analyze.scripts import SCRIPTS
 
 HAN = regex.compile(r"\p{Script=Han}")

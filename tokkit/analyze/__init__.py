@@ -7,8 +7,9 @@ string is split. ``report``/``plot`` render a Report as a rich table, Markdown, 
 
 from __future__ import annotations
 
-from tokkit.analyze.compression import AnalyzeConfig, Report, Result, analyze, open_tokenizers
+from tokkit.analyze.compression import AnalyzeConfig, Report, Result, analyze, measure_texts
 from tokkit.analyze.explain import Explanation, explain
+from tokkit.analyze.measure import open_tokenizers
 from tokkit.analyze.scripts import SCRIPTS
 from tokkit.analyze.token_bytes import TokenTable, token_table
 
@@ -21,6 +22,7 @@ __all__ = [
     "TokenTable",
     "analyze",
     "explain",
+    "measure_texts",
     "open_tokenizers",
     "token_table",
 ]

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tokkit.analyze.compression import Measurer, figures, open_tokenizers, text_tally
+from tokkit.analyze.compression import figures
+from tokkit.analyze.measure import Measurer, open_tokenizers, text_tally
 from tokkit.analyze.scripts import script_of
 from tokkit.analyze.token_bytes import FALLBACK, PARTIAL, SPECIAL, UNKNOWN, TokenTable
 from tokkit.types import Tokenizer
