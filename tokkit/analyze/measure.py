@@ -140,8 +140,9 @@ class Measurer:
             for surface, flag in zip(self.table.surfaces, flags.tolist(), strict=True)
         ]
         self._blob = np.frombuffer(b"".join(compare), dtype=np.uint8)
-        self._lengths = np.fromiter(map(len, compare), dtype=np.int64, count=len(compare))
-        self._offsets = np.cumsum(self._lengths) - self._lengths
+        # int32 positions halve the memory traffic of the gathers (vocabularies are far below 2 GB)
+        self._lengths = np.fromiter(map(len, compare), dtype=np.int32, count=len(compare))
+        self._offsets = (np.cumsum(self._lengths, dtype=np.int64) - self._lengths).astype(np.int32)
         self._partial = (flags & PARTIAL).astype(bool)
         self._has_partial = bool(self._partial.any())
 
@@ -171,11 +172,14 @@ class Measurer:
     def _stream(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The bytes ``ids`` stand for, concatenated (one numpy gather), and each id's length."""
         lengths = self._lengths[ids]
-        total = int(lengths.sum())
+        total = int(lengths.sum(dtype=np.int64))
         if not total:
             return np.zeros(0, np.uint8), lengths
-        shift = np.repeat(self._offsets[ids] - (np.cumsum(lengths) - lengths), lengths)
-        return self._blob[shift + np.arange(total)], lengths
+        index_type = np.int32 if total < 2**31 else np.int64
+        ends = np.cumsum(lengths, dtype=index_type)
+        shift = np.repeat(self._offsets[ids].astype(index_type) - (ends - lengths), lengths)
+        shift += np.arange(total, dtype=index_type)
+        return self._blob[shift], lengths
 
     def _split_chars(self, ids: np.ndarray, tally: TokenTally) -> None:
         """Attribute the bytes of characters split across tokens, in context.
@@ -214,7 +218,7 @@ class Measurer:
             stream, lengths = self._stream(ids)
             expected = np.frombuffer(prefix + prefix.join(encoded), dtype=np.uint8)
             want = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)) + len(prefix)
-            byte_ends = np.concatenate(([0], np.cumsum(lengths)))
+            byte_ends = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
             token_ends = np.cumsum(counts)
             got_starts = byte_ends[token_ends - counts]
             got = byte_ends[token_ends] - got_starts
