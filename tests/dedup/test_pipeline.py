@@ -256,3 +256,14 @@ def test_bad_inputs(tmp_path: Path) -> None:
         dedup_corpus([tmp_path / "empty.txt"], tmp_path / "out", config=DedupConfig(threshold=1.5))
     with pytest.raises(InputError, match="bands"):
         DedupConfig(bands=20, rows=20).check()
+
+
+def test_importing_dedup_stays_light() -> None:
+    """datasketch (and scipy behind it) load only when signatures or LSH parameters are needed."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tokkit.dedup, tokkit.cli.dedup; "
+            "print(sorted(m for m in ('datasketch', 'scipy', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
