@@ -99,6 +99,14 @@ def test_paragraphs_collapse_across_editions_and_boilerplate_across_books(corpor
         text = texts[r["id"]]
         assert not start < index < end or len(text.split()) <= 12, text
     assert sum(start < int(r["id"].rsplit(":", 1)[1]) < end for r in cross) <= 10
+    # --min-length spares the stock lines: then only licence boilerplate goes between books
+    spared = dedup_corpus(inputs[1:], tmp_path / "spared",
+                          config=DedupConfig(granularity="paragraph", min_length=60))
+    for r in removed(tmp_path / "spared"):
+        if "sherlock" in r["id"] and "pride" in r["kept"]:
+            index = int(r["id"].rsplit(":", 1)[1])
+            assert not start < index < end and len(texts[r["id"]]) >= 60
+    assert spared.counts["removed"] > 0
     # paragraphs are written back separated by blank lines, re-readable as the same paragraphs
     kept_text = (tmp_path / "out" / "pride_and_prejudice" / "1342-0.txt").read_text()
     assert kept_text.count("\n\n") == files["1342-0.txt"]["kept"]

@@ -64,6 +64,9 @@ def print_report(report: object) -> None:
 @click.option("--keep", type=click.Choice(["first", "longest"]), default="first", show_default=True,
               help="Which document of a duplicate cluster survives (ties: the first).")
 @click.option("--seed", type=int, default=1, show_default=True, help="MinHash permutation seed.")
+@click.option("--min-length", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Never remove documents shorter than this many characters (stock lines such as "
+                   "'CHAPTER I' at paragraph granularity).")
 @click.option("--lowercase", is_flag=True, help="Exact dedup ignores case too.")
 @click.option("--no-exact", is_flag=True, help="Skip exact dedup (near dedup still merges identical texts).")
 @click.option("--no-near", is_flag=True, help="Only exact dedup.")
@@ -80,7 +83,8 @@ def print_report(report: object) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.pass_context
 def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: float, num_perm: int,
-          ngram: int, unit: str, granularity: str, keep: str, seed: int, lowercase: bool,
+          ngram: int, unit: str, granularity: str, keep: str, seed: int, min_length: int,
+          lowercase: bool,
           no_exact: bool, no_near: bool, verify: str, bands: int | None, rows: int | None, text_field: str,
           encoding_errors: str, force: bool) -> None:
     """Remove exact and near-duplicate documents from INPUTS (files, directories, globs).
@@ -102,7 +106,7 @@ def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: f
 
     config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, unit=unit,  # type: ignore[arg-type]
                          granularity=granularity, keep=keep, seed=seed,  # type: ignore[arg-type]
-                         lowercase=lowercase, exact=not no_exact, near=not no_near,
+                         min_length=min_length, lowercase=lowercase, exact=not no_exact, near=not no_near,
                          verify=verify, bands=bands, rows=rows).check()  # type: ignore[arg-type]
     try:
         with rich_progress(disable=quiet(ctx)) as progress:

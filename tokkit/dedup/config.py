@@ -35,7 +35,9 @@ class DedupConfig:
     documents' shingle-hash sets (``exact``; the sets are kept on disk beside the signatures) or
     by the MinHash estimate (``estimate``; its standard error at 0.8 with 128 permutations is
     0.035, so pairs at 0.75 pass one time in ten).
-    ``lowercase`` applies to exact dedup only (near dedup always case-folds).
+    ``lowercase`` applies to exact dedup only (near dedup always case-folds). Documents shorter
+    than ``min_length`` characters are never removed: at paragraph granularity, stock lines
+    ("CHAPTER I", '"What do you mean?"') recur in unrelated books.
     """
 
     threshold: float = 0.8
@@ -54,6 +56,7 @@ class DedupConfig:
     false_positive_weight: float = 0.05
     false_negative_weight: float = 0.95
     verify: Verify = "exact"
+    min_length: int = 0
     batch_docs: int = 2048
     batch_chars: int = 1_000_000
 
@@ -86,6 +89,8 @@ class DedupConfig:
         if not (self.false_positive_weight >= 0 and self.false_negative_weight >= 0
                 and self.false_positive_weight + self.false_negative_weight > 0):
             raise InputError("LSH false positive/negative weights must be >= 0 and not both 0")
+        if self.min_length < 0:
+            raise InputError(f"--min-length {self.min_length}: must be >= 0 characters")
         if self.batch_docs < 1 or self.batch_chars < 1:
             raise InputError("batch sizes must be positive")
         if not (self.exact or self.near):

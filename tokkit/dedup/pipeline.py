@@ -132,12 +132,17 @@ def cluster_documents(features: Features, config: DedupConfig, *,
     """Stage 2, signatures → band keys → candidate pairs → verified pairs → clusters → kept."""
     n = len(features.lengths)
     bands, rows = config.lsh_params()
-    pairs = [exact_pairs(features.keys)] if config.exact else []
+    eligible = np.asarray(features.lengths) >= config.min_length
+    pairs = []
+    if config.exact:
+        candidates_exact = np.flatnonzero(eligible)
+        found = exact_pairs(features.keys[candidates_exact])
+        pairs.append(candidates_exact[found] if len(found) else found)
     n_exact = len(pairs[0]) if pairs else 0
     n_candidates = n_verified = 0
     sigs = features.signatures
     if config.near:
-        docs = np.flatnonzero(features.shingled)
+        docs = np.flatnonzero(features.shingled & eligible)
         task = progress.task("clustering: LSH bands", total=len(docs))
         parts = []
         for lo in range(0, len(docs), chunk):
