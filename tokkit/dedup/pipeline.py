@@ -103,7 +103,11 @@ def compute_features(texts: Sequence[str], config: DedupConfig) -> Features:
 
 @dataclass
 class Clustering:
-    """Stage 2's result: for every document, its cluster, the one kept, and why it goes."""
+    """Stage 2's result: for every document, its cluster, the one kept, and why it goes.
+
+    Clusters are connected components, so a document can join through a chain of near
+    duplicates; its ``similarity`` to the kept document may then be below the threshold.
+    """
 
     labels: np.ndarray  # smallest document index of the cluster
     kept: np.ndarray  # index of the document its cluster keeps
