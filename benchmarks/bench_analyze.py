@@ -9,6 +9,9 @@ corpus, the text is read once into memory and cut into the batches ``analyze`` u
   of ``encode_ordinary``, which is faster than its thread-pool batch on a 2-core machine;
 - ``tokkit``: everything ``analyze`` does per batch (encode through the wrapper, text tally,
   id histogram, split characters, round trip) on the same batches;
+- ``own cpu``: CPU seconds of tokkit's own per-batch work alone (text tally + id tally, on ids
+  encoded beforehand) and its share of the library's encode CPU: the figure least disturbed by
+  other load on a shared machine;
 - ``end-to-end``: ``tokkit.analyze.analyze`` on the file, reading included (one run).
 
     python benchmarks/bench_analyze.py                       # LLaMA, cl100k_base, o200k_base
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tokkit.analyze.compression import AnalyzeConfig, _batches, _sample, analyze
-from tokkit.analyze.measure import Measurer, measure_batches, open_tokenizers
+from tokkit.analyze.measure import Measurer, measure_batches, open_tokenizers, text_tally
 from tokkit.analyze.scripts import script_table
 from tokkit.corpus.readers import ReadStats
 
@@ -79,7 +82,8 @@ def main() -> None:
     print(f"load + vocabulary tables: {time.perf_counter() - start:.2f} s for {len(specs)} tokenizers "
           f"(cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f})")
     print(f"{'corpus':<22} {'tokenizer':<12} {'MB':>5} {'library anchor':<22} "
-          f"{'wall: lib':>9} {'tokkit':>7} {'overhead':>8}   {'cpu: lib':>8} {'tokkit':>7} {'overhead':>8}")
+          f"{'wall: lib':>9} {'tokkit':>7} {'overhead':>8}   {'cpu: lib':>8} {'tokkit':>7} {'overhead':>8}   "
+          f"{'own cpu':>6} {'of lib':>7}")
     for corpus in corpora:
         batches = [(texts, encoded) for _, texts, encoded in
                    _batches(_sample([Path(corpus)], config, ReadStats()), config.batch_bytes)]
@@ -90,6 +94,15 @@ def main() -> None:
                     pass
 
             tokkit_wall, tokkit_cpu = best(ours, args.repeat)
+            encoded_ids = [m.encode_batch(texts) for texts, _ in batches]
+
+            def own_work(m: Measurer = m, batches: list[tuple[list[str], list[bytes]]] = batches,
+                         encoded_ids: list[list[list[int]]] = encoded_ids) -> None:
+                for (texts, encoded), ids in zip(batches, encoded_ids, strict=True):
+                    text_tally(texts, encoded)
+                    m.tally(texts, encoded, ids)
+
+            own_cpu = best(own_work, args.repeat)[1]
             for label, encode in library_anchors(m.tokenizer).items():
                 def library(encode: Callable[[list[str]], Any] = encode,
                             batches: list[tuple[list[str], list[bytes]]] = batches) -> None:
@@ -99,7 +112,8 @@ def main() -> None:
                 lib_wall, lib_cpu = best(library, args.repeat)
                 print(f"{Path(corpus).name:<22} {m.named.name:<12} {megabytes:>5.2f} {label:<22} "
                       f"{lib_wall:>9.3f} {tokkit_wall:>7.3f} {100 * (tokkit_wall / lib_wall - 1):>7.1f}%   "
-                      f"{lib_cpu:>8.3f} {tokkit_cpu:>7.3f} {100 * (tokkit_cpu / lib_cpu - 1):>7.1f}%")
+                      f"{lib_cpu:>8.3f} {tokkit_cpu:>7.3f} {100 * (tokkit_cpu / lib_cpu - 1):>7.1f}%   "
+                      f"{own_cpu:>6.3f} {100 * own_cpu / lib_cpu:>6.1f}%")
     start = time.perf_counter()
     analyze(specs, {Path(c).name: [c] for c in corpora}, config=config)
     print(f"end-to-end analyze (reading, {len(specs)} tokenizers, {len(corpora)} corpora, tables "
