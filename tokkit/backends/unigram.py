@@ -59,7 +59,7 @@ class SPMUnigramTrainer:
             seed_sentencepiece_size=config.seed_size, shrinking_factor=config.shrinking_factor,
             num_sub_iterations=config.em_sub_iterations, num_threads=os.cpu_count() or 1,
             input_sentence_size=config.input_sentence_size, shuffle_input_sentence=True,
-            train_extremely_large_corpus=False, minloglevel=2, **ids)
+            hard_vocab_limit=False, minloglevel=2, **ids)
         if control:
             options["control_symbols"] = control
         return options
@@ -79,7 +79,7 @@ class SPMUnigramTrainer:
             if stats["sentences"] == 0:
                 raise InputError("the corpus has no sentences to train on (empty or whitespace "
                                  "only); check the corpus path") from None
-            message = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
+            message = " ".join(str(err).split()) or repr(err)
             raise InputError(f"sentencepiece refused the training run: {message}") from None
         size = self.config.input_sentence_size
         if size and stats["sentences"] > size:

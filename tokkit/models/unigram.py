@@ -97,6 +97,12 @@ class UnigramTokenizer:
         self.min_score = min(normal, default=0.0)
         self.unk_score = self.min_score - UNK_PENALTY
         self._max_len = max((len(p) for p in self._matchable), default=1)
+        self._trie: dict[str, Any] = {}
+        for piece, i in self._matchable.items():
+            node = self._trie
+            for ch in piece[:-1]:
+                node = node.setdefault(ch, [{}, -1])[0]
+            node.setdefault(piece[-1], [{}, -1])[1] = i
         self._bytes = [self.piece_to_id.get(byte_piece(b), -1) for b in range(256)]
         if self.settings.byte_fallback and -1 in self._bytes:
             raise InputError("unigram model: byte_fallback needs all 256 <0xNN> pieces")
@@ -130,33 +136,49 @@ class UnigramTokenizer:
 
     def viterbi(self, word: str) -> list[tuple[int, int]]:
         """Best segmentation of one normalized word as (piece id or -1 for unknown, end) pairs;
-        consecutive unknown characters are fused into one."""
+        consecutive unknown characters are fused into one.
+
+        Forward relaxation over a trie, in sentencepiece's order (start positions ascending,
+        then longer matches; a candidate replaces the incumbent only if strictly better), so ties
+        resolve as they do in the library.
+        """
         n = len(word)
-        get = self._matchable.get
         scores = self.scores
-        max_len = self._max_len
-        best = [0.0] + [-math.inf] * n
-        back: list[tuple[int, int]] = [(0, 0)] * (n + 1)  # (start, piece id)
-        for end in range(1, n + 1):
-            top, arg = -math.inf, (end - 1, -1)
-            if word[end - 1] not in self._matchable:  # no piece for this character: unknown
-                top = best[end - 1] + self.unk_score
-            for start in range(max(0, end - max_len), end):
-                i = get(word[start:end])
-                if i is not None:
-                    s = best[start] + scores[i]
-                    if s > top:
-                        top, arg = s, (start, i)
-            best[end], back[end] = top, arg
+        unk_score = self.unk_score
+        root = self._trie
+        best = [0.0] * (n + 1)
+        back_start = [-1] * (n + 1)
+        back_id = [0] * (n + 1)
+        for s in range(n):
+            here = best[s]
+            node = root
+            single = False
+            for e in range(s, n):
+                step = node.get(word[e])
+                if step is None:
+                    break
+                node, i = step
+                if i >= 0:
+                    t = e + 1
+                    c = here + scores[i]
+                    if back_start[t] < 0 or c > best[t]:
+                        best[t], back_start[t], back_id[t] = c, s, i
+                    if t == s + 1:
+                        single = True
+            if not single:
+                t = s + 1
+                c = here + unk_score
+                if back_start[t] < 0 or c > best[t]:
+                    best[t], back_start[t], back_id[t] = c, s, -1
         out: list[tuple[int, int]] = []
         end = n
         while end > 0:
-            start, i = back[end]
+            i = back_id[end]
             if i < 0 and out and out[-1][0] < 0:
                 out[-1] = (-1, out[-1][1])  # fuse with the unknown run after it
             else:
                 out.append((i, end))
-            end = start
+            end = back_start[end]
         out.reverse()
         return out
 
@@ -170,7 +192,7 @@ class UnigramTokenizer:
             if i >= 0:
                 ids.append(i)
             elif self.settings.byte_fallback:
-                ids.extend(self._bytes[b] for b in word[start:end].encode("utf-8"))
+                ids.extend(self._bytes[b] for b in word[start:end].encode("utf-8", "surrogatepass"))
             else:
                 ids.append(self.unk_id)
             start = end

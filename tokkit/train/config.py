@@ -117,7 +117,7 @@ class UnigramConfig(TrainConfig):
     seed_size: int = 1_000_000
     shrinking_factor: float = 0.75
     em_sub_iterations: int = 2
-    input_sentence_size: int = 0
+    input_sentence_size: int = 10_000_000
 
     def check(self) -> None:
         super().check()
@@ -131,8 +131,10 @@ class UnigramConfig(TrainConfig):
             raise InputError("--max-piece-length must be between 1 and 64")
         if not 0.5 <= self.shrinking_factor < 1.0:
             raise InputError("--shrinking-factor must be in [0.5, 1.0)")
-        if self.em_sub_iterations < 1 or self.seed_size < 1000 or self.input_sentence_size < 0:
-            raise InputError("unigram: em_sub_iterations ≥ 1, seed_size ≥ 1000, input_sentence_size ≥ 0")
+        if self.em_sub_iterations < 1 or self.seed_size < 1000:
+            raise InputError("unigram: em_sub_iterations must be ≥ 1 and --seed-size ≥ 1000")
+        if self.input_sentence_size != 0 and self.input_sentence_size <= 100:
+            raise InputError("--input-sentence-size must be 0 (all sentences) or more than 100")
         floor = len(self.special_tokens) + (256 if self.byte_fallback else 0) + 1
         if self.vocab_size < floor:
             raise InputError(

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import unicodedata
@@ -48,6 +49,8 @@ from tokkit.train.unigram_lattice import (
     window_hashes,
 )
 from tokkit.types import Progress
+
+log = logging.getLogger("tokkit")
 
 BATCH_CHARS = 1 << 20
 MAX_RUN = 1024
@@ -405,4 +408,7 @@ class UnigramTrainer:
                 types.append("normal")
                 scores.append(float(logp[i]))
         self.stats["vocab_size"] = len(final_pieces)
+        if len(final_pieces) < config.vocab_size:
+            log.warning("the corpus supports only %d pieces (asked for %d): every other candidate "
+                        "was expected less than half a time", len(final_pieces), config.vocab_size)
         return UnigramTokenizer(final_pieces, scores, types=types, settings=self.settings())

@@ -1,0 +1,151 @@
+"""Unigram training: the numeric core against brute force, runs, seeds, sizes, bad input."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tokkit.errors import InputError
+from tokkit.train.config import UnigramConfig
+from tokkit.train.unigram import UnigramTrainer, digamma
+from tokkit.train.unigram_lattice import HashTable, Lattice, string_hashes
+
+
+def brute_force(runs: list[str], counts: list[float], vocab: list[str], logp: np.ndarray):  # type: ignore[no-untyped-def]
+    """Expected piece counts and log-likelihood by enumerating every segmentation."""
+    index = {p: i for i, p in enumerate(vocab)}
+    expected = np.zeros(len(vocab))
+    loglik = 0.0
+    for run, count in zip(runs, counts, strict=True):
+        segs = []
+        for cuts in itertools.product([False, True], repeat=len(run) - 1):
+            bounds = [0, *[i + 1 for i, c in enumerate(cuts) if c], len(run)]
+            parts = [run[a:b] for a, b in itertools.pairwise(bounds)]
+            if all(p in index for p in parts):
+                segs.append((sum(logp[index[p]] for p in parts), parts))
+        z = math.log(sum(math.exp(s) for s, _ in segs))
+        loglik += count * z
+        for s, parts in segs:
+            for p in parts:
+                expected[index[p]] += count * math.exp(s - z)
+    return expected, loglik
+
+
+def lattice_of(runs: list[str], counts: list[float], vocab: list[str]) -> Lattice:
+    order = sorted(range(len(runs)), key=lambda i: -len(runs[i]))
+    runs = [runs[i] for i in order]
+    lengths = np.array([len(r) for r in runs])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    table = HashTable.build(string_hashes(vocab, 16), np.array([len(p) for p in vocab]),
+                            np.ones(len(vocab), dtype=bool), 16)
+    return Lattice.build("".join(runs), starts, lengths, np.array([counts[i] for i in order], dtype=float),
+                         table, 16)
+
+
+def test_forward_backward_and_viterbi_match_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    vocab = ["▁", "a", "b", "c", "▁a", "ab", "bc", "abc", "ca", "▁ab", "bca", "cab", "aa"]
+    runs = ["▁abcab", "abc", "▁a", "cabcaab", "b", "▁aabca", "bcabcabcaa"]
+    counts = [3.0, 1.0, 7.0, 2.0, 5.0, 1.0, 2.0]
+    logp = np.log(rng.dirichlet(np.ones(len(vocab))))
+    lat = lattice_of(runs, counts, vocab)
+    expected, loglik = lat.forward_backward(logp)
+    want_expected, want_loglik = brute_force(runs, counts, vocab, logp)
+    assert expected == pytest.approx(want_expected, rel=1e-9)
+    assert loglik == pytest.approx(want_loglik, rel=1e-12)
+    tok_runs, tok_pieces, scores = lat.viterbi(logp)
+    order = sorted(range(len(runs)), key=lambda i: -len(runs[i]))
+    for r, original in enumerate(order):
+        pieces = [vocab[p] for rr, p in zip(tok_runs, tok_pieces, strict=True) if rr == r][::-1]
+        assert "".join(pieces) == runs[original]
+        best = max(s for s, _ in [(sum(logp[vocab.index(p)] for p in pieces), 0)])
+        assert scores[r] == pytest.approx(best)
+    # dropping a piece removes its edges and leaves a valid lattice
+    alive = np.ones(len(vocab), dtype=bool)
+    alive[vocab.index("abc")] = False
+    lat.keep_pieces(alive)
+    kept = [p for p, a in zip(vocab, alive, strict=True) if a]
+    sub = np.array([logp[vocab.index(p)] for p in kept])
+    expected, loglik = lat.forward_backward(logp)
+    want_expected, want_loglik = brute_force(runs, counts, kept, sub)
+    assert loglik == pytest.approx(want_loglik, rel=1e-12)
+    assert expected[alive] == pytest.approx(want_expected, rel=1e-9)
+    assert expected[vocab.index("abc")] == 0
+
+
+def test_digamma() -> None:
+    euler = 0.5772156649015329
+    values = digamma(np.array([1.0, 0.5, 2.0, 10.0, 1000.0]))
+    assert values == pytest.approx([-euler, -euler - 2 * math.log(2), 1 - euler,
+                                    2.251752589066721, 6.907255195648812], rel=1e-9)
+
+
+def test_runs_split_at_scripts_and_unknown_characters() -> None:
+    words = ["▁Hello,", "▁中文abc123", "▁e\u0301t\u00e9", "▁x☃y"]
+    counts = np.array([2.0, 1.0, 1.0, 1.0])
+    required = np.array([ord(c) for c in set("".join(words)) - {"☃"}])
+    runs, run_counts = UnigramTrainer.split_runs(words, counts, required)
+    got = dict(zip(runs, run_counts.tolist(), strict=True))
+    assert got == {"▁Hello": 2.0, ",": 2.0, "▁中文": 1.0, "abc": 1.0, "123": 1.0,
+                   "▁e\u0301t\u00e9": 1.0, "▁x": 1.0, "y": 1.0}
+
+
+@pytest.fixture(scope="module")
+def small_corpus(corpora: Path) -> list[str]:
+    lines = (corpora / "en" / "sherlock_holmes.txt").read_text(encoding="utf-8").splitlines()[:6000]
+    return lines + (corpora / "zh" / "三字经.txt").read_text(encoding="utf-8").splitlines()
+
+
+def test_exact_size_characters_and_stats(small_corpus: list[str]) -> None:
+    trainer = UnigramTrainer(UnigramConfig(vocab_size=1500, character_coverage=1.0))
+    tok = trainer.train(small_corpus)
+    assert tok.vocab_size == 1500
+    chars = set("".join(unicodedata.normalize("NFKC", "".join(small_corpus)).split())) | {"▁"}
+    assert chars <= set(tok.pieces)  # every character kept
+    assert tok.pieces[:3] == ["<unk>", "<s>", "</s>"]
+    scores = tok.scores[3:]
+    assert scores == sorted(scores, reverse=True)
+    assert all(s < 0 for s in scores)
+    stats = trainer.stats
+    assert stats["documents"] == len(small_corpus)
+    assert stats["corpus_bytes"] == sum(len(t.encode()) for t in small_corpus)
+    assert stats["alphabet"] == len(chars)
+    assert stats["seed_pieces"] > 1500 and stats["em_steps"] >= 2
+    assert all(len(p) <= 16 for p in tok.pieces)
+    assert not any("▁" in p[1:] for p in tok.pieces)
+
+
+def test_vocab_smaller_than_the_alphabet(small_corpus: list[str]) -> None:
+    with pytest.raises(InputError, match=r"smaller than the \d+ characters.*--byte-fallback"):
+        UnigramTrainer(UnigramConfig(vocab_size=300)).train(small_corpus)
+    tok = UnigramTrainer(UnigramConfig(vocab_size=300, byte_fallback=True)).train(small_corpus)
+    assert tok.vocab_size == 300
+    text = small_corpus[-1]
+    assert tok.decode(tok.encode(text)) == unicodedata.normalize("NFKC", text)  # rare ones as bytes
+    assert any(tok.types[i] == "byte" for i in tok.encode(text))
+
+
+def test_single_repeated_character() -> None:
+    trainer = UnigramTrainer(UnigramConfig(vocab_size=20))
+    tok = trainer.train(["a" * 50] * 10 + ["aaa aa a"] * 5)
+    # too little text to support 20 pieces: EM keeps what is used, the stats say so
+    assert 5 < tok.vocab_size == trainer.stats["vocab_size"] < 20
+    assert {"a", "▁"} <= set(tok.pieces)
+    assert all(set(p.lstrip("▁")) == {"a"} or p == "▁" for p in tok.pieces[3:])
+    assert tok.decode(tok.encode("a" * 77)) == "a" * 77
+
+
+def test_empty_corpus_and_bad_configs() -> None:
+    with pytest.raises(InputError, match="no words"):
+        UnigramTrainer(UnigramConfig(vocab_size=100)).train(["", "   "])
+    with pytest.raises(InputError, match="<unk>"):
+        UnigramConfig(vocab_size=100, special_tokens=("<s>",)).check()
+    with pytest.raises(InputError, match="no room"):
+        UnigramConfig(vocab_size=200, byte_fallback=True).check()
+    with pytest.raises(InputError, match="normalization"):
+        UnigramConfig(vocab_size=100, normalization="nfd").check()

@@ -1,0 +1,70 @@
+"""``tokkit train-wordpiece``: train a BERT-style WordPiece tokenizer, from scratch or with a library."""
+
+from __future__ import annotations
+
+import click
+
+from tokkit.cli.common import corpus_options
+from tokkit.cli.train import output_options, run_training_command
+from tokkit.types import Trainer
+
+
+@click.command("train-wordpiece")
+@click.argument("corpus", nargs=-1, type=click.Path())
+@click.option("--vocab", "vocab_size", type=int, default=32000, show_default=True,
+              help="Final vocabulary size: special tokens + characters (and ##characters) + merges.")
+@click.option("--backend", type=click.Choice(["scratch", "hf"]), default="scratch", show_default=True,
+              help="scratch: tokkit's trainer (likelihood score); hf: tokenizers' WordPieceTrainer "
+                   "(ranks merges by count).")
+@click.option("--special", multiple=True, default=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"),
+              show_default=True, help="A special token (repeat the option for several).")
+@click.option("--min-frequency", type=int, default=2, show_default=True,
+              help="Never merge a pair seen fewer times.")
+@click.option("--lowercase/--cased", default=True, show_default=True,
+              help="Lowercase the text (BERT uncased) or keep case.")
+@click.option("--strip-accents/--keep-accents", default=None,
+              help="Remove accents [default: when lowercasing].")
+@click.option("--limit-alphabet", type=int, default=None,
+              help="Keep only this many most frequent characters (others become [UNK]).")
+@click.option("--max-input-chars-per-word", type=int, default=100, show_default=True,
+              help="Longer words encode as [UNK].")
+@output_options
+@corpus_options
+@click.pass_context
+def train_wordpiece(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, backend: str,
+                    special: tuple[str, ...], min_frequency: int, lowercase: bool,
+                    strip_accents: bool | None, limit_alphabet: int | None,
+                    max_input_chars_per_word: int, output: str | None, name: str | None,
+                    force: bool, split: str, text_field: str, encoding_errors: str) -> None:
+    """Train a WordPiece tokenizer (BERT's) on CORPUS (files, directories, globs).
+
+    With no CORPUS, trains on the sample corpora (English + Chinese). Writes wordpiece.json,
+    vocab.txt (BERT's vocab format), tokenizer.json (for `tokenizers`/`transformers`) and
+    tokkit.json.
+
+    \b
+    Examples:
+      tokkit train-wordpiece corpus/ --vocab 32000
+      tokkit train-wordpiece data/*.jsonl --text-field content --cased --backend hf -o vocab/wp
+    """
+    from tokkit.train.config import WordPieceConfig
+
+    config = WordPieceConfig(vocab_size=vocab_size, special_tokens=tuple(special),
+                             min_frequency=min_frequency, lowercase=lowercase,
+                             strip_accents=strip_accents, limit_alphabet=limit_alphabet,
+                             max_input_chars_per_word=max_input_chars_per_word)
+    config.check()
+
+    def make_trainer() -> Trainer:
+        if backend == "hf":
+            from tokkit.backends.wordpiece import HFWordPieceTrainer
+
+            return HFWordPieceTrainer(config)
+        from tokkit.train.wordpiece import WordPieceTrainer
+
+        return WordPieceTrainer(config)
+
+    run_training_command(ctx, make_trainer=make_trainer, algorithm="wordpiece", backend=backend,
+                         config=config.to_dict(), corpus=corpus, output=output, name=name,
+                         force=force, split=split, text_field=text_field,
+                         encoding_errors=encoding_errors)
