@@ -176,6 +176,9 @@ def test_corpus_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, _, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(bad), "--json",
                         str(tmp_path / "no" / "dir" / "r.json")], capsys)
     assert code == 2 and "does not exist" in error_line(err)
+    code, _, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(bad), "--encoding-errors", "replace",
+                        "--plot", "/proc/tokkit-analyze-test.png"], capsys)
+    assert code == 2 and "/proc/tokkit-analyze-test.png" in error_line(err)
 
 
 def test_transformers_style_dirs(llama_model: Path, tmp_path: Path,

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tokkit.cli.common import corpus_options, quiet, read_options
 from tokkit.errors import InputError
+
+if TYPE_CHECKING:
+    from tokkit.analyze.compression import Report
 
 
 def _corpus_name(path: str, taken: dict[str, int]) -> str:
@@ -61,6 +67,8 @@ def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str,
     for out in (json_out, markdown_out, plot_out):
         if out is not None and str(out) != "-" and not out.parent.exists():
             raise InputError(f"{out}: the folder {out.parent} does not exist; create it first")
+        if out is not None and str(out) != "-" and not os.access(out.parent, os.W_OK):
+            raise InputError(f"{out}: the folder {out.parent} is not writable; choose another path")
     if plot_out is not None and str(plot_out) == "-":
         raise InputError("--plot -: a PNG cannot go to stdout; pass a file name")
     with rich_progress(disable=quiet(ctx)) as progress:
@@ -68,20 +76,25 @@ def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str,
     stdout_taken = str(json_out) == "-" or str(markdown_out) == "-"
     if not stdout_taken:
         print_report(report, Console())
-    if json_out is not None:
-        if str(json_out) == "-":
-            click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-        else:
-            write_json(report, json_out)
-    if markdown_out is not None:
-        if str(markdown_out) == "-":
-            click.echo(markdown(report))
-        else:
-            write_markdown(report, markdown_out)
-    if plot_out is not None:
-        from tokkit.analyze.plot import write_plot
+    if json_out is not None and str(json_out) == "-":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    if markdown_out is not None and str(markdown_out) == "-":
+        click.echo(markdown(report))
+    writers: list[tuple[Path | None, Callable[[Report, Path], Path]]] = [
+        (json_out, write_json), (markdown_out, write_markdown), (plot_out, _write_plot)]
+    for out, write in writers:
+        if out is None or str(out) == "-":
+            continue
+        try:
+            write(report, out)
+        except OSError as err:
+            raise InputError(f"{out}: cannot write ({err.strerror}); choose a writable path") from None
 
-        write_plot(report, plot_out)
+
+def _write_plot(report: Report, path: Path) -> Path:
+    from tokkit.analyze.plot import write_plot
+
+    return write_plot(report, path)
 
 
 @click.command()
