@@ -289,6 +289,23 @@ class _ZstdRaw(io.RawIOBase):
         return n
 
 
+def open_decompressed(path: str | Path) -> IO[bytes]:
+    """A file's bytes, through gzip/zstd when its name says so (a truncated stream is an error)."""
+    path = Path(path)
+    compression = _suffixes(path)[1]
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    if compression == ".gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if compression in (".zst", ".zstd"):
+        return io.BufferedReader(_ZstdRaw(raw), buffer_size=1 << 16)
+    return raw
+
+
+def file_format(path: str | Path) -> tuple[str, str | None]:
+    """(format suffix, compression suffix or None), e.g. ``a.jsonl.gz`` → (.jsonl, .gz)."""
+    return _suffixes(Path(path))
+
+
 class _Source:
     """An opened corpus file: a decompressed binary stream plus the raw file for progress."""
 

@@ -13,20 +13,18 @@ guessed for.
 from __future__ import annotations
 
 import codecs
-import gzip
-import io
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO
 
 from tokkit.corpus.readers import (
-    COMPRESSION_SUFFIXES,
     JSON_SUFFIXES,
     JSONL_SUFFIXES,
     PARQUET_SUFFIXES,
     ReadOptions,
     ReadStats,
+    file_format,
+    open_decompressed,
     read_documents,
 )
 from tokkit.dedup.config import EncodingFallback
@@ -39,29 +37,9 @@ _RECORD_SUFFIXES = JSONL_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES
 _CHUNK = 1 << 20
 
 
-def file_format(path: Path) -> tuple[str, str | None]:
-    """(format suffix, compression suffix or None), e.g. ``a.jsonl.gz`` → (.jsonl, .gz)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    compression = suffixes.pop() if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES else None
-    return (suffixes[-1] if suffixes else ""), compression
-
-
 def is_text_file(path: Path) -> bool:
     """True for files read as plain text (not jsonl/json/parquet)."""
     return file_format(path)[0] not in _RECORD_SUFFIXES
-
-
-def open_decompressed(path: Path) -> IO[bytes]:
-    """The file's bytes, through gzip/zstd when its name says so."""
-    compression = file_format(path)[1]
-    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
-    if compression == ".gz":
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if compression in (".zst", ".zstd"):
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
-    return raw
 
 
 def _check_utf8(path: Path) -> bool | None:
