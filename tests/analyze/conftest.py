@@ -19,6 +19,7 @@ TRICKY = [
     "a" * 3000,
     "混合 mixed 文本 with digits 12345 和 数字 ６７８",
     "罕见字：鞅 鬻 龘 𪚥",
+    "special text <|endoftext|> and <|fim_prefix|> is ordinary here",
 ]
 
 

@@ -87,7 +87,7 @@ def explain(tokenizer: str | Path | Tokenizer, text: str) -> Explanation:
     measurer = Measurer(named)
     table = measurer.table
     raw = text.encode("utf-8")
-    ids = measurer.encode_batch([text])[0]
+    ids = [int(i) for i in measurer.encode_batch([text])[0]]
     surfaces = [table.surfaces[i] for i in ids]
     partial_of = _split_chars(surfaces)
     pieces = []

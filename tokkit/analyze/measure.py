@@ -152,11 +152,14 @@ class Measurer:
     def measure(self, texts: list[str], encoded: Sequence[bytes]) -> TokenTally:
         return self.tally(texts, encoded, self.encode_batch(texts))
 
-    def tally(self, texts: list[str], encoded: Sequence[bytes], id_lists: list[list[int]]) -> TokenTally:
-        """Tally one batch already encoded by :attr:`encode_batch`."""
+    def tally(self, texts: list[str], encoded: Sequence[bytes], id_lists: Sequence[Sequence[int]]) -> TokenTally:
+        """Tally one batch already encoded by :attr:`encode_batch` (lists or numpy arrays of ids)."""
         counts = np.fromiter(map(len, id_lists), dtype=np.int64, count=len(id_lists))
         total = int(counts.sum())
-        ids = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=total)
+        if id_lists and isinstance(id_lists[0], np.ndarray):
+            ids = np.concatenate(id_lists).astype(np.int64, copy=False)
+        else:
+            ids = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=total)
         histogram = np.bincount(ids, minlength=self.table.size) if total else self.empty().histogram
         if len(histogram) > self.table.size:
             raise TokkitError(
@@ -204,7 +207,7 @@ class Measurer:
                                            minlength=len(SCRIPTS))
         tally.han_split += int(np.count_nonzero(split & (classes == HAN)))
 
-    def _roundtrip(self, texts: list[str], encoded: Sequence[bytes], id_lists: list[list[int]],
+    def _roundtrip(self, texts: list[str], encoded: Sequence[bytes], id_lists: Sequence[Sequence[int]],
                    ids: np.ndarray, counts: np.ndarray) -> int:
         """Documents with ``decode(encode(x)) == x``.
 
@@ -235,15 +238,23 @@ class Measurer:
                     exact[i] = bool(np.array_equal(stream[a:a + n], expected[b:b + n]))
         unsure = np.flatnonzero(~exact).tolist()
         if unsure:
-            decoded = self.decode_batch([id_lists[i] for i in unsure])
+            decoded = self.decode_batch([list(map(int, id_lists[i])) for i in unsure])
             for i, text in zip(unsure, decoded, strict=True):
                 exact[i] = text == texts[i]
         return int(exact.sum())
 
 
-def _encoder(tok: Tokenizer) -> Callable[[list[str]], list[list[int]]]:
-    """The library's own batch encode where the wrapper exposes it (same ids as ``encode``)."""
+def _encoder(tok: Tokenizer) -> Callable[[list[str]], Sequence[Sequence[int]]]:
+    """The library's own batch encode where the wrapper exposes it (same ids as ``encode``).
+
+    tiktoken: ``encode_to_numpy`` with no special tokens allowed (what ``encode_ordinary`` does),
+    which hands over its id buffer without building a Python list.
+    """
     kind = getattr(tok, "kind", None)
+    if kind == "tiktoken" and hasattr(tok, "encoding"):
+        to_numpy = tok.encoding.encode_to_numpy
+        nothing: frozenset[str] = frozenset()
+        return lambda texts: [to_numpy(t, allowed_special=nothing, disallowed_special=()) for t in texts]
     if kind == "spm" and hasattr(tok, "sp"):
         sp = tok.sp
         return lambda texts: sp.EncodeAsIds(texts) if texts else []
@@ -265,7 +276,7 @@ def measure_batches(
     """
     jobs = ((source, texts, encoded, m) for source, texts, encoded in batches for m in measurers)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokkit-encode") as pool:
-        ahead: deque[tuple[str, list[str], list[bytes], Measurer, Future[list[list[int]]]]] = deque()
+        ahead: deque[tuple[str, list[str], list[bytes], Measurer, Future[Sequence[Sequence[int]]]]] = deque()
         current: tuple[str, TextTally, list[TokenTally]] | None = None
         for source, texts, encoded, m in jobs:
             ahead.append((source, texts, encoded, m, pool.submit(m.encode_batch, texts)))
@@ -279,7 +290,7 @@ def measure_batches(
 
 
 def _tally_next(
-    ahead: deque[tuple[str, list[str], list[bytes], Measurer, Future[list[list[int]]]]],
+    ahead: deque[tuple[str, list[str], list[bytes], Measurer, Future[Sequence[Sequence[int]]]]],
     current: tuple[str, TextTally, list[TokenTally]] | None,
     n_measurers: int,
 ) -> Generator[tuple[str, TextTally, list[TokenTally]], None, tuple[str, TextTally, list[TokenTally]]]:
