@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,7 +68,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", nargs="*", help="Files/dirs [default: the en + zh sample corpora].")
     parser.add_argument("--tokenizer", help="Tokenizer dir with tokenizer.json [default: LLaMA, converted].")
-    parser.add_argument("--workers", nargs="*", type=int, default=[1, 2])
+    parser.add_argument("--workers", nargs="*", type=int, default=[1, 2],
+                        help="Worker counts to compare (1 = in-process, the default for tokenizer.json).")
     parser.add_argument("--seq-len", type=int, default=2048)
     args = parser.parse_args()
     console = Console()
@@ -90,11 +92,11 @@ def main() -> None:
         ours = {w: run_ours(paths, tokenizer, tmp / f"out{w}", args.seq_len, w) for w in args.workers}
         best = max(args.workers, key=lambda w: ours[w]["bytes"] / ours[w]["seconds"])
         doubled = tmp / "doubled"
-        for copy in ("a", "b"):
+        for copy in ("a", "b"):  # real copies: the reader reads a file named twice only once
             for i, path in enumerate(iter_files(paths)):
-                link = doubled / copy / f"{i:04d}{''.join(path.suffixes)}"
-                link.parent.mkdir(parents=True, exist_ok=True)
-                link.symlink_to(path.resolve())
+                target = doubled / copy / f"{i:04d}{''.join(path.suffixes)}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
         memory_runs = {"1×": ours[best], "2×": run_ours([str(doubled)], tokenizer, tmp / "mem2", args.seq_len, best)}
 
         texts = list(read_texts(paths, ReadOptions(split="line")))

@@ -45,7 +45,8 @@ def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
 @click.option("--tokens-per-shard", type=int, default=1 << 26, show_default=True,
               help="Tokens per .bin file, rounded down to whole sequences.")
 @click.option("--workers", type=int, default=0, show_default=True,
-              help="Tokenizer processes (0 = one per CPU; 1 = in-process). Does not change the output.")
+              help="Tokenizer processes: 1 = in-process, N = N processes, 0 = auto (in-process with the "
+                   "fast tokenizer's own threads for tokenizer.json, else one per CPU). Same output.")
 @click.option("--bos", default="auto", show_default=True,
               help="BOS token before each document: auto (tokenizer's convention), none, or a token.")
 @click.option("--eos", default="auto", show_default=True,

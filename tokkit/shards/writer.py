@@ -60,7 +60,9 @@ class ShardConfig:
     """How to cut a corpus into training shards (saved in the manifest).
 
     ``tokens_per_shard`` is rounded down to a multiple of ``seq_len`` so shards hold whole
-    sequences. ``workers`` (0 = one per CPU) does not change the output, only the speed.
+    sequences. ``workers`` does not change the output, only the speed: 1 tokenizes in-process,
+    N > 1 in N processes, 0 picks (in-process for a ``tokenizer.json``, whose Rust threads use
+    every core; one process per CPU for other tokenizers).
     """
 
     seq_len: int = 2048
@@ -123,6 +125,17 @@ def make_encoder(tokenizer_path: str) -> Encoder:
     if callable(native):
         return native
     return lambda texts: [tokenizer.encode(t) for t in texts]
+
+
+def _auto_workers(tokenizer_path: str | Path) -> int:
+    """``workers=0``: in-process for a ``tokenizer.json`` (its Rust threads already use every
+    core, and skip pickling texts to other processes), else one process per CPU."""
+    from tokkit.backends.hf import TOKENIZER_JSON
+
+    path = Path(tokenizer_path)
+    if (path / TOKENIZER_JSON).is_file() or path.name == TOKENIZER_JSON:
+        return 1
+    return os.cpu_count() or 1
 
 
 _WORKER: tuple[Encoder, Framing, float] | None = None
@@ -358,7 +371,7 @@ def write_shards(
                 yield doc.text
             documents += 1
 
-    workers = config.workers or (os.cpu_count() or 1)
+    workers = config.workers or _auto_workers(tokenizer_path)
     index = skip_until
     try:
         for batch in _encoded(_batches(texts(), config.batch_bytes), str(tokenizer_path), framing, config, workers):
