@@ -16,6 +16,7 @@ from tokkit.errors import EncodingError, OutputExistsError, TokkitError
 from .conftest import KillWorker
 
 SMALL = RayOptions(partition_mb=0.02, shuffle_partitions=3)
+PARAGRAPHS = DedupConfig(granularity="paragraph", min_length=120)  # short ones are never removed
 
 
 def tree(directory: Path) -> dict[str, bytes]:
@@ -59,14 +60,14 @@ def mixed_corpus(corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="module")
 def local_mixed(mixed_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("local") / "out"
-    dedup_corpus([mixed_corpus], out, config=DedupConfig(granularity="paragraph"))
+    dedup_corpus([mixed_corpus], out, config=PARAGRAPHS)
     return out
 
 
 def test_ray_dedup_equals_local_on_paragraphs_in_txt_jsonl_and_parquet(
     ray_instance: Any, mixed_corpus: Path, local_mixed: Path, tmp_path: Path
 ) -> None:
-    report = ray_dedup_corpus([mixed_corpus], tmp_path / "ray", config=DedupConfig(granularity="paragraph"),
+    report = ray_dedup_corpus([mixed_corpus], tmp_path / "ray", config=PARAGRAPHS,
                               options=SMALL)
     assert report.manifest["engine"]["partitions"] >= 3  # duplicates cross partition boundaries
     counts = report.counts
@@ -94,7 +95,7 @@ def test_a_worker_killed_while_writing_is_retried_and_the_output_is_unchanged(
     ray_instance: Any, mixed_corpus: Path, local_mixed: Path, tmp_path: Path
 ) -> None:
     marker = tmp_path / "killed"
-    ray_dedup_corpus([mixed_corpus], tmp_path / "ray", config=DedupConfig(granularity="paragraph"),
+    ray_dedup_corpus([mixed_corpus], tmp_path / "ray", config=PARAGRAPHS,
                      options=SMALL, stage_hook=KillWorker(marker, "filter", partition=1))
     assert len(marker.read_text().split()) == 1  # the worker died once, the retry finished
     assert tree(tmp_path / "ray") == tree(local_mixed)
@@ -106,7 +107,7 @@ def test_a_worker_that_keeps_dying_fails_cleanly_without_output(
     marker = tmp_path / "killed"
     out = tmp_path / "out"
     with pytest.raises(TokkitError) as err:
-        ray_dedup_corpus([mixed_corpus], out, config=DedupConfig(granularity="paragraph"),
+        ray_dedup_corpus([mixed_corpus], out, config=PARAGRAPHS,
                          options=RayOptions(partition_mb=0.02, max_retries=1),
                          stage_hook=KillWorker(marker, "filter", partition=0, once=False))
     message = str(err.value)

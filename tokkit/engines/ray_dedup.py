@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from tokkit.atomic import TMP_PREFIX, atomic_dir, atomic_file
-from tokkit.corpus.readers import ReadOptions, ReadStats, iter_files
+from tokkit.corpus.readers import ReadOptions, ReadStats, file_format, iter_files
 from tokkit.corpus.writers import SEPARATORS
 from tokkit.dedup.config import DedupConfig, EncodingFallback
 from tokkit.dedup.pipeline import (
@@ -58,7 +58,6 @@ from tokkit.dedup.pipeline import (
     exact_pairs,
 )
 from tokkit.dedup.reading import (
-    file_format,
     find_legacy_files,
     is_text_file,
     read_corpus,
@@ -260,16 +259,19 @@ def _bucket_rows(batch: dict[str, np.ndarray], *, features_dir: str, offsets: di
             hook("buckets", partition)
         feats = _read_features(features_dir, partition, cfg.num_perm)
         docs = offsets[partition] + np.arange(len(feats["length"]), dtype=np.int64)
+        # documents shorter than min_length are never removed (nor bucketed by the local engine)
+        eligible = feats["length"] >= getattr(cfg, "min_length", 0)
         if cfg.near:
-            sel = np.flatnonzero(feats["shingled"])
+            sel = np.flatnonzero(feats["shingled"] & eligible)
             keys = band_keys(feats["sig"][sel], bands, rows).ravel()
             yield _tagged(keys, np.zeros(len(keys), np.uint64),
                           np.tile(np.arange(bands, dtype=np.int16), len(sel)),
                           np.repeat(docs[sel], bands), shuffle_partitions)
         if cfg.exact:
-            halves = feats["key"].view(np.uint64)  # (n, 2): a 16-byte digest as two words
+            sel = np.flatnonzero(eligible)
+            halves = feats["key"][sel].view(np.uint64)  # (n, 2): a 16-byte digest as two words
             yield _tagged(halves[:, 0].copy(), halves[:, 1].copy(),
-                          np.full(len(docs), -1, np.int16), docs, shuffle_partitions)
+                          np.full(len(sel), -1, np.int16), docs[sel], shuffle_partitions)
 
 
 def _tagged(key: np.ndarray, key2: np.ndarray, band: np.ndarray, doc: np.ndarray,
@@ -488,6 +490,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
                              else np.zeros(0, np.uint32))
         elif getattr(config, "verify", "estimate") == "exact" and m == 0:
             features.set_offsets, features.sets = np.zeros(1, np.int64), np.zeros(0, np.uint32)
+        driver_start = time.perf_counter()
         clustering = cluster_documents(features, config, progress=progress)
         clustered = time.perf_counter()
 
@@ -552,6 +555,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
             "bytes": {"in": total_bytes, "out": bytes_out, "text_in": text_bytes},
             "files": file_rows,
             "engine": {"name": "ray", "partitions": len(plan), "candidates": m,
+                       "driver_cluster_seconds": round(clustered - driver_start, 3),
                        "shuffle_partitions": shuffle, "options": options.to_dict()},
         }
         with open(tmp / "manifest.json", "w", encoding="utf-8") as f:

@@ -119,6 +119,8 @@ def configure_data_context(ray: Any) -> None:
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
     ctx.max_errored_blocks = 0
+    # one "execution finished" line per stage is noise beside tokkit's own progress bars
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     # A sort-based shuffle starts no aggregator actors: seconds instead of tens on a small
     # instance, and the dedup shuffle has few, large groups anyway.
     ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
