@@ -84,3 +84,23 @@ def test_non_bpe_model_is_refused(zh: ModelProto) -> None:
     unigram.trainer_spec.model_type = unigram.trainer_spec.UNIGRAM
     with pytest.raises(InputError, match="BPE"):
         build_hf_tokenizer(unigram)
+
+
+SPECIAL_LITERALS = ("<s>", "</s>", "<unk>")
+
+
+def test_parity_on_arbitrary_text(extended: ExtendResult) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    hf, sp = build_hf_tokenizer(extended.model), processor(extended.model)
+    alphabet = st.sampled_from("中华人民共和国越来越的了是 ▁\t\nab1.，。🦙") | st.characters()
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.text(alphabet=alphabet, max_size=40))
+    def check(text: str) -> None:
+        if any(s in text for s in SPECIAL_LITERALS):
+            return
+        assert hf.encode(text, add_special_tokens=False).ids == sp.encode(text)
+
+    check()
