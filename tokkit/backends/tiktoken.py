@@ -26,10 +26,10 @@ RANKS_SUFFIX = ".tiktoken"
 
 
 def _cache_dir() -> Path:
-    """Where decompressed bundled rank files live (``$TOKKIT_CACHE/tiktoken``)."""
-    root = os.environ.get("TOKKIT_CACHE_HOME") or os.environ.get("XDG_CACHE_HOME")
-    base = Path(root) if root else Path.home() / ".cache"
-    return base / "tokkit" / "tiktoken"
+    """Where decompressed bundled rank files live: ``$TOKKIT_CACHE/tiktoken``, else
+    ``~/.cache/tokkit/tiktoken`` (the same convention as the corpus cache)."""
+    root = os.environ.get("TOKKIT_CACHE")
+    return (Path(root) if root else Path.home() / ".cache" / "tokkit") / "tiktoken"
 
 
 def _bundled_ranks(name: str) -> Path | None:
