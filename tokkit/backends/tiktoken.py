@@ -83,7 +83,10 @@ def _encoding(name: str, ranks_file: Path | None = None) -> Any:
             return real_loader(str(local), expected_hash=expected_hash)
 
         try:
-            with mock.patch.object(openai_public, "load_tiktoken_bpe", from_bundle):
+            # the bundle is a local file already: keep tiktoken from copying it into its download
+            # cache (hash checked above either way)
+            with mock.patch.object(openai_public, "load_tiktoken_bpe", from_bundle), \
+                    mock.patch.dict(os.environ, {"TIKTOKEN_CACHE_DIR": ""}):
                 spec = constructor()
         except ValueError:  # the sha256 check (ours or tiktoken's)
             raise TokkitError(
