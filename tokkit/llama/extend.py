@@ -112,7 +112,8 @@ def policy_scores(base: ModelProto, count: int, policy: ScorePolicy) -> list[flo
     else:
         start = max(regular)
         scores = [_float32(start + (count - k)) for k in range(count)]
-    if len(set(scores)) != count or (count and not (scores[0] != start and scores[-1] != start)):
+    beyond = all(x < start for x in scores) if policy == "below-base" else all(x > start for x in scores)
+    if len(set(scores)) != count or not beyond:
         raise TokkitError(
             f"cannot give {count} new pieces distinct float32 scores next to base score {start}; "
             "use --score-policy zero"
