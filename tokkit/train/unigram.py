@@ -215,21 +215,30 @@ class UnigramTrainer:
         weight = np.repeat(counts, lengths)
         budget = config.seed_size - len(required)
         cand_score, cand_pos, cand_len = [], [], []
+        min_freq = max(2, config.min_frequency)
+        valid = np.flatnonzero(room >= 2)
         for k, h in window_hashes(code_points(text), config.max_piece_length):
             if k == 1:
                 continue
-            valid = np.flatnonzero(room >= k)
+            # a substring is frequent only if its prefix one shorter is (apriori): the
+            # candidate positions shrink fast with k
+            valid = valid[room[valid] >= k]
             if len(valid) == 0:
                 break
-            uniq, first, inverse = np.unique(h[valid], return_index=True, return_inverse=True)
-            freq = np.bincount(inverse, weights=weight[valid])
-            del uniq, inverse
-            ok = np.flatnonzero(freq >= max(2, config.min_frequency))
-            if len(ok) > budget:
-                ok = ok[np.argpartition(-freq[ok], budget)[:budget]]
-            cand_score.append(freq[ok] * k)
-            cand_pos.append(valid[first[ok]])
-            cand_len.append(np.full(len(ok), k))
+            hv = h[valid]
+            order = np.argsort(hv)
+            hs = hv[order]
+            new_group = np.concatenate([[True], hs[1:] != hs[:-1]])
+            group_start = np.flatnonzero(new_group)
+            freq = np.add.reduceat(weight[valid][order], group_start)
+            del hv, hs
+            ok = np.flatnonzero(freq >= min_freq)
+            top = ok if len(ok) <= budget else ok[np.argpartition(-freq[ok], budget)[:budget]]
+            cand_score.append(freq[top] * k)
+            cand_pos.append(valid[order[group_start[top]]])
+            cand_len.append(np.full(len(top), k))
+            frequent = (freq >= min_freq)[np.cumsum(new_group) - 1]
+            valid = valid[order[frequent]]
         score = np.concatenate(cand_score) if cand_score else np.zeros(0)
         pos = np.concatenate(cand_pos) if cand_pos else np.zeros(0, dtype=np.int64)
         plen = np.concatenate(cand_len) if cand_len else np.zeros(0, dtype=np.int64)

@@ -86,21 +86,41 @@ class HashTable:
         return hit, self.ids[k][pos[hit]]
 
 
+def _segment_starts(run: npt.NDArray[np.int32], bounds: IntArray) -> list[IntArray]:
+    """Per column, where each run's group of edges starts (relative to the column's slice)."""
+    change = np.flatnonzero(run[1:] != run[:-1]) + 1
+    out = []
+    for j in range(len(bounds) - 1):
+        a, b = int(bounds[j]), int(bounds[j + 1])
+        inner = change[np.searchsorted(change, a + 1): np.searchsorted(change, b)] - a
+        out.append(np.concatenate([[0], inner]).astype(np.int64) if b > a else np.zeros(0, dtype=np.int64))
+    return out
+
+
 @dataclass
 class Lattice:
-    """Every lattice of a set of runs, as column-sorted edge arrays (see the module docstring)."""
+    """Every lattice of a set of runs, as column-sorted edge arrays (see the module docstring).
+
+    Edges are stored twice, in the order each pass reads them, so both passes read contiguous
+    slices: ``f_*`` by (end column, run) for forward and Viterbi, ``b_*`` by (start column, run)
+    for backward. ``*_src``/``*_dst`` are node indices, precomputed once.
+    """
 
     lengths: IntArray  # run lengths, descending
     counts: FloatArray  # run weights (occurrences in the corpus)
     off: IntArray  # off[j]: first node of column j
     ncol: IntArray  # ncol[j]: runs with length ≥ j
-    e_run: npt.NDArray[np.int32]
-    e_len: npt.NDArray[np.int8]
-    e_end: npt.NDArray[np.int16] | npt.NDArray[np.int32]
-    e_piece: npt.NDArray[np.int32]
-    fwd_bounds: IntArray  # edges ending at column j: fwd_bounds[j] : fwd_bounds[j + 1]
-    perm: npt.NDArray[np.int32]  # edge order by (start column, run)
-    bwd_bounds: IntArray
+    f_run: npt.NDArray[np.int32]
+    f_len: npt.NDArray[np.int8]
+    f_piece: npt.NDArray[np.int32]
+    f_src: npt.NDArray[np.int32]
+    f_bounds: IntArray  # edges ending at column j: f_bounds[j] : f_bounds[j + 1]
+    b_run: npt.NDArray[np.int32]
+    b_piece: npt.NDArray[np.int32]
+    b_dst: npt.NDArray[np.int32]
+    b_bounds: IntArray  # edges starting at column j
+    f_seg: list[IntArray]
+    b_seg: list[IntArray]
 
     @property
     def max_len(self) -> int:
@@ -108,7 +128,7 @@ class Lattice:
 
     @property
     def edges(self) -> int:
-        return len(self.e_run)
+        return len(self.f_run)
 
     @classmethod
     def build(cls, text: str, run_starts: IntArray, lengths: IntArray, counts: FloatArray,
@@ -118,10 +138,9 @@ class Lattice:
         to find each piece's best segmentation without itself)."""
         n_runs = len(lengths)
         cps = code_points(text)
-        run_of = np.repeat(np.arange(n_runs, dtype=np.int64), lengths)
-        pos_in_run = np.arange(len(run_of), dtype=np.int64) - np.repeat(run_starts, lengths)
-        # only positions inside runs: text holds the runs back to back
-        room = np.repeat(lengths, lengths) - pos_in_run
+        run_of = np.repeat(np.arange(n_runs, dtype=np.int32), lengths)
+        pos_in_run = (np.arange(len(run_of), dtype=np.int64) - np.repeat(run_starts, lengths)).astype(np.int32)
+        room = np.repeat(lengths, lengths).astype(np.int32) - pos_in_run
         runs, ends, lens, pieces = [], [], [], []
         for k, h in window_hashes(cps, max_piece_len):
             valid = np.flatnonzero(room >= k)
@@ -129,81 +148,96 @@ class Lattice:
                 valid = valid[~((pos_in_run[valid] == 0) & (room[valid] == k))]
             hit, ids = table.lookup(k, h[valid])
             at = valid[hit]
-            runs.append(run_of[at].astype(np.int32))
+            runs.append(run_of[at])
             ends.append((pos_in_run[at] + k).astype(np.int32))
             lens.append(np.full(len(at), k, dtype=np.int8))
             pieces.append(ids.astype(np.int32))
         del cps, run_of, pos_in_run, room
         e_run = np.concatenate(runs)
+        del runs
         e_end = np.concatenate(ends)
+        del ends
         e_len = np.concatenate(lens)
+        del lens
         e_piece = np.concatenate(pieces)
-        del runs, ends, lens, pieces
-        order = np.lexsort((e_run, e_end))
-        e_run, e_end, e_len, e_piece = e_run[order], e_end[order], e_len[order], e_piece[order]
-        del order
+        del pieces
         max_len = int(lengths[0]) if n_runs else 0
         ncol = np.searchsorted(-lengths, -np.arange(max_len + 1), side="right").astype(np.int64)
         off = np.concatenate([[0], np.cumsum(ncol)]).astype(np.int64)
-        lat = cls(lengths=lengths, counts=counts, off=off, ncol=ncol, e_run=e_run, e_len=e_len,
-                  e_end=e_end, e_piece=e_piece, fwd_bounds=np.zeros(0, dtype=np.int64),
-                  perm=np.zeros(0, dtype=np.int32), bwd_bounds=np.zeros(0, dtype=np.int64))
-        lat._index()
-        return lat
-
-    def _index(self, perm: npt.NDArray[np.int32] | None = None) -> None:
-        cols = np.arange(self.max_len + 2)
-        self.fwd_bounds = np.searchsorted(self.e_end, cols).astype(np.int64)
-        starts = self.e_end.astype(np.int32) - self.e_len.astype(np.int32)
-        if perm is None:
-            perm = np.lexsort((self.e_run, starts)).astype(np.int32)
-        self.perm = perm
-        self.bwd_bounds = np.searchsorted(starts[perm], cols).astype(np.int64)
+        cols = np.arange(max_len + 2)
+        order = np.lexsort((e_run, e_end))
+        f_run, f_len, f_piece = e_run[order], e_len[order], e_piece[order]
+        f_end = e_end[order]
+        del order
+        f_src = (off[f_end - f_len] + f_run).astype(np.int32)
+        f_bounds = np.searchsorted(f_end, cols).astype(np.int64)
+        del f_end
+        start = (e_end - e_len).astype(np.int32)
+        del e_end
+        order = np.lexsort((e_run, start))
+        b_run, b_piece = e_run[order], e_piece[order]
+        b_start, b_len = start[order], e_len[order]
+        del e_run, e_piece, e_len, start, order
+        b_dst = (off[b_start + b_len] + b_run).astype(np.int32)
+        b_bounds = np.searchsorted(b_start, cols).astype(np.int64)
+        del b_start, b_len
+        return cls(lengths=lengths, counts=counts, off=off, ncol=ncol, f_run=f_run, f_len=f_len,
+                   f_piece=f_piece, f_src=f_src, f_bounds=f_bounds, b_run=b_run, b_piece=b_piece,
+                   b_dst=b_dst, b_bounds=b_bounds, f_seg=_segment_starts(f_run, f_bounds),
+                   b_seg=_segment_starts(b_run, b_bounds))
 
     def keep_pieces(self, alive: npt.NDArray[np.bool_]) -> None:
         """Drop the edges of pieces no longer in the vocabulary (keeps every run connected as
         long as single characters stay alive)."""
-        keep = alive[self.e_piece]
-        if keep.all():
+        keep_f = alive[self.f_piece]
+        if keep_f.all():
             return
-        new_index = (np.cumsum(keep) - 1).astype(np.int32)
-        perm = new_index[self.perm[keep[self.perm]]]
-        self.e_run, self.e_len = self.e_run[keep], self.e_len[keep]
-        self.e_end, self.e_piece = self.e_end[keep], self.e_piece[keep]
-        self._index(perm)
-
-    @staticmethod
-    def _segments(run: npt.NDArray[np.int32]) -> IntArray:
-        return np.concatenate([[0], np.flatnonzero(run[1:] != run[:-1]) + 1])
+        before = np.concatenate([[0], np.cumsum(keep_f)])
+        self.f_bounds = before[self.f_bounds]
+        self.f_run, self.f_len = self.f_run[keep_f], self.f_len[keep_f]
+        self.f_piece, self.f_src = self.f_piece[keep_f], self.f_src[keep_f]
+        del keep_f, before
+        keep_b = alive[self.b_piece]
+        before = np.concatenate([[0], np.cumsum(keep_b)])
+        self.b_bounds = before[self.b_bounds]
+        self.b_run, self.b_piece, self.b_dst = self.b_run[keep_b], self.b_piece[keep_b], self.b_dst[keep_b]
+        self.f_seg = _segment_starts(self.f_run, self.f_bounds)
+        self.b_seg = _segment_starts(self.b_run, self.b_bounds)
 
     def forward_backward(self, logp: FloatArray) -> tuple[FloatArray, float]:
         """Expected count of every piece (weighted by run counts) and the log-likelihood total."""
         off, ncol, L = self.off, self.ncol, self.max_len
         la = np.zeros(int(off[-1]), dtype=np.float64)
         for j in range(1, L + 1):
-            a, b = self.fwd_bounds[j], self.fwd_bounds[j + 1]
-            run, ln = self.e_run[a:b], self.e_len[a:b].astype(np.int64)
-            x = la[off[j - ln] + run] + logp[self.e_piece[a:b]]
-            seg = self._segments(run)
+            a, b = self.f_bounds[j], self.f_bounds[j + 1]
+            run = self.f_run[a:b]
+            x = la[self.f_src[a:b]] + logp[self.f_piece[a:b]]
+            seg = self.f_seg[j]
             m = np.maximum.reduceat(x, seg)
-            s = np.add.reduceat(np.exp(x - m[run]), seg)
+            x -= m[run]
+            np.exp(x, out=x)
+            s = np.add.reduceat(x, seg)
             la[off[j] : off[j] + ncol[j]] = m + np.log(s)
         n_runs = len(self.lengths)
         z = la[off[self.lengths] + np.arange(n_runs)]
         lb = np.zeros(int(off[-1]), dtype=np.float64)
-        post = np.zeros(self.edges, dtype=np.float64)
+        post = np.empty(self.edges, dtype=np.float64)
         for s_col in range(L - 1, -1, -1):
-            a, b = self.bwd_bounds[s_col], self.bwd_bounds[s_col + 1]
-            idx = self.perm[a:b]
-            run, ln, pc = self.e_run[idx], self.e_len[idx].astype(np.int64), self.e_piece[idx]
-            y = lb[off[s_col + ln] + run] + logp[pc]
-            seg = self._segments(run)
+            a, b = self.b_bounds[s_col], self.b_bounds[s_col + 1]
+            run = self.b_run[a:b]
+            y = lb[self.b_dst[a:b]] + logp[self.b_piece[a:b]]
+            seg = self.b_seg[s_col]
             m = np.maximum.reduceat(y, seg)
-            t = np.add.reduceat(np.exp(y - m[run]), seg)
+            t = np.exp(y - m[run])
+            t = np.add.reduceat(t, seg)
             n_next = ncol[s_col + 1]
             lb[off[s_col] : off[s_col] + n_next] = m + np.log(t)
-            post[a:b] = np.exp(la[off[s_col] + run] + y - z[run]) * self.counts[run]
-        expected = np.bincount(self.e_piece[self.perm], weights=post, minlength=len(logp)).astype(np.float64)
+            y += la[off[s_col] + run]
+            y -= z[run]
+            np.exp(y, out=y)
+            y *= self.counts[run]
+            post[a:b] = y
+        expected = np.bincount(self.b_piece, weights=post, minlength=len(logp)).astype(np.float64)
         return expected, float(np.dot(z, self.counts))
 
     def viterbi(self, logp: FloatArray) -> tuple[IntArray, IntArray, FloatArray]:
@@ -215,11 +249,10 @@ class Lattice:
         va = np.zeros(int(off[-1]), dtype=np.float64)
         bp = np.zeros(int(off[-1]), dtype=np.int64)
         for j in range(1, L + 1):
-            a, b = self.fwd_bounds[j], self.fwd_bounds[j + 1]
-            run, ln = self.e_run[a:b], self.e_len[a:b].astype(np.int64)
-            x = va[off[j - ln] + run] + logp[self.e_piece[a:b]]
-            seg = self._segments(run)
-            m = np.maximum.reduceat(x, seg)
+            a, b = self.f_bounds[j], self.f_bounds[j + 1]
+            run = self.f_run[a:b]
+            x = va[self.f_src[a:b]] + logp[self.f_piece[a:b]]
+            m = np.maximum.reduceat(x, self.f_seg[j])
             cand = np.flatnonzero(x == m[run])
             rc = run[cand]
             first = cand[np.concatenate([[True], rc[1:] != rc[:-1]])]
@@ -233,8 +266,8 @@ class Lattice:
         while len(runs):
             e = bp[off[pos] + runs]
             tok_runs.append(runs)
-            tok_pieces.append(self.e_piece[e].astype(np.int64))
-            pos = pos - self.e_len[e].astype(np.int64)
+            tok_pieces.append(self.f_piece[e].astype(np.int64))
+            pos = pos - self.f_len[e].astype(np.int64)
             keep = pos > 0
             runs, pos = runs[keep], pos[keep]
         if not tok_runs:
