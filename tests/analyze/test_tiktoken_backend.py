@@ -91,8 +91,10 @@ def test_bundle_decompresses_to_tiktoken_file(tmp_path: Path, monkeypatch: pytes
     assert backend._bundled_ranks("r50k_base") is None
 
 
-def test_save_writes_the_ranks(tmp_path: Path) -> None:
+def test_save_writes_the_ranks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tiktoken.load
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")  # do not copy the temp file into tiktoken's cache
 
     tok = load_tokenizer("tiktoken:cl100k_base")
     path = tok.save(tmp_path)
