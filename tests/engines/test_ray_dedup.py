@@ -71,7 +71,7 @@ def test_ray_dedup_equals_local_on_paragraphs_in_txt_jsonl_and_parquet(
                               options=SMALL)
     assert report.manifest["engine"]["partitions"] >= 3  # duplicates cross partition boundaries
     counts = report.counts
-    assert counts["removed_exact"] >= 50 and counts["removed_near"] >= 5
+    assert counts["removed_exact"] >= 20 and counts["removed_near"] >= 5
     assert counts["candidate_pairs"] >= counts["verified_pairs"] > 0
     assert tree(tmp_path / "ray") == tree(local_mixed)
     assert sorted(p.name for p in (tmp_path / "ray").rglob("*")) == sorted(
