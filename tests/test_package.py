@@ -92,3 +92,4 @@ def test_atomic_file(tmp_path: Path) -> None:
         raise ValueError
     assert target.read_text() == "ok"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+    assert target.stat().st_mode & 0o044 == 0o044, "outputs must not be owner-only"

@@ -19,6 +19,12 @@ from tokkit.errors import OutputExistsError
 TMP_PREFIX = ".tmp-"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _clean_stale(target: Path) -> None:
     for stale in target.parent.glob(f"{TMP_PREFIX}{target.name}.*"):
         if stale.is_dir():
@@ -39,6 +45,7 @@ def atomic_dir(target: str | Path, *, force: bool = False) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(target)
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp
     except BaseException:
@@ -61,6 +68,7 @@ def atomic_file(target: str | Path, mode: str = "w", **open_kwargs: Any) -> Iter
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent)
     os.close(fd)
+    os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
         with open(name, mode, **open_kwargs) as f:
             yield f
