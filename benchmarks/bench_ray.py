@@ -144,13 +144,14 @@ def scaling_table(name: str, mb: float, costs: list[float], partition_mb: float,
           f"{len(costs)} partitions = {per_part:.2f} s per {partition_mb:g} MB partition; "
           f"fixed {fixed_seconds:.1f} s per job; serial driver {driver_per_mb * 1000:.1f} ms/MB")
     workers = [1, 2, 8, 32, 128, 512, 2048]
-    partitions = [len(costs), 1_000, 16_000, int(1e6 / partition_mb)]
-    print("partitions \\ workers".ljust(24) + "".join(f"{w:>10}" for w in workers))
-    for p in partitions:
-        row = f"{p:>10,} ({p * partition_mb / 1e3:>8.1f} GB)"
-        cells = [_human(math.ceil(p / w) * per_part + fixed_seconds + driver_per_mb * p * partition_mb)
+    rows = [(p, partition_mb) for p in (len(costs), 1_000, 16_000, int(1e6 / partition_mb))]
+    rows.append((int(1e6 / 64), 64.0))  # 1 TB in the default 64 MB partitions
+    print("partitions \\ workers".ljust(30) + "".join(f"{w:>10}" for w in workers))
+    for p, size in rows:
+        row = f"{p:>10,} x {size:g} MB ({p * size / 1e3:>7.1f} GB)"
+        cells = [_human(math.ceil(p / w) * per_mb * size + fixed_seconds + driver_per_mb * p * size)
                  for w in workers]
-        print(row.ljust(24) + "".join(f"{c:>10}" for c in cells))
+        print(row.ljust(30) + "".join(f"{c:>10}" for c in cells))
     total = 1e6 * per_mb  # core-seconds for 1 TB
     serial = 1e6 * driver_per_mb
     print(f"1 TB = {total / 3600:,.0f} core-hours of parallel work + {serial / 3600:,.1f} h serial on the "
