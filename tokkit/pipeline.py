@@ -110,7 +110,7 @@ class PipelineConfig:
                 values[key] = (raw,) if isinstance(raw, str) else tuple(str(x) for x in raw)
         for name in DEFAULTS:
             if name in values and not isinstance(values[name], Mapping):
-                raise InputError(f"{source}: [{name}] must be a table of settings")
+                raise InputError(f"{source}: {name} must be a table of settings (a [{name}] section)")
         if float(values.get("sample_mb", 1)) < 0:
             raise InputError(f"{source}: sample_mb must be >= 0 (0 = the whole corpus)")
         return cls(**values)
@@ -233,8 +233,37 @@ def _pick(settings: Mapping[str, Any], cls: type, stage: str, *, drop: tuple[str
     values = {k: v for k, v in settings.items() if k not in drop}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise InputError(f"[{stage}]: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise InputError(
+            f"{stage} settings: unknown {', '.join(unknown)}; known: {', '.join(sorted(known - set(drop)))}"
+        )
     return values
+
+
+def _stage_classes() -> dict[str, tuple[type, tuple[str, ...]]]:
+    """Each stage table's config class and the keys the pipeline sets itself."""
+    from tokkit.cpt.config import CPTConfig
+    from tokkit.dedup.config import DedupConfig
+    from tokkit.llama.extend import ExtendConfig
+    from tokkit.llama.resize import ResizeConfig
+    from tokkit.shards.writer import ShardConfig
+    from tokkit.train.config import BPEConfig
+
+    return {"dedup": (DedupConfig, ()), "train": (BPEConfig, ()), "extend": (ExtendConfig, ()),
+            "resize": (ResizeConfig, ()), "shard": (ShardConfig, ()),
+            "cpt": (CPTConfig, ("model", "shards", "output"))}
+
+
+def check_settings(config: PipelineConfig) -> None:
+    """Refuse a misspelt stage setting before the first stage runs, not ten minutes in."""
+    for stage, (cls, drop) in _stage_classes().items():
+        settings = config.stage(stage)
+        if stage == "extend":
+            settings = {k: v for k, v in settings.items() if not k.startswith("zh_")}
+        _pick(settings, cls, stage, drop=drop)
+    unknown = sorted(set(config.stage("analyze")) - {"max_mb"})
+    unknown += sorted(set(config.stage("model")) - {"hidden_size", "num_layers", "seed", "tie", "num_heads"})
+    if unknown:
+        raise InputError(f"analyze/model settings: unknown {', '.join(unknown)}")
 
 
 def run_pipeline(
@@ -249,6 +278,7 @@ def run_pipeline(
     config = config or PipelineConfig()
     progress = progress or NULL_PROGRESS
     run_dir = Path(config.run_dir)
+    check_settings(config)
     llama = find_llama_tokenizer(config.llama_tokenizer)
     saved = run_dir / CONFIG_FILE
     settings = config.to_dict()

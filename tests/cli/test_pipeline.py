@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tokkit.cli import cli, main
+from tokkit.errors import InputError
+from tokkit.pipeline import STAGES, PipelineConfig
+
+
+def _toml(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_config_tables_reach_the_stage_configs_and_typos_are_named(tmp_path: Path) -> None:
+    config = PipelineConfig.load(_toml(tmp_path / "p.toml", 'sample_mb = 1\ncorpora = "zh"\n[shard]\nseq_len = 64\n'))
+    assert config.corpora == ("zh",) and config.stage("shard")["seq_len"] == 64
+    assert config.stage("shard")["val_fraction"] == 0.02  # defaults kept beside the override
+    with pytest.raises(InputError, match=r"unknown setting.*sampel_mb"):
+        PipelineConfig.load(_toml(tmp_path / "q.toml", "sampel_mb = 1\n"))
+    with pytest.raises(InputError, match="not valid TOML"):
+        PipelineConfig.load(_toml(tmp_path / "r.toml", "[shard\n"))
+    with pytest.raises(InputError, match="cpt must be a table"):
+        PipelineConfig.load(_toml(tmp_path / "s.toml", "cpt = 3\n"))
+
+
+def test_a_typo_inside_a_stage_table_is_refused_in_one_line(tmp_path: Path, llama_model: Path, corpora: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    config = _toml(tmp_path / "p.toml", f"""
+run_dir = "{tmp_path / 'run'}"
+corpora = ["{corpora / 'zh'}"]
+sample_mb = 0.05
+llama_tokenizer = "{llama_model}"
+[dedup]
+treshold = 0.5
+""")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-q", "pipeline", str(config)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "dedup settings: unknown treshold" in err
+    assert "Traceback" not in err
+
+
+def test_a_missing_llama_tokenizer_is_named_with_the_fix(tmp_path: Path) -> None:
+    config = PipelineConfig(run_dir=str(tmp_path / "run"), llama_tokenizer=str(tmp_path / "nope.model"))
+    from tokkit.pipeline import run_pipeline
+
+    with pytest.raises(InputError, match=r"point it at LLaMA's tokenizer\.model"):
+        run_pipeline(config)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow  # ~30-80 s on 2 busy cores; benchmarks/bench_pipeline.py runs the full default pipeline
+def test_the_pipeline_runs_every_stage_end_to_end_and_reuses_finished_stages(
+    tmp_path: Path, llama_model: Path, corpora: Path, heldout: Path
+) -> None:
+    pytest.importorskip("torch")
+    run = tmp_path / "run"
+    config = _toml(tmp_path / "tiny.toml", f"""
+run_dir = "{run}"
+corpora = ["{corpora / 'en'}", "{corpora / 'zh'}"]
+heldout = ["{heldout}"]
+sample_mb = 0.2
+llama_tokenizer = "{llama_model}"
+[train]
+vocab_size = 400
+[extend]
+zh_vocab = 4000
+[analyze]
+max_mb = 0.02
+[model]
+hidden_size = 32
+[shard]
+seq_len = 32
+val_fraction = 0.05
+[cpt]
+steps = 4
+batch_tokens = 128
+micro_batch = 4
+eval_every = 2
+eval_sequences = 4
+save_every = 2
+""")
+    result = CliRunner().invoke(cli, ["-q", "pipeline", str(config)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert result.stdout.strip() == str(run / "report.md")
+    report = json.loads((run / "report.json").read_text())
+    assert [s["name"] for s in report["stages"]] == list(STAGES)
+    figures = {s["name"]: s["figures"] for s in report["stages"]}
+    assert figures["extend"]["vocab_size"] > 32000
+    assert figures["resize"]["new_rows"] == figures["extend"]["vocab_size"]
+    assert figures["shard"]["vocab_size"] == figures["extend"]["vocab_size"]
+    assert figures["cpt"]["steps"] == 4 and figures["cpt"]["val_loss_last"] < figures["cpt"]["val_loss_first"]
+    for folder in ("01-dedup/manifest.json", "02-bpe/tokkit.json", "03-extend/tokenizer.model",
+                   "04-analyze/report.md", "06-resized/config.json", "07-shards/manifest.json",
+                   "08-cpt/final/config.json", "report.md"):
+        assert (run / folder).exists(), folder
+    assert "| cpt |" in (run / "report.md").read_text()
+
+    again = CliRunner().invoke(cli, ["-q", "pipeline", str(config)])
+    assert again.exit_code == 0
+    assert all(s["reused"] for s in json.loads((run / "report.json").read_text())["stages"])
+    changed = _toml(tmp_path / "changed.toml", config.read_text().replace("steps = 4", "steps = 5"))
+    refused = CliRunner().invoke(cli, ["-q", "pipeline", str(changed)])
+    assert refused.exit_code != 0 and "--force" in str(refused.exception)
