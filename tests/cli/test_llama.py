@@ -153,3 +153,15 @@ def test_resize_embeddings_command(extended: Path, tmp_path: Path, capsys: pytes
                       "-o", str(out))
     assert code != 0 and "already exists" in err
     assert not (tmp_path / "bad").exists()
+
+
+def test_default_held_out_text_comes_from_the_catalog(heldout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokkit.cli.llama import _heldout
+
+    found = _heldout((), (), skip=False)
+    assert [p.name for p in found["zh"]] == ["zh_zizhitongjian.txt"]
+    assert [p.name for p in found["en"]] == ["en_dracula.txt"]
+    assert _heldout((), (), skip=True) == {}
+    assert _heldout(("a.txt",), (), skip=False) == {"zh": ["a.txt"]}
+    monkeypatch.setitem(sys.modules, "tokkit.corpus.catalog", None)
+    assert _heldout((), (), skip=False) == {}
