@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from tokkit.cli.common import quiet
+from tokkit.cli.engine import Engine, engine_options
 from tokkit.progress import console, rich_progress
 
 
@@ -81,12 +82,13 @@ def print_report(report: object) -> None:
               help="Invalid UTF-8: stop; replace with U+FFFD; skip the unit; or (latin1) decode such "
                    "text files as Windows-1252/Latin-1 (old editions), other records with replace.")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@engine_options
 @click.pass_context
 def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: float, num_perm: int,
           ngram: int, unit: str, granularity: str, keep: str, seed: int, min_length: int,
           lowercase: bool,
           no_exact: bool, no_near: bool, verify: str, bands: int | None, rows: int | None, text_field: str,
-          encoding_errors: str, force: bool) -> None:
+          encoding_errors: str, force: bool, engine: Engine) -> None:
     """Remove exact and near-duplicate documents from INPUTS (files, directories, globs).
 
     Exact: identical text after NFKC, whitespace collapsing (and --lowercase). Near: MinHash over
@@ -100,8 +102,9 @@ def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: f
       tokkit dedup corpus/ -o corpus-dedup/
       tokkit dedup books/ -o books-dedup/ --encoding-errors latin1 --threshold 0.7
       tokkit dedup data/*.jsonl.gz --text-field content --granularity paragraph -o out/
+      tokkit dedup /shared/corpus/ -o /shared/dedup/ --engine ray --ray-address auto
     """
-    from tokkit.dedup import DedupConfig, dedup_corpus
+    from tokkit.dedup import DedupConfig
     from tokkit.errors import EncodingError, InputError
 
     config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, unit=unit,  # type: ignore[arg-type]
@@ -110,7 +113,7 @@ def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: f
                          verify=verify, bands=bands, rows=rows).check()  # type: ignore[arg-type]
     try:
         with rich_progress(disable=quiet(ctx)) as progress:
-            report = dedup_corpus(list(inputs), Path(output), config=config, text_field=text_field,
+            report = engine.dedup(list(inputs), Path(output), config=config, text_field=text_field,
                                   encoding_errors=encoding_errors, force=force,  # type: ignore[arg-type]
                                   progress=progress)
     except EncodingError as err:  # dedup has one more way out: old Latin-1 editions
