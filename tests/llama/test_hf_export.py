@@ -104,3 +104,15 @@ def test_parity_on_arbitrary_text(extended: ExtendResult) -> None:
         assert hf.encode(text, add_special_tokens=False).ids == sp.encode(text)
 
     check()
+
+
+def test_user_defined_pieces_are_refused(base: ModelProto) -> None:
+    from tokkit.errors import InputError
+    from tokkit.llama.spm_io import new_model
+
+    model = new_model()
+    model.CopyFrom(base)
+    piece = model.pieces.add()
+    piece.piece, piece.type = "<|im_start|>", 4
+    with pytest.raises(InputError, match="user-defined"):
+        build_hf_tokenizer(model)

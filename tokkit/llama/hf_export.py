@@ -39,8 +39,9 @@ CONTROL = 3
 USER_DEFINED = 4
 UNUSED = 5
 BYTE = 6
-MERGEABLE = (NORMAL, USER_DEFINED)
-"""Piece types sentencepiece's BPE may produce by merging (its ``pieces_`` map)."""
+MERGEABLE = (NORMAL,)
+"""Piece types sentencepiece's BPE produces by merging (user-defined pieces are matched whole
+before BPE and never merged; the export refuses them: ``tokenizers``' added tokens match differently)."""
 
 
 def _check_bpe(model: ModelProto) -> None:
@@ -54,6 +55,12 @@ def _check_bpe(model: ModelProto) -> None:
         raise InputError(
             f"the tokenizer.json export supports the 'identity' normalizer (LLaMA's), not '{spec.name}'; "
             "pass a LLaMA-style tokenizer.model"
+        )
+    user = [p.piece for p in model.pieces if p.type == USER_DEFINED]
+    if user:
+        raise InputError(
+            f"the model has {len(user)} user-defined pieces (e.g. {user[0]!r}), which the tokenizer.json "
+            "export cannot reproduce exactly; pass a model without user_defined_symbols"
         )
     if model.trainer_spec.treat_whitespace_as_suffix:
         raise InputError("treat_whitespace_as_suffix models are not supported; pass a LLaMA-style model")
