@@ -249,6 +249,10 @@ def _run(
                      world_size=dist.world_size, seed=config.seed)
     resume_from = _prepare_output(config, resume=resume, force=force, dist=dist)
     output = Path(config.output)
+    if dist.world_size > 1:  # rank 0 may have cleared the output dir for --force
+        import torch.distributed as tdist
+
+        tdist.barrier()
 
     torch.manual_seed(config.seed)
     model = AutoModelForCausalLM.from_pretrained(config.model, dtype=torch.float32)
