@@ -80,3 +80,17 @@ def test_shard_reports_missing_tokenizer_and_binary_corpus(tmp_path: Path, token
 def test_shard_help_has_an_example() -> None:
     result = CliRunner().invoke(cli, ["shard", "--help"])
     assert result.exit_code == 0 and "tokkit shard corpus/" in result.output
+
+
+def test_shard_takes_the_engine_options(tmp_path: Path, tokenizer_dir: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from tokkit.cli import main
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["shard", str(corpus), "--tokenizer", str(tokenizer_dir), "-o", str(tmp_path / "o"),
+              "--partition-mb", "4"])
+    assert exit_info.value.code == 2 and "--engine ray" in capsys.readouterr().err
+    result = CliRunner().invoke(cli, ["shard", "--help"])
+    assert "--engine [local|ray]" in result.output

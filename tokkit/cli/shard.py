@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.cli.engine import Engine, engine_options
 from tokkit.progress import console, rich_progress
 from tokkit.shards.manifest import Manifest
 
@@ -53,25 +54,28 @@ def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
               help="EOS token after each document: auto (tokenizer's convention) or a token.")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @corpus_options
+@engine_options
 @click.pass_context
 def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer_path: str, output: str, seq_len: int,
           val_fraction: float, tokens_per_shard: int, workers: int, bos: str, eos: str, force: bool,
-          split: str, text_field: str, encoding_errors: str) -> None:
+          split: str, text_field: str, encoding_errors: str, engine: Engine) -> None:
     """Tokenize CORPUS (files, dirs, globs) and pack it into fixed-length .bin shards.
 
     Each document becomes [BOS] ids EOS; documents are packed back to back and cut into
     --seq-len sequences (uint16 when the vocab fits, else uint32), with manifest.json recording
     the tokenizer hash, per-shard token counts and sha256, and the train/val split. Deterministic;
     an interrupted run resumes when re-run (finished shards are verified and skipped). With no
-    CORPUS, shards the sample corpora (English + Chinese).
+    CORPUS, shards the sample corpora (English + Chinese). --engine ray runs the same stages on
+    Ray (shards are then cut per partition; the token stream is identical).
 
     \b
     Examples:
       tokkit shard corpus/ --tokenizer vocab/llama-zh --seq-len 2048 -o shards/
       tokkit shard data/*.jsonl.gz --text-field content --tokenizer tok/ --workers 8 -o shards/
+      tokkit shard /data/corpus/ --tokenizer tok/ -o /data/shards/ --engine ray --ray-address auto
     """
     from tokkit.cli.train import resolve_corpus
-    from tokkit.shards.writer import ShardConfig, write_shards
+    from tokkit.shards.writer import ShardConfig
 
     config = ShardConfig(seq_len=seq_len, val_fraction=val_fraction, tokens_per_shard=tokens_per_shard,
                          workers=workers, bos=bos, eos=eos)
@@ -79,7 +83,7 @@ def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer_path: str, outp
     paths = resolve_corpus(corpus)
     start = time.perf_counter()
     with rich_progress(disable=quiet(ctx)) as progress:
-        manifest = write_shards(paths, tokenizer_path, output, config=config,
+        manifest = engine.shard(paths, tokenizer_path, output, config=config,
                                 read_options=read_options(split, text_field, encoding_errors),
                                 force=force, progress=progress)
     if not quiet(ctx):
