@@ -68,7 +68,8 @@ def main() -> None:
         child(args.child, args.vocab, args.corpus, args.out)
         return
 
-    from tokkit.load import load_tokenizer
+    from tokkit.backends.hf import HFTokenizer
+    from tokkit.models.wordpiece import WordPieceTokenizer
 
     heldout = [line for f in sorted(HELDOUT.glob("*.txt"))
                for line in f.read_text(encoding="utf-8").splitlines()]
@@ -79,7 +80,7 @@ def main() -> None:
             out = Path(tmp) / backend
             print(f"training {backend} ...", file=sys.stderr, flush=True)
             result = run_child(backend, args.vocab, args.corpus, out)
-            tok = load_tokenizer(out / ("wordpiece.json" if backend == "scratch" else "tokenizer.json"))
+            tok = WordPieceTokenizer.load(out) if backend == "scratch" else HFTokenizer.load(out)
             encoded = [tok.encode(line) for line in heldout]
             unk = tok.special_tokens["[UNK]"]
             tokens = sum(map(len, encoded))
