@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from multiprocessing.pool import AsyncResult
 
 from tokkit.train.pretokenize import compiled
@@ -96,12 +98,8 @@ def count_chunks(
             _add(total, count_batch(pattern, batch), task)
         return total
 
-    # forkserver: workers start small and never inherit the trainer's threads (progress bars).
-    context = multiprocessing.get_context(
-        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    )
     in_flight: deque[AsyncResult[tuple[Counter[str], int, int]]] = deque()
-    with context.Pool(workers) as pool:
+    with _pool_context().Pool(workers) as pool:
         for batch in _chain(first, second, batches):
             in_flight.append(pool.apply_async(count_batch, (pattern, batch)))
             while len(in_flight) >= 2 * workers:
@@ -109,6 +107,15 @@ def count_chunks(
         while in_flight:
             _add(total, in_flight.popleft().get(), task)
     return total
+
+
+def _pool_context() -> BaseContext:
+    """``fork`` while single-threaded (cheap, and no ``__main__`` guard needed in scripts);
+    ``forkserver`` once threads run (a progress bar's refresh thread could hold a lock at fork)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _chain(first: list[str], second: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:

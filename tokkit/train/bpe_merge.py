@@ -2,17 +2,19 @@
 
 Representation (why it is fast in pure Python):
 
-* each distinct chunk is a ``str`` with one character per symbol id (``chr(id)``), so applying
-  a merge to a chunk is one C-level ``str.replace``; its leftmost, non-overlapping scan is exactly
-  how ``tokenizers``' ``Word::merge`` rewrites a word (``"aaa"`` → ``"Xa"``);
+* each distinct chunk is a string with one character per symbol id (``chr(id)``), so applying a
+  merge is one C-level ``str.replace``; its leftmost, non-overlapping scan is exactly how
+  ``tokenizers``' ``Word::merge`` rewrites a word (``"aaa"`` → ``"Xa"``);
 * a pair is the 2-character string of its ids; ``counts[pair]`` is its weighted count and
-  ``where[pair]`` lists the chunks that contain it (possibly stale: a chunk that lost the pair is
-  skipped because ``replace`` returns the very same object);
+  ``where[pair]`` lists the chunks that contain it (possibly stale or repeated: a chunk without
+  the pair is skipped because ``replace`` returns the very same object);
+* the first pair count over all chunks is done with numpy (one pass over every symbol);
 * a heap holds one key per pair: highest count first, ties to the smaller ``(left, right)`` id
   pair. Counts of existing pairs only fall, so a stale key is re-pushed with its current count
   when popped (lazy update), never searched for;
-* after a merge only the neighbours of the merge sites change: pairs around the new symbol are
-  read off ``new.split(new_symbol)``, the pairs they replace follow from them;
+* after a merge only the neighbours of the merge sites change: each new pair around the new
+  symbol records the chunk it appeared in (once per site), its count is the sum of those chunks'
+  weights, and the pair it replaced loses the same amount;
 * pairs whose count falls (or starts) below ``min_frequency`` are dropped: they can never be merged.
 
 A merge whose token string already exists (``"ab"+"c"`` after ``"a"+"bc"``) reuses that token's id,
@@ -25,9 +27,10 @@ from __future__ import annotations
 import gc
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import add
+from typing import Any
 
 from tokkit.types import ProgressTask
 
@@ -63,27 +66,11 @@ def learn_merges(
 ) -> MergeResult:
     """Merge the most frequent pair until ``len(tokens) == vocab_size`` or no pair qualifies.
 
-    ``words`` (symbol strings) are rewritten in place; ``tokens``/``ids_by_bytes`` hold the
+    ``words`` are symbol strings (rewritten in place); ``tokens``/``ids_by_bytes`` hold the
     special tokens and the 256 byte symbols on entry and grow with each new token.
     """
     floor = max(1, min_frequency)
-    all_counts: Counter[str] = Counter()
-    for word, weight in zip(words, weights, strict=True):
-        if len(word) > 1:
-            if weight == 1:
-                all_counts.update(map(add, word, word[1:]))
-            else:
-                for pair in map(add, word, word[1:]):
-                    all_counts[pair] += weight
-    counts = {pair: n for pair, n in all_counts.items() if n >= floor}
-    del all_counts
-    where: dict[str, list[int]] = defaultdict(list)
-    for index, word in enumerate(words):
-        if len(word) > 1:
-            for pair in set(map(add, word, word[1:])):
-                if pair in counts:
-                    where[pair].append(index)
-    where = dict(where)
+    counts, where = _count_pairs(words, weights, floor)
     heap = [_key(n, pair) for pair, n in counts.items()]
     heapq.heapify(heap)
 
@@ -111,11 +98,11 @@ def learn_merges(
                 ids_by_bytes[merged] = new_id
             merges.append((left, right, new_id))
             del counts[pair]
-            chunks = where.pop(pair)
-            if fresh:
-                _merge_fresh(pair, chr(new_id), chunks, words, weights, counts, where, heap, floor)
-            else:
-                _merge_existing(pair, chr(new_id), chunks, words, weights, counts, where, heap, floor)
+            touched = where.pop(pair)
+            if not isinstance(touched, list):  # a numpy array from the first count
+                touched = touched.tolist()
+            apply = _merge_fresh if fresh else _merge_existing
+            apply(pair, chr(new_id), touched, words, weights, counts, where, heap, floor)
             task.advance(1)
     finally:
         if gc_was_enabled:
@@ -123,69 +110,105 @@ def learn_merges(
     return MergeResult(merges=merges, tokens=tokens)
 
 
+def _count_pairs(
+    words: list[str], weights: list[int], floor: int
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """Weighted counts of the pairs reaching ``floor``, and the chunks holding each pair.
+
+    One vectorised pass: every adjacent pair inside a chunk becomes the code ``left * V + right``;
+    ``bincount`` weighs them, a sort of ``(code, chunk)`` gives each pair's chunks.
+    """
+    import numpy as np
+
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    if lengths.sum() == 0:
+        return {}, {}
+    top = max(map(max, filter(None, words))) if any(lengths > 0) else "\0"
+    base = ord(top) + 1
+    dtype = np.uint8 if base <= 256 else np.uint32
+    if dtype is np.uint8:
+        symbols = np.frombuffer("".join(words).encode("latin-1"), dtype=np.uint8)
+    else:
+        symbols = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
+    symbols = symbols.astype(np.int64)
+    word_of = np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+    inside = word_of[1:] == word_of[:-1]
+    codes = (symbols[:-1] * base + symbols[1:])[inside]
+    pair_words = word_of[1:][inside]
+    del symbols, inside
+    weight = np.asarray(weights, dtype=np.int64)[pair_words]
+    totals = np.bincount(codes, weights=weight, minlength=base * base)
+    del weight
+    keep = np.flatnonzero(totals >= floor)
+    kept = np.isin(codes, keep)
+    pairs_sorted = np.sort(codes[kept] * len(words) + pair_words[kept])  # sort, not unique:
+    pairs_sorted = pairs_sorted[np.r_[True, pairs_sorted[1:] != pairs_sorted[:-1]]]  # far faster
+    del codes, pair_words, kept
+    pair_codes = pairs_sorted // len(words)
+    chunk_ids = (pairs_sorted % len(words)).astype(np.int32)
+    starts = np.flatnonzero(np.r_[True, pair_codes[1:] != pair_codes[:-1]])
+    ends = np.r_[starts[1:], len(pair_codes)]
+    counts: dict[str, int] = {}
+    where: dict[str, Any] = {}
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        code = int(pair_codes[start])
+        pair = chr(code // base) + chr(code % base)
+        counts[pair] = int(totals[code])
+        where[pair] = chunk_ids[start:end].copy()
+    return counts, where
+
+
 def _merge_fresh(
     pair: str,
     new: str,
-    chunks: Sequence[int],
+    touched: Iterable[int],
     words: list[str],
     weights: list[int],
     counts: dict[str, int],
-    where: dict[str, list[int]],
+    where: dict[str, Any],
     heap: list[int],
     floor: int,
 ) -> None:
     """Apply a merge whose symbol ``new`` occurs nowhere yet: every ``new`` is a merge site.
 
     Around a site with left neighbour ``x`` the pair ``x+A`` became ``x+new`` (if ``x`` is itself a
-    site, ``B+A`` became ``new+new``); with right neighbour ``y``, ``B+y`` became ``new+y``.
+    site, ``B+A`` became ``new+new``); with right neighbour ``y``, ``B+y`` became ``new+y``. Each
+    new pair lists its chunk once per site, so its count is the sum of the listed weights.
     """
     first, second = pair[0], pair[1]
     new_new = new + new
-    second_first = second + first
-    added: dict[str, int] = {}
-    added_where: dict[str, list[int]] = {}
-    removed: dict[str, int] = {}
-    for index in chunks:
+    sites: defaultdict[str, list[int]] = defaultdict(list)
+    for index in touched:
         word = words[index]
         merged = word.replace(pair, new)
         if merged is word:
             continue
         words[index] = merged
-        if len(merged) == 1:
+        at = merged.find(new)
+        if merged.find(new, at + 1) < 0:  # one site, the common case
+            if at:
+                sites[merged[at - 1] + new].append(index)
+            if at + 1 < len(merged):
+                sites[new + merged[at + 1]].append(index)
             continue
-        weight = weights[index]
         parts = merged.split(new)
-        last = len(parts) - 1
-        for site in range(last):
-            before = parts[site]
+        for k, before in enumerate(parts[:-1]):
             if before:
-                x = before[-1]
-                gained, lost = x + new, x + first
-            elif site:
-                gained, lost = new_new, second_first
-            else:
-                gained = ""
-            if gained:
-                added[gained] = added.get(gained, 0) + weight
-                seen = added_where.get(gained)
-                if seen is None:
-                    added_where[gained] = [index]
-                elif seen[-1] != index:
-                    seen.append(index)
-                removed[lost] = removed.get(lost, 0) + weight
-            after = parts[site + 1]
+                sites[before[-1] + new].append(index)
+            elif k:  # two adjacent sites
+                sites[new_new].append(index)
+        for after in parts[1:]:
             if after:
-                y = after[0]
-                gained = new + y
-                added[gained] = added.get(gained, 0) + weight
-                seen = added_where.get(gained)
-                if seen is None:
-                    added_where[gained] = [index]
-                elif seen[-1] != index:
-                    seen.append(index)
-                lost = second + y
-                removed[lost] = removed.get(lost, 0) + weight
-    for lost, n in removed.items():
+                sites[new + after[0]].append(index)
+    weight_of = weights.__getitem__
+    for gained, chunks in sites.items():
+        n = sum(map(weight_of, chunks))
+        if gained == new_new:
+            lost = second + first
+        elif gained[1] == new:
+            lost = gained[0] + first
+        else:
+            lost = second + gained[1]
         current = counts.get(lost)
         if current is not None:
             current -= n
@@ -194,21 +217,20 @@ def _merge_fresh(
             else:
                 del counts[lost]
                 where.pop(lost, None)
-    for gained, n in added.items():
         if n >= floor:
             counts[gained] = n
-            where[gained] = added_where[gained]
+            where[gained] = chunks
             heapq.heappush(heap, _key(n, gained))
 
 
 def _merge_existing(
     pair: str,
     new: str,
-    chunks: Sequence[int],
+    touched: Iterable[int],
     words: list[str],
     weights: list[int],
     counts: dict[str, int],
-    where: dict[str, list[int]],
+    where: dict[str, Any],
     heap: list[int],
     floor: int,
 ) -> None:
@@ -219,7 +241,7 @@ def _merge_existing(
     """
     delta: dict[str, int] = {}
     gained_where: dict[str, list[int]] = {}
-    for index in chunks:
+    for index in touched:
         word = words[index]
         merged = word.replace(pair, new)
         if merged is word:
@@ -242,7 +264,8 @@ def _merge_existing(
         if total >= floor:
             counts[p] = total
             if p in gained_where:
-                where.setdefault(p, []).extend(gained_where[p])
+                known = where.get(p)
+                where[p] = gained_where[p] if known is None else [*known, *gained_where[p]]
             if change > 0:
                 heapq.heappush(heap, _key(total, p))
         elif current is not None:
