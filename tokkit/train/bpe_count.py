@@ -79,7 +79,7 @@ def count_chunks(
     *,
     workers: int | None,
     task: ProgressTask,
-    batch_chars: int = BATCH_CHARS,
+    batch_chars: int | None = None,
 ) -> ChunkCounts:
     """Count the chunks of ``texts`` under ``pattern`` with ``workers`` processes (None: all cores).
 
@@ -87,7 +87,7 @@ def count_chunks(
     """
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     total = ChunkCounts()
-    batches = _batches(texts, batch_chars)
+    batches = _batches(texts, batch_chars or BATCH_CHARS)
     first = next(batches, None)
     if first is None:
         return total

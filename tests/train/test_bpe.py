@@ -1,0 +1,119 @@
+"""BPETrainer: the API contract, stop rules, streaming, parallel counting, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tokkit.errors import InputError
+from tokkit.models.bpe import ByteLevelBPETokenizer
+from tokkit.train.bpe import BPETrainer
+from tokkit.train.config import BPEConfig
+
+TEXTS = ["low lower lowest newer wider new", "我们学习中文，我们喜欢中文。", "aaaa bbbb aaaa"] * 20
+
+
+class Recorder:
+    """A Progress that remembers its tasks."""
+
+    def __init__(self) -> None:
+        self.tasks: list[list] = []
+
+    def task(self, description: str, total: int | None = None):
+        record = [description, total, 0]
+        self.tasks.append(record)
+
+        class Task:
+            def advance(self, n: int = 1) -> None:
+                record[2] += n
+
+            def update_total(self, total: int | None) -> None:
+                record[1] = total
+
+        return Task()
+
+
+def test_train_returns_tokenizer_and_stats() -> None:
+    progress = Recorder()
+    trainer = BPETrainer(BPEConfig(vocab_size=300, min_frequency=2, workers=1))
+    tok = trainer.train(TEXTS, progress=progress)
+    assert isinstance(tok, ByteLevelBPETokenizer) and tok.vocab_size == 300
+    stats = trainer.stats
+    assert stats["documents"] == len(TEXTS)
+    assert stats["corpus_bytes"] == sum(len(t.encode()) for t in TEXTS)
+    assert stats["merges"] == len(tok.merges) == 300 - 256
+    assert stats["unique_chunks"] > 10
+    assert stats["seconds_count"] >= 0 and stats["seconds_merge"] >= 0
+    (_, _, counted), (_, merge_total, merged) = progress.tasks
+    assert counted == stats["corpus_bytes"]
+    assert merge_total == 300 - 256 and merged == stats["merges"]
+
+
+def test_vocab_size_counts_specials() -> None:
+    tok = BPETrainer(BPEConfig(vocab_size=270, min_frequency=1, special_tokens=("<s>", "</s>"))).train(TEXTS)
+    assert tok.vocab_size == 270 and len(tok.merges) == 270 - 256 - 2
+
+
+def test_min_frequency_stops_early() -> None:
+    tok = BPETrainer(BPEConfig(vocab_size=10_000, min_frequency=25)).train(TEXTS)
+    # every learned pair occurred ≥ 25 times; TEXTS repeats each pattern 20×, so only pairs that
+    # occur twice or more per repetition qualify
+    assert 256 < tok.vocab_size < 10_000
+    assert tok.token_to_id("aa") is not None or tok.token_to_id("ä¸") is not None
+    assert tok.vocab_size < BPETrainer(BPEConfig(vocab_size=10_000, min_frequency=2)).train(TEXTS).vocab_size
+
+
+def test_stops_when_no_pairs_left() -> None:
+    tok = BPETrainer(BPEConfig(vocab_size=1000, min_frequency=0)).train(["ab"])
+    assert tok.vocab_size == 257 and tok.encode("ab") == [256]
+
+
+def test_empty_corpus_gives_the_byte_alphabet() -> None:
+    trainer = BPETrainer(BPEConfig(vocab_size=300))
+    tok = trainer.train([])
+    assert tok.vocab_size == 256 and trainer.stats["documents"] == 0
+    assert tok.decode(tok.encode("any text ✓")) == "any text ✓"
+
+
+def test_streams_a_generator_and_parallel_equals_serial() -> None:
+    def stream() -> Iterator[str]:
+        for i in range(3000):
+            yield f"line {i} 第{i}行 " + TEXTS[i % 3]
+
+    serial = BPETrainer(BPEConfig(vocab_size=600, workers=1)).train(stream())
+    parallel_trainer = BPETrainer(BPEConfig(vocab_size=600, workers=2))
+    from tokkit.train import bpe_count
+
+    old = bpe_count.BATCH_CHARS
+    bpe_count.BATCH_CHARS = 4096  # force many batches through the pool
+    try:
+        parallel = parallel_trainer.train(stream())
+    finally:
+        bpe_count.BATCH_CHARS = old
+    assert parallel.merges == serial.merges
+    assert parallel_trainer.stats["documents"] == 3000
+
+
+def test_vocab_smaller_than_alphabet_is_refused() -> None:
+    with pytest.raises(InputError, match="--vocab 258 or more"):
+        BPETrainer(BPEConfig(vocab_size=257, special_tokens=("<s>", "</s>"))).train(TEXTS)
+
+
+def test_bad_pattern_and_bad_texts_are_refused() -> None:
+    with pytest.raises(InputError, match="pattern"):
+        BPETrainer(BPEConfig(vocab_size=300, pattern="(unclosed")).train(TEXTS)
+    with pytest.raises(InputError, match="str"):
+        BPETrainer(BPEConfig(vocab_size=300, workers=1)).train([b"bytes"])  # type: ignore[list-item]
+
+
+def test_single_byte_special_is_refused() -> None:
+    with pytest.raises(InputError, match="single byte"):
+        BPETrainer(BPEConfig(vocab_size=300, special_tokens=("a",))).train(TEXTS)
+
+
+@pytest.mark.parametrize("pattern", ["gpt2", "gpt4", "cl100k", "o200k", r"\S+|\s+"])
+def test_every_pattern_trains_and_round_trips(pattern: str) -> None:
+    tok = BPETrainer(BPEConfig(vocab_size=320, pattern=pattern)).train(TEXTS)
+    for text in TEXTS[:3]:
+        assert tok.decode(tok.encode(text)) == text
