@@ -155,14 +155,22 @@ class PipelineResult:
 
 
 def find_llama_tokenizer(configured: str = "") -> Path:
-    """The LLaMA base tokenizer: the config's, ``$TOKKIT_LLAMA_TOKENIZER``, or ../shared's."""
+    """The LLaMA base tokenizer: the config's, ``$TOKKIT_LLAMA_TOKENIZER``, else
+    ``fixtures/llama/tokenizer.model`` in ``$TOKKIT_SHARED``, beside the corpus mirror
+    (``$TOKKIT_CORPUS_MIRROR/..``) or in ``../shared`` beside the project."""
     from tokkit.corpus.catalog import project_root
 
     candidates = [configured] if configured else []
     if os.environ.get("TOKKIT_LLAMA_TOKENIZER"):
         candidates.append(os.environ["TOKKIT_LLAMA_TOKENIZER"])
+    fixture = Path("fixtures") / "llama" / "tokenizer.model"
+    if os.environ.get("TOKKIT_SHARED"):
+        candidates.append(str(Path(os.environ["TOKKIT_SHARED"]) / fixture))
+    from tokkit.corpus.catalog import mirror_candidates
+
+    candidates += [str(mirror.parent / fixture) for mirror, _ in mirror_candidates()]
     root = project_root() or Path.cwd()
-    candidates.append(str(root.parent / "shared" / "fixtures" / "llama" / "tokenizer.model"))
+    candidates.append(str(root.parent / "shared" / fixture))
     for candidate in candidates:
         path = Path(candidate)
         if path.is_dir():
