@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -12,6 +13,9 @@ from rich.table import Table
 from tokkit.cli.common import corpus_options, quiet, read_options
 from tokkit.errors import InputError
 from tokkit.progress import console, rich_progress
+
+if TYPE_CHECKING:
+    from tokkit.llama.recipe import ExtendRun
 
 DEFAULT_ZH_VOCAB = 20000
 
@@ -37,9 +41,7 @@ def _heldout(zh: Sequence[str], en: Sequence[str], skip: bool) -> dict[str, list
     except Exception:
         console.print("[yellow]no held-out text found; pass --heldout-zh/--heldout-en for the before/after table[/]")
         return {}
-    found = {
-        name: sorted(root.glob(f"{name}_*.txt")) for name in ("zh", "en")
-    }
+    found = {name: sorted(root.glob(f"{name}_*.txt")) for name in ("zh", "en")}
     return {name: list(paths) for name, paths in found.items() if paths}
 
 
@@ -47,11 +49,8 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
-def print_extend_report(run: object) -> None:
+def print_extend_report(run: ExtendRun) -> None:
     """Before/after table on held-out text, plus the merge counts."""
-    from tokkit.llama.recipe import ExtendRun
-
-    assert isinstance(run, ExtendRun)
     summary = run.result.summary()
     table = Table(title=f"extend-llama → {run.output}  ({summary['base_pieces']} → {summary['vocab_size']} pieces)")
     table.add_column("held-out")
