@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from heapq import heapify, heappop, heappush
 from itertools import repeat
 from operator import add
 from pathlib import Path
@@ -201,24 +202,51 @@ class ByteLevelBPETokenizer:
         return ids
 
     def _encode_chunk(self, chunk: str) -> list[int]:
-        """Merge a chunk's symbols lowest rank first, every occurrence of a pair at once.
+        """Apply the merges present in a chunk in rank order, every occurrence of a pair at once.
 
         The chunk is a string of one character per symbol id, so a merge is one ``str.replace``
-        (leftmost, non-overlapping, as the trainer applied it).
+        (leftmost, non-overlapping, as the trainer applied it). A heap holds the ranks of pairs
+        seen; after a merge only pairs around the new symbol are new, and their ranks are always
+        higher than the one just applied, so ranks come off the heap in order and a rank whose
+        pair is gone is skipped.
         """
         raw = chunk.encode("utf-8", "surrogatepass")
         if self._symbols is None:
             symbols = raw.translate(RANK_TABLE).decode("latin-1")
         else:
             symbols = raw.decode("latin-1").translate(self._symbols)
+        if len(symbols) < 2:
+            return list(map(ord, symbols))
         rank_of = self._rank.get
         info = self._merge_info
-        while len(symbols) > 1:
-            best = min(map(rank_of, map(add, symbols, symbols[1:]), repeat(_NO_RANK)))
-            if best == _NO_RANK:
+        heap = list(set(map(rank_of, map(add, symbols, symbols[1:]), repeat(_NO_RANK))))
+        heapify(heap)
+        while heap:
+            rank = heappop(heap)
+            if rank == _NO_RANK:
                 break
-            pair, new = info[best]
+            pair, new = info[rank]
+            if pair not in symbols:
+                continue
             symbols = symbols.replace(pair, new)
+            if len(symbols) == 1:
+                break
+            parts = symbols.split(new)
+            if len(parts) == 2:
+                before, after = parts
+                if before:
+                    heappush(heap, rank_of(before[-1] + new, _NO_RANK))
+                if after:
+                    heappush(heap, rank_of(new + after[0], _NO_RANK))
+                continue
+            for k, before in enumerate(parts):
+                if before:
+                    if k:
+                        heappush(heap, rank_of(new + before[0], _NO_RANK))
+                    if k < len(parts) - 1:
+                        heappush(heap, rank_of(before[-1] + new, _NO_RANK))
+                elif 0 < k < len(parts) - 1:
+                    heappush(heap, rank_of(new + new, _NO_RANK))
         return list(map(ord, symbols))
 
     # --- files -------------------------------------------------------------------------------
