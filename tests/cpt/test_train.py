@@ -18,7 +18,7 @@ from tokkit.errors import InputError, OutputExistsError  # noqa: E402
 def _config(assets: dict[str, Path], output: Path, **overrides: object) -> CPTConfig:
     settings: dict[str, object] = {
         "model": str(assets["model"]), "shards": str(assets["shards"]), "output": str(output),
-        "steps": 100, "batch_tokens": 32 * 8, "micro_batch": 4, "lr": 1e-2, "warmup_steps": 5,
+        "steps": 100, "batch_tokens": 32 * 8, "micro_batch": 8, "lr": 1e-2, "warmup_steps": 5,
         "eval_every": 50, "eval_sequences": 32, "save_every": 0, "log_every": 10, "seed": 0, "threads": 1,
     }
     settings.update(overrides)
@@ -100,7 +100,7 @@ def test_mismatched_vocab_or_tokenizer_is_refused_before_training(
         run_cpt(_config(cpt_assets, tmp_path / "o1", model=str(bigger)), display=False)
     other_tok = bpe(tmp_path / "other", [s.upper() for s in learnable_corpus(500)], 320)
     other = tiny_llama(tmp_path / "other_model", vocab_size=320, tokenizer_dir=other_tok)
-    with pytest.raises(InputError, match="tokenizer differs"):
+    with pytest.raises(InputError, match=r"tokenizer \(320 tokens\) differs"):
         run_cpt(_config(cpt_assets, tmp_path / "o2", model=str(other)), display=False)
     bare = tiny_llama(tmp_path / "bare", vocab_size=320, tokenizer_dir=None)
     with pytest.raises(InputError, match="no tokenizer files"):
