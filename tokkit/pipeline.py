@@ -340,7 +340,7 @@ def run_pipeline(
     stage("model", lambda: _model(config, llama, out["model"]))
     stage("resize", lambda: _resize(config, out["model"], out["extend"], out["resize"]))
     stage("shard", lambda: _shard(config, kept, out["resize"], out["shard"], progress))
-    stage("cpt", lambda: _cpt(config, out["resize"], out["shard"], out["cpt"], force=True, display=display))
+    stage("cpt", lambda: _cpt(config, out["resize"], out["shard"], out["cpt"], display=display))
 
     seconds = time.perf_counter() - began
     report = _write_report(run_dir, config, stages, seconds)
@@ -465,14 +465,13 @@ def _shard(config: PipelineConfig, corpus: list[Path], tokenizer: Path, output: 
     }
 
 
-def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, *, force: bool,
-         display: bool) -> dict[str, Any]:
+def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, *, display: bool) -> dict[str, Any]:
     from tokkit.cpt import CPTConfig, run_cpt
 
     settings = config.stage("cpt")
     result = run_cpt(CPTConfig(model=str(model), shards=str(shards), output=str(output),
                                **_pick(settings, CPTConfig, "cpt", drop=("model", "shards", "output"))),
-                     force=force, display=display)
+                     resume=True, force=True, display=display)  # an interrupted run continues
     vals = sorted(result.val_losses.items())
     return {
         "steps": result.steps, "tokens": result.tokens, "tokens_per_second": round(result.tokens_per_second, 1),
