@@ -229,16 +229,17 @@ class ByteLevelBPETokenizer:
             if pair not in symbols:
                 continue
             symbols = symbols.replace(pair, new)
-            if len(symbols) == 1:
+            size = len(symbols)
+            if size == 1:
                 break
-            parts = symbols.split(new)
-            if len(parts) == 2:
-                before, after = parts
-                if before:
-                    heappush(heap, rank_of(before[-1] + new, _NO_RANK))
-                if after:
-                    heappush(heap, rank_of(new + after[0], _NO_RANK))
+            at = symbols.find(new)
+            if symbols.find(new, at + 1) < 0:  # one site, the common case
+                if at:
+                    heappush(heap, rank_of(symbols[at - 1] + new, _NO_RANK))
+                if at + 1 < size:
+                    heappush(heap, rank_of(new + symbols[at + 1], _NO_RANK))
                 continue
+            parts = symbols.split(new)
             for k, before in enumerate(parts):
                 if before:
                     if k:
