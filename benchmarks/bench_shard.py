@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -44,6 +43,21 @@ print(json.dumps({"seconds": seconds, "tokens": sum(s.tokens for s in m.splits.v
 """
 
 
+ANCHOR = """
+import json, sys, time
+from tokenizers import Tokenizer
+from tokkit.corpus.readers import ReadOptions, read_texts
+args = json.loads(sys.argv[1])
+texts = list(read_texts(args["paths"], ReadOptions(split="line")))
+fast = Tokenizer.from_file(args["tokenizer"] + "/tokenizer.json")
+start = time.perf_counter()
+encoded = fast.encode_batch(texts, add_special_tokens=False)
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "tokens": sum(len(e.ids) for e in encoded),
+                  "bytes": sum(len(t.encode("utf-8")) for t in texts)}))
+"""
+
+
 def llama_fast_tokenizer(directory: Path) -> Path:
     """The LLaMA sentencepiece model as a fast ``tokenizer.json`` (tokkit's exporter)."""
     from tokkit.llama.hf_export import write_hf_tokenizer
@@ -54,12 +68,11 @@ def llama_fast_tokenizer(directory: Path) -> Path:
     return directory
 
 
-def run_ours(paths: list[str], tokenizer: str, out: Path, seq_len: int, workers: int) -> dict[str, float]:
-    payload = json.dumps({"paths": paths, "tokenizer": tokenizer, "out": str(out), "seq_len": seq_len,
-                          "workers": workers})
-    done = subprocess.run([sys.executable, "-c", CHILD, payload], capture_output=True, text=True, check=False)
+def run_child(code: str, **payload: object) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(payload)], capture_output=True, text=True,
+                          check=False)
     if done.returncode != 0:
-        raise SystemExit(f"sharding failed:\n{done.stderr[-2000:]}")
+        raise SystemExit(f"benchmark child failed:\n{done.stderr[-2000:]}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -74,9 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
 
-    from tokenizers import Tokenizer
-
-    from tokkit.corpus.readers import ReadOptions, iter_files, read_texts
+    from tokkit.corpus.readers import iter_files
 
     with tempfile.TemporaryDirectory(prefix="bench_shard.") as tmp_name:
         tmp = Path(tmp_name)
@@ -88,8 +99,12 @@ def main() -> None:
             paths = [str(p) for p in default_corpus_paths()]
         tokenizer = args.tokenizer or str(llama_fast_tokenizer(tmp / "llama"))
 
-        # Ours first, each in a fresh process: ru_maxrss survives exec, so the parent stays small.
-        ours = {w: run_ours(paths, tokenizer, tmp / f"out{w}", args.seq_len, w) for w in args.workers}
+        # Every run in a fresh process (ru_maxrss survives exec, so the parent stays small), the
+        # anchor before and after ours: on a shared machine the load drifts during the runs.
+        anchors = [run_child(ANCHOR, paths=paths, tokenizer=tokenizer)]
+        ours = {w: run_child(CHILD, paths=paths, tokenizer=tokenizer, out=str(tmp / f"out{w}"),
+                             seq_len=args.seq_len, workers=w) for w in args.workers}
+        anchors.append(run_child(ANCHOR, paths=paths, tokenizer=tokenizer))
         best = max(args.workers, key=lambda w: ours[w]["bytes"] / ours[w]["seconds"])
         doubled = tmp / "doubled"
         for copy in ("a", "b"):  # real copies: the reader reads a file named twice only once
@@ -97,22 +112,20 @@ def main() -> None:
                 target = doubled / copy / f"{i:04d}{''.join(path.suffixes)}"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
-        memory_runs = {"1×": ours[best], "2×": run_ours([str(doubled)], tokenizer, tmp / "mem2", args.seq_len, best)}
-
-        texts = list(read_texts(paths, ReadOptions(split="line")))
-        text_bytes = sum(len(t.encode("utf-8")) for t in texts)
-        fast = Tokenizer.from_file(str(Path(tokenizer) / "tokenizer.json"))
-        start = time.perf_counter()
-        encoded = fast.encode_batch(texts, add_special_tokens=False)
-        anchor_s = time.perf_counter() - start
-        anchor_tokens = sum(len(e.ids) for e in encoded)
-        del encoded, texts
+        memory_runs = {"1×": ours[best], "2×": run_child(CHILD, paths=[str(doubled)], tokenizer=tokenizer,
+                                                         out=str(tmp / "mem2"), seq_len=args.seq_len,
+                                                         workers=best)}
+        text_bytes = anchors[0]["bytes"]
+        anchor_s = sum(a["seconds"] for a in anchors) / len(anchors)
+        anchor_tokens = anchors[0]["tokens"]
         anchor_mbs = text_bytes / 1e6 / anchor_s
 
         table = Table(title=f"sharding {text_bytes / 1e6:,.1f} MB ({', '.join(paths)}), seq_len {args.seq_len}")
         for col in ("run", "seconds", "MB/s", "M tokens/s", "% of anchor", "peak RSS MB"):
             table.add_column(col, justify="right" if col != "run" else "left")
-        table.add_row("anchor: tokenizers encode_batch (in memory)", f"{anchor_s:.2f}", f"{anchor_mbs:.2f}",
+        table.add_row("anchor: tokenizers encode_batch (in memory; mean of "
+                      f"{anchors[0]['seconds']:.1f} s before, {anchors[1]['seconds']:.1f} s after)",
+                      f"{anchor_s:.2f}", f"{anchor_mbs:.2f}",
                       f"{anchor_tokens / anchor_s / 1e6:.2f}", "100%", "—")
         for workers, r in ours.items():
             mbs = r["bytes"] / 1e6 / r["seconds"]

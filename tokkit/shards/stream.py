@@ -21,6 +21,9 @@ import numpy as np
 from tokkit.atomic import TMP_PREFIX
 from tokkit.shards.manifest import ShardInfo
 
+FLUSH_TOKENS = 1 << 20
+"""Pending tokens written to the shard file at once."""
+
 
 def shard_name(split: str, index: int) -> str:
     return f"{split}-{index:05d}.bin"
@@ -52,6 +55,8 @@ class ShardStream:
         self.resume = self.shards[-1].end if self.shards else (0, 0)
         """(document, offset) of the first token not yet on disk when the stream was opened."""
         self._file: IO[bytes] | None = None
+        self._pending: list[np.ndarray] = []
+        self._pending_tokens = 0
         self._tmp = ""
         self._hash = hashlib.sha256()
         self._tokens = 0
@@ -87,26 +92,39 @@ class ShardStream:
             self._file.close()
             Path(self._tmp).unlink(missing_ok=True)
             self._file = None
+            self._pending, self._pending_tokens = [], 0
 
     def _open(self, start: tuple[int, int]) -> None:
         fd, self._tmp = tempfile.mkstemp(
             prefix=f"{TMP_PREFIX}{shard_name(self.split, len(self.shards))}.", dir=self.directory
         )
         self._file = os.fdopen(fd, "wb")
+        self._pending, self._pending_tokens = [], 0
         self._hash = hashlib.sha256()
         self._tokens = 0
         self._documents = 0
         self._start = start
 
     def _write(self, piece: np.ndarray) -> None:
-        assert self._file is not None
-        data = piece.astype(self.dtype, copy=False).tobytes()
-        self._file.write(data)
-        self._hash.update(data)
+        self._pending.append(piece)
+        self._pending_tokens += len(piece)
         self._tokens += len(piece)
+        if self._pending_tokens >= FLUSH_TOKENS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write pending pieces in one go: per-document writes and hash updates cost more than
+        the tokens themselves."""
+        assert self._file is not None
+        if self._pending:
+            data = np.concatenate(self._pending).astype(self.dtype, copy=False).tobytes()
+            self._file.write(data)
+            self._hash.update(data)
+        self._pending, self._pending_tokens = [], 0
 
     def _finish(self, end: tuple[int, int]) -> None:
         assert self._file is not None
+        self._flush()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()

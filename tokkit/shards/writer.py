@@ -176,9 +176,19 @@ def _encoded(
 ) -> Iterator[EncodedBatch]:
     """Encoded batches in input order: in-process for one worker, else a bounded process pool."""
     if workers <= 1:
+        # One helper thread: while it tokenizes batch k (the Rust encoder releases the GIL and
+        # uses every core), this thread reads batch k+1 and the caller packs batch k-1.
+        from concurrent.futures import ThreadPoolExecutor
+
         encode = make_encoder(tokenizer_path)
-        for texts in batches:
-            yield encode_batch(texts, encode, framing, config.val_fraction)
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            pending: deque[Future[EncodedBatch]] = deque()
+            for texts in batches:
+                pending.append(thread.submit(encode_batch, texts, encode, framing, config.val_fraction))
+                if len(pending) >= 2:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
         return
     import multiprocessing
 
@@ -375,8 +385,9 @@ def write_shards(
     index = skip_until
     try:
         for batch in _encoded(_batches(texts(), config.batch_bytes), str(tokenizer_path), framing, config, workers):
-            for i in range(len(batch)):
-                streams["val" if batch.val[i] else "train"].add(index, batch.document(i))
+            bounds = batch.offsets.tolist()
+            for i, val in enumerate(batch.val.tolist()):
+                streams["val" if val else "train"].add(index, batch.ids[bounds[i] : bounds[i + 1]])
                 index += 1
         for stream in streams.values():
             stream.close(documents)
