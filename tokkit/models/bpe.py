@@ -226,9 +226,10 @@ class ByteLevelBPETokenizer:
             if rank == _NO_RANK:
                 break
             pair, new = info[rank]
-            if pair not in symbols:
+            merged = symbols.replace(pair, new)
+            if merged is symbols:  # the pair is gone
                 continue
-            symbols = symbols.replace(pair, new)
+            symbols = merged
             size = len(symbols)
             if size == 1:
                 break
