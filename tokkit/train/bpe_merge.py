@@ -184,11 +184,12 @@ def _merge_fresh(
         if merged is word:
             continue
         words[index] = merged
-        at = merged.find(new)
-        if merged.find(new, at + 1) < 0:  # one site, the common case
+        size = len(merged)
+        if len(word) - size == 1:  # one site (each site shortens the chunk by one), the common case
+            at = merged.find(new)
             if at:
                 sites[merged[at - 1] + new].append(index)
-            if at + 1 < len(merged):
+            if at + 1 < size:
                 sites[new + merged[at + 1]].append(index)
             continue
         parts = merged.split(new)
