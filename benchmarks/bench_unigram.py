@@ -103,6 +103,7 @@ def main() -> None:
             result = run_child(backend, args.vocab, args.corpus, out)
             result.update(heldout_quality(load_as_unigram(backend, out), heldout))
             rows[backend] = result
+            print(json.dumps({backend: result}), file=sys.stderr, flush=True)
     print(f"\nUnigram, vocab {args.vocab}, corpus {' + '.join(args.corpus)}")
     print(f"{'backend':<10}{'time s':>9}{'peak MB':>9}{'vocab':>7}{'loglik/char':>13}{'tokens/char':>13}")
     for backend, r in rows.items():

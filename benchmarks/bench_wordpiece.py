@@ -87,6 +87,7 @@ def main() -> None:
             result["tokens_per_char"] = tokens / chars
             result["unk_share"] = sum(ids.count(unk) for ids in encoded) / tokens
             rows[backend] = result
+            print(json.dumps({backend: result}), file=sys.stderr, flush=True)
     print(f"\nWordPiece, vocab {args.vocab}, corpus {' + '.join(args.corpus)}")
     print(f"{'backend':<10}{'time s':>9}{'peak MB':>9}{'vocab':>7}{'tokens/char':>13}{'[UNK] share':>13}")
     for backend, r in rows.items():
