@@ -159,3 +159,20 @@ def test_exported_json_any_text(exported, text: str) -> None:
     assert hf.encode(text, add_special_tokens=False).ids == ids
     assert fast.encode(text, add_special_tokens=False) == ids
     assert ours.decode(ids) == text
+
+
+@pytest.mark.parametrize("specials", [("ab",), ("ab", "abc", "ca"), ("<s>", "the", "he")])
+def test_merge_spelling_an_existing_token_reuses_its_id(specials: tuple[str, ...]) -> None:
+    """When a merge spells a token that exists (here a special token), tokenizers reuses its id
+    and the vocabulary does not grow; ours must do the same (the exact, slower update path)."""
+    import random
+
+    rng = random.Random(7)
+    lines = [" ".join("".join(rng.choice("abcde") for _ in range(rng.randint(1, 6))) for _ in range(6))
+             + " the he she" for _ in range(40)]
+    ours = BPETrainer(BPEConfig(vocab_size=330, min_frequency=1, special_tokens=specials,
+                                workers=1)).train(lines)
+    theirs = hf_train(lines, vocab_size=330, min_frequency=1, pattern="gpt4", special_tokens=specials)
+    assert our_merges(ours) == hf_merges(theirs)
+    assert len(ours.merges) > 330 - 256 - len(specials)  # a reused id: more merges than new tokens
+    assert {ours.id_to_token(i): i for i in range(ours.vocab_size)} == theirs.get_vocab()

@@ -25,10 +25,13 @@ Rules, the same as ``tokenizers``' ``BpeTrainer`` so the merge lists are identic
   ``vocab_size`` or when the best pair occurs fewer than ``min_frequency`` times (or never);
 * special tokens are not split out of the training text (``tokenizers`` adds them after training).
 
-Known difference: when a merge re-creates an existing token's bytes (the id is reused, as in
-``tokenizers``), pairs that gain occurrences are counted exactly, whereas ``tokenizers`` may
-split such a pair's merge in two; no such case occurs on the project corpora (checked by the
-parity test).
+* a merge that spells an existing token (another split of the same bytes, or a special token's
+  text) reuses that id and the vocabulary does not grow, so there are more merges than new ids.
+
+Known difference: after such a reuse, pairs next to the reused symbol can gain occurrences; we
+count them exactly, whereas ``tokenizers`` keeps their old heap entry beside a new one and may
+split that pair's merge in two. The parity tests cover reuse through special tokens (identical);
+the 32000-merge run on the project corpora has no reuse at all.
 """
 
 from __future__ import annotations
