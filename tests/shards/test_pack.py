@@ -9,7 +9,7 @@ from tokkit.shards.pack import encode_batch, frame, is_val, pack
 
 
 @given(st.lists(st.lists(st.integers(0, 70_000), max_size=50), max_size=30), st.integers(1, 17))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_pack_round_trips_and_cuts_exact_lengths(docs: list[list[int]], seq_len: int) -> None:
     arrays = [np.asarray(d, dtype=np.uint32) for d in docs]
     out = list(pack(arrays, seq_len))
