@@ -262,7 +262,13 @@ def _stage_classes() -> dict[str, tuple[type, tuple[str, ...]]]:
 
 
 def check_settings(config: PipelineConfig) -> None:
-    """Refuse a misspelt stage setting before the first stage runs, not ten minutes in."""
+    """Refuse a misspelt setting or a missing ``cpt`` extra before the first stage runs, not
+    minutes in."""
+    import importlib.util
+
+    for package in ("torch", "transformers", "safetensors"):
+        if importlib.util.find_spec(package) is None:
+            raise MissingDependencyError(package, "cpt")
     for stage, (cls, drop) in _stage_classes().items():
         settings = config.stage(stage)
         if stage == "extend":
