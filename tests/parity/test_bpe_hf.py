@@ -176,3 +176,16 @@ def test_merge_spelling_an_existing_token_reuses_its_id(specials: tuple[str, ...
     assert our_merges(ours) == hf_merges(theirs)
     assert len(ours.merges) > 330 - 256 - len(specials)  # a reused id: more merges than new tokens
     assert {ours.id_to_token(i): i for i in range(ours.vocab_size)} == theirs.get_vocab()
+
+
+def test_character_premerge_changes_no_ids(pair_3000, heldout: Path) -> None:
+    """The encoder's shortcut (CJK characters merged on their own first, where no token cuts a
+    character) gives the ids of the plain byte-level merge, and is actually taken."""
+    ours = pair_3000[0]
+    plain = ByteLevelBPETokenizer(ours.merges, pattern=ours.pattern,
+                                  special_tokens=list(ours.special_tokens))
+    plain._straddling = lambda chunk: True  # type: ignore[method-assign]
+    lines = (heldout / "zh_zizhitongjian.txt").read_text(encoding="utf-8").splitlines()[:3000]
+    assert ours.encode_batch(lines) == plain.encode_batch(lines)
+    chunks = [c for line in lines[:200] for c in ours._split(line) if not c.isascii()]
+    assert sum(not ours._straddling(c) for c in chunks) > len(chunks) // 2

@@ -123,6 +123,10 @@ class ByteLevelBPETokenizer:
             else None
         )
         self._cache: dict[str, list[int]] = {}
+        self._char_symbols = _CharSymbols(self)
+        self._straddle: (
+            tuple[dict[str, frozenset[bytes]], dict[str, frozenset[bytes]], tuple[bytes, ...]] | None
+        ) = None
 
     # --- the Tokenizer interface -------------------------------------------------------------
 
@@ -202,21 +206,96 @@ class ByteLevelBPETokenizer:
         return ids
 
     def _encode_chunk(self, chunk: str) -> list[int]:
-        """Apply the merges present in a chunk in rank order, every occurrence of a pair at once.
+        if chunk.isascii() or self._straddling(chunk):
+            return list(map(ord, self._merge(self._byte_symbols(chunk))))
+        # Each multi-byte character starts merged as far as it merges on its own: no token spans
+        # a character boundary of this chunk with a partial character, so the merges inside a
+        # character never interact with its neighbours and applying them first changes nothing.
+        return list(map(ord, self._merge(chunk.translate(self._char_symbols))))
 
-        The chunk is a string of one character per symbol id, so a merge is one ``str.replace``
+    def _byte_symbols(self, text: str) -> str:
+        raw = text.encode("utf-8", "surrogatepass")
+        if self._symbols is None:
+            return raw.translate(RANK_TABLE).decode("latin-1")
+        return raw.decode("latin-1").translate(self._symbols)
+
+    def _straddling(self, chunk: str) -> bool:
+        """Could a token of the vocabulary cut into a character of ``chunk``? (conservative)"""
+        if self._straddle is None:
+            self._straddle = self._index_straddles()
+        before_whole, after_whole, lead_pieces = self._straddle
+        if not before_whole.keys().isdisjoint(chunk):
+            for index in range(1, len(chunk)):
+                pieces = before_whole.get(chunk[index])
+                if pieces is not None:
+                    tail = chunk[index - 1].encode("utf-8", "surrogatepass")
+                    if tail[-1:] in pieces or tail[-2:] in pieces or tail[-3:] in pieces:
+                        return True
+        if not after_whole.keys().isdisjoint(chunk):
+            for index, ch in enumerate(chunk[:-1]):
+                pieces = after_whole.get(ch)
+                if pieces is not None:
+                    head = chunk[index + 1].encode("utf-8", "surrogatepass")
+                    if head[:1] in pieces or head[:2] in pieces or head[:3] in pieces:
+                        return True
+        if lead_pieces:
+            raw = chunk.encode("utf-8", "surrogatepass")
+            return any(piece in raw for piece in lead_pieces)
+        return False
+
+    def _index_straddles(
+        self,
+    ) -> tuple[dict[str, frozenset[bytes]], dict[str, frozenset[bytes]], tuple[bytes, ...]]:
+        """Where some token of the vocabulary cuts a character.
+
+        A token's bytes are ``L + whole characters + P``, ``L`` the end of one character and ``P``
+        the start of another. Returned: for each whole character after an ``L``, those ``L``s;
+        for each whole character before a ``P``, those ``P``s (a chunk where such a pair of
+        characters meets is not pre-merged); the ``P``s of tokens that are just ``L + P`` (looked
+        for in the chunk's bytes).
+        """
+        before_whole: dict[str, set[bytes]] = {}
+        after_whole: dict[str, set[bytes]] = {}
+        lead_pieces: set[bytes] = set()
+        for raw in self._tokens[len(self._specials) + 256 :]:
+            try:
+                raw.decode("utf-8")
+                continue
+            except UnicodeDecodeError:
+                pass
+            start = 0
+            while start < len(raw) and 0x80 <= raw[start] < 0xC0:
+                start += 1
+            end = last = len(raw)
+            last -= 1
+            while last >= start and 0x80 <= raw[last] < 0xC0:
+                last -= 1
+            if last >= start and raw[last] >= 0xC0:
+                need = 2 if raw[last] < 0xE0 else 3 if raw[last] < 0xF0 else 4
+                if end - last < need:
+                    end = last
+            suffix, prefix = raw[:start], raw[end:]
+            whole = raw[start:end].decode("utf-8", errors="replace")
+            if suffix and whole:
+                before_whole.setdefault(whole[0], set()).add(suffix)
+            if prefix and whole:
+                after_whole.setdefault(whole[-1], set()).add(prefix)
+            if suffix and prefix and not whole:
+                lead_pieces.add(prefix)
+        return ({k: frozenset(v) for k, v in before_whole.items()},
+                {k: frozenset(v) for k, v in after_whole.items()}, tuple(lead_pieces))
+
+    def _merge(self, symbols: str) -> str:
+        """Apply the merges present in ``symbols`` in rank order, all occurrences of a pair at once.
+
+        ``symbols`` has one character per symbol id, so a merge is one ``str.replace``
         (leftmost, non-overlapping, as the trainer applied it). A heap holds the ranks of pairs
         seen; after a merge only pairs around the new symbol are new, and their ranks are always
         higher than the one just applied, so ranks come off the heap in order and a rank whose
         pair is gone is skipped.
         """
-        raw = chunk.encode("utf-8", "surrogatepass")
-        if self._symbols is None:
-            symbols = raw.translate(RANK_TABLE).decode("latin-1")
-        else:
-            symbols = raw.decode("latin-1").translate(self._symbols)
         if len(symbols) < 2:
-            return list(map(ord, symbols))
+            return symbols
         rank_of = self._rank.get
         info = self._merge_info
         heap = list(set(map(rank_of, map(add, symbols, symbols[1:]), repeat(_NO_RANK))))
@@ -249,7 +328,7 @@ class ByteLevelBPETokenizer:
                         heappush(heap, rank_of(before[-1] + new, _NO_RANK))
                 elif 0 < k < len(parts) - 1:
                     heappush(heap, rank_of(new + new, _NO_RANK))
-        return list(map(ord, symbols))
+        return symbols
 
     # --- files -------------------------------------------------------------------------------
 
@@ -369,6 +448,19 @@ class ByteLevelBPETokenizer:
     def __repr__(self) -> str:
         return (f"ByteLevelBPETokenizer(vocab_size={self.vocab_size}, merges={len(self._merges)}, "
                 f"special_tokens={self._specials!r})")
+
+
+class _CharSymbols(dict[int, str]):
+    """``str.translate`` table: code point → the symbols of that character merged on its own."""
+
+    def __init__(self, tokenizer: ByteLevelBPETokenizer) -> None:
+        super().__init__()
+        self._tokenizer = tokenizer
+
+    def __missing__(self, code_point: int) -> str:
+        tok = self._tokenizer
+        symbols = self[code_point] = tok._merge(tok._byte_symbols(chr(code_point)))
+        return symbols
 
 
 def _readable(raw: bytes) -> str:
