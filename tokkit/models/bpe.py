@@ -9,7 +9,9 @@ reached by another split) reuses that id, so ``vocab_size`` can be smaller than
 
 Encoding: special-token strings found in the text become their ids (leftmost, longest first, like
 ``tokenizers``' added tokens); the rest is split by the regex ``pattern`` and each chunk's bytes are
-merged lowest rank first. Decoding joins the tokens' bytes and decodes UTF-8, so
+merged lowest rank first. Chunks seen before come from a bounded cache; an unseen chunk (long
+Chinese runs) costs one ``str.replace`` per distinct merge, driven by a small heap of pair ranks,
+and its CJK characters start pre-merged wherever no token of the vocabulary cuts a character. Decoding joins the tokens' bytes and decodes UTF-8, so
 ``decode(encode(s)) == s`` for any string, and invalid sequences from arbitrary ids become U+FFFD.
 
 >>> tok = ByteLevelBPETokenizer([(ord("a") - 33, ord("a") - 33)], pattern="gpt2")
