@@ -48,8 +48,8 @@ def unicode_version_differences() -> frozenset[str]:
     def hf_words(text: str) -> list[str]:
         return [w for w, _ in hf_pre.pre_tokenize_str(hf_norm.normalize_str(text))]
 
-    def agree(chars: list[str]) -> bool:
-        text = " x".join(chars)
+    def agree(chars: list[str]) -> bool:  # letters around each: punctuation must split them off
+        text = "".join(f"a{c}b " for c in chars)
         return hf_words(text) == bert_pretokenize(text)
 
     def find(chars: list[str]) -> list[str]:  # bisect down to the code points that differ
