@@ -9,6 +9,9 @@ lattice instead (subword regularization).
 
 Pieces never contain ``▁`` after their first character, so words are segmented one at a time
 (and cached): the same result as a lattice over the whole sentence.
+
+One deliberate difference from sentencepiece: every whitespace character (``str.split``) separates
+words, where sentencepiece's ``nfkc`` rule keeps a tab or newline as a character of its own.
 """
 
 from __future__ import annotations
