@@ -56,12 +56,17 @@ def string_hashes(strings: list[str], max_len: int) -> HashArray:
     return out
 
 
+FILTER_BITS = 24
+
+
 @dataclass
 class HashTable:
-    """Alive pieces by length: sorted hashes and the piece id of each."""
+    """Alive pieces by length: sorted hashes and the piece id of each, plus a bitmap of hash
+    prefixes that rules out most windows before the (slower) binary search."""
 
     hashes: list[HashArray]
     ids: list[IntArray]
+    bitmap: npt.NDArray[np.bool_]  # one for all lengths: 16 MB
 
     @classmethod
     def build(cls, piece_hashes: HashArray, piece_lengths: IntArray, alive: npt.NDArray[np.bool_],
@@ -73,17 +78,21 @@ class HashTable:
             order = np.argsort(piece_hashes[sel], kind="stable")
             hashes.append(piece_hashes[sel][order])
             ids.append(sel[order])
-        return cls(hashes, ids)
+        bitmap = np.zeros(1 << FILTER_BITS, dtype=bool)
+        bitmap[(piece_hashes[alive] >> np.uint64(64 - FILTER_BITS)).astype(np.int64)] = True
+        return cls(hashes, ids, bitmap)
 
     def lookup(self, k: int, h: HashArray) -> tuple[IntArray, IntArray]:
         """(indices into ``h`` that are pieces of length k, their piece ids)."""
         table = self.hashes[k]
         if len(table) == 0 or len(h) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        pos = np.searchsorted(table, h)
+        maybe = np.flatnonzero(self.bitmap[(h >> np.uint64(64 - FILTER_BITS)).astype(np.int64)])
+        hm = h[maybe]
+        pos = np.searchsorted(table, hm)
         pos[pos == len(table)] = 0
-        hit = np.flatnonzero(table[pos] == h)
-        return hit, self.ids[k][pos[hit]]
+        hit = np.flatnonzero(table[pos] == hm)
+        return maybe[hit], self.ids[k][pos[hit]]
 
 
 def _segment_starts(run: npt.NDArray[np.int32], bounds: IntArray) -> list[IntArray]:
@@ -165,7 +174,8 @@ class Lattice:
         ncol = np.searchsorted(-lengths, -np.arange(max_len + 1), side="right").astype(np.int64)
         off = np.concatenate([[0], np.cumsum(ncol)]).astype(np.int64)
         cols = np.arange(max_len + 2)
-        order = np.lexsort((e_run, e_end))
+        # one int64 key sorts faster than a two-key lexsort
+        order = np.argsort((e_end.astype(np.int64) << 32) | e_run)
         f_run, f_len, f_piece = e_run[order], e_len[order], e_piece[order]
         f_end = e_end[order]
         del order
@@ -174,7 +184,7 @@ class Lattice:
         del f_end
         start = (e_end - e_len).astype(np.int32)
         del e_end
-        order = np.lexsort((e_run, start))
+        order = np.argsort((start.astype(np.int64) << 32) | e_run)
         b_run, b_piece = e_run[order], e_piece[order]
         b_start, b_len = start[order], e_len[order]
         del e_run, e_piece, e_len, start, order
