@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,17 @@ SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never write into the user's ~/.cache (corpus verification stamps, downloads)."""
     monkeypatch.setenv("TOKKIT_CACHE", str(tmp_path_factory.getbasetemp() / "tokkit-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_tokkit_logger() -> Iterator[None]:
+    """In-process CLI runs configure the ``tokkit`` logger (level, handlers); undo that per test."""
+    logger = logging.getLogger("tokkit")
+    saved = logger.level, list(logger.handlers), logger.propagate
+    yield
+    logger.setLevel(saved[0])
+    logger.handlers[:] = saved[1]
+    logger.propagate = saved[2]
 
 
 @pytest.fixture(scope="session")
