@@ -69,6 +69,12 @@ def test_stops_when_no_pairs_left() -> None:
     assert tok.vocab_size == 257 and tok.encode("ab") == [256]
 
 
+def test_no_pair_reaching_min_frequency_gives_the_byte_alphabet() -> None:
+    tok = BPETrainer(BPEConfig(vocab_size=1000, min_frequency=2)).train(["some text", "更多文本"])
+    assert tok.vocab_size == 256 and tok.merges == []
+    assert tok.decode(tok.encode("hello 世界")) == "hello 世界"
+
+
 def test_empty_corpus_gives_the_byte_alphabet() -> None:
     trainer = BPETrainer(BPEConfig(vocab_size=300))
     tok = trainer.train([])

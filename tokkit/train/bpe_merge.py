@@ -140,6 +140,8 @@ def _count_pairs(
     totals = np.bincount(codes, weights=weight, minlength=base * base)
     del weight
     keep = np.flatnonzero(totals >= floor)
+    if not len(keep):  # no pair is frequent enough (tiny corpus, high min_frequency)
+        return {}, {}
     kept = np.isin(codes, keep)
     pairs_sorted = np.sort(codes[kept] * len(words) + pair_words[kept])  # sort, not unique:
     pairs_sorted = pairs_sorted[np.r_[True, pairs_sorted[1:] != pairs_sorted[:-1]]]  # far faster
