@@ -45,6 +45,7 @@ from tokkit.dedup.shingles import hash_shingles
 from tokkit.dedup.signatures import minhash_signatures, permutations
 from tokkit.errors import InputError
 from tokkit.progress import NULL_PROGRESS
+from tokkit.resources import peak_rss_mb
 from tokkit.types import Document, Progress
 
 KEPT, EXACT, NEAR = 0, 1, 2
@@ -198,25 +199,14 @@ class DedupReport:
         return counts
 
 
-def _relative_outputs(files: Sequence[Path]) -> list[Path]:
+def relative_outputs(files: Sequence[Path]) -> list[Path]:
     """Output path of each input file: relative to the inputs' deepest common folder."""
     parents = [str(p.resolve().parent) for p in files]
     common = Path(os.path.commonpath(parents)) if parents else Path()
     return [p.resolve().relative_to(common) for p in files]
 
 
-def _peak_rss_mb() -> float:
-    try:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    except ImportError:  # pragma: no cover - not on POSIX
-        import psutil
-
-        return float(psutil.Process().memory_info().rss) / 2**20
-
-
-def _write_kept_file(src_path: Path, dst: Path, fmt: str, kept_ids: set[str],
+def write_kept_file(src_path: Path, dst: Path, fmt: str, kept_ids: set[str],
                      docs: Iterable[Document], separator: str) -> int:
     """Write one input file's kept documents in its format; returns documents written.
 
@@ -346,7 +336,7 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
         per_file_docs = np.bincount(np.asarray(file_of, dtype=np.int64), minlength=len(files))
         for i in np.flatnonzero(keep_mask).tolist():
             kept_ids[file_of[i]].add(ids[i])
-        rel = _relative_outputs(files)
+        rel = relative_outputs(files)
         task = progress.task("pass 2/2: writing kept", total=total_bytes)
         separator = SEPARATORS[split]
         file_rows = []
@@ -356,7 +346,7 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
             if kept_ids[index]:
                 docs = (doc for _, doc in read_corpus([path], options, stats=ReadStats(),
                                                       legacy=legacy))
-                written = _write_kept_file(path, tmp / rel[index], file_format(path)[0],
+                written = write_kept_file(path, tmp / rel[index], file_format(path)[0],
                                            kept_ids[index], docs, separator)
                 bytes_out += (tmp / rel[index]).stat().st_size
             task.advance(path.stat().st_size)
@@ -413,5 +403,5 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
     done = time.perf_counter()
     return DedupReport(output=Path(output), manifest=manifest, seconds=done - started,
                        pass1_seconds=pass1 - started, cluster_seconds=clustered - pass1,
-                       pass2_seconds=done - clustered, peak_rss_mb=_peak_rss_mb(),
+                       pass2_seconds=done - clustered, peak_rss_mb=peak_rss_mb(children=False),
                        legacy_files=[str(p) for p in legacy_files])

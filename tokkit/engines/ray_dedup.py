@@ -50,12 +50,11 @@ from tokkit.dedup.pipeline import (
     REASONS,
     DedupReport,
     Features,
-    _peak_rss_mb,
-    _relative_outputs,
-    _write_kept_file,
     cluster_documents,
     compute_features,
     exact_pairs,
+    relative_outputs,
+    write_kept_file,
 )
 from tokkit.dedup.reading import (
     find_legacy_files,
@@ -75,6 +74,7 @@ from tokkit.engines.ray_runtime import (
 )
 from tokkit.errors import InputError
 from tokkit.progress import NULL_PROGRESS
+from tokkit.resources import peak_rss_mb
 from tokkit.types import Progress
 
 StageHook = Callable[[str, int], None]
@@ -356,7 +356,7 @@ def _filter_partition(batch: dict[str, np.ndarray], *, output: str, read: dict[s
             written = size = 0
             if kept:
                 dst = Path(output) / rel[local]
-                written = _write_kept_file(path, dst, file_format(path)[0], kept,
+                written = write_kept_file(path, dst, file_format(path)[0], kept,
                                            iter(texts[local]), separator)
                 size = dst.stat().st_size
             yield {"file": np.array([indices[local]]), "documents": np.array([len(ids[local])]),
@@ -407,7 +407,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
     legacy_files = find_legacy_files(files, encoding_errors)
     bands, rows = config.lsh_params()
     plan = plan_partitions(files, options.partition_bytes)
-    rel = _relative_outputs(files)
+    rel = relative_outputs(files)
     cfg = config.to_dict()
 
     with atomic_dir(output, force=force) as tmp, ray_session(options) as ray, ray_errors("dedup"):
@@ -564,5 +564,5 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
     done = time.perf_counter()
     return DedupReport(output=Path(output), manifest=manifest, seconds=done - started,
                        pass1_seconds=pass1 - started, cluster_seconds=clustered - pass1,
-                       pass2_seconds=done - clustered, peak_rss_mb=_peak_rss_mb(),
+                       pass2_seconds=done - clustered, peak_rss_mb=peak_rss_mb(children=False),
                        legacy_files=[str(p) for p in legacy_files])

@@ -9,7 +9,6 @@ which config, on what corpus, how long it took) atomically into place.
 from __future__ import annotations
 
 import itertools
-import resource
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, read_tex
 from tokkit.errors import InputError, OutputExistsError
 from tokkit.load import write_meta
 from tokkit.progress import NULL_PROGRESS
+from tokkit.resources import peak_rss_mb
 from tokkit.types import Progress, Tokenizer, Trainer
 
 HELDOUT_EVERY = 100
@@ -70,13 +70,6 @@ class TrainReport:
     chars_per_token: float | None = None
     read: dict[str, Any] = field(default_factory=dict)
     trainer: dict[str, Any] = field(default_factory=dict)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process and of its finished children, in MiB (Linux)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
 
 
 def check_output(output: str | Path, *, force: bool) -> None:
