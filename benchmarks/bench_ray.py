@@ -106,7 +106,7 @@ def shard_partition_work(tokenizer: Path, config: Any, scratch: Path) -> Any:
     from tokkit.shards.framing import framing_for
     from tokkit.shards.pack import encode_batch
     from tokkit.shards.stream import ShardStream
-    from tokkit.shards.writer import _batches
+    from tokkit.shards.writer import text_batches
 
     framing = framing_for(load_tokenizer(tokenizer), tokenizer)
     encode = _encoder(str(tokenizer))
@@ -119,7 +119,7 @@ def shard_partition_work(tokenizer: Path, config: Any, scratch: Path) -> Any:
                    for s in ("train", "val")}
         texts = (d.text for d in read_documents(paths, ReadOptions(split="line"), stats=ReadStats()))
         index = 0
-        for chunk in _batches(texts, config.batch_bytes):
+        for chunk in text_batches(texts, config.batch_bytes):
             enc = encode_batch(chunk, encode, framing, config.val_fraction)
             for i in range(len(enc)):
                 streams["val" if enc.val[i] else "train"].add(index, enc.document(i))

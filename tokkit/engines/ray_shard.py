@@ -44,21 +44,22 @@ from tokkit.engines.ray_runtime import (
     ray_session,
 )
 from tokkit.errors import InputError
-from tokkit.load import load_tokenizer
-from tokkit.shards.framing import Framing, framing_for
+from tokkit.shards.framing import Framing
 from tokkit.shards.manifest import (
     SPLITS,
     Manifest,
     ShardInfo,
-    SplitInfo,
-    TokenizerInfo,
-    defining_files,
     token_dtype,
-    vocab_hash,
 )
 from tokkit.shards.pack import Encoder, encode_batch
 from tokkit.shards.stream import ShardStream
-from tokkit.shards.writer import ShardConfig, _batches, make_encoder
+from tokkit.shards.writer import (
+    ShardConfig,
+    build_manifest,
+    make_encoder,
+    text_batches,
+    tokenizer_info,
+)
 from tokkit.types import Progress
 
 _ENCODERS: dict[str, Encoder] = {}
@@ -99,7 +100,7 @@ def _shard_partition(batch: dict[str, np.ndarray], *, tokenizer_path: str, frami
         texts = (doc.text for doc in read_documents(spec["files"], options, stats=stats))
         index = 0
         try:
-            for chunk in _batches(texts, cfg.batch_bytes):
+            for chunk in text_batches(texts, cfg.batch_bytes):
                 encoded = encode_batch(chunk, encode, framing, cfg.val_fraction)
                 for i in range(len(encoded)):
                     streams["val" if encoded.val[i] else "train"].add(index, encoded.document(i))
@@ -142,7 +143,6 @@ def ray_write_shards(
     >>> ray_write_shards(["corpus/"], "vocab/llama-zh", "shards/",
     ...                  options=RayOptions(address="auto"))  # doctest: +SKIP
     """
-    from tokkit import __version__
     from tokkit.progress import NULL_PROGRESS
 
     config = config or ShardConfig()
@@ -156,16 +156,7 @@ def ray_write_shards(
     if not paths:
         raise InputError("no corpus given; pass one or more files or directories")
 
-    tokenizer = load_tokenizer(tokenizer_path)
-    framing = framing_for(tokenizer, tokenizer_path, bos=config.bos, eos=config.eos)
-    info = TokenizerInfo(
-        path=str(tokenizer_path),
-        vocab_size=tokenizer.vocab_size,
-        vocab_hash=vocab_hash(tokenizer),
-        bos_id=framing.bos_id,
-        eos_id=framing.eos_id,
-        files=defining_files(tokenizer_path) if Path(tokenizer_path).exists() else {},
-    )
+    framing, info = tokenizer_info(tokenizer_path, config)
     dtype = token_dtype(info.vocab_size)
     stats = ReadStats()
     files = list(iter_files(paths, stats))
@@ -198,32 +189,9 @@ def ray_write_shards(
         if documents == 0:
             raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and --split")
         _remove_strays(tmp)
-        split_infos = {
-            split: SplitInfo(
-                documents=sum(s.documents for s in found),
-                tokens=sum(s.tokens for s in found),
-                sequences=sum(s.sequences(config.seq_len) for s in found),
-                shards=tuple(found),
-            )
-            for split, found in shards.items()
-        }
-        manifest = Manifest(
-            tokenizer=info,
-            dtype=dtype,
-            seq_len=config.seq_len,
-            splits=split_infos,
-            config={**config.recorded(),
-                    "engine": {"name": "ray", "partitions": len(plan),
-                               "partition_mb": options.partition_mb}},
-            corpus={
-                "paths": [str(p) for p in paths],
-                "read_options": asdict(read_options),
-                "files": stats.files,
-                "documents": documents,
-                "bytes": stats.bytes,
-                "skipped_paths": stats.skipped_paths,
-            },
-            tokkit_version=__version__,
-        )
+        manifest = build_manifest(info, config, shards, paths=paths, read_options=read_options,
+                                  stats=stats, documents=documents,
+                                  engine={"name": "ray", "partitions": len(plan),
+                                          "partition_mb": options.partition_mb})
         manifest.save(tmp)
     return manifest

@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
@@ -154,7 +154,8 @@ def _encode_in_worker(texts: list[str]) -> EncodedBatch:
     return encode_batch(texts, encode, framing, val_fraction)
 
 
-def _batches(docs: Iterable[str], batch_bytes: int) -> Iterator[list[str]]:
+def text_batches(docs: Iterable[str], batch_bytes: int) -> Iterator[list[str]]:
+    """Group texts into batches of about ``batch_bytes`` characters, the unit every engine encodes."""
     batch: list[str] = []
     size = 0
     for text in docs:
@@ -298,6 +299,70 @@ def partial_dir(output: str | Path) -> Path:
     return output.with_name(f".{output.name}.partial")
 
 
+# ---------------------------------------------------------------------------- the manifest
+
+
+def tokenizer_info(tokenizer_path: str | Path, config: ShardConfig) -> tuple[Framing, TokenizerInfo]:
+    """Load the tokenizer's framing and its manifest record, the same way for every engine."""
+    tokenizer = load_tokenizer(tokenizer_path)
+    framing = framing_for(tokenizer, tokenizer_path, bos=config.bos, eos=config.eos)
+    info = TokenizerInfo(
+        path=str(tokenizer_path),
+        vocab_size=tokenizer.vocab_size,
+        vocab_hash=vocab_hash(tokenizer),
+        bos_id=framing.bos_id,
+        eos_id=framing.eos_id,
+        files=defining_files(tokenizer_path) if Path(tokenizer_path).exists() else {},
+    )
+    return framing, info
+
+
+def build_manifest(
+    info: TokenizerInfo,
+    config: ShardConfig,
+    shards: Mapping[str, Sequence[ShardInfo]],
+    *,
+    paths: Sequence[str | Path],
+    read_options: ReadOptions,
+    stats: ReadStats,
+    documents: int,
+    engine: Mapping[str, Any] | None = None,
+) -> Manifest:
+    """The manifest of a finished run, built in one place so every engine records the same fields.
+
+    ``shards`` lists each split's shards in order; ``engine`` (if any) is recorded in the config.
+    """
+    from tokkit import __version__
+
+    recorded = config.recorded()
+    if engine is not None:
+        recorded["engine"] = dict(engine)
+    return Manifest(
+        tokenizer=info,
+        dtype=token_dtype(info.vocab_size),
+        seq_len=config.seq_len,
+        splits={
+            split: SplitInfo(
+                documents=sum(s.documents for s in found),
+                tokens=sum(s.tokens for s in found),
+                sequences=sum(s.sequences(config.seq_len) for s in found),
+                shards=tuple(found),
+            )
+            for split, found in shards.items()
+        },
+        config=recorded,
+        corpus={
+            "paths": [str(p) for p in paths],
+            "read_options": asdict(read_options),
+            "files": stats.files,
+            "documents": documents,
+            "bytes": stats.bytes,
+            "skipped_paths": stats.skipped_paths,
+        },
+        tokkit_version=__version__,
+    )
+
+
 # ---------------------------------------------------------------------------- the entry point
 
 
@@ -316,7 +381,6 @@ def write_shards(
     >>> write_shards(["corpus/"], "vocab/llama-zh", "shards/",
     ...              config=ShardConfig(seq_len=2048))  # doctest: +SKIP
     """
-    from tokkit import __version__
     from tokkit.progress import NULL_PROGRESS
 
     config = config or ShardConfig()
@@ -331,16 +395,7 @@ def write_shards(
     if not paths:
         raise InputError("no corpus given; pass one or more files or directories")
 
-    tokenizer = load_tokenizer(tokenizer_path)
-    framing = framing_for(tokenizer, tokenizer_path, bos=config.bos, eos=config.eos)
-    info = TokenizerInfo(
-        path=str(tokenizer_path),
-        vocab_size=tokenizer.vocab_size,
-        vocab_hash=vocab_hash(tokenizer),
-        bos_id=framing.bos_id,
-        eos_id=framing.eos_id,
-        files=defining_files(tokenizer_path) if Path(tokenizer_path).exists() else {},
-    )
+    framing, info = tokenizer_info(tokenizer_path, config)
     dtype = token_dtype(info.vocab_size)
     fingerprint = _fingerprint(paths, read_options, config, info)
 
@@ -384,7 +439,7 @@ def write_shards(
     workers = config.workers or _auto_workers(tokenizer_path)
     index = skip_until
     try:
-        for batch in _encoded(_batches(texts(), config.batch_bytes), str(tokenizer_path), framing, config, workers):
+        for batch in _encoded(text_batches(texts(), config.batch_bytes), str(tokenizer_path), framing, config, workers):
             bounds = batch.offsets.tolist()
             for i, val in enumerate(batch.val.tolist()):
                 streams["val" if val else "train"].add(index, batch.ids[bounds[i] : bounds[i + 1]])
@@ -399,31 +454,8 @@ def write_shards(
         shutil.rmtree(partial, ignore_errors=True)
         raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and --split")
 
-    split_infos = {
-        split: SplitInfo(
-            documents=sum(s.documents for s in stream.shards),
-            tokens=sum(s.tokens for s in stream.shards),
-            sequences=sum(s.sequences(config.seq_len) for s in stream.shards),
-            shards=tuple(stream.shards),
-        )
-        for split, stream in streams.items()
-    }
-    manifest = Manifest(
-        tokenizer=info,
-        dtype=dtype,
-        seq_len=config.seq_len,
-        splits=split_infos,
-        config=config.recorded(),
-        corpus={
-            "paths": [str(p) for p in paths],
-            "read_options": asdict(read_options),
-            "files": stats.files,
-            "documents": documents,
-            "bytes": stats.bytes,
-            "skipped_paths": stats.skipped_paths,
-        },
-        tokkit_version=__version__,
-    )
+    manifest = build_manifest(info, config, {split: stream.shards for split, stream in streams.items()},
+                              paths=paths, read_options=read_options, stats=stats, documents=documents)
     manifest.save(partial)
     (partial / JOURNAL_FILE).unlink(missing_ok=True)
     _publish(partial, output)
