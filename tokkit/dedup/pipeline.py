@@ -253,6 +253,69 @@ def _is_json_array(path: Path) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
 
 
+def write_removed_and_manifest(directory: Path, *, ids: Sequence[str] | np.ndarray,
+                               clustering: Clustering, documents: int, config: DedupConfig,
+                               paths: Sequence[str | Path], files: Sequence[Path],
+                               legacy_files: Sequence[Path], text_field: str,
+                               encoding_errors: EncodingFallback, split: str, stats: ReadStats,
+                               without_shingles: int, bytes_: dict[str, int],
+                               file_rows: list[dict[str, Any]],
+                               engine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``removed.jsonl`` and ``manifest.json``; one writer so every engine's output matches.
+
+    ``ids`` and ``clustering`` cover the same documents (all of them, or only those that could
+    have a twin); ``documents`` counts the whole corpus. Returns the manifest; ``engine``, if
+    given, is its last entry.
+    """
+    gone = clustering.reason != KEPT
+    cluster_of = {root: c for c, root in enumerate(np.unique(clustering.labels[gone]).tolist())}
+    with open(directory / "removed.jsonl", "w", encoding="utf-8") as f:
+        for i in np.flatnonzero(gone).tolist():
+            record = {"id": str(ids[i]), "cluster": cluster_of[int(clustering.labels[i])],
+                      "kept": str(ids[int(clustering.kept[i])]),
+                      "similarity": round(float(clustering.similarity[i]), 4),
+                      "reason": REASONS[int(clustering.reason[i])]}
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    removed = int(gone.sum())
+    counts = {
+        "files": len(files),
+        "documents": documents,
+        "kept": documents - removed,
+        "removed": removed,
+        "removed_exact": int((clustering.reason == EXACT).sum()),
+        "removed_near": int((clustering.reason == NEAR).sum()),
+        "clusters": len(cluster_of),
+        "exact_pairs": clustering.exact_pairs,
+        "candidate_pairs": clustering.candidate_pairs,
+        "verified_pairs": clustering.verified_pairs,
+        "without_shingles": without_shingles if config.near else 0,
+        "legacy_decoded_files": len(legacy_files),
+    }
+    from tokkit import __version__
+
+    bands, rows = config.lsh_params()
+    manifest = {
+        "kind": "dedup",
+        "tokkit_version": __version__,
+        "config": config.to_dict(),
+        "lsh": {"bands": bands, "rows": rows},
+        "read": {"inputs": [str(p) for p in paths], "text_field": text_field,
+                 "encoding_errors": encoding_errors, "split": split,
+                 "legacy_decoded": [str(p) for p in legacy_files],
+                 **{k: v for k, v in vars(stats).items() if k.startswith("skipped_") and k != "skipped_paths"},
+                 "skipped_paths": stats.skipped_paths},
+        "counts": counts,
+        "bytes": bytes_,
+        "files": file_rows,
+    }
+    if engine is not None:
+        manifest["engine"] = engine
+    with open(directory / "manifest.json", "w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+    return manifest
+
+
 def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
                  config: DedupConfig | None = None, text_field: str = "text",
                  encoding_errors: EncodingFallback = "strict", force: bool = False,
@@ -273,7 +336,6 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
     options = ReadOptions(split=split, text_field=text_field, encoding_errors=base_errors)  # type: ignore[arg-type]
     total_bytes = sum(p.stat().st_size for p in files)
     legacy_files = find_legacy_files(files, encoding_errors)
-    bands, rows = config.lsh_params()
 
     with atomic_dir(output, force=force) as tmp:
         legacy = {p: transcode_legacy(p, tmp / LEGACY_DIR, i) for i, p in enumerate(legacy_files)}
@@ -352,54 +414,18 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
             task.advance(path.stat().st_size)
             file_rows.append({"input": str(path), "output": str(rel[index]) if written else None,
                               "documents": int(per_file_docs[index]), "kept": written})
-        without_shingles = int((~features.shingled).sum()) if config.near else 0
+        without_shingles = int((~features.shingled).sum())
         del sigs, features  # release the memmaps before their files go
         sig_path.unlink()
         sets_path.unlink()
         shutil.rmtree(tmp / LEGACY_DIR, ignore_errors=True)
 
-        # ---- removed.jsonl + manifest.json
-        cluster_of = {root: c for c, root in enumerate(np.unique(clustering.labels[~keep_mask]).tolist())}
-        with open(tmp / "removed.jsonl", "w", encoding="utf-8") as f:
-            for i in np.flatnonzero(~keep_mask).tolist():
-                record = {"id": ids[i], "cluster": cluster_of[int(clustering.labels[i])],
-                          "kept": ids[int(clustering.kept[i])],
-                          "similarity": round(float(clustering.similarity[i]), 4),
-                          "reason": REASONS[int(clustering.reason[i])]}
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        counts = {
-            "files": len(files),
-            "documents": n,
-            "kept": int(keep_mask.sum()),
-            "removed": int((~keep_mask).sum()),
-            "removed_exact": int((clustering.reason == EXACT).sum()),
-            "removed_near": int((clustering.reason == NEAR).sum()),
-            "clusters": len(cluster_of),
-            "exact_pairs": clustering.exact_pairs,
-            "candidate_pairs": clustering.candidate_pairs,
-            "verified_pairs": clustering.verified_pairs,
-            "without_shingles": without_shingles,
-            "legacy_decoded_files": len(legacy_files),
-        }
-        from tokkit import __version__
-
-        manifest = {
-            "kind": "dedup",
-            "tokkit_version": __version__,
-            "config": config.to_dict(),
-            "lsh": {"bands": bands, "rows": rows},
-            "read": {"inputs": [str(p) for p in paths], "text_field": text_field,
-                     "encoding_errors": encoding_errors, "split": split,
-                     "legacy_decoded": [str(p) for p in legacy_files],
-                     **{k: v for k, v in vars(stats).items() if k.startswith("skipped_") and k != "skipped_paths"},
-                     "skipped_paths": stats.skipped_paths},
-            "counts": counts,
-            "bytes": {"in": total_bytes, "out": bytes_out, "text_in": text_bytes},
-            "files": file_rows,
-        }
-        with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
-            json.dump(manifest, f, ensure_ascii=False, indent=2)
-            f.write("\n")
+        manifest = write_removed_and_manifest(
+            tmp, ids=ids, clustering=clustering, documents=n, config=config, paths=paths,
+            files=files, legacy_files=legacy_files, text_field=text_field,
+            encoding_errors=encoding_errors, split=split, stats=stats,
+            without_shingles=without_shingles,
+            bytes_={"in": total_bytes, "out": bytes_out, "text_in": text_bytes}, file_rows=file_rows)
     done = time.perf_counter()
     return DedupReport(output=Path(output), manifest=manifest, seconds=done - started,
                        pass1_seconds=pass1 - started, cluster_seconds=clustered - pass1,

@@ -43,11 +43,8 @@ from tokkit.corpus.readers import ReadOptions, ReadStats, file_format, iter_file
 from tokkit.corpus.writers import SEPARATORS
 from tokkit.dedup.config import DedupConfig, EncodingFallback
 from tokkit.dedup.pipeline import (
-    EXACT,
     KEPT,
     LEGACY_DIR,
-    NEAR,
-    REASONS,
     DedupReport,
     Features,
     cluster_documents,
@@ -55,6 +52,7 @@ from tokkit.dedup.pipeline import (
     exact_pairs,
     relative_outputs,
     write_kept_file,
+    write_removed_and_manifest,
 )
 from tokkit.dedup.reading import (
     find_legacy_files,
@@ -405,7 +403,6 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
     ReadOptions(**read)  # type: ignore[arg-type]  # validate before starting Ray
     total_bytes = sum(p.stat().st_size for p in files)
     legacy_files = find_legacy_files(files, encoding_errors)
-    bands, rows = config.lsh_params()
     plan = plan_partitions(files, options.partition_bytes)
     rel = relative_outputs(files)
     cfg = config.to_dict()
@@ -516,51 +513,15 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
         _remove_strays(tmp)
 
         # ---- removed.jsonl + manifest.json, as the local engine writes them
-        cluster_of = {root: c for c, root in enumerate(np.unique(clustering.labels[gone]).tolist())}
-        with open(tmp / "removed.jsonl", "w", encoding="utf-8") as f:
-            for i in np.flatnonzero(gone).tolist():
-                record = {"id": str(ids[i]), "cluster": cluster_of[int(clustering.labels[i])],
-                          "kept": str(ids[int(clustering.kept[i])]),
-                          "similarity": round(float(clustering.similarity[i]), 4),
-                          "reason": REASONS[int(clustering.reason[i])]}
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        n_removed = int(gone.sum())
-        counts = {
-            "files": len(files),
-            "documents": n,
-            "kept": n - n_removed,
-            "removed": n_removed,
-            "removed_exact": int((clustering.reason == EXACT).sum()),
-            "removed_near": int((clustering.reason == NEAR).sum()),
-            "clusters": len(cluster_of),
-            "exact_pairs": clustering.exact_pairs,
-            "candidate_pairs": clustering.candidate_pairs,
-            "verified_pairs": clustering.verified_pairs,
-            "without_shingles": without_shingles if config.near else 0,
-            "legacy_decoded_files": len(legacy_files),
-        }
-        from tokkit import __version__
-
-        manifest = {
-            "kind": "dedup",
-            "tokkit_version": __version__,
-            "config": cfg,
-            "lsh": {"bands": bands, "rows": rows},
-            "read": {"inputs": [str(p) for p in paths], "text_field": text_field,
-                     "encoding_errors": encoding_errors, "split": split,
-                     "legacy_decoded": [str(p) for p in legacy_files],
-                     **{k: v for k, v in vars(stats).items() if k.startswith("skipped_") and k != "skipped_paths"},
-                     "skipped_paths": stats.skipped_paths},
-            "counts": counts,
-            "bytes": {"in": total_bytes, "out": bytes_out, "text_in": text_bytes},
-            "files": file_rows,
-            "engine": {"name": "ray", "partitions": len(plan), "candidates": m,
-                       "driver_cluster_seconds": round(clustered - driver_start, 3),
-                       "shuffle_partitions": shuffle, "options": options.to_dict()},
-        }
-        with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
-            json.dump(manifest, f, ensure_ascii=False, indent=2)
-            f.write("\n")
+        manifest = write_removed_and_manifest(
+            tmp, ids=ids, clustering=clustering, documents=n, config=config, paths=paths,
+            files=files, legacy_files=legacy_files, text_field=text_field,
+            encoding_errors=encoding_errors, split=split, stats=stats,
+            without_shingles=without_shingles,
+            bytes_={"in": total_bytes, "out": bytes_out, "text_in": text_bytes}, file_rows=file_rows,
+            engine={"name": "ray", "partitions": len(plan), "candidates": m,
+                    "driver_cluster_seconds": round(clustered - driver_start, 3),
+                    "shuffle_partitions": shuffle, "options": options.to_dict()})
     done = time.perf_counter()
     return DedupReport(output=Path(output), manifest=manifest, seconds=done - started,
                        pass1_seconds=pass1 - started, cluster_seconds=clustered - pass1,
