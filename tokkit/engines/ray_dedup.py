@@ -28,7 +28,6 @@ filesystem every node sees (tasks write into the output's temp directory).
 from __future__ import annotations
 
 import json
-import os
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -38,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from tokkit.atomic import TMP_PREFIX, atomic_dir, atomic_file
+from tokkit.atomic import atomic_dir, atomic_file
 from tokkit.corpus.readers import ReadOptions, ReadStats, file_format, iter_files
 from tokkit.corpus.writers import SEPARATORS
 from tokkit.dedup.config import DedupConfig, EncodingFallback
@@ -64,10 +63,12 @@ from tokkit.engines.ray_runtime import (
     RayOptions,
     cluster_cpus,
     map_partitions,
+    merge_read_stats,
     plan_partitions,
     portable_errors,
     ray_errors,
     ray_session,
+    remove_strays,
     task_options,
 )
 from tokkit.errors import InputError
@@ -365,21 +366,6 @@ def _filter_partition(batch: dict[str, np.ndarray], *, output: str, read: dict[s
 # ---------------------------------------------------------------------------- the driver
 
 
-def _merge_stats(into: ReadStats, raw: str) -> None:
-    for name, value in json.loads(raw).items():
-        current = getattr(into, name)
-        setattr(into, name, current + value)
-
-
-def _remove_strays(directory: Path) -> None:
-    """Temp files of task attempts that died (their retries wrote the real files)."""
-    for top, dirs, files in os.walk(directory):
-        for name in files:
-            if name.startswith(TMP_PREFIX):
-                (Path(top) / name).unlink(missing_ok=True)
-        dirs[:] = [d for d in dirs if not d.startswith(TMP_PREFIX)]
-
-
 def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
                      config: DedupConfig | None = None, text_field: str = "text",
                      encoding_errors: EncodingFallback = "strict", force: bool = False,
@@ -432,7 +418,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
                 f"{', '.join(map(str, paths))}: no documents to deduplicate (all files empty or skipped)"
             )
         for p in range(len(plan)):
-            _merge_stats(stats, str(summaries[p]["stats"]))
+            merge_read_stats(stats, str(summaries[p]["stats"]))
         text_bytes = sum(int(s["text_bytes"]) for s in summaries.values())
         without_shingles = sum(int(s["without_shingles"]) for s in summaries.values())
         offsets = {p: int(o) for p, o in enumerate(np.cumsum([0, *counts_per_part[:-1]]))}
@@ -510,7 +496,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
 
         shutil.rmtree(features_dir, ignore_errors=True)
         shutil.rmtree(tmp / LEGACY_DIR, ignore_errors=True)
-        _remove_strays(tmp)
+        remove_strays(tmp)
 
         # ---- removed.jsonl + manifest.json, as the local engine writes them
         manifest = write_removed_and_manifest(

@@ -17,15 +17,20 @@ the atomic output directory is never published. Ray is imported only here, insid
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from tokkit.atomic import TMP_PREFIX
 from tokkit.errors import InputError, MissingDependencyError, TokkitError
+
+if TYPE_CHECKING:
+    from tokkit.corpus.readers import ReadStats
 
 log = logging.getLogger("tokkit")
 
@@ -164,6 +169,22 @@ def plan_partitions(files: Sequence[Path], partition_bytes: int) -> list[list[in
     if current:
         parts.append(current)
     return parts
+
+
+def merge_read_stats(into: ReadStats, raw: str) -> None:
+    """Add a task's read counters (``asdict(ReadStats)`` as JSON) into the driver's totals."""
+    for name, value in json.loads(raw).items():
+        current = getattr(into, name)
+        setattr(into, name, current + value)
+
+
+def remove_strays(directory: Path) -> None:
+    """Delete temp files of task attempts that died (their retries wrote the real files)."""
+    for top, dirs, files in os.walk(directory):
+        for name in files:
+            if name.startswith(TMP_PREFIX):
+                (Path(top) / name).unlink(missing_ok=True)
+        dirs[:] = [d for d in dirs if not d.startswith(TMP_PREFIX)]
 
 
 def _restore_error(cls: type[TokkitError], args: tuple[Any, ...], attrs: dict[str, Any]) -> TokkitError:

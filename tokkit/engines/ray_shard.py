@@ -34,14 +34,16 @@ import numpy as np
 
 from tokkit.atomic import atomic_dir
 from tokkit.corpus.readers import ReadOptions, ReadStats, iter_files, read_documents
-from tokkit.engines.ray_dedup import StageHook, _merge_stats, _remove_strays
+from tokkit.engines.ray_dedup import StageHook
 from tokkit.engines.ray_runtime import (
     RayOptions,
     map_partitions,
+    merge_read_stats,
     plan_partitions,
     portable_errors,
     ray_errors,
     ray_session,
+    remove_strays,
 )
 from tokkit.errors import InputError
 from tokkit.shards.framing import Framing
@@ -182,13 +184,13 @@ def ray_write_shards(
         shards: dict[str, list[ShardInfo]] = {split: [] for split in SPLITS}
         for p in range(len(plan)):
             row = rows[p]
-            _merge_stats(stats, str(row["stats"]))
+            merge_read_stats(stats, str(row["stats"]))
             for split, raw in json.loads(str(row["shards"])).items():
                 shards[split].extend(_globalize(ShardInfo.from_json(s), p, documents) for s in raw)
             documents += int(row["documents"])
         if documents == 0:
             raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and --split")
-        _remove_strays(tmp)
+        remove_strays(tmp)
         manifest = build_manifest(info, config, shards, paths=paths, read_options=read_options,
                                   stats=stats, documents=documents,
                                   engine={"name": "ray", "partitions": len(plan),
