@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,6 +47,29 @@ class HeldoutSlice:
                 self.bytes += len(text.encode("utf-8"))
             else:
                 yield text
+
+
+def joined_batches(texts: Iterable[str], stats: dict[str, Any], batch_chars: int) -> Iterator[str]:
+    """Join texts into newline-separated strings of ~``batch_chars``, so trainers split words in bulk.
+
+    A newline always separates words, so splitting a batch splits each text. Counts
+    ``stats["documents"]`` and ``stats["corpus_bytes"]`` (the texts' UTF-8 bytes) on the way.
+    """
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        stats["documents"] += 1
+        batch.append(text)
+        size += len(text)
+        if size >= batch_chars:
+            joined = "\n".join(batch)
+            stats["corpus_bytes"] += len(joined.encode("utf-8")) - (len(batch) - 1)
+            yield joined
+            batch, size = [], 0
+    if batch:
+        joined = "\n".join(batch)
+        stats["corpus_bytes"] += len(joined.encode("utf-8")) - (len(batch) - 1)
+        yield joined
 
 
 @dataclass

@@ -23,7 +23,7 @@ import math
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ from tokkit.models.unigram import (
 )
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.config import UnigramConfig
+from tokkit.train.run import joined_batches
 from tokkit.train.unigram_lattice import (
     FloatArray,
     HashTable,
@@ -98,24 +99,6 @@ def digamma(x: FloatArray) -> FloatArray:
     return result + np.log(x) + xx2 / 24.0 - 7.0 / 960.0 * xx4 + 31.0 / 8064.0 * xx4 * xx2 - 127.0 / 30720.0 * xx4 * xx4
 
 
-def _batches(texts: Iterable[str], stats: dict[str, Any]) -> Iterator[str]:
-    batch: list[str] = []
-    size = 0
-    for text in texts:
-        stats["documents"] += 1
-        batch.append(text)
-        size += len(text)
-        if size >= BATCH_CHARS:
-            joined = "\n".join(batch)
-            stats["corpus_bytes"] += len(joined.encode("utf-8")) - (len(batch) - 1)
-            yield joined
-            batch, size = [], 0
-    if batch:
-        joined = "\n".join(batch)
-        stats["corpus_bytes"] += len(joined.encode("utf-8")) - (len(batch) - 1)
-        yield joined
-
-
 class UnigramTrainer:
     """Train a :class:`UnigramTokenizer` from an iterator of texts (one sentence per text, best).
 
@@ -139,7 +122,7 @@ class UnigramTrainer:
         counts: Counter[str] = Counter()
         nfkc = self.config.normalization == "nfkc"
         task = progress.task("counting words", total=None)
-        for batch in _batches(texts, self.stats):
+        for batch in joined_batches(texts, self.stats, BATCH_CHARS):
             if nfkc:
                 batch = unicodedata.normalize("NFKC", batch)
             counts.update(batch.split())

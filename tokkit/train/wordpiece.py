@@ -29,7 +29,7 @@ import heapq
 import itertools
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from tokkit.errors import InputError
@@ -37,6 +37,7 @@ from tokkit.models.wordpiece import WordPieceSettings, WordPieceTokenizer
 from tokkit.models.wordpiece_normalize import bert_pretokenize
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.config import WordPieceConfig
+from tokkit.train.run import joined_batches
 from tokkit.types import Progress
 
 BATCH_CHARS = 1 << 20
@@ -50,31 +51,12 @@ def settings_of(config: WordPieceConfig) -> WordPieceSettings:
         strip_accents=config.strip_accents, handle_chinese_chars=config.handle_chinese_chars)
 
 
-def _batches(texts: Iterable[str], stats: dict[str, Any]) -> Iterator[str]:
-    """Join texts into ~1 MB strings (newline-separated: a newline always separates words)."""
-    batch: list[str] = []
-    size = 0
-    for text in texts:
-        stats["documents"] += 1
-        batch.append(text)
-        size += len(text)
-        if size >= BATCH_CHARS:
-            joined = "\n".join(batch)
-            stats["corpus_bytes"] += len(joined.encode("utf-8")) - (len(batch) - 1)
-            yield joined
-            batch, size = [], 0
-    if batch:
-        joined = "\n".join(batch)
-        stats["corpus_bytes"] += len(joined.encode("utf-8")) - (len(batch) - 1)
-        yield joined
-
-
 def count_words(texts: Iterable[str], config: WordPieceConfig, stats: dict[str, Any],
                 progress: Progress) -> Counter[str]:
     """Unique BERT words of the corpus and how often each occurs."""
     counts: Counter[str] = Counter()
     task = progress.task("counting words", total=None)
-    for batch in _batches(texts, stats):
+    for batch in joined_batches(texts, stats, BATCH_CHARS):
         counts.update(bert_pretokenize(batch, lowercase=config.lowercase,
                                        strip_accents=config.strip_accents,
                                        handle_chinese_chars=config.handle_chinese_chars))
