@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tokkit.atomic import atomic_dir
-from tokkit.corpus.readers import ReadOptions, ReadStats, iter_files
+from tokkit.corpus.readers import ReadStats, iter_files
 from tokkit.corpus.writers import SEPARATORS, DocumentWriter
 from tokkit.dedup.clusters import (
     choose_kept,
@@ -39,6 +39,7 @@ from tokkit.dedup.reading import (
     find_legacy_files,
     open_decompressed,
     read_corpus,
+    read_options_for,
     transcode_legacy,
 )
 from tokkit.dedup.shingles import hash_shingles
@@ -331,9 +332,8 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
     files = list(iter_files(paths, stats))
     if not files:
         raise InputError(f"{', '.join(map(str, paths))}: no txt/jsonl/json/parquet files to deduplicate")
-    split = "file" if config.granularity == "document" else "paragraph"
-    base_errors = "replace" if encoding_errors == "latin1" else encoding_errors
-    options = ReadOptions(split=split, text_field=text_field, encoding_errors=base_errors)  # type: ignore[arg-type]
+    options = read_options_for(config, text_field, encoding_errors)
+    split = options.split
     total_bytes = sum(p.stat().st_size for p in files)
     legacy_files = find_legacy_files(files, encoding_errors)
 

@@ -21,13 +21,15 @@ from tokkit.corpus.readers import (
     JSON_SUFFIXES,
     JSONL_SUFFIXES,
     PARQUET_SUFFIXES,
+    EncodingErrors,
     ReadOptions,
     ReadStats,
+    Split,
     file_format,
     open_decompressed,
     read_documents,
 )
-from tokkit.dedup.config import EncodingFallback
+from tokkit.dedup.config import DedupConfig, EncodingFallback
 from tokkit.errors import InputError
 from tokkit.types import Document, ProgressTask
 
@@ -35,6 +37,18 @@ log = logging.getLogger("tokkit")
 
 _RECORD_SUFFIXES = JSONL_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES
 _CHUNK = 1 << 20
+
+
+def read_options_for(config: DedupConfig, text_field: str,
+                     encoding_errors: EncodingFallback) -> ReadOptions:
+    """How dedup cuts the corpus into documents, one rule so every engine reads the same documents.
+
+    Whole files for document granularity, else paragraphs; ``latin1`` reads with ``replace``
+    (the legacy files themselves are transcoded first, see :func:`find_legacy_files`).
+    """
+    split: Split = "file" if config.granularity == "document" else "paragraph"
+    base_errors: EncodingErrors = "replace" if encoding_errors == "latin1" else encoding_errors
+    return ReadOptions(split=split, text_field=text_field, encoding_errors=base_errors)
 
 
 def is_text_file(path: Path) -> bool:

@@ -57,6 +57,7 @@ from tokkit.dedup.reading import (
     find_legacy_files,
     is_text_file,
     read_corpus,
+    read_options_for,
     transcode_legacy,
 )
 from tokkit.engines.ray_runtime import (
@@ -383,10 +384,9 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
     files = list(iter_files(paths, stats))
     if not files:
         raise InputError(f"{', '.join(map(str, paths))}: no txt/jsonl/json/parquet files to deduplicate")
-    split = "file" if config.granularity == "document" else "paragraph"
-    base_errors = "replace" if encoding_errors == "latin1" else encoding_errors
-    read = {"split": split, "text_field": text_field, "encoding_errors": base_errors}
-    ReadOptions(**read)  # type: ignore[arg-type]  # validate before starting Ray
+    read_options = read_options_for(config, text_field, encoding_errors)  # checked before Ray starts
+    split = read_options.split
+    read = asdict(read_options)
     total_bytes = sum(p.stat().st_size for p in files)
     legacy_files = find_legacy_files(files, encoding_errors)
     plan = plan_partitions(files, options.partition_bytes)
