@@ -114,7 +114,7 @@ def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: f
     try:
         with rich_progress(disable=quiet(ctx)) as progress:
             report = engine.dedup(list(inputs), Path(output), config=config, text_field=text_field,
-                                  encoding_errors=encoding_errors, force=force,  # type: ignore[arg-type]
+                                  encoding_errors=encoding_errors, force=force,
                                   progress=progress)
     except EncodingError as err:  # dedup has one more way out: old Latin-1 editions
         raise InputError(f"{err} (or latin1 for Latin-1/Windows-1252 text files)") from None
