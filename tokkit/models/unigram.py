@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tokkit.errors import InputError
+from tokkit.models.files import read_model_json
 
 FORMAT = "tokkit-unigram"
 FORMAT_VERSION = 1
@@ -317,15 +318,6 @@ class UnigramTokenizer:
                 return from_model_proto(path.read_bytes())
             except OSError as err:
                 raise InputError(f"{path}: cannot read ({err.strerror})") from None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise InputError(f"{path}: cannot read ({err.strerror}); point at a unigram output dir") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise InputError(f"{path}: not a tokkit unigram file ({err})") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"{path}: not a tokkit unigram file (format is not '{FORMAT}')")
-        if data.get("version", 0) > FORMAT_VERSION:
-            raise InputError(f"{path}: written by a newer tokkit (version {data['version']}); upgrade tokkit")
+        data = read_model_json(path, "unigram", FORMAT, FORMAT_VERSION)
         pieces, scores, types = zip(*data["pieces"], strict=True) if data["pieces"] else ((), (), ())
         return cls(pieces, scores, types=types, settings=UnigramSettings(**data["settings"]))

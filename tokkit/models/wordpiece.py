@@ -23,6 +23,7 @@ from typing import Any
 import regex
 
 from tokkit.errors import InputError
+from tokkit.models.files import read_model_json
 from tokkit.models.wordpiece_normalize import bert_pretokenize
 
 FORMAT = "tokkit-wordpiece"
@@ -183,16 +184,7 @@ class WordPieceTokenizer:
         path = Path(path)
         if path.is_dir():
             path = path / MODEL_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise InputError(f"{path}: cannot read ({err.strerror}); point at a WordPiece output dir") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise InputError(f"{path}: not a tokkit WordPiece file ({err})") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"{path}: not a tokkit WordPiece file (format is not '{FORMAT}')")
-        if data.get("version", 0) > FORMAT_VERSION:
-            raise InputError(f"{path}: written by a newer tokkit (version {data['version']}); upgrade tokkit")
+        data = read_model_json(path, "WordPiece", FORMAT, FORMAT_VERSION)
         return cls(data["vocab"], special_tokens=data["special_tokens"],
                    settings=WordPieceSettings(**data["settings"]))
 
