@@ -9,9 +9,13 @@ reached by another split) reuses that id, so ``vocab_size`` can be smaller than
 
 Encoding: special-token strings found in the text become their ids (leftmost, longest first, like
 ``tokenizers``' added tokens); the rest is split by the regex ``pattern`` and each chunk's bytes are
-merged lowest rank first. Chunks seen before come from a bounded cache; an unseen chunk (long
-Chinese runs) costs one ``str.replace`` per distinct merge, driven by a small heap of pair ranks,
-and its CJK characters start pre-merged wherever no token of the vocabulary cuts a character. Decoding joins the tokens' bytes and decodes UTF-8, so
+merged lowest rank first, all occurrences of a pair at once (one ``str.replace`` per merge, driven
+by a small heap of pair ranks). ASCII text goes chunk by chunk through a bounded cache. Other text
+(long Chinese runs, which the pattern keeps as one chunk and which rarely repeat) is cut further
+where no token of the vocabulary lies across two characters: the pieces, mostly words, merge on
+their own and repeat, so they come from a cache; and each character starts merged on its own
+unless a token cuts it there. Both shortcuts give the ids of the plain merge (see
+:class:`_Boundaries`). Decoding joins the tokens' bytes and decodes UTF-8, so
 ``decode(encode(s)) == s`` for any string, and invalid sequences from arbitrary ids become U+FFFD.
 
 >>> tok = ByteLevelBPETokenizer([(ord("a") - 33, ord("a") - 33)], pattern="gpt2")
@@ -23,9 +27,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
 from heapq import heapify, heappop, heappush
-from itertools import repeat
+from itertools import chain, repeat
 from operator import add
 from pathlib import Path
 from typing import Any
@@ -41,9 +46,11 @@ TOKENIZER_JSON = "tokenizer.json"
 FORMAT = "tokkit-bpe"
 FORMAT_VERSION = 1
 CACHE_SIZE = 1 << 16
-"""Chunks whose ids are remembered; the cache is emptied when full (cheap, and hot chunks return)."""
+"""Chunks (pieces) whose ids a cache remembers; it is emptied when full (cheap; hot ones return)."""
 
 _NO_RANK = 1 << 62
+_FREE = "\uffff"
+"""Marks a boundary no merge crosses (a noncharacter; text holding it takes the slow path)."""
 
 
 def base_vocabulary(special_tokens: Sequence[str]) -> tuple[list[bytes], dict[bytes, int]]:
@@ -125,10 +132,11 @@ class ByteLevelBPETokenizer:
             else None
         )
         self._cache: dict[str, list[int]] = {}
+        self._piece_cache: dict[str, list[int]] = {}
         self._char_symbols = _CharSymbols(self)
-        self._straddle: (
-            tuple[dict[str, frozenset[bytes]], dict[str, frozenset[bytes]], tuple[bytes, ...]] | None
-        ) = None
+        # Every merge made a new token: a merge then always ranks after the merges that made its
+        # parts, which the shortcuts (pre-merged characters) rely on.
+        self._shortcuts = len(tokens) == len(self._specials) + 256 + len(self._merges)
 
     # --- the Tokenizer interface -------------------------------------------------------------
 
@@ -189,12 +197,22 @@ class ByteLevelBPETokenizer:
 
     # --- encoding internals ------------------------------------------------------------------
 
+    @cached_property
+    def _boundaries(self) -> _Boundaries:
+        return _Boundaries(self._tokens[len(self._specials) + 256 :])
+
     def _check(self, id: int) -> int:
         if not 0 <= id < len(self._tokens):
             raise InputError(f"id {id} is outside the vocabulary (0..{len(self._tokens) - 1})")
         return id
 
     def _encode_ordinary(self, text: str) -> list[int]:
+        if text.isascii() or _FREE in text or self._straddling(text):
+            return self._encode_chunks(text)
+        # Text with long Han runs: its chunks, joined by _FREE, are cut further into pieces.
+        return self._encode_pieces(_FREE.join(self._split(text)))
+
+    def _encode_chunks(self, text: str) -> list[int]:
         ids: list[int] = []
         cache = self._cache
         for chunk in self._split(text):
@@ -208,12 +226,46 @@ class ByteLevelBPETokenizer:
         return ids
 
     def _encode_chunk(self, chunk: str) -> list[int]:
-        if chunk.isascii() or self._straddling(chunk):
+        if chunk.isascii() or _FREE in chunk or self._straddling(chunk):
             return list(map(ord, self._merge(self._byte_symbols(chunk))))
-        # Each multi-byte character starts merged as far as it merges on its own: no token spans
-        # a character boundary of this chunk with a partial character, so the merges inside a
-        # character never interact with its neighbours and applying them first changes nothing.
-        return list(map(ord, self._merge(chunk.translate(self._char_symbols))))
+        return self._encode_pieces(chunk)
+
+    def _encode_pieces(self, text: str) -> list[int]:
+        """Ids of ``text`` cut at each ``_FREE`` and at its free boundaries, pieces merged apart.
+
+        No token lies across a free boundary, so no merge crosses it: each piece merges as if
+        alone, and the short pieces of a long Han run recur (words) and come from a cache.
+        """
+        boundaries = self._boundaries
+        cut = boundaries.cuts(text)
+        pieces = boundaries.pieces(text, cut)
+        cache = self._piece_cache
+        found = list(map(cache.get, pieces))
+        if None in found:
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            for k, piece in enumerate(pieces):
+                if found[k] is None:
+                    piece_ids = cache.get(piece)
+                    if piece_ids is None:
+                        piece_ids = cache[piece] = self._encode_piece(
+                            piece, boundaries.cuts(piece) if cut else cut)
+                    found[k] = piece_ids
+        return list(chain.from_iterable(found))  # type: ignore[arg-type]
+
+    def _encode_piece(self, piece: str, cut: set[int]) -> list[int]:
+        """Merge ``piece``, its characters pre-merged on their own except beside a ``cut``.
+
+        A character that no token cuts (see :class:`_Boundaries`) has merges inside it that never
+        meet its neighbours', and a token holding it needs it whole first, made by merges of
+        lower rank: applying its own merges first changes nothing.
+        """
+        if not cut:
+            return list(map(ord, self._merge(piece.translate(self._char_symbols))))
+        merged, raw = self._char_symbols, self._byte_symbols
+        symbols = "".join([raw(ch) if at in cut or at + 1 in cut else merged[ord(ch)]
+                           for at, ch in enumerate(piece)])
+        return list(map(ord, self._merge(symbols)))
 
     def _byte_symbols(self, text: str) -> str:
         raw = text.encode("utf-8", "surrogatepass")
@@ -222,70 +274,13 @@ class ByteLevelBPETokenizer:
         return raw.decode("latin-1").translate(self._symbols)
 
     def _straddling(self, chunk: str) -> bool:
-        """Could a token of the vocabulary cut into a character of ``chunk``? (conservative)"""
-        if self._straddle is None:
-            self._straddle = self._index_straddles()
-        before_whole, after_whole, lead_pieces = self._straddle
-        if not before_whole.keys().isdisjoint(chunk):
-            for index in range(1, len(chunk)):
-                pieces = before_whole.get(chunk[index])
-                if pieces is not None:
-                    tail = chunk[index - 1].encode("utf-8", "surrogatepass")
-                    if tail[-1:] in pieces or tail[-2:] in pieces or tail[-3:] in pieces:
-                        return True
-        if not after_whole.keys().isdisjoint(chunk):
-            for index, ch in enumerate(chunk[:-1]):
-                pieces = after_whole.get(ch)
-                if pieces is not None:
-                    head = chunk[index + 1].encode("utf-8", "surrogatepass")
-                    if head[:1] in pieces or head[:2] in pieces or head[:3] in pieces:
-                        return True
-        if lead_pieces:
-            raw = chunk.encode("utf-8", "surrogatepass")
-            return any(piece in raw for piece in lead_pieces)
-        return False
+        """Must ``chunk`` be merged byte by byte, with no shortcut? (tests patch this to compare)
 
-    def _index_straddles(
-        self,
-    ) -> tuple[dict[str, frozenset[bytes]], dict[str, frozenset[bytes]], tuple[bytes, ...]]:
-        """Where some token of the vocabulary cuts a character.
-
-        A token's bytes are ``L + whole characters + P``, ``L`` the end of one character and ``P``
-        the start of another. Returned: for each whole character after an ``L``, those ``L``s;
-        for each whole character before a ``P``, those ``P``s (a chunk where such a pair of
-        characters meets is not pre-merged); the ``P``s of tokens that are just ``L + P`` (looked
-        for in the chunk's bytes).
+        Only when the merge list reuses an id (a token reached by two merges): the rank of a
+        merge then no longer follows the ranks of the merges that made its parts, which the
+        shortcuts rely on.
         """
-        before_whole: dict[str, set[bytes]] = {}
-        after_whole: dict[str, set[bytes]] = {}
-        lead_pieces: set[bytes] = set()
-        for raw in self._tokens[len(self._specials) + 256 :]:
-            try:
-                raw.decode("utf-8")
-                continue
-            except UnicodeDecodeError:
-                pass
-            start = 0
-            while start < len(raw) and 0x80 <= raw[start] < 0xC0:
-                start += 1
-            end = last = len(raw)
-            last -= 1
-            while last >= start and 0x80 <= raw[last] < 0xC0:
-                last -= 1
-            if last >= start and raw[last] >= 0xC0:
-                need = 2 if raw[last] < 0xE0 else 3 if raw[last] < 0xF0 else 4
-                if end - last < need:
-                    end = last
-            suffix, prefix = raw[:start], raw[end:]
-            whole = raw[start:end].decode("utf-8", errors="replace")
-            if suffix and whole:
-                before_whole.setdefault(whole[0], set()).add(suffix)
-            if prefix and whole:
-                after_whole.setdefault(whole[-1], set()).add(prefix)
-            if suffix and prefix and not whole:
-                lead_pieces.add(prefix)
-        return ({k: frozenset(v) for k, v in before_whole.items()},
-                {k: frozenset(v) for k, v in after_whole.items()}, tuple(lead_pieces))
+        return not self._shortcuts
 
     def _merge(self, symbols: str) -> str:
         """Apply the merges present in ``symbols`` in rank order, all occurrences of a pair at once.
@@ -296,8 +291,9 @@ class ByteLevelBPETokenizer:
         higher than the one just applied, so ranks come off the heap in order and a rank whose
         pair is gone is skipped.
         """
-        if len(symbols) < 2:
-            return symbols
+        if len(symbols) < 3:
+            rank = self._rank.get(symbols)  # the one pair, if two symbols
+            return symbols if rank is None else self._merge_info[rank][1]
         rank_of = self._rank.get
         info = self._merge_info
         heap = list(set(map(rank_of, map(add, symbols, symbols[1:]), repeat(_NO_RANK))))
@@ -463,6 +459,124 @@ class _CharSymbols(dict[int, str]):
         tok = self._tokenizer
         symbols = self[code_point] = tok._merge(tok._byte_symbols(chr(code_point)))
         return symbols
+
+
+class _Boundaries:
+    """Where a token of the vocabulary can lie across the boundary of two adjacent characters.
+
+    A token that can occur in UTF-8 text is ``L + W + P``: ``W`` whole characters, ``L`` the end
+    of a character and ``P`` the start of one (each possibly empty). It lies across the boundary
+    of characters ``a`` and ``b`` only if ``ab`` is in its ``W`` (*joined*), or it *cuts* ``a`` or
+    ``b`` there: ``b`` starts ``W`` and ``a`` ends with ``L``; ``a`` ends ``W`` and ``b`` starts
+    with ``P``; or the token is just ``L + P`` with ``a`` ending in ``L`` and ``b`` starting with
+    ``P``. A merge makes a token, so no merge ever crosses a boundary that is neither (*free*).
+    Cuts are found by character pair (a memo), looked for only beside the few characters that
+    can take part in one (anchors); pairs of ``W`` characters are one dict.
+    """
+
+    def __init__(self, tokens: Iterable[bytes]) -> None:
+        wholes: list[str] = []
+        ends: dict[str, set[bytes]] = {}  # whole character b -> the Ls seen before it
+        starts: dict[str, set[bytes]] = {}  # whole character a -> the Ps seen after it
+        lead: set[tuple[bytes, bytes]] = set()
+        for raw in tokens:
+            try:
+                wholes.append(raw.decode("utf-8", "surrogatepass"))  # most tokens
+                continue
+            except UnicodeDecodeError:
+                pass
+            begin, end = 0, len(raw)
+            while begin < end and 0x80 <= raw[begin] < 0xC0:
+                begin += 1
+            last = end - 1
+            while last >= begin and 0x80 <= raw[last] < 0xC0:
+                last -= 1
+            if last >= begin and raw[last] >= 0xC0 and end - last < _utf8_length(raw[last]):
+                end = last
+            try:
+                whole = raw[begin:end].decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                continue  # not a piece of any UTF-8 text: never occurs
+            head, tail = raw[:begin], raw[end:]
+            wholes.append(whole)
+            if whole and head:
+                ends.setdefault(whole[0], set()).add(head)
+            if whole and tail:
+                starts.setdefault(whole[-1], set()).add(tail)
+            if head and tail and not whole:
+                lead.add((head, tail))
+        # Pairs of characters inside a W (pairs with the separator are harmless: it always cuts).
+        text = _FREE.join(wholes)
+        self._joined = dict.fromkeys(map(add, text, text[1:]), "")
+        self._ends = {ch: tuple(pieces) for ch, pieces in ends.items()}
+        self._starts = {ch: tuple(pieces) for ch, pieces in starts.items()}
+        self._lead = tuple(lead)
+        # Anchors: the characters beside which a boundary may be cut (for L + P, any character
+        # starting with P: a range of code points, as UTF-8 keeps their order).
+        anchors = [re.escape(ch) for ch in sorted(ends.keys() | starts.keys())]
+        for low, high in sorted({_starting_with(tail) for _, tail in lead}):
+            if low <= high:
+                anchors.append(f"{re.escape(chr(low))}-{re.escape(chr(high))}")
+        self._anchors = re.compile(f"[{''.join(anchors)}]").finditer if anchors else None
+        self._cut: dict[str, bool] = _Memo(self._is_cut)
+
+    def _is_cut(self, pair: str) -> bool:
+        """Does a token cut ``pair[0]`` or ``pair[1]`` across their boundary?"""
+        a, b = pair[0], pair[1]
+        left, right = a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+        return (left.endswith(self._ends.get(b, ())) or right.startswith(self._starts.get(a, ()))
+                or any(left.endswith(head) and right.startswith(tail) for head, tail in self._lead))
+
+    def cuts(self, text: str) -> set[int]:
+        """The boundaries of ``text`` (``i`` is before ``text[i]``) where a token may cut a character."""
+        found: set[int] = set()
+        if self._anchors is None:
+            return found
+        cut = self._cut
+        if len(cut) >= CACHE_SIZE:
+            cut.clear()
+        for match in self._anchors(text):
+            at = match.start()
+            if at and cut[text[at - 1 : at + 1]]:
+                found.add(at)
+            if at + 1 < len(text) and cut[text[at : at + 2]]:
+                found.add(at + 1)
+        return found
+
+    def pieces(self, text: str, cut: set[int]) -> list[str]:
+        """``text`` split at its free boundaries (given its ``cut`` ones) and at each ``_FREE``."""
+        marks = list(map(self._joined.get, map(add, text, text[1:]), repeat(_FREE)))
+        for at in cut:
+            marks[at - 1] = ""
+        return list(filter(None, ("".join(map(add, text, marks)) + text[-1:]).split(_FREE)))
+
+
+class _Memo(dict[str, bool]):
+    """A dict that fills itself from ``function`` on a miss."""
+
+    def __init__(self, function: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._function = function
+
+    def __missing__(self, key: str) -> bool:
+        value = self[key] = self._function(key)
+        return value
+
+
+def _utf8_length(lead: int) -> int:
+    """Bytes in the UTF-8 sequence that starts with byte ``lead`` (>= 0xC0)."""
+    return 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+
+
+def _starting_with(prefix: bytes) -> tuple[int, int]:
+    """The code points whose UTF-8 starts with ``prefix`` (a lead byte and maybe more): a range."""
+    size = _utf8_length(prefix[0])
+    value = prefix[0] & (0x7F >> size)
+    for byte in prefix[1:]:
+        value = value << 6 | byte & 0x3F
+    shift = 6 * (size - len(prefix))
+    low, high = (0x80, 0x7FF) if size == 2 else (0x800, 0xFFFF) if size == 3 else (0x10000, 0x10FFFF)
+    return max(value << shift, low), min((value + 1 << shift) - 1, high)
 
 
 def _readable(raw: bytes) -> str:
