@@ -1,0 +1,101 @@
+"""What the CLI tests share: running tokkit as a user does, a small corpus, and one check of a clean failure.
+
+Helpers come as fixtures (``run``, ``run_main``, ``assert_clean_failure``, ``make_corpus``) so that
+test modules never import from one another or from this file.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tokkit.cli import main
+
+GOOD = "It was the best of times, it was the worst of times.\n话说天下大势，分久必合，合久必分。\n"
+"""Two lines of English and Chinese; the train-* tests repeat them to make a corpus."""
+
+Proc = subprocess.CompletedProcess[str]
+
+
+def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Proc:
+    code = "import sys; from tokkit.cli import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture
+def run() -> Callable[..., Proc]:
+    """The real console entry point in a subprocess: exit codes and stderr as a user sees them.
+
+    ``run(*args, env=None)`` returns the :class:`subprocess.CompletedProcess`.
+    """
+    return _run
+
+
+@pytest.fixture
+def run_main(capsys: pytest.CaptureFixture[str]) -> Callable[..., Proc]:
+    """``tokkit.cli.main`` in this process (faster than a subprocess), same exit code and streams."""
+
+    def call(*args: str) -> Proc:
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, captured.out, captured.err)
+
+    return call
+
+
+def _assert_clean_failure(proc: Proc, *needles: str, code: int | None = None,
+                          output: Path | None = None) -> str:
+    assert proc.returncode != 0, proc.stderr
+    if code is not None:
+        assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    errors = [i for i, line in enumerate(lines) if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr  # one line (a progress bar or warnings may precede it)
+    message = "\n".join(lines[errors[0]:])
+    for needle in needles:
+        assert needle in message, proc.stderr
+    assert proc.stdout == "", proc.stdout
+    if output is not None:
+        assert not output.exists(), f"{output} was written"
+        assert not list(output.parent.glob(".tmp-*")), "a temporary output was left behind"
+    return lines[errors[0]]
+
+
+@pytest.fixture
+def assert_clean_failure() -> Callable[..., str]:
+    """Check that a run failed as a user should see it; return its ``error:`` line.
+
+    ``assert_clean_failure(proc, *needles, code=None, output=None)``: a non-zero exit code (``code``
+    exactly, if given), no traceback, exactly one ``error:`` line on stderr, each needle in that
+    message, nothing on stdout, and (given ``output``) nothing written there, not even a temporary.
+    """
+    return _assert_clean_failure
+
+
+@pytest.fixture
+def make_corpus(tmp_path: Path) -> Callable[..., Path]:
+    """``make_corpus(repeats)``: a folder holding one file of :data:`GOOD` repeated."""
+
+    def make(repeats: int = 40) -> Path:
+        path = tmp_path / "corpus" / "a.txt"
+        path.parent.mkdir()
+        path.write_text(GOOD * repeats, encoding="utf-8")
+        return path.parent
+
+    return make
+
+
+@pytest.fixture
+def corpus(make_corpus: Callable[..., Path]) -> Path:
+    """A small corpus folder (80 lines) the train-* commands learn a tokenizer from."""
+    return make_corpus(40)

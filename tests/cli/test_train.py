@@ -1,0 +1,48 @@
+"""What the three train-* commands share, checked once per command: help, a missing corpus, --force."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tokkit.cli import cli
+
+TRAIN = {
+    "train-bpe": ["--vocab", "300", "--backend", "hf"],
+    "train-unigram": ["--vocab", "60"],
+    "train-wordpiece": ["--vocab", "120"],
+}
+"""Each train-* command with options that train quickly on the ``corpus`` fixture."""
+
+MODEL_FILE = {"train-bpe": "tokenizer.json", "train-unigram": "unigram.json",
+              "train-wordpiece": "wordpiece.json"}
+
+
+@pytest.mark.parametrize("command", TRAIN)
+def test_help_has_an_example(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert f"tokkit {command} corpus/ --vocab 32000" in result.output
+
+
+@pytest.mark.parametrize("command", TRAIN)
+def test_missing_path(command: str, tmp_path: Path, run, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    proc = run(command, str(tmp_path / "nope"), *TRAIN[command], "-o", str(out))
+    assert_clean_failure(proc, "no such file or directory", output=out)
+
+
+@pytest.mark.parametrize("command", TRAIN)
+def test_existing_output_needs_force(command: str, corpus: Path, tmp_path: Path, run, run_main,  # type: ignore[no-untyped-def]
+                                     assert_clean_failure) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious").write_text("keep")
+    proc = run(command, str(corpus), *TRAIN[command], "-o", str(out))
+    assert_clean_failure(proc, "already exists", "--force")
+    assert (out / "precious").read_text() == "keep"
+    ok = run_main("-q", command, str(corpus), *TRAIN[command], "-o", str(out), "--force")
+    assert ok.returncode == 0, ok.stderr
+    assert not (out / "precious").exists() and (out / MODEL_FILE[command]).exists()
