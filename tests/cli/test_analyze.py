@@ -8,19 +8,7 @@ from pathlib import Path
 import pytest
 import regex
 
-from tokkit.cli import main
-
 HAN = regex.compile(r"\p{Script=Han}")
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(["-q", *args])
-        code = 0
-    except SystemExit as exit:
-        code = int(exit.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def sample_lines(path: Path, max_bytes: int) -> list[str]:
@@ -41,8 +29,8 @@ def sample_lines(path: Path, max_bytes: int) -> list[str]:
     return out
 
 
-def test_llama_beside_cl100k_and_o200k_on_zizhitongjian(
-    heldout: Path, llama_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_llama_beside_cl100k_and_o200k_on_zizhitongjian(  # type: ignore[no-untyped-def]
+    heldout: Path, llama_model: Path, tmp_path: Path, run_main
 ) -> None:
     import sentencepiece as spm
 
@@ -51,15 +39,15 @@ def test_llama_beside_cl100k_and_o200k_on_zizhitongjian(
     corpus = heldout / "zh_zizhitongjian.txt"
     out = tmp_path / "out"
     out.mkdir()
-    code, stdout, err = run(["analyze", str(llama_model), "tiktoken:cl100k_base", "tiktoken:o200k_base",
-                             "--corpus", str(corpus), "--max-bytes", "150000",
-                             "--json", str(out / "zh.json"), "--plot", str(out / "zh.png"),
-                             "--markdown", str(out / "zh.md")], capsys)
-    assert code == 0, err
+    proc = run_main("-q", "analyze", str(llama_model), "tiktoken:cl100k_base", "tiktoken:o200k_base",
+                    "--corpus", str(corpus), "--max-bytes", "150000",
+                    "--json", str(out / "zh.json"), "--plot", str(out / "zh.png"),
+                    "--markdown", str(out / "zh.md"))
+    assert proc.returncode == 0, proc.stderr
     # one table holds all three, with tokens per Han character
-    header = next(line for line in stdout.splitlines() if "figure" in line)
+    header = next(line for line in proc.stdout.splitlines() if "figure" in line)
     assert all(name in header for name in ("llama", "cl100k_base", "o200k_base"))
-    assert "tokens/Han char" in stdout and "UTF-8 bytes/char" in stdout
+    assert "tokens/Han char" in proc.stdout and "UTF-8 bytes/char" in proc.stdout
     data = json.loads((out / "zh.json").read_text(encoding="utf-8"))
     texts = sample_lines(corpus, 150_000)
     han = sum(len(HAN.findall(t)) for t in texts)
@@ -76,21 +64,21 @@ def test_llama_beside_cl100k_and_o200k_on_zizhitongjian(
         assert f["scripts"]["han"]["bytes_per_char"] == 3.0
     # the terminal shows the same numbers
     for name, tokens in direct.items():
-        assert f"{tokens:,}" in stdout, name
-    assert f"{direct['llama'] / han:.3f}" in stdout
+        assert f"{tokens:,}" in proc.stdout, name
+    assert f"{direct['llama'] / han:.3f}" in proc.stdout
     assert (out / "zh.png").read_bytes()[:4] == b"\x89PNG" and (out / "zh.png").stat().st_size > 5_000
     assert "| tokens/Han char |" in (out / "zh.md").read_text(encoding="utf-8")
 
 
-def test_by_file_and_json_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_by_file_and_json_to_stdout(tmp_path: Path, run_main) -> None:  # type: ignore[no-untyped-def]
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "a.txt").write_text("商鞅变法\nhello world\n", encoding="utf-8")
     (corpus / "b.txt").write_text("司马光编资治通鉴\n", encoding="utf-8")
-    code, stdout, err = run(["analyze", "tiktoken:cl100k_base", "tiktoken:o200k_base", "-c", str(corpus),
-                             "--by-file", "--json", "-"], capsys)
-    assert code == 0, err
-    data = json.loads(stdout)
+    proc = run_main("-q", "analyze", "tiktoken:cl100k_base", "tiktoken:o200k_base", "-c", str(corpus),
+                    "--by-file", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
     files = {r["file"] for r in data["results"]}
     assert files == {None, str(corpus / "a.txt"), str(corpus / "b.txt")}
     whole = [r for r in data["results"] if r["file"] is None]
@@ -100,30 +88,22 @@ def test_by_file_and_json_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixtur
         whole[1]["figures"]["tokens"] / whole[0]["figures"]["tokens"])
 
 
-def test_explain_shows_byte_fallback(llama_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, stdout, err = run(["explain", str(llama_model), "商鞅变法"], capsys)
-    assert code == 0, err
+def test_explain_shows_byte_fallback(llama_model: Path, run_main) -> None:  # type: ignore[no-untyped-def]
+    proc = run_main("-q", "explain", str(llama_model), "商鞅变法")
+    assert proc.returncode == 0, proc.stderr
     for expected in ("<0xE9>", "<0x9E>", "<0x85>", "byte_fallback", "part of 鞅", "e5 95 86",
                      "tokens/Han char", "Han split 1/4"):
-        assert expected in stdout, expected
-    code, stdout, _ = run(["explain", "tiktoken:o200k_base", "商鞅变法", "--json"], capsys)
-    data = json.loads(stdout)
-    assert code == 0 and data["tokenizer"] == "o200k_base"
+        assert expected in proc.stdout, expected
+    proc = run_main("-q", "explain", "tiktoken:o200k_base", "商鞅变法", "--json")
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 0 and data["tokenizer"] == "o200k_base"
     assert b"".join(bytes.fromhex(p["bytes"]) for p in data["pieces"]) == "商鞅变法".encode()
 
 
-def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_has_examples(run_main) -> None:  # type: ignore[no-untyped-def]
     for command in ("analyze", "explain"):
-        code, stdout, _ = run([command, "--help"], capsys)
-        assert code == 0 and "Example:" in stdout and "tiktoken:cl100k_base" in stdout
-
-
-def error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error:")]
-    assert len(errors) == 1, err
-    return errors[0]
+        proc = run_main("-q", command, "--help")
+        assert proc.returncode == 0 and "Example:" in proc.stdout and "tiktoken:cl100k_base" in proc.stdout
 
 
 @pytest.fixture
@@ -133,56 +113,55 @@ def text_corpus(tmp_path: Path) -> Path:
     return path
 
 
-def test_missing_tokenizer(tmp_path: Path, text_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["analyze", str(tmp_path / "nope.model"), "-c", str(text_corpus)], capsys)
-    assert code == 2 and "nope.model: no such tokenizer" in error_line(err)
+def test_missing_tokenizer(tmp_path: Path, text_corpus: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
+    proc = run_main("-q", "analyze", str(tmp_path / "nope.model"), "-c", str(text_corpus))
+    assert_clean_failure(proc, "nope.model: no such tokenizer", code=2)
 
 
-def test_unknown_tiktoken_name(text_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["analyze", "tiktoken:gpt5_base", "-c", str(text_corpus)], capsys)
-    assert code == 2 and "unknown tiktoken encoding" in error_line(err)
+def test_unknown_tiktoken_name(text_corpus: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
+    proc = run_main("-q", "analyze", "tiktoken:gpt5_base", "-c", str(text_corpus))
+    assert_clean_failure(proc, "unknown tiktoken encoding", code=2)
 
 
-def test_corrupt_model(tmp_path: Path, text_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_corrupt_model(tmp_path: Path, text_corpus: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "broken.model"
     bad.write_bytes(b"\x00\x01not a protobuf" * 10)
-    code, _, err = run(["explain", str(bad), "x"], capsys)
-    assert code == 2 and "broken.model: not a sentencepiece model" in error_line(err)
-    code, _, err = run(["analyze", str(bad), "-c", str(text_corpus)], capsys)
-    assert code == 2 and "not a sentencepiece model" in error_line(err)
+    proc = run_main("-q", "explain", str(bad), "x")
+    assert_clean_failure(proc, "broken.model: not a sentencepiece model", code=2)
+    proc = run_main("-q", "analyze", str(bad), "-c", str(text_corpus))
+    assert_clean_failure(proc, "not a sentencepiece model", code=2)
 
 
-def test_empty_corpus_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_corpus_writes_nothing(tmp_path: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n   \n", encoding="utf-8")
     out = tmp_path / "r.json"
-    code, _, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(empty), "--json", str(out)], capsys)
-    assert code == 2 and "no text to analyze" in error_line(err) and "empty.txt" in error_line(err)
-    assert not out.exists() and not list(tmp_path.glob(".tmp-*"))
+    proc = run_main("-q", "analyze", "tiktoken:cl100k_base", "-c", str(empty), "--json", str(out))
+    assert_clean_failure(proc, "no text to analyze", "empty.txt", code=2, output=out)
 
 
-def test_corpus_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(tmp_path / "missing.txt")], capsys)
-    assert code == 2 and "missing.txt: no such file" in error_line(err)
+def test_corpus_errors(tmp_path: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
+    proc = run_main("-q", "analyze", "tiktoken:cl100k_base", "-c", str(tmp_path / "missing.txt"))
+    assert_clean_failure(proc, "missing.txt: no such file", code=2)
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("caf\xe9\n".encode("latin-1"))
-    code, _, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(bad)], capsys)
-    assert code == 2 and "invalid UTF-8 at byte offset 3" in error_line(err)
-    code, stdout, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(bad), "--encoding-errors",
-                             "replace", "--json", "-"], capsys)
-    assert code == 0 and json.loads(stdout)["results"][0]["figures"]["documents"] == 1
-    code, _, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(bad), "--max-bytes", "0"], capsys)
-    assert code == 2 and "--max-bytes 0" in error_line(err)
-    code, _, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(bad), "--json",
-                        str(tmp_path / "no" / "dir" / "r.json")], capsys)
-    assert code == 2 and "does not exist" in error_line(err)
-    code, _, err = run(["analyze", "tiktoken:cl100k_base", "-c", str(bad), "--encoding-errors", "replace",
-                        "--plot", "/proc/tokkit-analyze-test.png"], capsys)
-    assert code == 2 and "/proc/tokkit-analyze-test.png" in error_line(err)
+    proc = run_main("-q", "analyze", "tiktoken:cl100k_base", "-c", str(bad))
+    assert_clean_failure(proc, "invalid UTF-8 at byte offset 3", code=2)
+    proc = run_main("-q", "analyze", "tiktoken:cl100k_base", "-c", str(bad), "--encoding-errors",
+                    "replace", "--json", "-")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["results"][0]["figures"]["documents"] == 1
+    proc = run_main("-q", "analyze", "tiktoken:cl100k_base", "-c", str(bad), "--max-bytes", "0")
+    assert_clean_failure(proc, "--max-bytes 0", code=2)
+    proc = run_main("-q", "analyze", "tiktoken:cl100k_base", "-c", str(bad), "--json",
+                    str(tmp_path / "no" / "dir" / "r.json"))
+    assert_clean_failure(proc, "does not exist", code=2)
+    proc = run_main("-q", "analyze", "tiktoken:cl100k_base", "-c", str(bad), "--encoding-errors", "replace",
+                    "--plot", "/proc/tokkit-analyze-test.png")
+    # the table is printed before the plot fails to save, so stdout is not empty here
+    assert_clean_failure(proc, "/proc/tokkit-analyze-test.png", code=2, allow_stdout=True)
 
 
-def test_transformers_style_dirs(llama_model: Path, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_transformers_style_dirs(llama_model: Path, tmp_path: Path, run_main) -> None:  # type: ignore[no-untyped-def]
     """A transformers tokenizer dir: tokenizer.model (+ config) opens as sentencepiece; a dir with
     tokenizer.json opens with `tokenizers`."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -202,10 +181,10 @@ def test_transformers_style_dirs(llama_model: Path, tmp_path: Path,
     tok.save(str(json_dir / "tokenizer.json"))
     corpus = tmp_path / "c.txt"
     corpus.write_text("商鞅变法，the law\n司马光\n", encoding="utf-8")
-    code, stdout, err = run(["analyze", str(llama_model), str(spm_dir), str(json_dir), "-c", str(corpus),
-                             "--json", "-"], capsys)
-    assert code == 0, err
-    data = json.loads(stdout)
+    proc = run_main("-q", "analyze", str(llama_model), str(spm_dir), str(json_dir), "-c", str(corpus),
+                    "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
     assert [t["kind"] for t in data["tokenizers"]] == ["spm", "spm", "hf"]
     assert [t["name"] for t in data["tokenizers"]] == ["llama", "llama-hf", "bl-hf"]
     llama, llama_dir, byte_level = (r["figures"] for r in data["results"])

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tokkit.cli import cli
-
-
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """The real entry point in a subprocess: exit codes and stderr as a user sees them."""
-    code = "import sys; from tokkit.cli import main; main(sys.argv[1:])"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=120, env=env)
 
 
 @pytest.fixture
@@ -90,23 +81,20 @@ def test_list_without_any_local_copy(runner: CliRunner, tmp_path: Path) -> None:
     assert result.stdout.count("not here") == 4
 
 
-def test_offline_download_fails_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
+def test_offline_download_fails_with_one_line(env: dict[str, str], tmp_path: Path, run,  # type: ignore[no-untyped-def]
+                                              assert_clean_failure) -> None:
     empty = tmp_path / "empty-mirror"
     empty.mkdir()
     result = run("corpus", "get", "heldout", "--mirror", str(empty), env=env)
-    assert result.returncode == 1 and result.stdout == ""
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "Traceback" not in result.stderr
-    assert "cannot download heldout/en_dracula.txt from https://raw.githubusercontent.com/" in errors[0]
-    assert "--mirror DIR" in errors[0] and "TOKKIT_CORPUS_MIRROR" in errors[0]
+    assert_clean_failure(result, "cannot download heldout/en_dracula.txt from https://raw.githubusercontent.com/",
+                         "--mirror DIR", "TOKKIT_CORPUS_MIRROR", code=1)
     assert not any(p.is_file() and p.name != "verified.json"
                    for p in (tmp_path / "cache").rglob("*"))
 
 
-def test_bad_names_and_paths(env: dict[str, str], tmp_path: Path) -> None:
+def test_bad_names_and_paths(env: dict[str, str], tmp_path: Path, run, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
     result = run("corpus", "get", "fr", env=env)
-    assert result.returncode == 2
-    assert "error: unknown corpus 'fr'; choose one of: en, zh, heldout, neardup, sample" in result.stderr
+    assert_clean_failure(result, "error: unknown corpus 'fr'; choose one of: en, zh, heldout, neardup, sample",
+                         code=2)
     result = run("corpus", "get", "en", "--mirror", str(tmp_path / "nope"), env=env)
-    assert result.returncode == 2 and "is not a directory" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_clean_failure(result, "is not a directory", code=2)

@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from tokkit.cli import cli, main
+from tokkit.cli import cli
 from tokkit.load import load_tokenizer, read_meta
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """The real console entry point in a subprocess: exit codes and stderr as a user sees them."""
-    code = "import sys; from tokkit.cli import main; main(sys.argv[1:])"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
-
-
-def fails(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    """Run ``main`` in-process; return (exit code, stderr) of a clean failure."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return int(exit_info.value.code or 0), " ".join(err.split())
 
 
 @pytest.fixture(scope="module")
@@ -73,54 +57,50 @@ def test_extend_llama_writes_a_complete_output_and_a_before_after_table(extend_r
     assert len(rows) - 1 == meta["extend"]["appended"]
 
 
-def test_existing_output_is_refused_then_replaced_with_force(
-    extended: Path, llama_model: Path, capsys: pytest.CaptureFixture[str]
+def test_existing_output_is_refused_then_replaced_with_force(  # type: ignore[no-untyped-def]
+    extended: Path, llama_model: Path, run_main, assert_clean_failure
 ) -> None:
     before = (extended / "tokenizer.model").read_bytes()
     args = ["extend-llama", "--base", str(llama_model), "--zh-model", str(extended / "zh.model"),
             "--no-compare", "--only-cjk", "-o", str(extended)]
-    code, err = fails(capsys, *args)
-    assert code != 0 and "already exists" in err and "--force" in err
+    assert_clean_failure(run_main(*args), "already exists", "--force")
     assert (extended / "tokenizer.model").read_bytes() == before
     result = CliRunner().invoke(cli, ["-q", *args, "--force"])
     assert result.exit_code == 0, result.output
     assert read_meta(extended)["extend_config"]["only_cjk"] is True
 
 
-def test_bad_input_gives_one_clean_line(
-    tmp_path: Path, llama_model: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_bad_input_gives_one_clean_line(  # type: ignore[no-untyped-def]
+    tmp_path: Path, llama_model: Path, monkeypatch: pytest.MonkeyPatch, run_main, assert_clean_failure
 ) -> None:
     text = tmp_path / "tokenizer.model"
     text.write_text("this is not a model\n", encoding="utf-8")
-    code, err = fails(capsys, "extend-llama", "--base", str(text), "--zh-model", str(llama_model),
-                      "-o", str(tmp_path / "o"))
-    assert code == 2 and "not a sentencepiece model" in err and str(text) in err
-    code, err = fails(capsys, "extend-llama", "--base", str(tmp_path / "missing"), "-o", str(tmp_path / "o"),
-                      "--zh-corpus", str(tmp_path))
-    assert code == 2 and "no such file" in err
-    code, err = fails(capsys, "extend-llama", "--base", str(llama_model), "--zh-model", str(text),
-                      "-o", str(tmp_path / "o"))
-    assert code == 2 and "not a sentencepiece model" in err
-    code, err = fails(capsys, "extend-llama", "--base", str(llama_model), "--zh-model", str(llama_model),
-                      "--zh-vocab", "100", "-o", str(tmp_path / "o"))
-    assert code == 2 and "--zh-model takes an existing model" in err
+    out = tmp_path / "o"
+    proc = run_main("extend-llama", "--base", str(text), "--zh-model", str(llama_model), "-o", str(out))
+    assert_clean_failure(proc, "not a sentencepiece model", str(text), code=2, output=out)
+    proc = run_main("extend-llama", "--base", str(tmp_path / "missing"), "-o", str(out),
+                    "--zh-corpus", str(tmp_path))
+    assert_clean_failure(proc, "no such file", code=2, output=out)
+    proc = run_main("extend-llama", "--base", str(llama_model), "--zh-model", str(text), "-o", str(out))
+    assert_clean_failure(proc, "not a sentencepiece model", code=2, output=out)
+    proc = run_main("extend-llama", "--base", str(llama_model), "--zh-model", str(llama_model),
+                    "--zh-vocab", "100", "-o", str(out))
+    assert_clean_failure(proc, "--zh-model takes an existing model", code=2, output=out)
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, err = fails(capsys, "extend-llama", "--base", str(llama_model), "--zh-corpus", str(empty),
-                      "--zh-vocab", "500", "--no-compare", "-o", str(tmp_path / "o"))
-    assert code == 2 and "no Chinese text" in err
+    proc = run_main("extend-llama", "--base", str(llama_model), "--zh-corpus", str(empty),
+                    "--zh-vocab", "500", "--no-compare", "-o", str(out))
+    assert_clean_failure(proc, "no Chinese text", code=2, output=out)
     monkeypatch.setitem(sys.modules, "tokkit.corpus.catalog", None)
-    code, err = fails(capsys, "extend-llama", "--base", str(llama_model), "-o", str(tmp_path / "o"))
-    assert code == 2 and "pass --zh-corpus" in err
-    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".tmp-*"))
+    proc = run_main("extend-llama", "--base", str(llama_model), "-o", str(out))
+    assert_clean_failure(proc, "pass --zh-corpus", code=2, output=out)
 
 
-def test_bad_base_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
+def test_bad_base_in_a_real_process_has_no_traceback(tmp_path: Path, run, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
     junk = tmp_path / "junk.model"
     junk.write_bytes(b"\x00\xff" * 1000)
     proc = run("extend-llama", "--base", str(junk), "--zh-model", str(junk), "-o", str(tmp_path / "o"))
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and "not a sentencepiece model" in proc.stderr
+    assert_clean_failure(proc, "not a sentencepiece model", code=2, output=tmp_path / "o")
     assert len(proc.stderr.strip().splitlines()) <= 2
 
 
@@ -131,7 +111,8 @@ def test_help_has_examples() -> None:
         assert result.exit_code == 0 and example in result.output
 
 
-def test_resize_embeddings_command(extended: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_resize_embeddings_command(extended: Path, tmp_path: Path, run_main,  # type: ignore[no-untyped-def]
+                                   assert_clean_failure) -> None:
     pytest.importorskip("torch")
     from tokkit.llama.tiny import build_tiny_llama
 
@@ -146,13 +127,11 @@ def test_resize_embeddings_command(extended: Path, tmp_path: Path, capsys: pytes
     assert read_meta(out)["resize_config"]["init"] == "subword-mean"
 
     small = build_tiny_llama(tmp_path / "small", vocab_size=500)
-    code, err = fails(capsys, "resize-embeddings", "--model", str(small), "--tokenizer", str(extended),
-                      "-o", str(tmp_path / "bad"))
-    assert code == 2 and "vocab mismatch" in err
-    code, err = fails(capsys, "resize-embeddings", "--model", str(tiny), "--tokenizer", str(extended),
-                      "-o", str(out))
-    assert code != 0 and "already exists" in err
-    assert not (tmp_path / "bad").exists()
+    proc = run_main("resize-embeddings", "--model", str(small), "--tokenizer", str(extended),
+                    "-o", str(tmp_path / "bad"))
+    assert_clean_failure(proc, "vocab mismatch", code=2, output=tmp_path / "bad")
+    proc = run_main("resize-embeddings", "--model", str(tiny), "--tokenizer", str(extended), "-o", str(out))
+    assert_clean_failure(proc, "already exists")
 
 
 def test_default_held_out_text_comes_from_the_catalog(heldout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
