@@ -60,6 +60,7 @@ def _assert_clean_failure(proc: Proc, *needles: str, code: int | None = None,
     assert "Traceback" not in proc.stderr, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, proc.stderr  # one line (a progress bar or warnings may precede it)
+    assert proc.stderr.rstrip().splitlines()[-1] == errors[0], proc.stderr  # and it is said last
     for needle in needles:
         assert needle in errors[0], proc.stderr
     if not allow_stdout:
@@ -74,11 +75,11 @@ def _assert_clean_failure(proc: Proc, *needles: str, code: int | None = None,
 def assert_clean_failure() -> Callable[..., str]:
     """Check that a run failed as a user should see it; return its ``error:`` line.
 
-    ``assert_clean_failure(proc, *needles, code=None, output=None, allow_stdout=False)``: a non-zero
-    exit code (``code`` exactly, if given), no traceback, exactly one ``error:`` line on stderr
-    holding every needle, nothing on stdout (unless ``allow_stdout``: only for a failure that comes
-    after the results were printed), and (given ``output``) nothing written there, not even a
-    temporary.
+    ``assert_clean_failure(proc, *needles, code=None, output=None, allow_stdout=False)``: a
+    non-zero exit code (``code`` exactly, if given), no traceback, exactly one ``error:`` line on
+    stderr, said last and holding every needle, nothing on stdout (unless ``allow_stdout``: only for
+    a failure after the results were printed), and (given ``output``) nothing written there, not
+    even a temporary.
     """
     return _assert_clean_failure
 

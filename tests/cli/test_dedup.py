@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
-from tokkit.cli import cli, main
+from tokkit.cli import cli
 
 
 def _corpus(root: Path) -> Path:
@@ -39,30 +38,18 @@ def test_run_writes_kept_files_and_prints_the_table(tmp_path: Path) -> None:
     assert manifest["config"]["threshold"] == 0.8 and manifest["counts"]["kept"] == 2
 
 
-def test_existing_output_is_one_line_error(tmp_path: Path) -> None:
+def test_existing_output_is_one_line_error(tmp_path: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
     src = _corpus(tmp_path / "in")
     out = tmp_path / "out"
     out.mkdir()
     (out / "x").write_text("x")
-    result = CliRunner().invoke(cli, ["dedup", str(src), "-o", str(out)], standalone_mode=False,
-                                catch_exceptions=True)
-    assert result.exit_code != 0
+    assert_clean_failure(run_main("dedup", str(src), "-o", str(out)), "already exists", "--force")
     assert (out / "x").exists()
     ok = CliRunner().invoke(cli, ["-q", "dedup", str(src), "-o", str(out), "--force"])
     assert ok.exit_code == 0 and not (out / "x").exists()
 
 
-def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Run ``tokkit.cli.main`` in-process; return (exit code, stderr)."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exited:
-        code = int(exited.code or 0)
-    return code, capsys.readouterr().err
-
-
-def test_errors_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_through_main(tmp_path: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "latin.txt").write_bytes("caf\xe9 cr\xe8me br\xfbl\xe9e\n".encode("latin-1"))
     cases = [
         ([str(tmp_path / "missing"), "-o", str(tmp_path / "o1")], "no such file"),
@@ -71,13 +58,10 @@ def test_errors_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         ([str(tmp_path / "latin.txt"), "-o", str(tmp_path / "o3"), "--bands", "3"], "--rows"),
     ]
     for args, needle in cases:
-        code, err = _main(["dedup", *args], capsys)
-        assert code == 2, err
-        lines = err.strip().splitlines()  # (a progress bar may precede it)
-        assert needle in lines[-1] and "Traceback" not in err
-        assert lines[-1].startswith("error:") and sum(x.startswith("error:") for x in lines) == 1
+        out = Path(args[args.index("-o") + 1])
+        assert_clean_failure(run_main("dedup", *args), needle, code=2, output=out)
     assert not any(p.name.startswith("o") for p in tmp_path.iterdir())
-    code, err = _main(["-q", "dedup", str(tmp_path / "latin.txt"), "-o", str(tmp_path / "o4"),
-                       "--encoding-errors", "latin1"], capsys)
-    assert code == 0, err
+    ok = run_main("-q", "dedup", str(tmp_path / "latin.txt"), "-o", str(tmp_path / "o4"),
+                  "--encoding-errors", "latin1")
+    assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "o4" / "latin.txt").read_text(encoding="utf-8") == "café crème brûlée\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tokkit.cli import cli, main
+from tokkit.cli import cli
 from tokkit.errors import InputError
 from tokkit.pipeline import STAGES, PipelineConfig
 
@@ -28,8 +28,8 @@ def test_config_tables_reach_the_stage_configs_and_typos_are_named(tmp_path: Pat
         PipelineConfig.load(_toml(tmp_path / "s.toml", "cpt = 3\n"))
 
 
-def test_a_typo_inside_a_stage_table_is_refused_in_one_line(tmp_path: Path, llama_model: Path, corpora: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_typo_inside_a_stage_table_is_refused_in_one_line(tmp_path: Path, llama_model: Path, corpora: Path,  # type: ignore[no-untyped-def]
+                                                            run_main, assert_clean_failure) -> None:
     config = _toml(tmp_path / "p.toml", f"""
 run_dir = "{tmp_path / 'run'}"
 corpora = ["{corpora / 'zh'}"]
@@ -38,11 +38,8 @@ llama_tokenizer = "{llama_model}"
 [dedup]
 treshold = 0.5
 """)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["-q", "pipeline", str(config)])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and "dedup settings: unknown treshold" in err
-    assert "Traceback" not in err
+    proc = run_main("-q", "pipeline", str(config))
+    assert_clean_failure(proc, "dedup settings: unknown treshold", code=2, output=tmp_path / "run")
 
 
 def test_a_missing_llama_tokenizer_is_named_with_the_fix(tmp_path: Path) -> None:
@@ -55,8 +52,8 @@ def test_a_missing_llama_tokenizer_is_named_with_the_fix(tmp_path: Path) -> None
 
 
 @pytest.mark.slow  # ~30-80 s on 2 busy cores; benchmarks/bench_pipeline.py runs the full default pipeline
-def test_the_pipeline_runs_every_stage_end_to_end_and_reuses_finished_stages(
-    tmp_path: Path, llama_model: Path, corpora: Path, heldout: Path
+def test_the_pipeline_runs_every_stage_end_to_end_and_reuses_finished_stages(  # type: ignore[no-untyped-def]
+    tmp_path: Path, llama_model: Path, corpora: Path, heldout: Path, run_main, assert_clean_failure
 ) -> None:
     pytest.importorskip("torch")
     run = tmp_path / "run"
@@ -105,5 +102,4 @@ save_every = 2
     assert again.exit_code == 0
     assert all(s["reused"] for s in json.loads((run / "report.json").read_text())["stages"])
     changed = _toml(tmp_path / "changed.toml", config.read_text().replace("steps = 4", "steps = 5"))
-    refused = CliRunner().invoke(cli, ["-q", "pipeline", str(changed)])
-    assert refused.exit_code != 0 and "--force" in str(refused.exception)
+    assert_clean_failure(run_main("-q", "pipeline", str(changed)), "--force")

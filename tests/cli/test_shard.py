@@ -24,7 +24,8 @@ def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def test_shard_writes_shards_and_a_manifest(tmp_path: Path, tokenizer_dir: Path) -> None:
+def test_shard_writes_shards_and_a_manifest(tmp_path: Path, tokenizer_dir: Path, run_main,  # type: ignore[no-untyped-def]
+                                            assert_clean_failure) -> None:
     corpus = tmp_path / "c.txt"
     corpus.write_text("hello world\n你好世界\n" * 50, encoding="utf-8")
     out = tmp_path / "shards"
@@ -36,8 +37,8 @@ def test_shard_writes_shards_and_a_manifest(tmp_path: Path, tokenizer_dir: Path)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["splits"]["train"]["documents"] == 100
     assert manifest["seq_len"] == 32 and manifest["dtype"] == "uint16"
-    again = CliRunner().invoke(cli, ["shard", str(corpus), "--tokenizer", str(tokenizer_dir), "-o", str(out)])
-    assert again.exit_code != 0 and "--force" in str(again.exception)
+    again = run_main("shard", str(corpus), "--tokenizer", str(tokenizer_dir), "-o", str(out))
+    assert_clean_failure(again, "--force")
 
 
 @pytest.mark.parametrize(
@@ -48,33 +49,24 @@ def test_shard_writes_shards_and_a_manifest(tmp_path: Path, tokenizer_dir: Path)
         (["--val-fraction", "2"], "--val-fraction"),
     ],
 )
-def test_shard_refuses_nonsense_in_one_line(tmp_path: Path, tokenizer_dir: Path, args: list[str],
-                                            message: str) -> None:
+def test_shard_refuses_nonsense_in_one_line(tmp_path: Path, tokenizer_dir: Path, args: list[str],  # type: ignore[no-untyped-def]
+                                            message: str, run_main, assert_clean_failure) -> None:
     corpus = tmp_path / "c.txt"
     corpus.write_text("hello\n", encoding="utf-8")
-    from tokkit.cli import main
-
-    with pytest.raises(SystemExit) as exit_info:
-        main(["shard", str(corpus), "--tokenizer", str(tokenizer_dir), "-o", str(tmp_path / "o"), *args])
-    assert exit_info.value.code == 2
-    assert not (tmp_path / "o").exists()
+    out = tmp_path / "o"
+    proc = run_main("shard", str(corpus), "--tokenizer", str(tokenizer_dir), "-o", str(out), *args)
+    assert_clean_failure(proc, message, code=2, output=out)
 
 
-def test_shard_reports_missing_tokenizer_and_binary_corpus(tmp_path: Path, tokenizer_dir: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from tokkit.cli import main
-
+def test_shard_reports_missing_tokenizer_and_binary_corpus(tmp_path: Path, tokenizer_dir: Path,  # type: ignore[no-untyped-def]
+                                                           run_main, assert_clean_failure) -> None:
     corpus = tmp_path / "c.bin.txt"
     corpus.write_bytes(b"\x00\x01binary\x00")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["shard", str(corpus), "--tokenizer", str(tmp_path / "nope"), "-o", str(tmp_path / "o")])
-    assert exit_info.value.code == 2
-    assert "no such tokenizer" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit_info:
-        main(["-q", "shard", str(corpus), "--tokenizer", str(tokenizer_dir), "-o", str(tmp_path / "o")])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and "no documents" in err and "Traceback" not in err
-    assert not (tmp_path / "o").exists()
+    out = tmp_path / "o"
+    proc = run_main("shard", str(corpus), "--tokenizer", str(tmp_path / "nope"), "-o", str(out))
+    assert_clean_failure(proc, "no such tokenizer", code=2, output=out)
+    proc = run_main("-q", "shard", str(corpus), "--tokenizer", str(tokenizer_dir), "-o", str(out))
+    assert_clean_failure(proc, "no documents", code=2, output=out)
 
 
 def test_shard_help_has_an_example() -> None:
@@ -82,15 +74,13 @@ def test_shard_help_has_an_example() -> None:
     assert result.exit_code == 0 and "tokkit shard corpus/" in result.output
 
 
-def test_shard_takes_the_engine_options(tmp_path: Path, tokenizer_dir: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from tokkit.cli import main
-
+def test_shard_takes_the_engine_options(tmp_path: Path, tokenizer_dir: Path, run_main,  # type: ignore[no-untyped-def]
+                                        assert_clean_failure) -> None:
     corpus = tmp_path / "c.txt"
     corpus.write_text("hello\n", encoding="utf-8")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["shard", str(corpus), "--tokenizer", str(tokenizer_dir), "-o", str(tmp_path / "o"),
-              "--partition-mb", "4"])
-    assert exit_info.value.code == 2 and "--engine ray" in capsys.readouterr().err
+    out = tmp_path / "o"
+    proc = run_main("shard", str(corpus), "--tokenizer", str(tokenizer_dir), "-o", str(out),
+                    "--partition-mb", "4")
+    assert_clean_failure(proc, "--engine ray", code=2, output=out)
     result = CliRunner().invoke(cli, ["shard", "--help"])
     assert "--engine [local|ray]" in result.output
