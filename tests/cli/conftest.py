@@ -1,4 +1,4 @@
-"""What the CLI tests share: running tokkit as a user does, a small corpus, and one check of a clean failure.
+"""What the CLI tests share: running tokkit as a user would, a corpus, one check of a clean failure.
 
 Helpers come as fixtures (``run``, ``run_main``, ``assert_clean_failure``, ``make_corpus``) so that
 test modules never import from one another or from this file.
