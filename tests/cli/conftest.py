@@ -53,7 +53,7 @@ def run_main(capsys: pytest.CaptureFixture[str]) -> Callable[..., Proc]:
 
 
 def _assert_clean_failure(proc: Proc, *needles: str, code: int | None = None,
-                          output: Path | None = None, allow_stdout: bool = False) -> str:
+                          output: Path | None = None) -> str:
     assert proc.returncode != 0, proc.stderr
     if code is not None:
         assert proc.returncode == code, proc.stderr
@@ -63,8 +63,7 @@ def _assert_clean_failure(proc: Proc, *needles: str, code: int | None = None,
     assert proc.stderr.rstrip().splitlines()[-1] == errors[0], proc.stderr  # and it is said last
     for needle in needles:
         assert needle in errors[0], proc.stderr
-    if not allow_stdout:
-        assert proc.stdout == "", proc.stdout
+    assert proc.stdout == "", proc.stdout
     if output is not None:
         assert not output.exists(), f"{output} was written"
         assert not list(output.parent.glob(".tmp-*")), "a temporary output was left behind"
@@ -75,11 +74,10 @@ def _assert_clean_failure(proc: Proc, *needles: str, code: int | None = None,
 def assert_clean_failure() -> Callable[..., str]:
     """Check that a run failed as a user should see it; return its ``error:`` line.
 
-    ``assert_clean_failure(proc, *needles, code=None, output=None, allow_stdout=False)``: a
-    non-zero exit code (``code`` exactly, if given), no traceback, exactly one ``error:`` line on
-    stderr, said last and holding every needle, nothing on stdout (unless ``allow_stdout``: only for
-    a failure after the results were printed), and (given ``output``) nothing written there, not
-    even a temporary.
+    ``assert_clean_failure(proc, *needles, code=None, output=None)``: a non-zero exit code
+    (``code`` exactly, if given), no traceback, exactly one ``error:`` line on stderr, said last and
+    holding every needle, nothing on stdout, and (given ``output``) nothing written there, not even
+    a temporary.
     """
     return _assert_clean_failure
 

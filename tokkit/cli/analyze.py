@@ -73,15 +73,9 @@ def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str,
         raise InputError("--plot -: a PNG cannot go to stdout; pass a file name")
     with rich_progress(disable=quiet(ctx)) as progress:
         report = run_analysis(list(tokenizers), named, config=config, progress=progress)
-    stdout_taken = str(json_out) == "-" or str(markdown_out) == "-"
-    if not stdout_taken:
-        print_report(report, Console())
-    if json_out is not None and str(json_out) == "-":
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    if markdown_out is not None and str(markdown_out) == "-":
-        click.echo(markdown(report))
     writers: list[tuple[Path | None, Callable[[Report, Path], Path]]] = [
         (json_out, write_json), (markdown_out, write_markdown), (plot_out, _write_plot)]
+    # files first: a path that cannot be written fails the run before anything reaches stdout
     for out, write in writers:
         if out is None or str(out) == "-":
             continue
@@ -89,6 +83,13 @@ def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str,
             write(report, out)
         except OSError as err:
             raise InputError(f"{out}: cannot write ({err.strerror}); choose a writable path") from None
+    stdout_taken = str(json_out) == "-" or str(markdown_out) == "-"
+    if not stdout_taken:
+        print_report(report, Console())
+    if json_out is not None and str(json_out) == "-":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    if markdown_out is not None and str(markdown_out) == "-":
+        click.echo(markdown(report))
 
 
 def _write_plot(report: Report, path: Path) -> Path:

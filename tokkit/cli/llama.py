@@ -74,7 +74,7 @@ def print_extend_report(run: ExtendRun) -> None:
         f"{summary['skipped']['overlap']} already in the base, {summary['skipped']['non_cjk']} non-CJK skipped, "
         f"{len(summary['dropped_unreachable'])} unreachable dropped); score policy "
         f"{summary['config']['score_policy']}; base ids 0–{summary['base_pieces'] - 1} unchanged",
-        highlight=False,
+        highlight=False, soft_wrap=True,  # one line, whatever the terminal width
     )
     if any(c.hf_mismatch for c in run.comparisons):
         console.print(
