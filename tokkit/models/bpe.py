@@ -209,12 +209,16 @@ class ByteLevelBPETokenizer:
     def _encode_ordinary(self, text: str) -> list[int]:
         ids: list[int] = []
         cache = self._cache
-        for chunk in self._split(text):
+        chunks = self._split(text)
+        for chunk in chunks:
             chunk_ids = cache.get(chunk)
             if chunk_ids is None:
-                if not self._plain(chunk):
-                    return self._encode_runs(self._split(text))
-                chunk_ids = self._remember(chunk, list(map(ord, self._merge(self._byte_symbols(chunk)))))
+                if not (chunk.isascii() or self._straddling(chunk)):
+                    return self._encode_runs(chunks)
+                chunk_ids = list(map(ord, self._merge(self._byte_symbols(chunk))))
+                if len(cache) >= CACHE_SIZE:
+                    cache.clear()
+                cache[chunk] = chunk_ids
             ids += chunk_ids
         return ids
 
@@ -225,12 +229,12 @@ class ByteLevelBPETokenizer:
         (Kept apart from the loop of _encode_ordinary, which it would slow down by a tenth.)
         """
         ids: list[int] = []
-        cache = self._cache
+        cache, straddling = self._cache, self._straddling
         run: list[str] = []
         for chunk in chunks:
             chunk_ids = cache.get(chunk)
             if chunk_ids is None:
-                if not self._plain(chunk):
+                if not (chunk.isascii() or straddling(chunk)):
                     run.append(chunk)
                     continue
                 chunk_ids = self._remember(chunk, list(map(ord, self._merge(self._byte_symbols(chunk)))))
@@ -253,10 +257,6 @@ class ByteLevelBPETokenizer:
         self._cache[chunk] = ids
         return ids
 
-    def _plain(self, chunk: str) -> bool:
-        """Is ``chunk`` merged byte by byte, with no shortcut? (ASCII gains nothing from them)"""
-        return chunk.isascii() or _FREE in chunk or self._straddling(chunk)
-
     def _encode_pieces(self, text: str) -> list[int]:
         """Ids of ``text`` cut at each ``_FREE`` and at its free boundaries, pieces merged apart.
 
@@ -271,10 +271,13 @@ class ByteLevelBPETokenizer:
             cache.clear()
         found = list(map(cache.get, pieces))
         if None in found:
-            for piece in compress(pieces, map(is_, found, repeat(None))):
-                if piece not in cache:
-                    cache[piece] = self._encode_piece(piece, boundaries.cuts(piece) if cut else cut)
-            found = list(map(cache.__getitem__, pieces))
+            for k in compress(range(len(found)), map(is_, found, repeat(None))):
+                piece = pieces[k]
+                piece_ids = cache.get(piece)  # seen earlier in this text?
+                if piece_ids is None:
+                    piece_ids = cache[piece] = self._encode_piece(
+                        piece, boundaries.cuts(piece) if cut else cut)
+                found[k] = piece_ids
         return list(chain.from_iterable(found))  # type: ignore[arg-type]
 
     def _encode_piece(self, piece: str, cut: set[int]) -> list[int]:
@@ -300,11 +303,11 @@ class ByteLevelBPETokenizer:
     def _straddling(self, chunk: str) -> bool:
         """Must ``chunk`` be merged byte by byte, with no shortcut? (tests patch this to compare)
 
-        Only when the merge list reuses an id (a token reached by two merges): the rank of a
-        merge then no longer follows the ranks of the merges that made its parts, which the
-        shortcuts rely on.
+        When the merge list reuses an id (a token reached by two merges): the rank of a merge then
+        no longer follows the ranks of the merges that made its parts, which pre-merged characters
+        rely on. And when the chunk holds _FREE, which marks where pieces end.
         """
-        return not self._shortcuts
+        return not self._shortcuts or _FREE in chunk
 
     def _merge(self, symbols: str) -> str:
         """Apply the merges present in ``symbols`` in rank order, all occurrences of a pair at once.
