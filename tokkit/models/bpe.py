@@ -226,7 +226,7 @@ class ByteLevelBPETokenizer:
         """Ids of ``chunks`` where some are unseen and not ASCII: those in a row (a Han text) are
         cut into pieces at once, and a lone one (a word of a Latin or Cyrillic text) is cached.
 
-        (Kept apart from the loop of _encode_ordinary, which it would slow down by a tenth.)
+        (Kept apart from the loop of _encode_ordinary: the run bookkeeping slows it by a tenth.)
         """
         ids: list[int] = []
         cache, straddling = self._cache, self._straddling
@@ -275,7 +275,7 @@ class ByteLevelBPETokenizer:
                 piece = pieces[k]
                 piece_ids = cache.get(piece)  # seen earlier in this text?
                 if piece_ids is None:
-                    piece_ids = cache[piece] = self._encode_piece(
+                    piece_ids = cache[piece] = self._encode_piece(  # (no cut in text: none in piece)
                         piece, boundaries.cuts(piece) if cut else cut)
                 found[k] = piece_ids
         return list(chain.from_iterable(found))  # type: ignore[arg-type]
@@ -314,12 +314,12 @@ class ByteLevelBPETokenizer:
 
         ``symbols`` has one character per symbol id, so a merge is one ``str.replace``
         (leftmost, non-overlapping, as the trainer applied it). A heap holds the ranks of pairs
-        seen; after a merge only pairs around the new symbol are new, and their ranks are always
-        higher than the one just applied, so ranks come off the heap in order and a rank whose
-        pair is gone is skipped.
+        seen; after a merge only pairs around the new symbol are new, and their ranks are higher
+        than the one just applied (a merge ranks after those making its parts; where a merge list
+        breaks that, the lower rank just comes off next), and a rank whose pair is gone is skipped.
         """
-        if len(symbols) < 3:
-            rank = self._rank.get(symbols)  # the one pair, if two symbols
+        if len(symbols) < 3:  # a piece of two characters, often: no heap
+            rank = self._rank.get(symbols)
             return symbols if rank is None else self._merge_info[rank][1]
         rank_of = self._rank.get
         info = self._merge_info
