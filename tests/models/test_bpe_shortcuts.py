@@ -263,10 +263,14 @@ def test_separator_in_text_takes_the_chunk_path(synthetic: ByteLevelBPETokenizer
 
 
 def test_runs_of_unseen_chunks_between_cached_ones(synthetic: ByteLevelBPETokenizer) -> None:
-    """Unseen non-ASCII chunks in a row are cut into pieces together; a lone one is cached."""
+    """Unseen non-ASCII chunks in a row are cut into pieces together; a lone one, or a word
+    after a space, is remembered as a chunk."""
     tok = ByteLevelBPETokenizer(synthetic.merges, pattern="gpt4")
     tok.encode("中文，比毕")  # cached chunks that later split runs of unseen ones
     text = "丁七，中文，比毕万丈 abc，三上下 中文，丐丑专 12 世丘，比毕"
     assert tok.encode(text) == reference(tok, text) == tok.encode(text)
     tok.encode("x é y")
-    assert " é" in tok._cache  # a lone unseen chunk (as in Latin or Cyrillic text) is remembered
+    assert " é" in tok._cache  # a lone unseen chunk is remembered
+    text = "слово и слово, ещё слово 中文比毕"
+    assert tok.encode(text) == reference(tok, text)
+    assert {" и", " слово", " ещё"} <= tok._cache.keys()  # words after a space recur: remembered

@@ -223,9 +223,11 @@ class ByteLevelBPETokenizer:
         return ids
 
     def _encode_runs(self, chunks: list[str]) -> list[int]:
-        """Ids of ``chunks`` where some are unseen and not ASCII: those in a row (a Han text) are
-        cut into pieces at once, and a lone one (a word of a Latin or Cyrillic text) is cached.
+        """Ids of ``chunks`` where some are unseen and not ASCII.
 
+        A word after a space (Latin, Cyrillic, Greek... text) will recur: it is merged on its own
+        and remembered. Other unseen chunks in a row (Chinese or Japanese text, without spaces)
+        rarely recur: they are cut into pieces all at once (a lone one is remembered too).
         (Kept apart from the loop of _encode_ordinary: the run bookkeeping slows it by a tenth.)
         """
         ids: list[int] = []
@@ -234,10 +236,14 @@ class ByteLevelBPETokenizer:
         for chunk in chunks:
             chunk_ids = cache.get(chunk)
             if chunk_ids is None:
-                if not (chunk.isascii() or straddling(chunk)):
+                if chunk.isascii() or straddling(chunk):
+                    chunk_ids = list(map(ord, self._merge(self._byte_symbols(chunk))))
+                elif chunk[0] == " ":
+                    chunk_ids = self._encode_pieces(chunk)
+                else:
                     run.append(chunk)
                     continue
-                chunk_ids = self._remember(chunk, list(map(ord, self._merge(self._byte_symbols(chunk)))))
+                self._remember(chunk, chunk_ids)
             if run:
                 ids += self._encode_run(run)
                 run = []
