@@ -10,12 +10,13 @@ reached by another split) reuses that id, so ``vocab_size`` can be smaller than
 Encoding: special-token strings found in the text become their ids (leftmost, longest first, like
 ``tokenizers``' added tokens); the rest is split by the regex ``pattern`` and each chunk's bytes are
 merged lowest rank first, all occurrences of a pair at once (one ``str.replace`` per merge, driven
-by a small heap of pair ranks). Chunks seen before come from a bounded cache. Unseen chunks with
-non-ASCII characters (long Chinese runs, which the pattern keeps as one chunk and which rarely
-repeat) are cut further where no token of the vocabulary lies across two characters: the pieces,
-mostly words, merge on their own and repeat, so they come from a cache; and each character starts
-merged on its own unless a token cuts it there. Both shortcuts give the ids of the plain merge (see
-:class:`_Boundaries`). Decoding joins the tokens' bytes and decodes UTF-8, so
+by a small heap of pair ranks). Chunks seen before come from a bounded cache. An unseen chunk with
+non-ASCII characters is cut further where no token of the vocabulary lies across two characters:
+the pieces, mostly words, merge on their own and repeat, so they come from a cache; and each
+character starts merged on its own unless a token cuts it there. Unseen chunks in a row (long
+Chinese runs, which the pattern keeps whole and which rarely repeat) are cut all at once; a word
+after a space, which recurs, is remembered as a chunk. Both shortcuts give the ids of the plain
+merge (see :class:`_Boundaries`). Decoding joins the tokens' bytes and decodes UTF-8, so
 ``decode(encode(s)) == s`` for any string, and invalid sequences from arbitrary ids become U+FFFD.
 
 >>> tok = ByteLevelBPETokenizer([(ord("a") - 33, ord("a") - 33)], pattern="gpt2")
@@ -225,7 +226,7 @@ class ByteLevelBPETokenizer:
     def _encode_runs(self, chunks: list[str]) -> list[int]:
         """Ids of ``chunks`` where some are unseen and not ASCII.
 
-        A word after a space (Latin, Cyrillic, Greek... text) will recur: it is merged on its own
+        A word after a space (Latin, Cyrillic, Greek... text) will recur: it is encoded on its own
         and remembered. Other unseen chunks in a row (Chinese or Japanese text, without spaces)
         rarely recur: they are cut into pieces all at once (a lone one is remembered too).
         (Kept apart from the loop of _encode_ordinary: the run bookkeeping slows it by a tenth.)
