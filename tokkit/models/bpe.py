@@ -210,12 +210,12 @@ class ByteLevelBPETokenizer:
     def _encode_ordinary(self, text: str) -> list[int]:
         ids: list[int] = []
         cache = self._cache
-        chunks = self._split(text)
+        chunks = iter(self._split(text))
         for chunk in chunks:
             chunk_ids = cache.get(chunk)
             if chunk_ids is None:
                 if not (chunk.isascii() or self._straddling(chunk)):
-                    return self._encode_runs(chunks)
+                    return self._encode_runs(ids, chain((chunk,), chunks))
                 chunk_ids = list(map(ord, self._merge(self._byte_symbols(chunk))))
                 if len(cache) >= CACHE_SIZE:
                     cache.clear()
@@ -223,15 +223,14 @@ class ByteLevelBPETokenizer:
             ids += chunk_ids
         return ids
 
-    def _encode_runs(self, chunks: list[str]) -> list[int]:
-        """Ids of ``chunks`` where some are unseen and not ASCII.
+    def _encode_runs(self, ids: list[int], chunks: Iterable[str]) -> list[int]:
+        """``ids`` extended by those of ``chunks``, where some are unseen and not ASCII.
 
         A word after a space (Latin, Cyrillic, Greek... text) will recur: it is encoded on its own
         and remembered. Other unseen chunks in a row (Chinese or Japanese text, without spaces)
         rarely recur: they are cut into pieces all at once (a lone one is remembered too).
         (Kept apart from the loop of _encode_ordinary: the run bookkeeping slows it by a tenth.)
         """
-        ids: list[int] = []
         cache, straddling = self._cache, self._straddling
         run: list[str] = []
         for chunk in chunks:
