@@ -97,13 +97,13 @@ class HashTable:
 
 def _segment_starts(run: npt.NDArray[np.int32], bounds: IntArray) -> list[IntArray]:
     """Per column, where each run's group of edges starts (relative to the column's slice)."""
-    change = np.flatnonzero(run[1:] != run[:-1]) + 1
-    out = []
-    for j in range(len(bounds) - 1):
-        a, b = int(bounds[j]), int(bounds[j + 1])
-        inner = change[np.searchsorted(change, a + 1): np.searchsorted(change, b)] - a
-        out.append(np.concatenate([[0], inner]).astype(np.int64) if b > a else np.zeros(0, dtype=np.int64))
-    return out
+    n = len(run)
+    new = np.ones(n, dtype=bool)
+    new[1:] = run[1:] != run[:-1]
+    new[bounds[bounds < n]] = True  # a column starts a group even if its first run ended the last
+    starts = np.flatnonzero(new)
+    cuts = np.searchsorted(starts, bounds)
+    return [starts[cuts[j] : cuts[j + 1]] - bounds[j] for j in range(len(bounds) - 1)]
 
 
 @dataclass
@@ -199,17 +199,16 @@ class Lattice:
     def keep_pieces(self, alive: npt.NDArray[np.bool_]) -> None:
         """Drop the edges of pieces no longer in the vocabulary (keeps every run connected as
         long as single characters stay alive)."""
-        keep_f = alive[self.f_piece]
-        if keep_f.all():
+        keep_f = np.flatnonzero(alive[self.f_piece])
+        if len(keep_f) == len(self.f_piece):
             return
-        before = np.concatenate([[0], np.cumsum(keep_f)])
-        self.f_bounds = before[self.f_bounds]
+        # new bounds: kept edges before each old bound (a searchsorted, not a cumsum over edges)
+        self.f_bounds = np.searchsorted(keep_f, self.f_bounds)
         self.f_run, self.f_len = self.f_run[keep_f], self.f_len[keep_f]
         self.f_piece, self.f_src = self.f_piece[keep_f], self.f_src[keep_f]
-        del keep_f, before
-        keep_b = alive[self.b_piece]
-        before = np.concatenate([[0], np.cumsum(keep_b)])
-        self.b_bounds = before[self.b_bounds]
+        del keep_f
+        keep_b = np.flatnonzero(alive[self.b_piece])
+        self.b_bounds = np.searchsorted(keep_b, self.b_bounds)
         self.b_run, self.b_piece, self.b_dst = self.b_run[keep_b], self.b_piece[keep_b], self.b_dst[keep_b]
         self.f_seg = _segment_starts(self.f_run, self.f_bounds)
         self.b_seg = _segment_starts(self.b_run, self.b_bounds)
