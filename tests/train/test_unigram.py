@@ -149,3 +149,16 @@ def test_empty_corpus_and_bad_configs() -> None:
         UnigramConfig(vocab_size=200, byte_fallback=True).check()
     with pytest.raises(InputError, match="normalization"):
         UnigramConfig(vocab_size=100, normalization="nfd").check()
+
+
+def test_workers_do_not_change_the_model(small_corpus: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokkit.train.unigram_lattice as lattice_module
+
+    monkeypatch.setattr(lattice_module, "MIN_PARALLEL_CHARS", 0)  # workers even for a small corpus
+    models = []
+    for workers in (1, 2):
+        trainer = UnigramTrainer(UnigramConfig(vocab_size=1500, workers=workers))
+        tok = trainer.train(small_corpus)
+        assert trainer.stats["lattice_workers"] == workers
+        models.append((tok.pieces, tok.scores))
+    assert models[0] == models[1]

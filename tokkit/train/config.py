@@ -105,7 +105,8 @@ class UnigramConfig(TrainConfig):
     characters become ``<unk>`` or bytes); ``seed_size`` substrings seed the vocabulary, which EM
     and loss-based pruning (``shrinking_factor`` per round) bring down to size. ``normalization``
     is ``nfkc`` or ``identity``. ``input_sentence_size`` bounds what the sentencepiece backend
-    loads (0: everything); the from-scratch trainer always reads all of it.
+    loads (0: everything); the from-scratch trainer always reads all of it. ``workers`` processes
+    run the from-scratch trainer's lattice work (None: all cores); the model does not depend on it.
     """
 
     special_tokens: tuple[str, ...] = ("<unk>", "<s>", "</s>")
@@ -118,6 +119,7 @@ class UnigramConfig(TrainConfig):
     shrinking_factor: float = 0.75
     em_sub_iterations: int = 2
     input_sentence_size: int = 10_000_000
+    workers: int | None = None
 
     def check(self) -> None:
         super().check()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 import unicodedata
 from collections import Counter
@@ -45,6 +46,7 @@ from tokkit.train.unigram_lattice import (
     FloatArray,
     HashTable,
     Lattice,
+    ShardedLattice,
     code_points,
     string_hashes,
     window_hashes,
@@ -290,11 +292,21 @@ class UnigramTrainer:
         piece_hashes = string_hashes(pieces, config.max_piece_length)
         alive = np.ones(len(pieces), dtype=bool)
         table = HashTable.build(piece_hashes, piece_lengths, alive, config.max_piece_length)
-        lattice = Lattice.build(text, run_starts, lengths, run_counts, table, config.max_piece_length)
-        del text, run_starts
-        stats["lattice_edges"] = lattice.edges
-        stats["seconds_seeding"] = round(time.perf_counter() - t1, 3)
+        workers = (os.cpu_count() or 1) if config.workers is None else config.workers
+        with ShardedLattice(text, run_starts, lengths, run_counts, table, config.max_piece_length,
+                            workers) as lattice:
+            del text, run_starts, table
+            stats["lattice_edges"] = lattice.edges
+            stats["lattice_workers"] = lattice.workers
+            stats["seconds_seeding"] = round(time.perf_counter() - t1, 3)
+            return self._em(lattice, pieces, piece_hashes, piece_lengths, logp, alive, is_char,
+                            float(run_counts.sum()), room, progress)
 
+    def _em(self, lattice: ShardedLattice, pieces: list[str], piece_hashes: np.ndarray,
+            piece_lengths: np.ndarray, logp: np.ndarray, alive: np.ndarray, is_char: np.ndarray,
+            total_runs: float, room: int, progress: Progress) -> UnigramTokenizer:
+        """EM steps and pruning rounds until the vocabulary is within 10% of the target."""
+        config, stats = self.config, self.stats
         t2 = time.perf_counter()
         target = room
         desired = int(target * 1.1)
@@ -302,7 +314,6 @@ class UnigramTrainer:
         if len(pieces) > desired:
             rounds = math.ceil(math.log(desired / len(pieces)) / math.log(config.shrinking_factor))
         task = progress.task("EM + pruning", total=rounds + 1)
-        total_runs = float(run_counts.sum())
         objective = 0.0
         em_steps = 0
         while True:
@@ -324,22 +335,24 @@ class UnigramTrainer:
             task.advance()
             if alive.sum() <= desired:
                 break
-            self._prune(lattice, pieces, piece_hashes, piece_lengths, alive, is_char, logp, desired)
+            self._prune(lattice, pieces, piece_hashes, piece_lengths, alive, is_char, logp, desired,
+                        total_runs)
             lattice.keep_pieces(alive)
         stats["em_steps"] = em_steps
         stats["objective"] = round(objective, 4)
         stats["seconds_em"] = round(time.perf_counter() - t2, 3)
         return self._finalize(pieces, logp, alive, is_char, weak, target)
 
-    def _prune(self, lattice: Lattice, pieces: list[str], piece_hashes: np.ndarray,
+    def _prune(self, lattice: ShardedLattice, pieces: list[str], piece_hashes: np.ndarray,
                piece_lengths: np.ndarray, alive: np.ndarray, is_char: np.ndarray,
-               logp: np.ndarray, desired: int) -> None:
-        """sentencepiece's PruneSentencePieces, batched: drop the pieces that cost least."""
+               logp: np.ndarray, desired: int, vsum: float) -> None:
+        """sentencepiece's PruneSentencePieces, batched: drop the pieces that cost least.
+
+        The workers find the corpus's Viterbi piece frequencies while this process segments
+        the piece strings themselves.
+        """
         config = self.config
-        tok_runs, tok_pieces, _ = lattice.viterbi(logp)
-        freq = np.bincount(tok_pieces, weights=lattice.counts[tok_runs], minlength=len(pieces))
-        total = freq.sum()
-        vsum = lattice.counts.sum()
+        lattice.request("piece_frequencies", logp)
         # each multi-character piece's best segmentation without itself
         multi = np.flatnonzero(alive & ~is_char)
         order = multi[np.argsort(-piece_lengths[multi], kind="stable")]
@@ -351,6 +364,11 @@ class UnigramTrainer:
                             config.max_piece_length, skip_whole=True)
         alt_runs, alt_pieces, alt_scores = alt.viterbi(logp)
         n_alt = np.bincount(alt_runs, minlength=len(order))
+        shard_freq = lattice.collect()
+        freq = shard_freq[0].copy()
+        for f in shard_freq[1:]:
+            freq += f
+        total = freq.sum()
         own = logp[order]
         removable = alt_scores > own  # the piece's best segmentation is not itself
         f_i = freq[order]

@@ -15,8 +15,12 @@ looked up in per-length sorted hash tables: no Python dict of substrings is ever
 
 from __future__ import annotations
 
+import contextlib
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -249,6 +253,11 @@ class Lattice:
         expected = np.bincount(self.b_piece, weights=post, minlength=len(logp)).astype(np.float64)
         return expected, float(np.dot(z, self.counts))
 
+    def piece_frequencies(self, logp: FloatArray) -> FloatArray:
+        """How often each piece is in the best segmentations of the runs (weighted by run counts)."""
+        tok_runs, tok_pieces, _ = self.viterbi(logp)
+        return np.bincount(tok_pieces, weights=self.counts[tok_runs], minlength=len(logp)).astype(np.float64)
+
     def viterbi(self, logp: FloatArray) -> tuple[IntArray, IntArray, FloatArray]:
         """Best segmentation of every run: (run of each token, piece of each token, run scores).
 
@@ -282,3 +291,139 @@ class Lattice:
         if not tok_runs:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), scores
         return np.concatenate(tok_runs), np.concatenate(tok_pieces), scores
+
+
+SHARDS = 4
+"""Runs are dealt into this many lattices whatever the worker count: per-shard results are summed
+in shard order, so 1 worker and 4 give the same floats, hence the same model."""
+MIN_PARALLEL_CHARS = 1 << 20
+"""Below this many characters of runs, shards stay in-process: starting workers would cost more."""
+
+
+class ShardedLattice:
+    """The corpus's lattices in :data:`SHARDS` shards (runs dealt round-robin, so each shard keeps
+    the longest-first order and gets a fair share of edges), spread over worker processes.
+
+    Why processes: every step is numpy over millions of edges, one core each; the E-step, Viterbi
+    and edge pruning dominate training, and each shard's are independent. Workers build their own
+    shards (so the build runs in parallel too and the parent never holds the edges), then answer
+    method calls: the parent sends ``logp`` or ``alive`` (a few MB) and gets per-shard results.
+    With one worker the shards are built and called in-process, through the same code.
+    """
+
+    def __init__(self, text: str, run_starts: IntArray, lengths: IntArray, counts: FloatArray,
+                 table: HashTable, max_piece_len: int, workers: int) -> None:
+        specs = []
+        for s in range(SHARDS):
+            idx = np.arange(s, len(lengths), SHARDS)
+            shard_text = "".join([text[a : a + n] for a, n in zip(run_starts[idx].tolist(), lengths[idx].tolist(), strict=True)])
+            shard_lengths = lengths[idx]
+            shard_starts = np.concatenate([[0], np.cumsum(shard_lengths)[:-1]]).astype(np.int64)
+            specs.append((shard_text, shard_starts, shard_lengths, counts[idx]))
+        self.workers = max(1, min(workers, SHARDS)) if len(text) >= MIN_PARALLEL_CHARS else 1
+        self._local: list[Lattice] = []
+        self._conns: list[Connection] = []
+        self._procs: list[Any] = []
+        self._pending: tuple[str, Any] | None = None
+        if self.workers == 1:
+            self._local = [Lattice.build(*spec, table, max_piece_len) for spec in specs]
+            self.shard_edges = [lat.edges for lat in self._local]
+            return
+        from tokkit.train.bpe_count import _pool_context  # fork while single-threaded
+
+        context: Any = _pool_context()  # typeshed's BaseContext lacks Process and Pipe
+        for w in range(self.workers):
+            parent, child = context.Pipe()
+            proc = context.Process(target=_serve, args=(child, specs[w :: self.workers], table, max_piece_len),
+                                   daemon=True)
+            proc.start()
+            child.close()
+            self._conns.append(parent)
+            self._procs.append(proc)
+        del specs
+        self.shard_edges = self._gather()
+
+    @property
+    def edges(self) -> int:
+        return sum(self.shard_edges)
+
+    def request(self, method: str, arg: Any) -> None:
+        """Start ``Lattice.method(arg)`` on every shard; :meth:`collect` returns the results."""
+        if self._local:
+            self._pending = (method, arg)
+            return
+        for conn in self._conns:
+            conn.send((method, arg))
+
+    def collect(self) -> list[Any]:
+        """The results of the last :meth:`request`, in shard order."""
+        if self._local:
+            assert self._pending is not None
+            method, arg = self._pending
+            self._pending = None
+            return [getattr(lat, method)(arg) for lat in self._local]
+        return self._gather()
+
+    def _gather(self) -> list[Any]:
+        per_worker = []
+        for conn in self._conns:
+            status, value = conn.recv()
+            if status != "ok":
+                self.close()
+                raise RuntimeError(f"unigram lattice worker failed:\n{value}")
+            per_worker.append(value)
+        # worker w holds shards w, w + workers, ...: put them back in shard order
+        out: list[Any] = [None] * SHARDS
+        for w, values in enumerate(per_worker):
+            out[w :: self.workers] = values
+        return out
+
+    def forward_backward(self, logp: FloatArray) -> tuple[FloatArray, float]:
+        """Expected piece counts and log-likelihood over all shards (summed in shard order)."""
+        self.request("forward_backward", logp)
+        results = self.collect()
+        expected = results[0][0].copy()
+        for e, _ in results[1:]:
+            expected += e
+        return expected, float(sum(loglik for _, loglik in results))
+
+    def keep_pieces(self, alive: npt.NDArray[np.bool_]) -> None:
+        self.request("keep_pieces", alive)
+        self.collect()
+
+    def close(self) -> None:
+        for conn in self._conns:
+            with contextlib.suppress(OSError):  # a worker that failed has closed its end
+                conn.send((None, None))
+            conn.close()
+        for proc in self._procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.terminate()
+        self._conns, self._procs = [], []
+
+    def __enter__(self) -> ShardedLattice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _serve(conn: Connection, specs: list[tuple[str, IntArray, IntArray, FloatArray]], table: HashTable,
+           max_piece_len: int) -> None:
+    """A worker: build its shards, then answer ``(method, arg)`` with every shard's result."""
+    try:
+        lattices = [Lattice.build(*spec, table, max_piece_len) for spec in specs]
+        del specs, table
+        conn.send(("ok", [lat.edges for lat in lattices]))
+        while True:
+            method, arg = conn.recv()
+            if method is None:
+                return
+            conn.send(("ok", [getattr(lat, method)(arg) for lat in lattices]))
+    except EOFError:
+        return
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        conn.close()
