@@ -248,6 +248,12 @@ class UnigramTrainer:
         config = self.config
         stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0}
         self.stats = stats
+        workers = (os.cpu_count() or 1) if config.workers is None else config.workers
+        with ShardedLattice(workers) as lattice:  # workers start now, while this process is small
+            return self._train(texts, lattice, progress)
+
+    def _train(self, texts: Iterable[str], lattice: ShardedLattice, progress: Progress) -> UnigramTokenizer:
+        config, stats = self.config, self.stats
         t0 = time.perf_counter()
         word_counter = self.count_words(texts, progress)
         if not word_counter:
@@ -292,15 +298,13 @@ class UnigramTrainer:
         piece_hashes = string_hashes(pieces, config.max_piece_length)
         alive = np.ones(len(pieces), dtype=bool)
         table = HashTable.build(piece_hashes, piece_lengths, alive, config.max_piece_length)
-        workers = (os.cpu_count() or 1) if config.workers is None else config.workers
-        with ShardedLattice(text, run_starts, lengths, run_counts, table, config.max_piece_length,
-                            workers) as lattice:
-            del text, run_starts, table
-            stats["lattice_edges"] = lattice.edges
-            stats["lattice_workers"] = lattice.workers
-            stats["seconds_seeding"] = round(time.perf_counter() - t1, 3)
-            return self._em(lattice, pieces, piece_hashes, piece_lengths, logp, alive, is_char,
-                            float(run_counts.sum()), room, progress)
+        lattice.build(text, run_starts, lengths, run_counts, table, config.max_piece_length)
+        del text, run_starts, table
+        stats["lattice_edges"] = lattice.edges
+        stats["lattice_workers"] = lattice.workers
+        stats["seconds_seeding"] = round(time.perf_counter() - t1, 3)
+        return self._em(lattice, pieces, piece_hashes, piece_lengths, logp, alive, is_char,
+                        float(run_counts.sum()), room, progress)
 
     def _em(self, lattice: ShardedLattice, pieces: list[str], piece_hashes: np.ndarray,
             piece_lengths: np.ndarray, logp: np.ndarray, alive: np.ndarray, is_char: np.ndarray,

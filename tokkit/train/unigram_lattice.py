@@ -309,38 +309,52 @@ class ShardedLattice:
     shards (so the build runs in parallel too and the parent never holds the edges), then answer
     method calls: the parent sends ``logp`` or ``alive`` (a few MB) and gets per-shard results.
     With one worker the shards are built and called in-process, through the same code.
+
+    Create it *before* counting: a forked worker keeps a copy-on-write image of the parent's heap
+    as it was at the fork, so forking a small parent and sending the shards' texts once (tens of
+    MB, pickled) costs far less memory than forking after the seeds are found.
     """
 
-    def __init__(self, text: str, run_starts: IntArray, lengths: IntArray, counts: FloatArray,
-                 table: HashTable, max_piece_len: int, workers: int) -> None:
-        specs = []
-        for s in range(SHARDS):
-            idx = np.arange(s, len(lengths), SHARDS)
-            shard_text = "".join([text[a : a + n] for a, n in zip(run_starts[idx].tolist(), lengths[idx].tolist(), strict=True)])
-            shard_lengths = lengths[idx]
-            shard_starts = np.concatenate([[0], np.cumsum(shard_lengths)[:-1]]).astype(np.int64)
-            specs.append((shard_text, shard_starts, shard_lengths, counts[idx]))
-        self.workers = max(1, min(workers, SHARDS)) if len(text) >= MIN_PARALLEL_CHARS else 1
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, min(workers, SHARDS))
+        self.shard_edges: list[int] = []
         self._local: list[Lattice] = []
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
         self._pending: tuple[str, Any] | None = None
         if self.workers == 1:
-            self._local = [Lattice.build(*spec, table, max_piece_len) for spec in specs]
-            self.shard_edges = [lat.edges for lat in self._local]
             return
         from tokkit.train.bpe_count import _pool_context  # fork while single-threaded
 
         context: Any = _pool_context()  # typeshed's BaseContext lacks Process and Pipe
-        for w in range(self.workers):
+        for _ in range(self.workers):
             parent, child = context.Pipe()
-            proc = context.Process(target=_serve, args=(child, specs[w :: self.workers], table, max_piece_len),
-                                   daemon=True)
+            proc = context.Process(target=_serve, args=(child,), daemon=True)
             proc.start()
             child.close()
             self._conns.append(parent)
             self._procs.append(proc)
-        del specs
+
+    def build(self, text: str, run_starts: IntArray, lengths: IntArray, counts: FloatArray,
+              table: HashTable, max_piece_len: int) -> None:
+        """Deal the runs into shards and build their lattices (see :meth:`Lattice.build`)."""
+        specs = []
+        for s in range(SHARDS):
+            idx = np.arange(s, len(lengths), SHARDS)
+            shard_text = "".join([text[a : a + n] for a, n in zip(run_starts[idx].tolist(),
+                                                                   lengths[idx].tolist(), strict=True)])
+            shard_lengths = lengths[idx]
+            shard_starts = np.concatenate([[0], np.cumsum(shard_lengths)[:-1]]).astype(np.int64)
+            specs.append((shard_text, shard_starts, shard_lengths, counts[idx]))
+        if len(text) < MIN_PARALLEL_CHARS:
+            self.close()
+            self.workers = 1
+        if self.workers == 1:
+            self._local = [Lattice.build(*spec, table, max_piece_len) for spec in specs]
+            self.shard_edges = [lat.edges for lat in self._local]
+            return
+        for w, conn in enumerate(self._conns):
+            conn.send(("build", (specs[w :: self.workers], table, max_piece_len)))
         self.shard_edges = self._gather()
 
     @property
@@ -409,19 +423,25 @@ class ShardedLattice:
         self.close()
 
 
-def _serve(conn: Connection, specs: list[tuple[str, IntArray, IntArray, FloatArray]], table: HashTable,
-           max_piece_len: int) -> None:
-    """A worker: build its shards, then answer ``(method, arg)`` with every shard's result."""
+def _serve(conn: Connection) -> None:
+    """A worker: build its shards when told, then answer ``(method, arg)`` with every shard's result."""
+    lattices: list[Lattice] = []
     try:
-        lattices = [Lattice.build(*spec, table, max_piece_len) for spec in specs]
-        del specs, table
-        conn.send(("ok", [lat.edges for lat in lattices]))
         while True:
             method, arg = conn.recv()
             if method is None:
                 return
-            conn.send(("ok", [getattr(lat, method)(arg) for lat in lattices]))
-    except EOFError:
+            if method == "build":
+                max_piece_len: int = arg[2]
+                specs: list[tuple[str, IntArray, IntArray, FloatArray]] = arg[0]
+                table: HashTable = arg[1]
+                del arg
+                lattices = [Lattice.build(t, s, n, c, table, max_piece_len) for t, s, n, c in specs]
+                del specs, table
+                conn.send(("ok", [lat.edges for lat in lattices]))
+            else:
+                conn.send(("ok", [getattr(lat, method)(arg) for lat in lattices]))
+    except EOFError:  # the parent has gone
         return
     except BaseException:
         conn.send(("error", traceback.format_exc()))
