@@ -133,10 +133,12 @@ class UnigramTrainer:
 
     def alphabet(self, words: list[str], counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(code points, their counts) of the characters to keep, most frequent first."""
-        cps = code_points("".join(words))
+        cps = code_points("".join(words)).astype(np.int64)
         weights = np.repeat(counts, [len(w) for w in words])
-        chars, inverse = np.unique(cps, return_inverse=True)
-        freq = np.bincount(inverse, weights=weights)
+        # code points index a bincount directly: no sort of the whole text (np.unique's)
+        freq = np.bincount(cps, weights=weights)
+        chars = np.flatnonzero(freq)
+        chars, freq = chars.astype(np.uint64), freq[chars]
         order = np.lexsort((chars, -freq))
         chars, freq = chars[order], freq[order]
         covered = np.concatenate([[0.0], np.cumsum(freq)[:-1]]) / freq.sum()
@@ -150,8 +152,10 @@ class UnigramTrainer:
         text = "".join(words)
         cps = code_points(text)
         lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-        uniq, inverse = np.unique(cps, return_inverse=True)
-        classes = np.array([script_class(chr(c)) for c in uniq], dtype=np.int64)[inverse]
+        present = np.flatnonzero(np.bincount(cps.astype(np.int64)))
+        class_of = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)
+        class_of[present] = [script_class(chr(c)) for c in present.tolist()]
+        classes = class_of[cps.astype(np.int64)]
         known = np.isin(cps, required)
         space = cps == ord(SPACE)
         n = len(cps)
