@@ -152,9 +152,12 @@ def test_empty_corpus_and_bad_configs() -> None:
 
 
 def test_workers_do_not_change_the_model(small_corpus: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokkit.train.unigram as unigram_module
     import tokkit.train.unigram_lattice as lattice_module
 
-    monkeypatch.setattr(lattice_module, "MIN_PARALLEL_CHARS", 0)  # workers even for a small corpus
+    # workers even for a small corpus: a counting pool over many batches, lattice shards in workers
+    monkeypatch.setattr(unigram_module, "BATCH_CHARS", 20_000)
+    monkeypatch.setattr(lattice_module, "MIN_PARALLEL_CHARS", 0)
     models = []
     for workers in (1, 2):
         trainer = UnigramTrainer(UnigramConfig(vocab_size=1500, workers=workers))

@@ -18,13 +18,15 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
 import time
 import unicodedata
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
+from multiprocessing.pool import AsyncResult
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,7 @@ from tokkit.models.unigram import (
     byte_piece,
 )
 from tokkit.progress import NULL_PROGRESS
+from tokkit.train.bpe_count import _pool_context
 from tokkit.train.config import UnigramConfig
 from tokkit.train.run import joined_batches
 from tokkit.train.unigram_lattice import (
@@ -84,6 +87,13 @@ def script_class(char: str) -> int:
     return OTHER
 
 
+def _count_batch(batch: str, nfkc: bool) -> Counter[str]:
+    """The words of one joined batch of texts (a pool worker's job)."""
+    if nfkc:
+        batch = unicodedata.normalize("NFKC", batch)
+    return Counter(batch.split())
+
+
 def digamma(x: FloatArray) -> FloatArray:
     """ψ(x) by recurrence up to 7 and the asymptotic series (sentencepiece's formula)."""
     x = np.array(x, dtype=np.float64)
@@ -120,15 +130,31 @@ class UnigramTrainer:
 
     # -- 1-3: words, alphabet, runs --------------------------------------------------------------
 
-    def count_words(self, texts: Iterable[str], progress: Progress) -> Counter[str]:
+    def count_words(self, texts: Iterable[str], progress: Progress, workers: int = 1) -> Counter[str]:
+        """Words and their counts, in order of first occurrence (whatever ``workers`` is: batches
+        are counted apart, in a pool as BPE counts its chunks, and merged in order)."""
         counts: Counter[str] = Counter()
         nfkc = self.config.normalization == "nfkc"
         task = progress.task("counting words", total=None)
-        for batch in joined_batches(texts, self.stats, BATCH_CHARS):
-            if nfkc:
-                batch = unicodedata.normalize("NFKC", batch)
-            counts.update(batch.split())
-            task.advance(len(batch))
+        batches = joined_batches(texts, self.stats, BATCH_CHARS)
+        head = list(itertools.islice(batches, 2 if workers > 1 else 1))
+        if len(head) < 2:  # one batch (or one worker): starting a pool would cost more
+            for batch in itertools.chain(head, batches):
+                counts.update(_count_batch(batch, nfkc))
+                task.advance(len(batch))
+            return counts
+        in_flight: deque[tuple[int, AsyncResult[Counter[str]]]] = deque()
+        with _pool_context().Pool(workers) as pool:
+            for batch in itertools.chain(head, batches):
+                in_flight.append((len(batch), pool.apply_async(_count_batch, (batch, nfkc))))
+                while len(in_flight) >= 2 * workers:
+                    size, result = in_flight.popleft()
+                    counts.update(result.get())
+                    task.advance(size)
+            while in_flight:
+                size, result = in_flight.popleft()
+                counts.update(result.get())
+                task.advance(size)
         return counts
 
     def alphabet(self, words: list[str], counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -259,7 +285,7 @@ class UnigramTrainer:
     def _train(self, texts: Iterable[str], lattice: ShardedLattice, progress: Progress) -> UnigramTokenizer:
         config, stats = self.config, self.stats
         t0 = time.perf_counter()
-        word_counter = self.count_words(texts, progress)
+        word_counter = self.count_words(texts, progress, lattice.workers)
         if not word_counter:
             raise InputError("the corpus has no words to train on (empty or whitespace only); "
                              "check the corpus path")

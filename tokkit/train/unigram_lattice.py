@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tokkit.train.bpe_count import _pool_context
+
 BASE = np.uint64(0x9E3779B97F4A7C15)
 
 IntArray = npt.NDArray[np.int64]
@@ -324,8 +326,6 @@ class ShardedLattice:
         self._pending: tuple[str, Any] | None = None
         if self.workers == 1:
             return
-        from tokkit.train.bpe_count import _pool_context  # fork while single-threaded
-
         context: Any = _pool_context()  # typeshed's BaseContext lacks Process and Pipe
         for _ in range(self.workers):
             parent, child = context.Pipe()
