@@ -51,6 +51,7 @@ from tokkit.train.unigram_lattice import (
     Lattice,
     ShardedLattice,
     code_points,
+    release_free_memory,
     string_hashes,
     window_hashes,
 )
@@ -59,6 +60,9 @@ from tokkit.types import Progress
 log = logging.getLogger("tokkit")
 
 BATCH_CHARS = 1 << 20
+PRUNE_CHUNK = 100_000
+"""Pieces segmented at once when pruning (each piece's segmentation is its own: chunks only
+bound the memory)."""
 MAX_RUN = 1024
 """Longer runs (no space or script change for 1024 characters) are cut into pieces this long."""
 
@@ -328,8 +332,10 @@ class UnigramTrainer:
         piece_hashes = string_hashes(pieces, config.max_piece_length)
         alive = np.ones(len(pieces), dtype=bool)
         table = HashTable.build(piece_hashes, piece_lengths, alive, config.max_piece_length)
+        release_free_memory()
         lattice.build(text, run_starts, lengths, run_counts, table, config.max_piece_length)
         del text, run_starts, table
+        release_free_memory()
         stats["lattice_edges"] = lattice.edges
         stats["lattice_workers"] = lattice.workers
         stats["seconds_seeding"] = round(time.perf_counter() - t1, 3)
@@ -371,6 +377,7 @@ class UnigramTrainer:
                 break
             self._prune(lattice, pieces, piece_hashes, piece_lengths, alive, is_char, logp, desired,
                         total_runs)
+            release_free_memory()  # the pruning lattice's arrays
             lattice.keep_pieces(alive)
         stats["em_steps"] = em_steps
         stats["objective"] = round(objective, 4)
@@ -390,13 +397,22 @@ class UnigramTrainer:
         # each multi-character piece's best segmentation without itself
         multi = np.flatnonzero(alive & ~is_char)
         order = multi[np.argsort(-piece_lengths[multi], kind="stable")]
-        strings = [pieces[i] for i in order.tolist()]
-        plen = piece_lengths[order]
-        starts = np.concatenate([[0], np.cumsum(plen)[:-1]]).astype(np.int64)
         table = HashTable.build(piece_hashes, piece_lengths, alive, config.max_piece_length)
-        alt = Lattice.build("".join(strings), starts, plen, np.ones(len(order)), table,
-                            config.max_piece_length, skip_whole=True)
-        alt_runs, alt_pieces, alt_scores = alt.viterbi(logp)
+        runs_parts, pieces_parts, scores_parts = [], [], []
+        for lo in range(0, len(order), PRUNE_CHUNK):  # in chunks: a bounded lattice at a time
+            chunk = order[lo : lo + PRUNE_CHUNK]
+            plen = piece_lengths[chunk]
+            starts = np.concatenate([[0], np.cumsum(plen)[:-1]]).astype(np.int64)
+            alt = Lattice.build("".join([pieces[i] for i in chunk.tolist()]), starts, plen,
+                                np.ones(len(chunk)), table, config.max_piece_length, skip_whole=True)
+            chunk_runs, chunk_pieces, chunk_scores = alt.viterbi(logp)
+            del alt
+            runs_parts.append(chunk_runs + lo)
+            pieces_parts.append(chunk_pieces)
+            scores_parts.append(chunk_scores)
+        alt_runs = np.concatenate(runs_parts) if runs_parts else np.zeros(0, dtype=np.int64)
+        alt_pieces = np.concatenate(pieces_parts) if pieces_parts else np.zeros(0, dtype=np.int64)
+        alt_scores = np.concatenate(scores_parts) if scores_parts else np.zeros(0)
         n_alt = np.bincount(alt_runs, minlength=len(order))
         shard_freq = lattice.collect()
         freq = shard_freq[0].copy()
