@@ -13,7 +13,7 @@ import pytest
 from tokkit.errors import InputError
 from tokkit.train.config import UnigramConfig
 from tokkit.train.unigram import UnigramTrainer, digamma
-from tokkit.train.unigram_lattice import HashTable, Lattice, string_hashes
+from tokkit.train.unigram_lattice import HashTable, Lattice, _logsumexp, string_hashes
 
 
 def brute_force(runs: list[str], counts: list[float], vocab: list[str], logp: np.ndarray):  # type: ignore[no-untyped-def]
@@ -76,6 +76,15 @@ def test_forward_backward_and_viterbi_match_brute_force() -> None:
     assert loglik == pytest.approx(want_loglik, rel=1e-12)
     assert expected[alive] == pytest.approx(want_expected, rel=1e-9)
     assert expected[vocab.index("abc")] == 0
+
+
+def test_logsumexp_falls_back_to_the_max_when_exp_overflows_or_vanishes() -> None:
+    x = np.array([0.0, -1.0, -2.0, 5.0, 800.0, -900.0, -901.0])
+    seg = np.array([0, 3, 5])
+    group = np.array([0, 0, 0, 1, 1, 2, 2], dtype=np.int32)
+    want = [math.log(1 + math.exp(-1) + math.exp(-2)), 800.0, -900 + math.log(1 + math.exp(-1))]
+    for ref in ([0.0, 0.0, 0.0], [-0.5, 799.0, -899.0]):  # overflow and underflow, then none
+        assert _logsumexp(x, seg, group, np.array(ref)) == pytest.approx(want, rel=1e-12)
 
 
 def test_digamma() -> None:
