@@ -1,15 +1,17 @@
 """Unigram language-model training from scratch (sentencepiece's algorithm, in numpy).
 
-1. Normalize (NFKC), split sentences into ``▁``-prefixed words, count unique words.
+1. Normalize (NFKC), split sentences into ``▁``-prefixed words, count unique words (batches in a
+   pool of workers).
 2. Keep the characters that cover ``character_coverage`` of all occurrences (the rest are unknown).
 3. Split words into *runs* at Unicode-script boundaries (and digits): sentencepiece never lets a
    piece span two scripts, so nothing is lost — and Chinese sentences, which have no spaces,
    become short runs between punctuation. Runs are counted; each unique run is one lattice.
 4. Seed: every substring (≤ ``max_piece_length``) occurring at least twice, ranked by
    frequency × length, top ``seed_size``, plus every character (counted with rolling hashes).
-5. EM: forward-backward expected counts over all lattices (column-wise, see
-   :mod:`tokkit.train.unigram_lattice`), then the Bayesian M-step sentencepiece uses
-   (``digamma(count) - digamma(total)``, pieces expected < 0.5 times dropped).
+5. EM: forward-backward expected counts over all lattices (column-wise, in worker processes that
+   each hold a fixed share of the runs, see :mod:`tokkit.train.unigram_lattice`), then the
+   Bayesian M-step sentencepiece uses (``digamma(count) - digamma(total)``, pieces expected < 0.5
+   times dropped).
 6. Prune: remove the pieces whose loss of likelihood is smallest if each were replaced by its
    best segmentation without itself (one batched Viterbi over all piece strings), keeping
    ``shrinking_factor`` of them per round, until the vocabulary is within 10% of the target;

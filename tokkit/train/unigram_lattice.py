@@ -11,6 +11,10 @@ node. The Python loop runs over columns (the longest run's length), not over cha
 
 Substrings are found with 64-bit polynomial rolling hashes (one pass per length, vectorized) and
 looked up in per-length sorted hash tables: no Python dict of substrings is ever built.
+
+:class:`ShardedLattice` deals the runs into a fixed number of such lattices, held by worker
+processes so that the E-step, Viterbi and edge pruning use every core; results are summed in shard
+order, so the trained model does not depend on the number of workers.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -322,6 +326,7 @@ def release_free_memory() -> None:
 SHARDS = 4
 """Runs are dealt into this many lattices whatever the worker count: per-shard results are summed
 in shard order, so 1 worker and 4 give the same floats, hence the same model."""
+DIED = "the process died (killed, or out of memory?)"
 MIN_PARALLEL_CHARS = 1 << 20
 """Below this many characters of runs, shards stay in-process: starting workers would cost more."""
 
@@ -392,8 +397,11 @@ class ShardedLattice:
         if self._local:
             self._pending = (method, arg)
             return
-        for conn in self._conns:
-            conn.send((method, arg))
+        try:
+            for conn in self._conns:
+                conn.send((method, arg))
+        except OSError:  # a broken pipe: the worker is gone
+            self._fail(DIED)
 
     def collect(self) -> list[Any]:
         """The results of the last :meth:`request`, in shard order."""
@@ -407,16 +415,22 @@ class ShardedLattice:
     def _gather(self) -> list[Any]:
         per_worker = []
         for conn in self._conns:
-            status, value = conn.recv()
+            try:
+                status, value = conn.recv()
+            except (EOFError, OSError):
+                status, value = "error", DIED
             if status != "ok":
-                self.close()
-                raise RuntimeError(f"unigram lattice worker failed:\n{value}")
+                self._fail(value)
             per_worker.append(value)
         # worker w holds shards w, w + workers, ...: put them back in shard order
         out: list[Any] = [None] * SHARDS
         for w, values in enumerate(per_worker):
             out[w :: self.workers] = values
         return out
+
+    def _fail(self, why: str) -> NoReturn:
+        self.close()
+        raise RuntimeError(f"unigram lattice worker failed: {why}")
 
     def forward_backward(self, logp: FloatArray) -> tuple[FloatArray, float]:
         """Expected piece counts and log-likelihood over all shards (summed in shard order)."""
