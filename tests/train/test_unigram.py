@@ -174,3 +174,14 @@ def test_workers_do_not_change_the_model(small_corpus: list[str], monkeypatch: p
         assert trainer.stats["lattice_workers"] == workers
         models.append((tok.pieces, tok.scores))
     assert models[0] == models[1]
+
+
+@pytest.mark.parametrize("min_parallel_chars", [1 << 20, 0])
+def test_fewer_runs_than_shards(min_parallel_chars: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokkit.train.unigram_lattice as lattice_module
+
+    monkeypatch.setattr(lattice_module, "MIN_PARALLEL_CHARS", min_parallel_chars)
+    trainer = UnigramTrainer(UnigramConfig(vocab_size=10, workers=2))
+    tok = trainer.train(["aaaa"] * 10)  # one run: the other shards are empty
+    assert trainer.stats["unique_runs"] == 1
+    assert tok.pieces[3:] == ["▁", "a", "▁aaaa"]

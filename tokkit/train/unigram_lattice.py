@@ -179,7 +179,11 @@ class Lattice:
         run_of = np.repeat(np.arange(n_runs, dtype=np.int32), lengths)
         pos_in_run = (np.arange(len(run_of), dtype=np.int64) - np.repeat(run_starts, lengths)).astype(np.int32)
         room = np.repeat(lengths, lengths).astype(np.int32) - pos_in_run
-        runs, ends, lens, pieces = [], [], [], []
+        # each starts with an empty array, so a shard without runs gets an empty lattice
+        runs = [np.zeros(0, dtype=np.int32)]
+        ends = [np.zeros(0, dtype=np.int32)]
+        lens = [np.zeros(0, dtype=np.int8)]
+        pieces = [np.zeros(0, dtype=np.int32)]
         for k, h in window_hashes(cps, max_piece_len):
             valid = np.flatnonzero(room >= k)
             if skip_whole:
@@ -373,7 +377,7 @@ class ShardedLattice:
             shard_text = "".join([text[a : a + n] for a, n in zip(run_starts[idx].tolist(),
                                                                    lengths[idx].tolist(), strict=True)])
             shard_lengths = lengths[idx]
-            shard_starts = np.concatenate([[0], np.cumsum(shard_lengths)[:-1]]).astype(np.int64)
+            shard_starts = (np.cumsum(shard_lengths) - shard_lengths).astype(np.int64)
             specs.append((shard_text, shard_starts, shard_lengths, counts[idx]))
         if len(text) < MIN_PARALLEL_CHARS:
             self.close()
@@ -429,7 +433,7 @@ class ShardedLattice:
         return out
 
     def _fail(self, why: str) -> NoReturn:
-        self.close()
+        self.close(wait=False)
         raise RuntimeError(f"unigram lattice worker failed: {why}")
 
     def forward_backward(self, logp: FloatArray) -> tuple[FloatArray, float]:
@@ -445,22 +449,26 @@ class ShardedLattice:
         self.request("keep_pieces", alive)
         self.collect()
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers: let them finish (``wait``), or terminate them (on an error, when
+        they may be in the middle of a step)."""
         for conn in self._conns:
             with contextlib.suppress(OSError):  # a worker that failed has closed its end
                 conn.send((None, None))
             conn.close()
         for proc in self._procs:
-            proc.join(timeout=10)
+            if wait:
+                proc.join(timeout=10)
             if proc.is_alive():
                 proc.terminate()
+                proc.join()
         self._conns, self._procs = [], []
 
     def __enter__(self) -> ShardedLattice:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(wait=exc_type is None)
 
 
 def _serve(conn: Connection) -> None:
