@@ -99,7 +99,7 @@ def count_chunks(
         return total
 
     in_flight: deque[AsyncResult[tuple[Counter[str], int, int]]] = deque()
-    with _pool_context().Pool(workers) as pool:
+    with pool_context().Pool(workers) as pool:
         for batch in _chain(first, second, batches):
             in_flight.append(pool.apply_async(count_batch, (pattern, batch)))
             while len(in_flight) >= 2 * workers:
@@ -109,7 +109,7 @@ def count_chunks(
     return total
 
 
-def _pool_context() -> BaseContext:
+def pool_context() -> BaseContext:
     """``fork`` while single-threaded (cheap, and no ``__main__`` guard needed in scripts);
     ``forkserver`` once threads run (a progress bar's refresh thread could hold a lock at fork)."""
     methods = multiprocessing.get_all_start_methods()

@@ -44,7 +44,7 @@ from tokkit.models.unigram import (
     byte_piece,
 )
 from tokkit.progress import NULL_PROGRESS
-from tokkit.train.bpe_count import _pool_context
+from tokkit.train.bpe_count import pool_context
 from tokkit.train.config import UnigramConfig
 from tokkit.train.run import joined_batches
 from tokkit.train.unigram_lattice import (
@@ -150,7 +150,7 @@ class UnigramTrainer:
                 task.advance(len(batch))
             return counts
         in_flight: deque[tuple[int, AsyncResult[Counter[str]]]] = deque()
-        with _pool_context().Pool(workers) as pool:
+        with pool_context().Pool(workers) as pool:
             for batch in itertools.chain(head, batches):
                 in_flight.append((len(batch), pool.apply_async(_count_batch, (batch, nfkc))))
                 while len(in_flight) >= 2 * workers:

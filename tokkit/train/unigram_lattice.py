@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from tokkit.train.bpe_count import _pool_context
+from tokkit.train.bpe_count import pool_context
 
 BASE = np.uint64(0x9E3779B97F4A7C15)
 
@@ -359,7 +359,7 @@ class ShardedLattice:
         self._pending: tuple[str, Any] | None = None
         if self.workers == 1:
             return
-        context: Any = _pool_context()  # typeshed's BaseContext lacks Process and Pipe
+        context: Any = pool_context()  # typeshed's BaseContext lacks Process and Pipe
         for _ in range(self.workers):
             parent, child = context.Pipe()
             proc = context.Process(target=_serve, args=(child,), daemon=True)
