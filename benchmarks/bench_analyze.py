@@ -6,7 +6,9 @@ corpus, the text is read once into memory and cut into the batches ``analyze`` u
 
 - ``library``: the library's batch encode of every batch (sentencepiece ``EncodeAsIds(list)``,
   tiktoken ``encode_ordinary_batch``, tokenizers ``encode_batch``); for tiktoken also a plain loop
-  of ``encode_ordinary``, which is faster than its thread-pool batch on a 2-core machine;
+  of ``encode_ordinary``, which is faster than its thread-pool batch on a 2-core machine, and for
+  tokenizers also ``encode_batch_fast`` (no offsets: what tokkit calls), each with the ids read out
+  of its ``Encoding`` objects, as any caller must;
 - ``tokkit``: everything ``analyze`` does per batch (encode through the wrapper, text tally,
   id histogram, split characters, round trip) on the same batches;
 - ``own cpu``: CPU seconds of tokkit's own per-batch work alone (text tally + id tally, on ids
@@ -57,7 +59,10 @@ def library_anchors(tok: Any) -> dict[str, Callable[[list[str]], Any]]:
         return {"encode_ordinary_batch": enc.encode_ordinary_batch,
                 "encode_ordinary loop": lambda texts: [enc.encode_ordinary(t) for t in texts]}
     if kind == "hf":
-        return {"encode_batch": lambda texts: tok.hf.encode_batch(texts, add_special_tokens=False)}
+        # the ids are what any caller needs, so the anchor reads them out of the Encodings too
+        return {"encode_batch": lambda texts: [e.ids for e in tok.hf.encode_batch(texts, add_special_tokens=False)],
+                "encode_batch_fast": lambda texts: [e.ids for e in tok.hf.encode_batch_fast(
+                    texts, add_special_tokens=False)]}
     return {"encode loop": lambda texts: [tok.encode(t) for t in texts]}
 
 

@@ -16,6 +16,8 @@ import regex
 
 from tokkit.analyze.compression import measure_texts
 from tokkit.analyze.scripts import SCRIPTS
+from tokkit.analyze.token_bytes import token_table
+from tokkit.load import load_tokenizer
 
 HAN = regex.compile(r"\p{Script=Han}")
 
@@ -203,6 +205,8 @@ def test_hf_byte_level_parity(hf_byte_level: Path, sample_texts: list[str]) -> N
     hf = Tokenizer.from_file(str(hf_byte_level))
     ids = hf.encode("混合 mixed 文本", add_special_tokens=False).ids
     assert ours["partial_char_tokens"] > 0 and len(ids) > 0
+    # plain byte-level BPE: round trips are checked on token bytes, without the library's decode
+    assert token_table(load_tokenizer(hf_byte_level)).decode_prefix == b""
 
 
 def test_hf_metaspace_byte_fallback_parity(hf_metaspace_fallback: Path, sample_texts: list[str]) -> None:
@@ -211,6 +215,7 @@ def test_hf_metaspace_byte_fallback_parity(hf_metaspace_fallback: Path, sample_t
     assert_matches(ours, direct)
     assert ours["byte_fallback_tokens"] > 0
     assert ours["han_whole"] + ours["han_split"] == ours["han_chars"]
+    assert token_table(load_tokenizer(hf_metaspace_fallback)).decode_prefix is None  # decoded by the library
 
 
 def test_hf_wordpiece_unk_parity(hf_wordpiece: Path, sample_texts: list[str]) -> None:

@@ -27,8 +27,9 @@ texts = st.lists(
 
 
 @pytest.fixture(scope="module")
-def measurers(llama_model: Path) -> dict[str, Measurer]:
-    return {n.name: Measurer(n) for n in open_tokenizers([llama_model, "tiktoken:cl100k_base"])}
+def measurers(llama_model: Path, hf_byte_level: Path) -> dict[str, Measurer]:
+    specs = [llama_model, "tiktoken:cl100k_base", hf_byte_level]
+    return dict(zip(("llama", "cl100k", "hf"), map(Measurer, open_tokenizers(specs)), strict=True))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -45,6 +46,10 @@ def test_figures_agree_with_the_library_on_any_text(measurers: dict[str, Measure
             sp = m.tokenizer.sp  # type: ignore[attr-defined]
             ids = [sp.EncodeAsIds(t) for t in batch]
             decoded = [sp.DecodeIds(i) for i in ids]
+        elif name == "hf":  # plain byte-level BPE: round trips judged on token bytes alone
+            hf = m.tokenizer.hf  # type: ignore[attr-defined]
+            ids = [hf.encode(t, add_special_tokens=False).ids for t in batch]
+            decoded = [hf.decode(i, skip_special_tokens=False) for i in ids]
         else:
             enc = m.tokenizer.encoding  # type: ignore[attr-defined]
             ids = [enc.encode_ordinary(t) for t in batch]

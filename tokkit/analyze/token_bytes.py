@@ -218,6 +218,7 @@ def _hf_table(tok: Any) -> TokenTable:
     size = max([size, *(i + 1 for i in added)])
     surfaces: list[bytes | None] = []
     fallback = []
+    not_byte_level = 0
     for i in range(size):
         token = hf.id_to_token(i)
         if token is None or i == unk_id:
@@ -230,17 +231,42 @@ def _hf_table(tok: Any) -> TokenTable:
             fallback.append(i)
             surfaces.append(bytes([int(token[3:5], 16)]))
         else:
+            not_byte_level += 1
             if prefix and token.startswith(prefix):
                 token = token[len(prefix):]
             surfaces.append(token.replace(METASPACE, " ").encode("utf-8"))
     special = [i for i, t in added.items() if t.special]
+    odd_tokens = len(fallback) + not_byte_level + (unk_id is not None)
+    lossless = _lossless_byte_level(config, pre, decoders, added, odd_tokens)
     return _build(
         surfaces,
         fallback=fallback,
         unknown=[unk_id] if unk_id is not None else [],
         special=special,
         byte_fallback=byte_fallback,
-        decode_prefix=None,
+        decode_prefix=b"" if lossless else None,
+    )
+
+
+def _lossless_byte_level(config: dict[str, Any], pre: list[dict[str, Any]], decoders: list[dict[str, Any]],
+                         added: dict[int, Any], odd_tokens: int) -> bool:
+    """True when ``decode`` is provably the UTF-8 decoding of the concatenated token bytes.
+
+    That holds for a plain byte-level BPE (GPT-2 style, what ``train-bpe`` writes): no normalizer,
+    only ``Split``/``ByteLevel`` pre-tokenizers without an added prefix space, a lone ``ByteLevel``
+    decoder, and every token in the ByteLevel alphabet (no byte-fallback, unknown, or non-special
+    added tokens). Then a document whose token
+    bytes equal its input decodes to the input, and analyze can skip the library's decode.
+    """
+    return (
+        (config.get("model") or {}).get("type") == "BPE"
+        and not config.get("normalizer")
+        and bool(pre)
+        and all(c.get("type") in ("Split", "ByteLevel") for c in pre)
+        and not any(c.get("add_prefix_space") for c in pre)
+        and [d.get("type") for d in decoders] == ["ByteLevel"]
+        and odd_tokens == 0
+        and all(t.special for t in added.values())
     )
 
 

@@ -32,7 +32,9 @@ class HFTokenizer:
         return list(self.hf.encode(text, add_special_tokens=False).ids)
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self.hf.encode_batch(list(texts), add_special_tokens=False)]
+        """The library's batch encode without offsets (``encode_batch_fast``, ~25% faster; same ids)."""
+        batch = getattr(self.hf, "encode_batch_fast", self.hf.encode_batch)
+        return [e.ids for e in batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids: Sequence[int]) -> str:
         return str(self.hf.decode(list(ids), skip_special_tokens=False))
