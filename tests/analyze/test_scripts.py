@@ -1,8 +1,19 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tokkit.analyze.scripts import SCRIPTS, code_points, count_scripts, script_of, utf8_lengths
+from tokkit.analyze.scripts import (
+    _SPACE,
+    SCRIPTS,
+    _char_keys,
+    code_points,
+    count_scripts,
+    count_text,
+    script_of,
+    utf8_lengths,
+)
 
 
 def test_classes_of_representative_characters() -> None:
@@ -30,3 +41,24 @@ def test_utf8_lengths_match_python_and_count_escaped_bytes_as_one() -> None:
     lengths = utf8_lengths(code_points(text))
     assert lengths.tolist() == [1, 2, 3, 4, 1, 1]
     assert int(np.sum(lengths)) == len(text.encode("utf-8", errors="surrogateescape"))
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from(
+    "ab中 \t\n\u3000\xa0\x1c\x85\u2028\u200b，🙂" + b"\xe4".decode("utf-8", errors="surrogateescape")),
+    max_size=8), max_size=6))
+def test_count_text_matches_per_text_counts(texts: list[str]) -> None:
+    chars, nbytes, words = count_text(texts)
+    assert words == sum(len(t.split()) for t in texts)
+    joined = "".join(texts)
+    classes = [script_of(c) for c in joined]
+    assert chars.tolist() == [classes.count(s) for s in SCRIPTS]
+    assert nbytes.tolist() == [
+        sum(len(c.encode("utf-8", errors="surrogateescape")) for c in joined if script_of(c) == s)
+        for s in SCRIPTS
+    ]
+
+
+def test_split_whitespace_is_exactly_str_isspace() -> None:
+    keys = _char_keys()
+    spaces = np.flatnonzero(keys >= _SPACE).tolist()
+    assert spaces == [c for c in range(0x110000) if chr(c).isspace()]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tokkit.analyze.scripts import HAN, SCRIPTS, classify, code_points, count_scripts, utf8_lengths
+from tokkit.analyze.scripts import HAN, SCRIPTS, classify, code_points, count_text, utf8_lengths
 from tokkit.analyze.token_bytes import (
     NEVER_IN_TEXT,
     PARTIAL,
@@ -111,13 +111,12 @@ class TokenTally:
 
 
 def text_tally(texts: Sequence[str], encoded: Sequence[bytes]) -> TextTally:
-    joined = "".join(texts)
-    chars, nbytes = count_scripts(joined)
+    chars, nbytes, words = count_text(texts)
     return TextTally(
         documents=len(texts),
-        chars=len(joined),
+        chars=int(chars.sum()),
         bytes=sum(map(len, encoded)),
-        words=sum(len(t.split()) for t in texts),
+        words=words,
         script_chars=chars,
         script_bytes=nbytes,
     )

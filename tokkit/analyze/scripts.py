@@ -9,6 +9,8 @@ BPE is that a Han character is 3 bytes before the tokenizer has merged anything.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -35,8 +37,8 @@ undecodable byte, so they classify as ``other`` and count as 1 byte."""
 
 
 @lru_cache(maxsize=1)
-def script_table() -> np.ndarray:
-    """``uint8[0x110000]``: code point → index into :data:`SCRIPTS`."""
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """The class table of :func:`script_table` and the key table of :func:`_char_keys`, built together."""
     table = np.full(_MAX_CODE_POINT, OTHER, dtype=np.uint8)
     assigned = np.zeros(_MAX_CODE_POINT, dtype=bool)
     every = "".join(map(chr, range(_MAX_CODE_POINT)))
@@ -46,8 +48,30 @@ def script_table() -> np.ndarray:
             hit[m.start() : m.end()] = True
         table[hit & ~assigned] = cls
         assigned |= hit
+    # re's \s in a str pattern is exactly str.isspace, which is what str.split() splits on
+    space = np.zeros(_MAX_CODE_POINT, dtype=bool)
+    space[[m.start() for m in re.finditer(r"\s", every)]] = True
+    lengths = utf8_lengths(np.arange(_MAX_CODE_POINT, dtype=np.uint32))
+    keys = (table + len(SCRIPTS) * (lengths - 1) + _SPACE * space).astype(np.uint8)
     table.setflags(write=False)
-    return table
+    keys.setflags(write=False)
+    return table, keys
+
+
+def script_table() -> np.ndarray:
+    """``uint8[0x110000]``: code point → index into :data:`SCRIPTS`."""
+    return _tables()[0]
+
+
+_SPACE = 32
+"""Bit of a :func:`_char_keys` entry (above every ``class + len(SCRIPTS) * (length - 1)``) for a
+character ``str.split()`` splits on."""
+
+
+def _char_keys() -> np.ndarray:
+    """``uint8[0x110000]``: ``class + len(SCRIPTS) * (UTF-8 length - 1)``, plus :data:`_SPACE` for
+    ``str.isspace`` characters; one gather gives all :func:`count_text` needs."""
+    return _tables()[1]
 
 
 def code_points(text: str) -> np.ndarray:
@@ -74,8 +98,23 @@ def script_of(char: str) -> str:
 
 def count_scripts(text: str) -> tuple[np.ndarray, np.ndarray]:
     """(characters, UTF-8 bytes) per script class of ``text``, as ``int64[len(SCRIPTS)]``."""
-    cps = code_points(text)
-    classes = classify(cps)
-    chars = np.bincount(classes, minlength=len(SCRIPTS)).astype(np.int64)
-    nbytes = np.bincount(classes, weights=utf8_lengths(cps), minlength=len(SCRIPTS)).astype(np.int64)
+    chars, nbytes, _ = count_text([text])
     return chars, nbytes
+
+
+def count_text(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """(characters, UTF-8 bytes) per script class of all ``texts``, and their words as
+    ``sum(len(t.split()) for t in texts)``: one table gather and one histogram."""
+    joined = "".join(texts)
+    keys = _char_keys()[code_points(joined)]
+    per_key = np.bincount(keys & (_SPACE - 1), minlength=4 * len(SCRIPTS)).reshape(4, len(SCRIPTS))
+    chars = per_key.sum(axis=0, dtype=np.int64)
+    nbytes = np.arange(1, 5, dtype=np.int64) @ per_key
+    # a word starts at a non-space character that opens a text or follows a space
+    space = keys >= _SPACE
+    starts = ~space
+    starts[1:] &= space[:-1]
+    opens = np.cumsum([len(t) for t in texts[:-1]], dtype=np.int64)
+    opens = opens[opens < len(joined)]
+    starts[opens] = ~space[opens]
+    return chars, nbytes, int(np.count_nonzero(starts))
