@@ -191,7 +191,7 @@ class Measurer:
         Only tokens holding part of a character are looked at: the bytes of a split character are
         always in consecutive such tokens, so their concatenation reassembles it.
         """
-        sub = ids[self._partial[ids]]
+        sub = np.compress(self._partial[ids], ids)  # (faster than a boolean index)
         if not len(sub):
             return
         if self._partial_single_bytes:
@@ -239,10 +239,11 @@ class Measurer:
                 # where every length matched, each token's bytes sit where the input's do; otherwise
                 # tokens move to their document's place in the input (mismatched documents are
                 # already inexact, so where their tokens land does not matter)
+                expected = b"".join((prefix, prefix.join(encoded), bytes(8)))
                 starts = byte_ends[:-1]
                 if not exact.all():
-                    starts = starts + np.repeat(np.cumsum(want) - want - got_starts, counts)
-                expected = b"".join((prefix, prefix.join(encoded), bytes(8)))
+                    moved = starts + np.repeat(np.cumsum(want) - want - got_starts, counts)
+                    starts = np.minimum(moved, len(expected) - 8)
                 wrong = self._mismatched(ids, lengths, starts, expected)
                 exact[np.searchsorted(token_ends, wrong, side="right")] = False
         unsure = np.flatnonzero(~exact).tolist()
@@ -257,12 +258,13 @@ class Measurer:
 
         Compared eight bytes at a time: one unaligned 64-bit load from the input per token, masked
         to the token's length, against its first word in the table; only tokens longer than eight
-        bytes go on to a next word. ``expected`` ends in eight padding bytes.
+        bytes go on to a next word. ``expected`` ends in eight padding bytes, and no start lies
+        beyond them.
         """
         last = len(expected) - 8
         loads = np.ndarray(shape=(last + 1,), dtype="<u8", buffer=expected, strides=(1,))
         first = self._first_word[ids]
-        wrong = [np.flatnonzero(self._differ(loads, np.minimum(starts, last), first))]
+        wrong = [np.flatnonzero(self._differ(loads, starts, first))]
         which, step = np.flatnonzero(lengths > 8), 1
         while len(which):
             at = np.minimum(starts[which] + 8 * step, last)
