@@ -8,6 +8,7 @@ from tokkit.analyze.scripts import (
     _SPACE,
     SCRIPTS,
     _char_keys,
+    chars_by_length,
     code_points,
     count_scripts,
     count_text,
@@ -62,3 +63,10 @@ def test_split_whitespace_is_exactly_str_isspace() -> None:
     keys = _char_keys()
     spaces = np.flatnonzero(keys >= _SPACE).tolist()
     assert spaces == [c for c in range(0x110000) if chr(c).isspace()]
+
+
+def test_chars_by_length_rows_are_utf8_lengths() -> None:
+    text = "aé中🙂中" + b"\xe4".decode("utf-8", errors="surrogateescape")
+    by_length = chars_by_length(code_points(text))
+    assert by_length.sum(axis=1).tolist() == [2, 1, 2, 1]  # the escaped byte counts 1
+    assert by_length[2].tolist() == [2, 0, 0, 0, 0, 0]

@@ -19,7 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from tokkit.analyze.scripts import HAN, SCRIPTS, classify, code_points, count_text, utf8_lengths
+from tokkit.analyze.scripts import (
+    HAN,
+    OTHER,
+    SCRIPTS,
+    chars_by_length,
+    classify,
+    code_points,
+    count_text,
+    utf8_lengths,
+)
 from tokkit.analyze.token_bytes import (
     NEVER_IN_TEXT,
     PARTIAL,
@@ -145,7 +154,10 @@ class Measurer:
         self._partial = (flags & PARTIAL).astype(bool)
         self._has_partial = bool(self._partial.any())
         self._partial_single_bytes = bool((self._lengths[self._partial] == 1).all())
+        self._first_byte = np.append(self._blob, np.uint8(0))[self._offsets]
         self._words, self._masks, self._first_word = _word_table(self._lengths, self._offsets, self._blob)
+        # each token's first word and its mask by id: one gather each for the first comparison
+        self._head, self._head_mask = self._words[self._first_word], self._masks[self._first_word]
 
     def empty(self) -> TokenTally:
         return TokenTally(histogram=np.zeros(self.table.size, np.int64))
@@ -191,31 +203,35 @@ class Measurer:
         Only tokens holding part of a character are looked at: the bytes of a split character are
         always in consecutive such tokens, so their concatenation reassembles it.
         """
+        if self._partial_single_bytes:
+            self._split_single_bytes(ids, tally)
+            return
         sub = np.compress(self._partial[ids], ids)  # (faster than a boolean index)
         if not len(sub):
             return
-        if self._partial_single_bytes:
-            # every partial token one byte (sentencepiece byte fallback): a character is split
-            # exactly when it has more than one byte, and costs one token per byte
-            stream = self._blob[self._offsets[sub]]
-            cps = code_points(stream.tobytes().decode("utf-8", errors="surrogateescape"))
-            char_bytes = utf8_lengths(cps)
-            split = char_bytes > 1
-            cost = char_bytes.astype(np.float64)
-        else:
-            stream, lengths = self._stream(sub)
-            cps = code_points(stream.tobytes().decode("utf-8", errors="surrogateescape"))
-            char_bytes = utf8_lengths(cps)
-            starts = np.cumsum(char_bytes) - char_bytes
-            owner = np.repeat(np.arange(len(sub)), lengths)
-            split = owner[starts] != owner[starts + char_bytes - 1]
-            cost = np.add.reduceat(np.repeat(1.0 / lengths, lengths), starts)
-        stray = (cps >= 0xDC80) & (cps < 0xDD00)  # a byte that never became a character
+        stream, lengths = self._stream(sub)
+        cps = code_points(stream.tobytes().decode("utf-8", errors="surrogateescape"))
+        char_bytes = utf8_lengths(cps)
+        starts = np.cumsum(char_bytes) - char_bytes
+        owner = np.repeat(np.arange(len(sub)), lengths)
+        split = owner[starts] != owner[starts + char_bytes - 1]
+        stray = _stray(cps)
+        cost = np.add.reduceat(np.repeat(1.0 / lengths, lengths), starts)
         classes = classify(cps)
         counted = split | stray
         tally.split_scripts += np.bincount(classes[counted], weights=cost[counted],
                                            minlength=len(SCRIPTS))
         tally.han_split += int(np.count_nonzero(split & (classes == HAN)))
+
+    def _split_single_bytes(self, ids: np.ndarray, tally: TokenTally) -> None:
+        """:meth:`_split_chars` where every partial token is one byte (sentencepiece byte fallback):
+        a character is split exactly when it has more than one byte, and costs one token per byte."""
+        stream = np.compress(self._partial[ids], self._first_byte[ids])
+        cps = code_points(stream.tobytes().decode("utf-8", errors="surrogateescape"))
+        by_length = chars_by_length(cps)
+        tally.split_scripts += np.arange(2, 5) @ by_length[1:]
+        tally.split_scripts[OTHER] += np.count_nonzero(_stray(cps))  # (escaped bytes are "other")
+        tally.han_split += int(by_length[1:, HAN].sum())
 
     def _roundtrip(self, texts: list[str], encoded: Sequence[bytes], id_lists: Sequence[Sequence[int]],
                    ids: np.ndarray, counts: np.ndarray) -> int:
@@ -263,19 +279,21 @@ class Measurer:
         """
         last = len(expected) - 8
         loads = np.ndarray(shape=(last + 1,), dtype="<u8", buffer=expected, strides=(1,))
-        first = self._first_word[ids]
-        wrong = [np.flatnonzero(self._differ(loads, starts, first))]
+        differ = (loads.take(starts) & self._head_mask[ids]) != self._head[ids]
+        wrong = [np.flatnonzero(differ)]
         which, step = np.flatnonzero(lengths > 8), 1
         while len(which):
             at = np.minimum(starts[which] + 8 * step, last)
-            wrong.append(which[self._differ(loads, at, first[which] + step)])
+            words = self._first_word[ids[which]] + step
+            wrong.append(which[(loads.take(at) & self._masks[words]) != self._words[words]])
             step += 1
             which = which[lengths[which] > 8 * step]
         return np.concatenate(wrong)
 
-    def _differ(self, loads: np.ndarray, at: np.ndarray, words: np.ndarray) -> np.ndarray:
-        """Whether the input's eight bytes at each of ``at`` differ from each table word (masked)."""
-        return (loads.take(at) & self._masks[words]) != self._words[words]
+
+def _stray(cps: np.ndarray) -> np.ndarray:
+    """Where a byte never became a character (``surrogateescape``)."""
+    return (cps >= 0xDC80) & (cps < 0xDD00)
 
 
 def _word_table(lengths: np.ndarray, offsets: np.ndarray, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -96,6 +96,17 @@ def script_of(char: str) -> str:
     return SCRIPTS[int(script_table()[ord(char)])]
 
 
+def chars_by_length(cps: np.ndarray) -> np.ndarray:
+    """``int64[4, len(SCRIPTS)]``: how many of ``cps`` have each UTF-8 length (row ``length - 1``,
+    a surrogate-escaped byte counts 1) and script class (column)."""
+    return _by_length(_char_keys()[cps])
+
+
+def _by_length(keys: np.ndarray) -> np.ndarray:
+    counts = np.bincount(keys & (_SPACE - 1), minlength=4 * len(SCRIPTS))
+    return counts.astype(np.int64, copy=False).reshape(4, len(SCRIPTS))
+
+
 def count_scripts(text: str) -> tuple[np.ndarray, np.ndarray]:
     """(characters, UTF-8 bytes) per script class of ``text``, as ``int64[len(SCRIPTS)]``."""
     chars, nbytes, _ = count_text([text])
@@ -107,9 +118,9 @@ def count_text(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
     ``sum(len(t.split()) for t in texts)``: one table gather and one histogram."""
     joined = "".join(texts)
     keys = _char_keys()[code_points(joined)]
-    per_key = np.bincount(keys & (_SPACE - 1), minlength=4 * len(SCRIPTS)).reshape(4, len(SCRIPTS))
-    chars = per_key.sum(axis=0, dtype=np.int64)
-    nbytes = np.arange(1, 5, dtype=np.int64) @ per_key
+    by_length = _by_length(keys)
+    chars = by_length.sum(axis=0)
+    nbytes = np.arange(1, 5, dtype=np.int64) @ by_length
     # a word starts at a non-space character that opens a text or follows a space
     space = keys >= _SPACE
     starts = ~space
