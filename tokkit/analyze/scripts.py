@@ -99,12 +99,18 @@ def script_of(char: str) -> str:
 def chars_by_length(cps: np.ndarray) -> np.ndarray:
     """``int64[4, len(SCRIPTS)]``: how many of ``cps`` have each UTF-8 length (row ``length - 1``,
     a surrogate-escaped byte counts 1) and script class (column)."""
-    return _by_length(_char_keys()[cps])
+    return _by_length(_char_keys().take(cps))
 
 
 def _by_length(keys: np.ndarray) -> np.ndarray:
-    counts = np.bincount(keys & (_SPACE - 1), minlength=4 * len(SCRIPTS))
-    return counts.astype(np.int64, copy=False).reshape(4, len(SCRIPTS))
+    """``chars_by_length`` from the keys: ``np.bincount`` of ``keys & 31``, counted two keys at a time
+    (as ``uint16``, over 64K bins), which is twice as fast as counting into 24 bins one by one."""
+    keys = keys & (_SPACE - 1)
+    if len(keys) % 2:
+        keys = np.append(keys, np.uint8(_SPACE - 1))  # a key no character has
+    pairs = np.bincount(keys.view(np.uint16), minlength=1 << 16).reshape(256, 256)
+    counts = pairs.sum(axis=0) + pairs.sum(axis=1)
+    return counts[: 4 * len(SCRIPTS)].astype(np.int64, copy=False).reshape(4, len(SCRIPTS))
 
 
 def count_scripts(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +123,7 @@ def count_text(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
     """(characters, UTF-8 bytes) per script class of all ``texts``, and their words as
     ``sum(len(t.split()) for t in texts)``: one table gather and one histogram."""
     joined = "".join(texts)
-    keys = _char_keys()[code_points(joined)]
+    keys = _char_keys().take(code_points(joined))  # (take: twice as fast as indexing)
     by_length = _by_length(keys)
     chars = by_length.sum(axis=0)
     nbytes = np.arange(1, 5, dtype=np.int64) @ by_length
@@ -125,7 +131,7 @@ def count_text(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
     space = keys >= _SPACE
     starts = ~space
     starts[1:] &= space[:-1]
-    opens = np.cumsum([len(t) for t in texts[:-1]], dtype=np.int64)
+    opens = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts))[:-1])
     opens = opens[opens < len(joined)]
     starts[opens] = ~space[opens]
     return chars, nbytes, int(np.count_nonzero(starts))
