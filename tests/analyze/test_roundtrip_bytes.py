@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tokkit.analyze import measure
 from tokkit.analyze.measure import Measurer, open_tokenizers
 from tokkit.analyze.token_bytes import NEVER_IN_TEXT, SPECIAL, UNKNOWN
 
@@ -43,9 +44,18 @@ def _edit(data: bytes, kind: int, where: int, value: int) -> bytes:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batch=texts, changes=edits)
+@given(batch=texts, changes=edits, slice_tokens=st.sampled_from([1, 5, 1 << 16]))
 def test_byte_check_is_exactly_token_bytes_equal_input(measurers: list[Measurer], batch: list[str],
-                                                        changes: list[tuple[int, int, int, int]]) -> None:
+                                                        changes: list[tuple[int, int, int, int]],
+                                                        slice_tokens: int) -> None:
+    measure._SLICE_TOKENS = slice_tokens  # (restored below) slices of a few tokens: many slices
+    try:
+        _check(measurers, batch, changes)
+    finally:
+        measure._SLICE_TOKENS = 1 << 16
+
+
+def _check(measurers: list[Measurer], batch: list[str], changes: list[tuple[int, int, int, int]]) -> None:
     encoded = [t.encode() for t in batch]
     for doc, kind, where, value in changes:
         if doc < len(encoded):

@@ -241,33 +241,46 @@ class Measurer:
         known prefix, documents whose bytes equal ``prefix + input`` are exact without decoding;
         every other document is decoded by the library.
         """
-        prefix = self.table.decode_prefix
         exact = np.zeros(len(texts), dtype=bool)
-        if prefix is not None and len(ids):
-            lengths = self._lengths[ids]
-            byte_ends = np.zeros(len(ids) + 1, np.int64)
-            np.cumsum(lengths, out=byte_ends[1:])
+        if self.table.decode_prefix is not None and len(ids):
+            # slices of about _SLICE_TOKENS tokens keep the arrays in cache
             token_ends = np.cumsum(counts)
-            got_starts = byte_ends[token_ends - counts]
-            want = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)) + len(prefix)
-            exact = byte_ends[token_ends] - got_starts == want
-            if exact.any():
-                # where every length matched, each token's bytes sit where the input's do; otherwise
-                # tokens move to their document's place in the input (mismatched documents are
-                # already inexact, so where their tokens land does not matter)
-                expected = b"".join((prefix, prefix.join(encoded), bytes(8)))
-                starts = byte_ends[:-1]
-                if not exact.all():
-                    moved = starts + np.repeat(np.cumsum(want) - want - got_starts, counts)
-                    starts = np.minimum(moved, len(expected) - 8)
-                wrong = self._mismatched(ids, lengths, starts, expected)
-                exact[np.searchsorted(token_ends, wrong, side="right")] = False
+            cuts = np.searchsorted(token_ends, np.arange(_SLICE_TOKENS, int(token_ends[-1]), _SLICE_TOKENS))
+            bounds = [0, *np.unique(cuts + 1).tolist(), len(texts)]
+            for a, b in itertools.pairwise(bounds):
+                if a < b:
+                    first = int(token_ends[a] - counts[a])
+                    exact[a:b] = self._same_bytes(encoded[a:b], ids[first:token_ends[b - 1]], counts[a:b])
         unsure = np.flatnonzero(~exact).tolist()
         if unsure:
             decoded = self.decode_batch([list(map(int, id_lists[i])) for i in unsure])
             for i, text in zip(unsure, decoded, strict=True):
                 exact[i] = text == texts[i]
         return int(exact.sum())
+
+    def _same_bytes(self, encoded: Sequence[bytes], ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Whether each document's token bytes are ``decode_prefix + input``."""
+        prefix = self.table.decode_prefix
+        assert prefix is not None
+        lengths = self._lengths[ids]
+        byte_ends = np.zeros(len(ids) + 1, np.int64)
+        np.cumsum(lengths, out=byte_ends[1:])
+        token_ends = np.cumsum(counts)
+        got_starts = byte_ends[token_ends - counts]
+        want = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)) + len(prefix)
+        exact = byte_ends[token_ends] - got_starts == want
+        if exact.any():
+            # where every length matched, each token's bytes sit where the input's do; otherwise
+            # tokens move to their document's place in the input (mismatched documents are
+            # already inexact, so where their tokens land does not matter)
+            expected = b"".join((prefix, prefix.join(encoded), bytes(8)))
+            starts = byte_ends[:-1]
+            if not exact.all():
+                moved = starts + np.repeat(np.cumsum(want) - want - got_starts, counts)
+                starts = np.minimum(moved, len(expected) - 8)
+            wrong = self._mismatched(ids, lengths, starts, expected)
+            exact[np.searchsorted(token_ends, wrong, side="right")] = False
+        return exact
 
     def _mismatched(self, ids: np.ndarray, lengths: np.ndarray, starts: np.ndarray, expected: bytes) -> np.ndarray:
         """Indices of the tokens whose bytes differ from ``expected`` at their ``starts``.
@@ -289,6 +302,10 @@ class Measurer:
             step += 1
             which = which[lengths[which] > 8 * step]
         return np.concatenate(wrong)
+
+
+_SLICE_TOKENS = 1 << 16
+"""Tokens per slice of the round-trip check."""
 
 
 def _stray(cps: np.ndarray) -> np.ndarray:
