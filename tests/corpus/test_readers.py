@@ -504,3 +504,10 @@ def test_chunk_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(EncodingError) as err:
         texts([write(tmp_path / "d.txt", data + b"\n\xc3")], split="line")
     assert err.value.offset == len(data) + 1
+
+
+def test_read_stats_add_sums_counts_and_paths() -> None:
+    total = ReadStats(files=1, documents=3, bytes=10, skipped_paths=["a"])
+    total.add(ReadStats(files=2, documents=1, bytes=5, skipped_nul=1, skipped_paths=["b"]))
+    assert (total.files, total.documents, total.bytes, total.skipped_nul) == (3, 4, 15, 1)
+    assert total.skipped_paths == ["a", "b"]

@@ -125,6 +125,11 @@ class ReadStats:
     skipped_nul: int = 0
     skipped_paths: list[str] = field(default_factory=list)
 
+    def add(self, other: ReadStats) -> None:
+        """Add another read's counts (e.g. a worker's) into these."""
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
     def summary(self) -> str:
         """One line for logs: what was read and what was skipped."""
         parts = [f"{self.files:,} files, {self.documents:,} documents, {self.bytes:,} bytes"]

@@ -64,7 +64,6 @@ from tokkit.engines.ray_runtime import (
     RayOptions,
     cluster_cpus,
     map_partitions,
-    merge_read_stats,
     plan_partitions,
     portable_errors,
     ray_errors,
@@ -418,7 +417,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
                 f"{', '.join(map(str, paths))}: no documents to deduplicate (all files empty or skipped)"
             )
         for p in range(len(plan)):
-            merge_read_stats(stats, str(summaries[p]["stats"]))
+            stats.add(ReadStats(**json.loads(str(summaries[p]["stats"]))))
         text_bytes = sum(int(s["text_bytes"]) for s in summaries.values())
         without_shingles = sum(int(s["without_shingles"]) for s in summaries.values())
         offsets = {p: int(o) for p, o in enumerate(np.cumsum([0, *counts_per_part[:-1]]))}

@@ -17,20 +17,16 @@ the atomic output directory is never published. Ray is imported only here, insid
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from tokkit.atomic import TMP_PREFIX
 from tokkit.errors import InputError, MissingDependencyError, TokkitError
-
-if TYPE_CHECKING:
-    from tokkit.corpus.readers import ReadStats
 
 log = logging.getLogger("tokkit")
 
@@ -169,13 +165,6 @@ def plan_partitions(files: Sequence[Path], partition_bytes: int) -> list[list[in
     if current:
         parts.append(current)
     return parts
-
-
-def merge_read_stats(into: ReadStats, raw: str) -> None:
-    """Add a task's read counters (``asdict(ReadStats)`` as JSON) into the driver's totals."""
-    for name, value in json.loads(raw).items():
-        current = getattr(into, name)
-        setattr(into, name, current + value)
 
 
 def remove_strays(directory: Path) -> None:

@@ -38,7 +38,6 @@ from tokkit.engines.ray_dedup import StageHook
 from tokkit.engines.ray_runtime import (
     RayOptions,
     map_partitions,
-    merge_read_stats,
     plan_partitions,
     portable_errors,
     ray_errors,
@@ -184,7 +183,7 @@ def ray_write_shards(
         shards: dict[str, list[ShardInfo]] = {split: [] for split in SPLITS}
         for p in range(len(plan)):
             row = rows[p]
-            merge_read_stats(stats, str(row["stats"]))
+            stats.add(ReadStats(**json.loads(str(row["stats"]))))
             for split, raw in json.loads(str(row["shards"])).items():
                 shards[split].extend(_globalize(ShardInfo.from_json(s), p, documents) for s in raw)
             documents += int(row["documents"])
