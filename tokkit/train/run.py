@@ -55,6 +55,11 @@ def joined_batches(texts: Iterable[str], stats: dict[str, Any], batch_chars: int
     A newline always separates words, so splitting a batch splits each text. Counts
     ``stats["documents"]`` and ``stats["corpus_bytes"]`` (the texts' UTF-8 bytes) on the way.
     """
+    def joined(batch: list[str]) -> str:
+        text = "\n".join(batch)
+        stats["corpus_bytes"] += len(text.encode("utf-8")) - (len(batch) - 1)
+        return text
+
     batch: list[str] = []
     size = 0
     for text in texts:
@@ -62,14 +67,10 @@ def joined_batches(texts: Iterable[str], stats: dict[str, Any], batch_chars: int
         batch.append(text)
         size += len(text)
         if size >= batch_chars:
-            joined = "\n".join(batch)
-            stats["corpus_bytes"] += len(joined.encode("utf-8")) - (len(batch) - 1)
-            yield joined
+            yield joined(batch)
             batch, size = [], 0
     if batch:
-        joined = "\n".join(batch)
-        stats["corpus_bytes"] += len(joined.encode("utf-8")) - (len(batch) - 1)
-        yield joined
+        yield joined(batch)
 
 
 @dataclass
