@@ -120,7 +120,6 @@ def test_sentencepiece_sampling_is_reported(corpus: list[str], caplog: pytest.Lo
     trainer = SPMUnigramTrainer(UnigramConfig(vocab_size=1500, input_sentence_size=2000))
     logger = logging.getLogger("tokkit")
     logger.addHandler(caplog.handler)  # the CLI may have stopped propagation to the root logger
-    logger.setLevel(logging.INFO)
     try:
         tok = trainer.train(corpus[:6000])
     finally:
