@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from tokkit.analyze.scripts import (
     classify,
     code_points,
     count_text,
+    escaped_bytes,
     utf8_lengths,
 )
 from tokkit.analyze.token_bytes import (
@@ -155,9 +157,14 @@ class Measurer:
         self._has_partial = bool(self._partial.any())
         self._partial_single_bytes = bool((self._lengths[self._partial] == 1).all())
         self._first_byte = np.append(self._blob, np.uint8(0))[self._offsets]
-        self._words, self._masks, self._first_word = _word_table(self._lengths, self._offsets, self._blob)
-        # each token's first word and its mask by id: one gather each for the first comparison
-        self._head, self._head_mask = self._words[self._first_word], self._masks[self._first_word]
+
+    @cached_property
+    def _words(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_word_table` plus each token's first word and its mask by id (one gather each for
+        the first comparison); built on the first byte check (~20 ms for o200k), so never for a
+        tokenizer whose round trips the library decodes."""
+        words, masks, first = _word_table(self._lengths, self._offsets, self._blob)
+        return words, masks, first, words[first], masks[first]
 
     def empty(self) -> TokenTally:
         return TokenTally(histogram=np.zeros(self.table.size, np.int64))
@@ -215,7 +222,7 @@ class Measurer:
         starts = np.cumsum(char_bytes) - char_bytes
         owner = np.repeat(np.arange(len(sub)), lengths)
         split = owner[starts] != owner[starts + char_bytes - 1]
-        stray = _stray(cps)
+        stray = escaped_bytes(cps)
         cost = np.add.reduceat(np.repeat(1.0 / lengths, lengths), starts)
         classes = classify(cps)
         counted = split | stray
@@ -230,7 +237,7 @@ class Measurer:
         cps = code_points(stream.tobytes().decode("utf-8", errors="surrogateescape"))
         by_length = chars_by_length(cps)
         tally.split_scripts += np.arange(2, 5) @ by_length[1:]
-        tally.split_scripts[OTHER] += np.count_nonzero(_stray(cps))  # (escaped bytes are "other")
+        tally.split_scripts[OTHER] += np.count_nonzero(escaped_bytes(cps))  # (escaped bytes are "other")
         tally.han_split += int(by_length[1:, HAN].sum())
 
     def _roundtrip(self, texts: list[str], encoded: Sequence[bytes], id_lists: Sequence[Sequence[int]],
@@ -290,15 +297,16 @@ class Measurer:
         bytes go on to a next word. ``expected`` ends in eight padding bytes, and no start lies
         beyond them.
         """
+        all_words, masks, first_word, head, head_mask = self._words
         last = len(expected) - 8
         loads = np.ndarray(shape=(last + 1,), dtype="<u8", buffer=expected, strides=(1,))
-        differ = (loads.take(starts) & self._head_mask[ids]) != self._head[ids]
+        differ = (loads.take(starts) & head_mask[ids]) != head[ids]
         wrong = [np.flatnonzero(differ)]
         which, step = np.flatnonzero(lengths > 8), 1
         while len(which):
             at = np.minimum(starts[which] + 8 * step, last)
-            words = self._first_word[ids[which]] + step
-            wrong.append(which[(loads.take(at) & self._masks[words]) != self._words[words]])
+            words = first_word[ids[which]] + step
+            wrong.append(which[(loads.take(at) & masks[words]) != all_words[words]])
             step += 1
             which = which[lengths[which] > 8 * step]
         return np.concatenate(wrong)
@@ -306,11 +314,6 @@ class Measurer:
 
 _SLICE_TOKENS = 1 << 16
 """Tokens per slice of the round-trip check."""
-
-
-def _stray(cps: np.ndarray) -> np.ndarray:
-    """Where a byte never became a character (``surrogateescape``)."""
-    return (cps >= 0xDC80) & (cps < 0xDD00)
 
 
 def _word_table(lengths: np.ndarray, offsets: np.ndarray, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

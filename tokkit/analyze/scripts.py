@@ -86,6 +86,11 @@ def utf8_lengths(cps: np.ndarray) -> np.ndarray:
     return lengths
 
 
+def escaped_bytes(cps: np.ndarray) -> np.ndarray:
+    """Where a code point is a byte that never became a character (``surrogateescape``: U+DC80..U+DCFF)."""
+    return (cps >= 0xDC80) & (cps < 0xDD00)
+
+
 def classify(cps: np.ndarray) -> np.ndarray:
     """Script class index of each code point."""
     return script_table()[cps]

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tokkit.analyze.scripts import HAN, SCRIPTS, classify, code_points, utf8_lengths
+from tokkit.analyze.scripts import HAN, SCRIPTS, classify, code_points, escaped_bytes, utf8_lengths
 from tokkit.errors import TokkitError
 from tokkit.types import Tokenizer
 
@@ -97,7 +97,7 @@ def _build(
     decoded = [s.decode("utf-8", errors="surrogateescape") for s in clean]
     cps = code_points("".join(decoded))
     owner = np.repeat(np.arange(size), np.fromiter(map(len, decoded), dtype=np.int64, count=size))
-    stray = (cps >= 0xDC80) & (cps < 0xDD00)
+    stray = escaped_bytes(cps)
     whole = ~stray
     flags[np.unique(owner[stray])] |= PARTIAL
     nchars = np.bincount(owner[whole], minlength=size).astype(np.int64)
