@@ -55,6 +55,7 @@ from tokkit.train.unigram_lattice import (
     code_points,
     release_free_memory,
     string_hashes,
+    sum_in_order,
     window_hashes,
 )
 from tokkit.types import Progress
@@ -184,10 +185,12 @@ class UnigramTrainer:
         text = "".join(words)
         cps = code_points(text)
         lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-        present = np.flatnonzero(np.bincount(cps.astype(np.int64)))
+        cp_index = cps.astype(np.int64)  # bincount takes no uint64
+        present = np.flatnonzero(np.bincount(cp_index))
         class_of = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)
         class_of[present] = [script_class(chr(c)) for c in present.tolist()]
-        classes = class_of[cps.astype(np.int64)]
+        classes = class_of[cp_index]
+        del cp_index
         known = np.isin(cps, required)
         space = cps == ord(SPACE)
         n = len(cps)
@@ -416,10 +419,7 @@ class UnigramTrainer:
         alt_pieces = np.concatenate(pieces_parts) if pieces_parts else np.zeros(0, dtype=np.int64)
         alt_scores = np.concatenate(scores_parts) if scores_parts else np.zeros(0)
         n_alt = np.bincount(alt_runs, minlength=len(order))
-        shard_freq = lattice.collect()
-        freq = shard_freq[0].copy()
-        for f in shard_freq[1:]:
-            freq += f
+        freq = sum_in_order(lattice.collect())
         total = freq.sum()
         own = logp[order]
         removable = alt_scores > own  # the piece's best segmentation is not itself

@@ -335,6 +335,15 @@ MIN_PARALLEL_CHARS = 1 << 20
 """Below this many characters of runs, shards stay in-process: starting workers would cost more."""
 
 
+def sum_in_order(arrays: list[FloatArray]) -> FloatArray:
+    """``arrays[0] + arrays[1] + ...`` added left to right (per-shard results: the same floats
+    whatever the worker count)."""
+    total = arrays[0].copy()
+    for a in arrays[1:]:
+        total += a
+    return total
+
+
 class ShardedLattice:
     """The corpus's lattices in :data:`SHARDS` shards (runs dealt round-robin, so each shard keeps
     the longest-first order and gets a fair share of edges), spread over worker processes.
@@ -440,10 +449,7 @@ class ShardedLattice:
         """Expected piece counts and log-likelihood over all shards (summed in shard order)."""
         self.request("forward_backward", logp)
         results = self.collect()
-        expected = results[0][0].copy()
-        for e, _ in results[1:]:
-            expected += e
-        return expected, float(sum(loglik for _, loglik in results))
+        return sum_in_order([e for e, _ in results]), float(sum(loglik for _, loglik in results))
 
     def keep_pieces(self, alive: npt.NDArray[np.bool_]) -> None:
         self.request("keep_pieces", alive)
