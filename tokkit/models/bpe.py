@@ -34,7 +34,7 @@ from heapq import heapify, heappop, heappush
 from itertools import chain, compress, product, repeat
 from operator import add, is_
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tokkit.atomic import atomic_file
 from tokkit.errors import InputError
@@ -50,6 +50,8 @@ CACHE_SIZE = 1 << 16
 """Chunks (pieces) whose ids a cache remembers; it is emptied when full (cheap; hot ones return)."""
 
 _NO_RANK = 1 << 62
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 _FREE = "\uffff"
 """Marks a boundary no merge crosses (a noncharacter; text holding it takes the slow path)."""
 
@@ -134,7 +136,8 @@ class ByteLevelBPETokenizer:
         )
         self._cache: dict[str, list[int]] = {}
         self._piece_cache: dict[str, list[int]] = {}
-        self._char_symbols = _CharSymbols(self)
+        # str.translate table: code point -> the symbols of that character merged on its own.
+        self._char_symbols: dict[int, str] = _Memo(self._char_merged)
         # Every merge made a new token: a merge then always ranks after the merges that made its
         # parts, which the shortcuts (pre-merged characters) rely on.
         self._shortcuts = len(tokens) == len(self._specials) + 256 + len(self._merges)
@@ -216,10 +219,7 @@ class ByteLevelBPETokenizer:
             if chunk_ids is None:
                 if not (chunk.isascii() or self._straddling(chunk)):
                     return self._encode_runs(ids, chain((chunk,), chunks))
-                chunk_ids = list(map(ord, self._merge(self._byte_symbols(chunk))))
-                if len(cache) >= CACHE_SIZE:
-                    cache.clear()
-                cache[chunk] = chunk_ids
+                chunk_ids = self._remember(chunk, self._encode_bytes(chunk))
             ids += chunk_ids
         return ids
 
@@ -237,7 +237,7 @@ class ByteLevelBPETokenizer:
             chunk_ids = cache.get(chunk)
             if chunk_ids is None:
                 if chunk.isascii() or straddling(chunk):
-                    chunk_ids = list(map(ord, self._merge(self._byte_symbols(chunk))))
+                    chunk_ids = self._encode_bytes(chunk)
                 elif chunk[0] == " ":
                     chunk_ids = self._encode_pieces(chunk)
                 else:
@@ -251,6 +251,13 @@ class ByteLevelBPETokenizer:
         if run:
             ids += self._encode_run(run)
         return ids
+
+    def _char_merged(self, code_point: int) -> str:
+        return self._merge(self._byte_symbols(chr(code_point)))
+
+    def _encode_bytes(self, chunk: str) -> list[int]:
+        """Ids of ``chunk`` merged byte by byte (no shortcut)."""
+        return list(map(ord, self._merge(self._byte_symbols(chunk))))
 
     def _encode_run(self, chunks: list[str]) -> list[int]:
         if len(chunks) > 1:
@@ -481,19 +488,6 @@ class ByteLevelBPETokenizer:
                 f"special_tokens={self._specials!r})")
 
 
-class _CharSymbols(dict[int, str]):
-    """``str.translate`` table: code point → the symbols of that character merged on its own."""
-
-    def __init__(self, tokenizer: ByteLevelBPETokenizer) -> None:
-        super().__init__()
-        self._tokenizer = tokenizer
-
-    def __missing__(self, code_point: int) -> str:
-        tok = self._tokenizer
-        symbols = self[code_point] = tok._merge(tok._byte_symbols(chr(code_point)))
-        return symbols
-
-
 class _Boundaries:
     """Where a token of the vocabulary can lie across the boundary of two adjacent characters.
 
@@ -589,14 +583,14 @@ class _Boundaries:
         return list(filter(None, ("".join(map(add, text, marks)) + text[-1:]).split(_FREE)))
 
 
-class _Memo(dict[str, bool]):
+class _Memo(dict[_K, _V]):
     """A dict that fills itself from ``function`` on a miss."""
 
-    def __init__(self, function: Callable[[str], bool]) -> None:
+    def __init__(self, function: Callable[[_K], _V]) -> None:
         super().__init__()
         self._function = function
 
-    def __missing__(self, key: str) -> bool:
+    def __missing__(self, key: _K) -> _V:
         value = self[key] = self._function(key)
         return value
 
