@@ -106,22 +106,14 @@ def make_encoder(tokenizer_path: str) -> Encoder:
     """A batch encoder for any tokenizer tokkit loads.
 
     A directory holding a ``tokenizer.json`` is encoded with it (``tokenizers``' Rust
-    ``encode_batch``), whatever else the directory holds (a sentencepiece model, tokkit's own
+    ``encode_batch_fast``), whatever else the directory holds (a sentencepiece model, tokkit's own
     format): it is the fast path, and the manifest's vocabulary hash still pins the ids.
     """
     from tokkit.backends.hf import TOKENIZER_JSON, HFTokenizer
 
     fast = Path(tokenizer_path) / TOKENIZER_JSON
     tokenizer = HFTokenizer.load(fast) if fast.is_file() else load_tokenizer(tokenizer_path)
-    if isinstance(tokenizer, HFTokenizer):
-        hf = tokenizer.hf
-        batch = getattr(hf, "encode_batch_fast", hf.encode_batch)  # skips offsets when available
-
-        def encode(texts: Sequence[str]) -> list[list[int]]:
-            return [e.ids for e in batch(list(texts), add_special_tokens=False)]
-
-        return encode
-    native = getattr(tokenizer, "encode_batch", None)
+    native = getattr(tokenizer, "encode_batch", None)  # HFTokenizer's skips offsets
     if callable(native):
         return native
     return lambda texts: [tokenizer.encode(t) for t in texts]
