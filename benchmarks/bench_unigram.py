@@ -22,6 +22,7 @@ UnigramTrainer did not finish within 22 minutes on the default en+zh mix.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -59,20 +60,17 @@ def child(backend: str, vocab: int, corpus: list[str], out: str) -> None:
 
 
 def tree_pss_mb(pid: int) -> float:
-    """Summed PSS of ``pid`` and its descendants (0 for processes that are gone)."""
-    total_kb, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total_kb += int(line.split()[1])
-                    break
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, ValueError):
-            continue
-    return total_kb / 1024
+    """Summed PSS of ``pid`` and its descendants via psutil, as bench_bpe_train sums their RSS
+    (0 for processes that are gone)."""
+    import psutil
+
+    total = 0
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_full_info().pss
+    return total / 2**20
 
 
 def run_child(backend: str, vocab: int, corpus: list[str], out: Path) -> dict[str, object]:
