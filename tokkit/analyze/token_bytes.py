@@ -23,13 +23,13 @@ import re
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from tokkit.analyze.scripts import HAN, SCRIPTS, classify, code_points, escaped_bytes, utf8_lengths
 from tokkit.errors import TokkitError
+from tokkit.models.bpe_bytes import DISPLAY_BYTE
 from tokkit.types import Tokenizer
 
 METASPACE = "▁"
@@ -170,18 +170,9 @@ def _spm_table(tok: Any) -> TokenTable:
     )
 
 
-@lru_cache(maxsize=1)
 def byte_level_alphabet() -> dict[str, int]:
     """GPT-2's ByteLevel map inverted: display character → byte (what HF ``ByteLevel`` uses)."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
-    chars = list(printable)
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            chars.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, chars, strict=True)}
+    return DISPLAY_BYTE
 
 
 def _flatten(component: dict[str, Any] | None) -> list[dict[str, Any]]:
