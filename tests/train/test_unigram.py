@@ -184,4 +184,5 @@ def test_fewer_runs_than_shards(min_parallel_chars: int, monkeypatch: pytest.Mon
     trainer = UnigramTrainer(UnigramConfig(vocab_size=10, workers=2))
     tok = trainer.train(["aaaa"] * 10)  # one run: the other shards are empty
     assert trainer.stats["unique_runs"] == 1
+    assert trainer.stats["lattice_workers"] == (1 if min_parallel_chars else 2)  # tiny: in-process
     assert tok.pieces[3:] == ["▁", "a", "▁aaaa"]
