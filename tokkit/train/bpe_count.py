@@ -9,15 +9,13 @@ cost more than the work.
 
 from __future__ import annotations
 
-import multiprocessing
+import functools
 import os
-import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.context import BaseContext
-from multiprocessing.pool import AsyncResult
 
+from tokkit.train.pool import map_in_order
 from tokkit.train.pretokenize import compiled
 from tokkit.types import ProgressTask
 
@@ -88,37 +86,6 @@ def count_chunks(
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     total = ChunkCounts()
     batches = _batches(texts, batch_chars or BATCH_CHARS)
-    first = next(batches, None)
-    if first is None:
-        return total
-    second = next(batches, None) if workers > 1 else None
-    if second is None:
-        _add(total, count_batch(pattern, first), task)
-        for batch in batches:  # workers == 1: the rest, in-process too
-            _add(total, count_batch(pattern, batch), task)
-        return total
-
-    in_flight: deque[AsyncResult[tuple[Counter[str], int, int]]] = deque()
-    with pool_context().Pool(workers) as pool:
-        for batch in _chain(first, second, batches):
-            in_flight.append(pool.apply_async(count_batch, (pattern, batch)))
-            while len(in_flight) >= 2 * workers:
-                _add(total, in_flight.popleft().get(), task)
-        while in_flight:
-            _add(total, in_flight.popleft().get(), task)
+    for _, result in map_in_order(functools.partial(count_batch, pattern), batches, workers):
+        _add(total, result, task)
     return total
-
-
-def pool_context() -> BaseContext:
-    """``fork`` while single-threaded (cheap, and no ``__main__`` guard needed in scripts);
-    ``forkserver`` once threads run (a progress bar's refresh thread could hold a lock at fork)."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-def _chain(first: list[str], second: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
-    yield first
-    yield second
-    yield from rest

@@ -20,15 +20,14 @@
 
 from __future__ import annotations
 
-import itertools
+import functools
 import logging
 import math
 import os
 import time
 import unicodedata
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable
-from multiprocessing.pool import AsyncResult
 from typing import Any
 
 import numpy as np
@@ -44,8 +43,8 @@ from tokkit.models.unigram import (
     byte_piece,
 )
 from tokkit.progress import NULL_PROGRESS
-from tokkit.train.bpe_count import pool_context
 from tokkit.train.config import UnigramConfig
+from tokkit.train.pool import map_in_order
 from tokkit.train.run import joined_batches
 from tokkit.train.unigram_lattice import (
     FloatArray,
@@ -144,24 +143,9 @@ class UnigramTrainer:
         nfkc = self.config.normalization == "nfkc"
         task = progress.task("counting words", total=None)
         batches = joined_batches(texts, self.stats, BATCH_CHARS)
-        head = list(itertools.islice(batches, 2 if workers > 1 else 1))
-        if len(head) < 2:  # one batch (or one worker): starting a pool would cost more
-            for batch in itertools.chain(head, batches):
-                counts.update(_count_batch(batch, nfkc))
-                task.advance(len(batch))
-            return counts
-        in_flight: deque[tuple[int, AsyncResult[Counter[str]]]] = deque()
-        with pool_context().Pool(workers) as pool:
-            for batch in itertools.chain(head, batches):
-                in_flight.append((len(batch), pool.apply_async(_count_batch, (batch, nfkc))))
-                while len(in_flight) >= 2 * workers:
-                    size, result = in_flight.popleft()
-                    counts.update(result.get())
-                    task.advance(size)
-            while in_flight:
-                size, result = in_flight.popleft()
-                counts.update(result.get())
-                task.advance(size)
+        for batch, batch_counts in map_in_order(functools.partial(_count_batch, nfkc=nfkc), batches, workers):
+            counts.update(batch_counts)
+            task.advance(len(batch))
         return counts
 
     def alphabet(self, words: list[str], counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

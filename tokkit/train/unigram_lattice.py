@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from tokkit.train.bpe_count import pool_context
+from tokkit.train.pool import pool_context
 
 BASE = np.uint64(0x9E3779B97F4A7C15)
 
