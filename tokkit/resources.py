@@ -1,6 +1,10 @@
-"""Resource figures a run reports about itself (shared by training and dedup)."""
+"""Resource figures a run reports about itself, and handing memory back (shared by the stages)."""
 
 from __future__ import annotations
+
+import contextlib
+import ctypes
+import sys
 
 
 def peak_rss_mb(*, children: bool = True) -> float:
@@ -19,3 +23,12 @@ def peak_rss_mb(*, children: bool = True) -> float:
     if not children:
         return own / 1024
     return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+
+
+def release_free_memory() -> None:
+    """Give freed heap memory back to the OS. glibc keeps it for reuse, and after the big numpy
+    temporaries of counting and seeding the trainer held ~250 MB it no longer used. A no-op off
+    glibc."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)

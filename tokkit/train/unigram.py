@@ -43,6 +43,7 @@ from tokkit.models.unigram import (
     byte_piece,
 )
 from tokkit.progress import NULL_PROGRESS
+from tokkit.resources import release_free_memory
 from tokkit.train.config import UnigramConfig
 from tokkit.train.pool import map_in_order
 from tokkit.train.run import joined_batches
@@ -52,7 +53,6 @@ from tokkit.train.unigram_lattice import (
     Lattice,
     ShardedLattice,
     code_points,
-    release_free_memory,
     string_hashes,
     sum_in_order,
     window_hashes,

@@ -20,8 +20,6 @@ order, so the trained model does not depend on the number of workers.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from tokkit.resources import release_free_memory
 from tokkit.train.pool import pool_context
 
 BASE = np.uint64(0x9E3779B97F4A7C15)
@@ -316,15 +315,6 @@ class Lattice:
         if not tok_runs:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), scores
         return np.concatenate(tok_runs), np.concatenate(tok_pieces), scores
-
-
-def release_free_memory() -> None:
-    """Give freed heap memory back to the OS. glibc keeps it for reuse, and after the big numpy
-    temporaries of counting and seeding the trainer held ~250 MB it no longer used. A no-op off
-    glibc."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 SHARDS = 4
