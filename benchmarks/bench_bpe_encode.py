@@ -101,7 +101,8 @@ def main() -> None:
 
     rows = []
     for part in ("en", "zh", "all"):
-        fresh = ByteLevelBPETokenizer(ours.merges, pattern=ours.pattern)  # cold cache per part
+        fresh = ByteLevelBPETokenizer(ours.merges, pattern=ours.pattern,
+                                      special_tokens=list(ours.special_tokens))  # cold cache per part
         encoders: dict[str, Callable[[str], list[int]]] = {
             "tokkit (from scratch)": fresh.encode,
             "tiktoken (same merges)": tik.encode_ordinary,
