@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from tokkit.train.pool import map_in_order
+from tokkit.pool import map_in_order
 from tokkit.train.pretokenize import compiled
 from tokkit.types import ProgressTask
 

@@ -42,10 +42,10 @@ from tokkit.models.unigram import (
     UnigramTokenizer,
     byte_piece,
 )
+from tokkit.pool import map_in_order
 from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import release_free_memory
 from tokkit.train.config import UnigramConfig
-from tokkit.train.pool import map_in_order
 from tokkit.train.run import joined_batches
 from tokkit.train.unigram_lattice import (
     FloatArray,

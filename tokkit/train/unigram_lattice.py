@@ -29,8 +29,8 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from tokkit.pool import pool_context
 from tokkit.resources import release_free_memory
-from tokkit.train.pool import pool_context
 
 BASE = np.uint64(0x9E3779B97F4A7C15)
 

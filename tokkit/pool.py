@@ -1,6 +1,7 @@
-"""Worker processes for the trainers' counting passes: which start method, and an ordered map.
+"""Worker processes: which start method, and an ordered map for the trainers' counting passes.
 
-Both BPE chunk counting and Unigram word counting send ~1 MB batches of text to worker processes
+``analyze`` picks its start method here too. Both BPE chunk counting and Unigram word counting send
+~1 MB batches of text to worker processes
 and merge what comes back in input order (so the result never depends on the worker count), with
 at most ``2 × workers`` batches in flight so memory holds a few batches, never the corpus.
 """

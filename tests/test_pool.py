@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tokkit.train.pool import map_in_order
+from tokkit.pool import map_in_order
 
 
 def _square_and_pid(x: int) -> tuple[int, int]:
