@@ -5,18 +5,21 @@ corpus, the text is read once into memory and cut into the batches ``analyze`` u
 ``--repeat`` runs each:
 
 - ``library``: the library's batch encode of every batch (sentencepiece ``EncodeAsIds(list)``,
-  tiktoken ``encode_ordinary_batch``, tokenizers ``encode_batch``); for tiktoken also a plain loop
-  of ``encode_ordinary``, which is faster than its thread-pool batch on a 2-core machine, and for
+  tiktoken ``encode_ordinary_batch``, tokenizers ``encode_batch``), on analyze's batches and on
+  1 MB batches (whichever the library does faster is its figure); for tiktoken also a plain loop of
+  ``encode_ordinary``, which is faster than its thread-pool batch on a 2-core machine, and for
   tokenizers also ``encode_batch_fast`` (no offsets: what tokkit calls), each with the ids read out
   of its ``Encoding`` objects, as any caller must;
-- ``tokkit``: everything ``analyze`` does per batch (encode through the wrapper, text tally,
-  id histogram, split characters, round trip) on the same batches;
+- ``tokkit``: everything ``analyze`` does per batch (encode, text tally, id histogram, split
+  characters, round trip) on the same text, in ``--workers`` processes (analyze's default for a
+  large corpus: one per CPU; the pool is started before timing, as the library's model is loaded
+  before timing, and its start-up is printed apart) and in this process (``workers=1``);
 - ``own cpu``: CPU seconds of tokkit's own per-batch work alone (text tally + id tally, on ids
-  encoded beforehand) and its share of the library's encode CPU: the figure least disturbed by
-  other load on a shared machine;
-- ``end-to-end``: ``tokkit.analyze.analyze`` on the file, reading included (one run).
+  encoded beforehand) and its share of the library's encode CPU;
+- ``end-to-end``: ``tokkit.analyze.analyze`` on the files, reading and start-up included (one run).
 
     python benchmarks/bench_analyze.py                       # LLaMA, cl100k_base, o200k_base
+    python benchmarks/bench_analyze.py --corpus ../shared/corpora/zh --max-bytes 8000000
     python benchmarks/bench_analyze.py --tokenizer path/to/tokenizer.json --max-bytes 500000
 """
 
@@ -31,8 +34,9 @@ from typing import Any
 
 from tokkit.analyze.compression import AnalyzeConfig, _batches, _sample, analyze
 from tokkit.analyze.measure import Measurer, measure_batches, open_tokenizers, text_tally
+from tokkit.analyze.parallel import MeasurePool
 from tokkit.analyze.scripts import script_table
-from tokkit.corpus.readers import ReadStats
+from tokkit.corpus.readers import ReadStats, iter_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
@@ -66,13 +70,20 @@ def library_anchors(tok: Any) -> dict[str, Callable[[list[str]], Any]]:
     return {"encode loop": lambda texts: [tok.encode(t) for t in texts]}
 
 
+def read_batches(corpus: str, config: AnalyzeConfig, batch_bytes: int) -> list[tuple[str, list[str], list[bytes]]]:
+    stats = ReadStats()
+    return list(_batches(_sample(list(iter_files([corpus], stats)), config, stats), batch_bytes))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokenizer", action="append", default=None,
                         help="tokenizer spec (repeatable); default LLaMA + cl100k_base + o200k_base")
     parser.add_argument("--corpus", action="append", default=None,
-                        help="corpus file (repeatable); default the two held-out files")
+                        help="corpus file or folder (repeatable); default the two held-out files")
     parser.add_argument("--max-bytes", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes for tokkit's figure (default: one per CPU)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     specs = args.tokenizer or [str(SHARED / "fixtures/llama/tokenizer.model"),
@@ -86,43 +97,59 @@ def main() -> None:
     measurers = [Measurer(n) for n in named]
     print(f"load + vocabulary tables: {time.perf_counter() - start:.2f} s for {len(specs)} tokenizers "
           f"(cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f})")
-    print(f"{'corpus':<22} {'tokenizer':<12} {'MB':>5} {'library anchor':<22} "
-          f"{'wall: lib':>9} {'tokkit':>7} {'overhead':>8}   {'cpu: lib':>8} {'tokkit':>7} {'overhead':>8}   "
-          f"{'own cpu':>6} {'of lib':>7}")
+    print(f"{'corpus':<22} {'tokenizer':<12} {'MB':>5} {'library anchor':<22} {'batch':>6} "
+          f"{'library s':>9} {f'tokkit x{args.workers}':>9} {'overhead':>8}   {'tokkit x1':>9} {'overhead':>8}"
+          f"   {'own cpu':>7} {'of lib':>7}")
     for corpus in corpora:
-        batches = [(texts, encoded) for _, texts, encoded in
-                   _batches(_sample([Path(corpus)], config, ReadStats()), config.batch_bytes)]
-        megabytes = sum(len(e) for _, enc in batches for e in enc) / 1e6
+        batches = read_batches(corpus, config, config.batch_bytes)
+        big_batches = read_batches(corpus, config, 1 << 20)
+        megabytes = sum(len(e) for _, _, enc in batches for e in enc) / 1e6
         for m in measurers:
-            def ours(m: Measurer = m, batches: list[tuple[list[str], list[bytes]]] = batches) -> None:
-                for _ in measure_batches([m], (("", t, e) for t, e in batches)):
+            def in_process(m: Measurer = m, batches: list[tuple[str, list[str], list[bytes]]] = batches) -> None:
+                for _ in measure_batches([m], batches):
                     pass
 
-            tokkit_wall, tokkit_cpu = best(ours, args.repeat)
-            encoded_ids = [m.encode_batch(texts) for texts, _ in batches]
+            started = time.perf_counter()
+            with MeasurePool([m], args.workers) as pool:
+                def in_workers(pool: MeasurePool = pool,
+                               batches: list[tuple[str, list[str], list[bytes]]] = batches) -> None:
+                    for _ in pool.measure(batches):
+                        pass
 
-            def own_work(m: Measurer = m, batches: list[tuple[list[str], list[bytes]]] = batches,
+                in_workers()  # start-up: the first batch waits for the workers
+                startup = time.perf_counter() - started
+                workers_wall = best(in_workers, args.repeat)[0]
+            process_wall = best(in_process, args.repeat)[0]
+            encoded_ids = [m.encode_batch(texts) for _, texts, _ in batches]
+
+            def own_work(m: Measurer = m, batches: list[tuple[str, list[str], list[bytes]]] = batches,
                          encoded_ids: list[list[list[int]]] = encoded_ids) -> None:
-                for (texts, encoded), ids in zip(batches, encoded_ids, strict=True):
+                for (_, texts, encoded), ids in zip(batches, encoded_ids, strict=True):
                     text_tally(texts, encoded)
                     m.tally(texts, encoded, ids)
 
             own_cpu = best(own_work, args.repeat)[1]
             for label, encode in library_anchors(m.tokenizer).items():
-                def library(encode: Callable[[list[str]], Any] = encode,
-                            batches: list[tuple[list[str], list[bytes]]] = batches) -> None:
-                    for texts, _ in batches:
-                        encode(texts)
+                figures = []
+                for size, these in (("256KB", batches), ("1MB", big_batches)):
+                    def library(encode: Callable[[list[str]], Any] = encode,
+                                these: list[tuple[str, list[str], list[bytes]]] = these) -> None:
+                        for _, texts, _ in these:
+                            encode(texts)
 
-                lib_wall, lib_cpu = best(library, args.repeat)
-                print(f"{Path(corpus).name:<22} {m.named.name:<12} {megabytes:>5.2f} {label:<22} "
-                      f"{lib_wall:>9.3f} {tokkit_wall:>7.3f} {100 * (tokkit_wall / lib_wall - 1):>7.1f}%   "
-                      f"{lib_cpu:>8.3f} {tokkit_cpu:>7.3f} {100 * (tokkit_cpu / lib_cpu - 1):>7.1f}%   "
-                      f"{own_cpu:>6.3f} {100 * own_cpu / lib_cpu:>6.1f}%")
-    start = time.perf_counter()
-    analyze(specs, {Path(c).name: [c] for c in corpora}, config=config)
-    print(f"end-to-end analyze (reading, {len(specs)} tokenizers, {len(corpora)} corpora, tables "
-          f"cached): {time.perf_counter() - start:.2f} s")
+                    figures.append((*best(library, args.repeat), size))
+                lib_wall, lib_cpu, size = min(figures)
+                print(f"{Path(corpus).name:<22} {m.named.name:<12} {megabytes:>5.2f} {label:<22} {size:>6} "
+                      f"{lib_wall:>9.3f} {workers_wall:>9.3f} {100 * (workers_wall / lib_wall - 1):>7.1f}%   "
+                      f"{process_wall:>9.3f} {100 * (process_wall / lib_wall - 1):>7.1f}%   "
+                      f"{own_cpu:>7.3f} {100 * own_cpu / lib_cpu:>6.1f}%")
+            print(f"{'':<22} {m.named.name:<12} worker start-up and first pass: {startup:.2f} s")
+    for workers in (1, args.workers):
+        start = time.perf_counter()
+        analyze(specs, {Path(c).name: [c] for c in corpora},
+                config=AnalyzeConfig(max_bytes=args.max_bytes, workers=workers))
+        print(f"end-to-end analyze, workers={workers} (reading, start-up, {len(specs)} tokenizers, "
+              f"{len(corpora)} corpora, tables cached): {time.perf_counter() - start:.2f} s")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def test_json_matches_the_documented_schema(report: Report, tmp_path: Path) -> N
         else:
             assert set(r["vs_baseline"]) == doc["vs_baseline"]
             assert set(r["vs_baseline"]["scripts"]) == set(SCRIPTS)
-    assert set(data["config"]) == {"read", "max_bytes", "by_file", "batch_bytes"}
+    assert set(data["config"]) == {"read", "max_bytes", "by_file", "batch_bytes", "workers"}
 
 
 def test_ratios_and_sampling(report: Report) -> None:

@@ -191,3 +191,19 @@ def test_transformers_style_dirs(llama_model: Path, tmp_path: Path, run_main) ->
     texts = ["商鞅变法，the law", "司马光"]
     assert byte_level["tokens"] == sum(len(tok.encode(t).ids) for t in texts)
     assert byte_level["roundtrip_rate"] == 1.0
+
+
+def test_cli_workers_option(tmp_path: Path, run_main) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("商鞅变法\nhello world\n" * 300, encoding="utf-8")
+    (corpus / "b.txt").write_text("司马光编资治通鉴 🙂\n" * 300, encoding="utf-8")
+    out = {}
+    for workers in ("1", "2"):
+        proc = run_main("-q", "analyze", "tiktoken:cl100k_base", "-c", str(corpus), "--by-file",
+                        "--workers", workers, "--json", "-")
+        assert proc.returncode == 0, proc.stderr
+        data = json.loads(proc.stdout)
+        assert data["config"].pop("workers") == int(workers)
+        out[workers] = data
+    assert out["1"] == out["2"]

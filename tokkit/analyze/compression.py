@@ -11,7 +11,10 @@ Definitions of every figure are in docs/analyze.md.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,14 +29,22 @@ from tokkit.analyze.measure import (
     open_tokenizers,
     text_tally,
 )
+from tokkit.analyze.parallel import MeasurePool, can_ship
 from tokkit.analyze.scripts import HAN, OTHER, SCRIPTS
 from tokkit.analyze.token_bytes import FALLBACK, PARTIAL, UNKNOWN, TokenTable
 from tokkit.corpus.readers import ReadOptions, ReadStats, iter_files, read_documents
 from tokkit.errors import InputError
 from tokkit.progress import NULL_PROGRESS
-from tokkit.types import Progress, Tokenizer
+from tokkit.types import Progress, ProgressTask, Tokenizer
 
-BATCH_BYTES = 1 << 20
+log = logging.getLogger("tokkit")
+
+BATCH_BYTES = 1 << 18
+"""Text per batch: small enough that worker processes stay evenly loaded to the end of a corpus,
+large enough that the libraries' batch encoders and numpy amortize their per-call cost."""
+PARALLEL_MIN_BYTES = 8 << 20
+"""``workers=0`` analyzes in worker processes from this much text on: below it, starting them
+(about a second once a progress bar's thread runs) costs more than they save."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,19 +53,31 @@ class AnalyzeConfig:
 
     ``max_bytes`` caps the UTF-8 text read per corpus, split evenly over its files (so a folder of
     books is sampled from every book); the last document of a file is cut at a character boundary.
-    ``by_file`` adds one result per file beside the per-corpus one.
+    ``by_file`` adds one result per file beside the per-corpus one. ``workers``: processes that
+    encode and tally (1 = this process, 0 = one per CPU from :data:`PARALLEL_MIN_BYTES` of text
+    on); the figures never depend on it.
     """
 
     read: ReadOptions = field(default_factory=lambda: ReadOptions(split="line"))
     max_bytes: int | None = None
     by_file: bool = False
     batch_bytes: int = BATCH_BYTES
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if self.max_bytes is not None and self.max_bytes <= 0:
             raise InputError(f"--max-bytes {self.max_bytes}: must be a positive number of bytes")
         if self.batch_bytes <= 0:
             raise InputError(f"batch_bytes {self.batch_bytes}: must be positive")
+        if self.workers < 0:
+            raise InputError(f"--workers {self.workers}: pass 0 (auto), 1 (in-process) or more")
+
+    def worker_count(self, planned_bytes: int) -> int:
+        """Processes to use for ``planned_bytes`` of text (1 = analyze in this process)."""
+        if self.workers:
+            return self.workers
+        cpus = os.cpu_count() or 1
+        return cpus if cpus > 1 and planned_bytes >= PARALLEL_MIN_BYTES else 1
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -254,51 +277,17 @@ def analyze(
     task = progress.task("analyzing", total=sum(planned.values()))
     results: list[Result] = []
     corpus_info: list[dict[str, Any]] = []
-    for corpus, paths in corpora.items():
-        corpus_text = TextTally()
-        corpus_tokens = [m.empty() for m in measurers]
-        file_results: list[Result] = []
-        seen: list[str] = []
-        # files arrive one after the other, so a file's tallies are dropped once it is reported:
-        # memory stays one histogram per tokenizer (plus one per file being read with --by-file)
-        file_text: TextTally | None = None
-        file_tokens: list[TokenTally] = []
-        done = 0
-        batches = _batches(_sample(files[corpus], config, stats[corpus]), config.batch_bytes)
-        for source, batch_text, tallies in measure_batches(measurers, batches):
-            if not seen or seen[-1] != source:
-                if file_text is not None:
-                    file_results += _results(measurers, corpus, seen[-1], file_text, file_tokens)
-                seen.append(source)
-                file_text = TextTally() if config.by_file else None
-                file_tokens = [m.empty() for m in measurers] if config.by_file else []
-            corpus_text.add(batch_text)
-            for total, tally in zip(corpus_tokens, tallies, strict=True):
-                total.add(tally)
-            if file_text is not None:
-                file_text.add(batch_text)
-                for total, tally in zip(file_tokens, tallies, strict=True):
-                    total.add(tally)
-            task.advance(batch_text.bytes)
-            done += batch_text.bytes
-        if file_text is not None:
-            file_results += _results(measurers, corpus, seen[-1], file_text, file_tokens)
-        task.advance(max(0, planned[corpus] - done))
-        if not corpus_text.documents:
-            shown = ", ".join(map(str, paths))
-            raise InputError(
-                f"{shown}: no text to analyze (empty, binary or blank files); pass a corpus with text"
-            )
-        corpus_info.append({
-            "name": corpus,
-            "paths": [str(p) for p in paths],
-            "files": seen,
-            "documents": corpus_text.documents,
-            "bytes": corpus_text.bytes,
-            "sampled": config.max_bytes is not None,
-        })
-        results += _results(measurers, corpus, None, corpus_text, corpus_tokens)
-        results += file_results
+    with ExitStack() as stack:
+        workers = config.worker_count(sum(planned.values()))
+        if workers > 1 and not can_ship(measurers):
+            log.info("analyze: a tokenizer cannot be sent to worker processes; analyzing in-process")
+            workers = 1
+        pool = stack.enter_context(MeasurePool(measurers, workers)) if workers > 1 else None
+        for corpus, paths in corpora.items():
+            batches = _batches(_sample(files[corpus], config, stats[corpus]), config.batch_bytes)
+            measured = pool.measure(batches) if pool else measure_batches(measurers, batches)
+            results += _analyze_corpus(measurers, corpus, paths, measured, planned[corpus], task,
+                                       config, corpus_info)
     tokenizer_info = [
         {
             "name": m.named.name,
@@ -310,6 +299,55 @@ def analyze(
         for m in measurers
     ]
     return Report(config=config, tokenizers=tokenizer_info, corpora=corpus_info, results=results)
+
+
+def _analyze_corpus(measurers: Sequence[Measurer], corpus: str, paths: Sequence[str | Path],
+                    measured: Iterator[tuple[str, TextTally, list[TokenTally]]], planned: int,
+                    task: ProgressTask, config: AnalyzeConfig,
+                    corpus_info: list[dict[str, Any]]) -> list[Result]:
+    """Sum one corpus's measured batches into its results (and its files' with ``by_file``)."""
+    corpus_text = TextTally()
+    corpus_tokens = [m.empty() for m in measurers]
+    file_results: list[Result] = []
+    seen: list[str] = []
+    # files arrive one after the other, so a file's tallies are dropped once it is reported:
+    # memory stays one histogram per tokenizer (plus one per file being read with --by-file)
+    file_text: TextTally | None = None
+    file_tokens: list[TokenTally] = []
+    done = 0
+    for source, batch_text, tallies in measured:
+        if not seen or seen[-1] != source:
+            if file_text is not None:
+                file_results += _results(measurers, corpus, seen[-1], file_text, file_tokens)
+            seen.append(source)
+            file_text = TextTally() if config.by_file else None
+            file_tokens = [m.empty() for m in measurers] if config.by_file else []
+        corpus_text.add(batch_text)
+        for total, tally in zip(corpus_tokens, tallies, strict=True):
+            total.add(tally)
+        if file_text is not None:
+            file_text.add(batch_text)
+            for total, tally in zip(file_tokens, tallies, strict=True):
+                total.add(tally)
+        task.advance(batch_text.bytes)
+        done += batch_text.bytes
+    if file_text is not None:
+        file_results += _results(measurers, corpus, seen[-1], file_text, file_tokens)
+    task.advance(max(0, planned - done))
+    if not corpus_text.documents:
+        shown = ", ".join(map(str, paths))
+        raise InputError(
+            f"{shown}: no text to analyze (empty, binary or blank files); pass a corpus with text"
+        )
+    corpus_info.append({
+        "name": corpus,
+        "paths": [str(p) for p in paths],
+        "files": seen,
+        "documents": corpus_text.documents,
+        "bytes": corpus_text.bytes,
+        "sampled": config.max_bytes is not None,
+    })
+    return _results(measurers, corpus, None, corpus_text, corpus_tokens) + file_results
 
 
 def _results(measurers: Sequence[Measurer], corpus: str, file: str | None, text: TextTally,

@@ -10,6 +10,7 @@ decode everywhere else. One encode always runs ahead on a worker thread.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -136,11 +137,13 @@ def text_tally(texts: Sequence[str], encoded: Sequence[bytes]) -> TextTally:
 class Measurer:
     """Encodes batches with one tokenizer and tallies them against its :class:`TokenTable`."""
 
-    def __init__(self, named: NamedTokenizer, table: TokenTable | None = None) -> None:
+    def __init__(self, named: NamedTokenizer, table: TokenTable | None = None, *,
+                 threads: int | None = None) -> None:
         self.named = named
         self.tokenizer = named.tokenizer
         self.table = table if table is not None else token_table(self.tokenizer)
-        self.encode_batch = _encoder(self.tokenizer)
+        self.threads = threads
+        self.encode_batch = _encoder(self.tokenizer, threads)
         self.decode_batch = _decoder(self.tokenizer)
         # token bytes as one flat array; unknown and special ids stand for bytes that never occur
         # in UTF-8 text, so a document holding one never matches its input and goes to the library
@@ -157,6 +160,25 @@ class Measurer:
         self._has_partial = bool(self._partial.any())
         self._partial_single_bytes = bool((self._lengths[self._partial] == 1).all())
         self._first_byte = np.append(self._blob, np.uint8(0))[self._offsets]
+
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable for worker processes: the library closures are rebuilt on arrival."""
+        state = self.__dict__.copy()
+        for name in ("encode_batch", "decode_batch", "_words"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.encode_batch = _encoder(self.tokenizer, self.threads)
+        self.decode_batch = _decoder(self.tokenizer)
+
+    def with_threads(self, threads: int | None) -> Measurer:
+        """The same measurer (arrays shared) encoding with at most ``threads`` library threads."""
+        other = copy.copy(self)
+        other.threads = threads
+        other.encode_batch = _encoder(other.tokenizer, threads)
+        return other
 
     @cached_property
     def _words(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -330,11 +352,12 @@ def _word_table(lengths: np.ndarray, offsets: np.ndarray, blob: np.ndarray) -> t
     return padded.view("<u8"), full[np.clip(held, 0, 8)], first
 
 
-def _encoder(tok: Tokenizer) -> Callable[[list[str]], Sequence[Sequence[int]]]:
+def _encoder(tok: Tokenizer, threads: int | None = None) -> Callable[[list[str]], Sequence[Sequence[int]]]:
     """The library's own batch encode where the wrapper exposes it (same ids as ``encode``).
 
     tiktoken: ``encode_to_numpy`` with no special tokens allowed (what ``encode_ordinary`` does),
-    which hands over its id buffer without building a Python list.
+    which hands over its id buffer without building a Python list. ``threads`` caps sentencepiece's
+    batch threads (worker processes run one each; ``tokenizers`` is capped by its environment).
     """
     kind = getattr(tok, "kind", None)
     if kind == "tiktoken" and hasattr(tok, "encoding"):
@@ -343,6 +366,8 @@ def _encoder(tok: Tokenizer) -> Callable[[list[str]], Sequence[Sequence[int]]]:
         return lambda texts: [to_numpy(t, allowed_special=nothing, disallowed_special=()) for t in texts]
     if kind == "spm" and hasattr(tok, "sp"):
         sp = tok.sp
+        if threads:
+            return lambda texts: sp.Encode(texts, num_threads=threads) if texts else []
         return lambda texts: sp.EncodeAsIds(texts) if texts else []
     batch = getattr(tok, "encode_batch", None)
     if callable(batch):
