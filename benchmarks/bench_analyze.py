@@ -1,12 +1,12 @@
 """tokkit analyze vs the tokenizer library's own batch encode, on the same text, in one run.
 
 Target: tokkit's overhead over the library's batch encode is at most 10%. For each tokenizer and
-corpus, the text is read once into memory and cut into the batches ``analyze`` uses; then, best of
-``--repeat`` runs each:
+corpus, the text is read once into memory and cut into the batches ``analyze`` uses (256 KB for
+worker processes, 1 MB in-process); then, best of ``--repeat`` runs each:
 
 - ``library``: the library's batch encode of every batch (sentencepiece ``EncodeAsIds(list)``,
-  tiktoken ``encode_ordinary_batch``, tokenizers ``encode_batch``), on analyze's batches and on
-  1 MB batches (whichever the library does faster is its figure); for tiktoken also a plain loop of
+  tiktoken ``encode_ordinary_batch``, tokenizers ``encode_batch``), on 256 KB and on 1 MB batches
+  (whichever the library does faster is its figure); for tiktoken also a plain loop of
   ``encode_ordinary``, which is faster than its thread-pool batch on a 2-core machine, and for
   tokenizers also ``encode_batch_fast`` (no offsets: what tokkit calls), each with the ids read out
   of its ``Encoding`` objects, as any caller must;
@@ -101,11 +101,11 @@ def main() -> None:
           f"{'library s':>9} {f'tokkit x{args.workers}':>9} {'overhead':>8}   {'tokkit x1':>9} {'overhead':>8}"
           f"   {'own cpu':>7} {'of lib':>7}")
     for corpus in corpora:
-        batches = read_batches(corpus, config, config.batch_bytes)
-        big_batches = read_batches(corpus, config, 1 << 20)
+        batches = read_batches(corpus, config, config.batch_size(2))
+        big_batches = read_batches(corpus, config, config.batch_size(1))
         megabytes = sum(len(e) for _, _, enc in batches for e in enc) / 1e6
         for m in measurers:
-            def in_process(m: Measurer = m, batches: list[tuple[str, list[str], list[bytes]]] = batches) -> None:
+            def in_process(m: Measurer = m, batches: list[tuple[str, list[str], list[bytes]]] = big_batches) -> None:
                 for _ in measure_batches([m], batches):
                     pass
 
@@ -120,9 +120,9 @@ def main() -> None:
                 startup = time.perf_counter() - started
                 workers_wall = best(in_workers, args.repeat)[0]
             process_wall = best(in_process, args.repeat)[0]
-            encoded_ids = [m.encode_batch(texts) for _, texts, _ in batches]
+            encoded_ids = [m.encode_batch(texts) for _, texts, _ in big_batches]
 
-            def own_work(m: Measurer = m, batches: list[tuple[str, list[str], list[bytes]]] = batches,
+            def own_work(m: Measurer = m, batches: list[tuple[str, list[str], list[bytes]]] = big_batches,
                          encoded_ids: list[list[list[int]]] = encoded_ids) -> None:
                 for (_, texts, encoded), ids in zip(batches, encoded_ids, strict=True):
                     text_tally(texts, encoded)

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from tokkit.analyze import parallel
-from tokkit.analyze.compression import PARALLEL_MIN_BYTES, AnalyzeConfig, analyze
+from tokkit.analyze.compression import (
+    BATCH_BYTES,
+    PARALLEL_MIN_BYTES,
+    WORKER_BATCH_BYTES,
+    AnalyzeConfig,
+    analyze,
+)
 from tokkit.analyze.measure import Measurer, open_tokenizers
 from tokkit.errors import TokkitError
 from tokkit.train.bpe import BPETrainer
@@ -112,5 +118,7 @@ def test_auto_workers_only_for_a_large_corpus(monkeypatch: pytest.MonkeyPatch) -
     assert AnalyzeConfig(workers=3).worker_count(10) == 3
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert auto.worker_count(10 * PARALLEL_MIN_BYTES) == 1
+    assert (auto.batch_size(1), auto.batch_size(4)) == (BATCH_BYTES, WORKER_BATCH_BYTES)
+    assert AnalyzeConfig(batch_bytes=100).batch_size(4) == 100
     with pytest.raises(TokkitError, match="--workers -1"):
         AnalyzeConfig(workers=-1)

@@ -39,9 +39,11 @@ from tokkit.types import Progress, ProgressTask, Tokenizer
 
 log = logging.getLogger("tokkit")
 
-BATCH_BYTES = 1 << 18
-"""Text per batch: small enough that worker processes stay evenly loaded to the end of a corpus,
-large enough that the libraries' batch encoders and numpy amortize their per-call cost."""
+BATCH_BYTES = 1 << 20
+"""Text per batch in this process: the libraries' batch encoders and numpy amortize their per-call
+cost best around here."""
+WORKER_BATCH_BYTES = 1 << 18
+"""Text per batch sent to a worker process: smaller, so the workers stay evenly loaded to the end."""
 PARALLEL_MIN_BYTES = 8 << 20
 """``workers=0`` analyzes in worker processes from this much text on: below it, starting them
 (about a second once a progress bar's thread runs) costs more than they save."""
@@ -53,7 +55,8 @@ class AnalyzeConfig:
 
     ``max_bytes`` caps the UTF-8 text read per corpus, split evenly over its files (so a folder of
     books is sampled from every book); the last document of a file is cut at a character boundary.
-    ``by_file`` adds one result per file beside the per-corpus one. ``workers``: processes that
+    ``by_file`` adds one result per file beside the per-corpus one. ``batch_bytes``: text per
+    batch (``None``: :meth:`batch_size`). ``workers``: processes that
     encode and tally (1 = this process, 0 = one per CPU from :data:`PARALLEL_MIN_BYTES` of text
     on); the figures never depend on it.
     """
@@ -61,16 +64,23 @@ class AnalyzeConfig:
     read: ReadOptions = field(default_factory=lambda: ReadOptions(split="line"))
     max_bytes: int | None = None
     by_file: bool = False
-    batch_bytes: int = BATCH_BYTES
+    batch_bytes: int | None = None
     workers: int = 0
 
     def __post_init__(self) -> None:
         if self.max_bytes is not None and self.max_bytes <= 0:
             raise InputError(f"--max-bytes {self.max_bytes}: must be a positive number of bytes")
-        if self.batch_bytes <= 0:
+        if self.batch_bytes is not None and self.batch_bytes <= 0:
             raise InputError(f"batch_bytes {self.batch_bytes}: must be positive")
         if self.workers < 0:
             raise InputError(f"--workers {self.workers}: pass 0 (auto), 1 (in-process) or more")
+
+    def batch_size(self, workers: int) -> int:
+        """``batch_bytes``, or by default :data:`BATCH_BYTES` in-process, :data:`WORKER_BATCH_BYTES`
+        with workers."""
+        if self.batch_bytes is not None:
+            return self.batch_bytes
+        return WORKER_BATCH_BYTES if workers > 1 else BATCH_BYTES
 
     def worker_count(self, planned_bytes: int) -> int:
         """Processes to use for ``planned_bytes`` of text (1 = analyze in this process)."""
@@ -284,7 +294,7 @@ def analyze(
             workers = 1
         pool = stack.enter_context(MeasurePool(measurers, workers)) if workers > 1 else None
         for corpus, paths in corpora.items():
-            batches = _batches(_sample(files[corpus], config, stats[corpus]), config.batch_bytes)
+            batches = _batches(_sample(files[corpus], config, stats[corpus]), config.batch_size(workers))
             measured = pool.measure(batches) if pool else measure_batches(measurers, batches)
             results += _analyze_corpus(measurers, corpus, paths, measured, planned[corpus], task,
                                        config, corpus_info)
