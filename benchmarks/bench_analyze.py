@@ -15,7 +15,9 @@ worker processes, 1 MB in-process); then, best of ``--repeat`` runs each:
   large corpus: one per CPU; the pool is started before timing, as the library's model is loaded
   before timing, and its start-up is printed apart) and in this process (``workers=1``);
 - ``own cpu``: CPU seconds of tokkit's own per-batch work alone (text tally + id tally, on ids
-  encoded beforehand) and its share of the library's encode CPU;
+  encoded beforehand) and its share of the library's encode CPU; where the library hands ids over
+  as Python lists (sentencepiece), also the CPU of merely reading them into one numpy array, the
+  floor of any tally written in Python;
 - ``end-to-end``: ``tokkit.analyze.analyze`` on the files, reading and start-up included (one run).
 
     python benchmarks/bench_analyze.py                       # LLaMA, cl100k_base, o200k_base
@@ -26,11 +28,14 @@ worker processes, 1 MB in-process); then, best of ``--repeat`` runs each:
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tokkit.analyze.compression import AnalyzeConfig, _batches, _sample, analyze
 from tokkit.analyze.measure import Measurer, measure_batches, open_tokenizers, text_tally
@@ -129,6 +134,15 @@ def main() -> None:
                     m.tally(texts, encoded, ids)
 
             own_cpu = best(own_work, args.repeat)[1]
+
+            def read_ids(encoded_ids: list[list[list[int]]] = encoded_ids) -> None:
+                # the least any tally must do with ids handed over as Python lists
+                for ids in encoded_ids:
+                    if ids and not isinstance(ids[0], np.ndarray):
+                        np.fromiter(itertools.chain.from_iterable(ids), np.int64, sum(map(len, ids)))
+
+            read_cpu = best(read_ids, args.repeat)[1]
+            lib_cpus = []
             for label, encode in library_anchors(m.tokenizer).items():
                 figures = []
                 for size, these in (("256KB", batches), ("1MB", big_batches)):
@@ -139,11 +153,14 @@ def main() -> None:
 
                     figures.append((*best(library, args.repeat), size))
                 lib_wall, lib_cpu, size = min(figures)
+                lib_cpus.append(lib_cpu)
                 print(f"{Path(corpus).name:<22} {m.named.name:<12} {megabytes:>5.2f} {label:<22} {size:>6} "
                       f"{lib_wall:>9.3f} {workers_wall:>9.3f} {100 * (workers_wall / lib_wall - 1):>7.1f}%   "
                       f"{process_wall:>9.3f} {100 * (process_wall / lib_wall - 1):>7.1f}%   "
                       f"{own_cpu:>7.3f} {100 * own_cpu / lib_cpu:>6.1f}%")
-            print(f"{'':<22} {m.named.name:<12} worker start-up and first pass: {startup:.2f} s")
+            reading = (f"; reading its ids into numpy alone: {read_cpu:.3f} s CPU = "
+                       f"{100 * read_cpu / lib_cpus[0]:.0f}% of its encode's CPU") if read_cpu > 1e-3 else ""
+            print(f"{'':<22} {m.named.name:<12} worker start-up and first pass: {startup:.2f} s{reading}")
     for workers in (1, args.workers):
         start = time.perf_counter()
         analyze(specs, {Path(c).name: [c] for c in corpora},
