@@ -1,10 +1,13 @@
-"""The trainers' ordered process map: input order kept, whatever the worker count."""
+"""The ordered process map and the ordered executor window: input order kept, whatever the worker
+count."""
 
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future
 
-from tokkit.pool import map_in_order
+from tokkit.pool import map_in_order, submit_in_order
 
 
 def _square_and_pid(x: int) -> tuple[int, int]:
@@ -24,3 +27,38 @@ def test_one_item_or_one_worker_runs_in_process() -> None:
         assert [square for _, (square, _) in out] == [x * x for x in items]
         assert {pid for _, (_, pid) in out} == {os.getpid()}
     assert list(map_in_order(_square_and_pid, [], workers=2)) == []
+
+
+def test_submit_in_order_keeps_order_and_bounds_the_window() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    submitted: list[int] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        def submit(x: int) -> Future[int]:
+            submitted.append(x)
+            return pool.submit(lambda: x * x)
+
+        seen = []
+        for item, square in submit_in_order(submit, range(10), window=3):
+            # when item k comes back, at most k + 3 items were handed to the pool
+            assert len(submitted) <= item + 3
+            seen.append((item, square))
+        assert seen == [(x, x * x) for x in range(10)]
+
+
+def test_submit_in_order_cancels_what_is_pending_when_stopped() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    futures: list[Future[int]] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        gate = threading.Event()
+
+        def submit(x: int) -> Future[int]:
+            futures.append(pool.submit(gate.wait if x else (lambda: True)))
+            return futures[-1]
+
+        jobs = submit_in_order(submit, range(5), window=3)
+        assert next(jobs) == (0, True)
+        jobs.close()
+        gate.set()
+    assert len(futures) == 3 and futures[2].cancelled()

@@ -1,10 +1,9 @@
-"""Worker processes: which start method, and an ordered map for the trainers' counting passes.
+"""Workers: which start method, an ordered map for the trainers' counting passes, and an ordered
+window over any executor (analyze and the shard writer).
 
-``analyze`` picks its start method here too. Both BPE chunk counting and Unigram word counting send
-~1 MB batches of text to worker processes
+Both BPE chunk counting and Unigram word counting send ~1 MB batches of text to worker processes
 and merge what comes back in input order (so the result never depends on the worker count), with
-at most ``2 × workers`` batches in flight so memory holds a few batches, never the corpus.
-"""
+at most ``2 × workers`` batches in flight so memory holds a few batches, never the corpus."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ import multiprocessing
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from multiprocessing.context import BaseContext
 from multiprocessing.pool import AsyncResult
 from typing import TypeVar
@@ -52,3 +52,25 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iter
         while in_flight:
             done, result = in_flight.popleft()
             yield done, result.get()
+
+
+def submit_in_order(submit: Callable[[T], Future[R]], items: Iterable[T], window: int) -> Iterator[tuple[T, R]]:
+    """``(item, result)`` for each item, in input order, with at most ``window`` items submitted and
+    not yet yielded (so a pool works ahead by that much, and memory holds that many batches).
+
+    ``submit`` hands one item to an executor (``lambda x: pool.submit(fn, x)``); when the consumer
+    stops early, whatever is still pending is cancelled.
+    """
+    pending: deque[tuple[T, Future[R]]] = deque()
+    try:
+        for item in items:
+            pending.append((item, submit(item)))
+            if len(pending) >= window:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()

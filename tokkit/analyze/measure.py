@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +41,7 @@ from tokkit.analyze.token_bytes import (
 )
 from tokkit.errors import TokkitError
 from tokkit.load import load_tokenizer
+from tokkit.pool import submit_in_order
 from tokkit.types import Tokenizer
 
 
@@ -387,31 +387,17 @@ def measure_batches(
     """
     jobs = ((source, texts, encoded, m) for source, texts, encoded in batches for m in measurers)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokkit-encode") as pool:
-        ahead: deque[tuple[str, list[str], list[bytes], Measurer, Future[Sequence[Sequence[int]]]]] = deque()
-        current: tuple[str, TextTally, list[TokenTally]] | None = None
-        for source, texts, encoded, m in jobs:
-            ahead.append((source, texts, encoded, m, pool.submit(m.encode_batch, texts)))
-            if len(ahead) < 2:
-                continue
-            current = yield from _tally_next(ahead, current, len(measurers))
-        while ahead:
-            current = yield from _tally_next(ahead, current, len(measurers))
-        if current is not None:
-            yield current
-
-
-def _tally_next(
-    ahead: deque[tuple[str, list[str], list[bytes], Measurer, Future[Sequence[Sequence[int]]]]],
-    current: tuple[str, TextTally, list[TokenTally]] | None,
-    n_measurers: int,
-) -> Generator[tuple[str, TextTally, list[TokenTally]], None, tuple[str, TextTally, list[TokenTally]]]:
-    source, texts, encoded, m, future = ahead.popleft()
-    if current is None or len(current[2]) == n_measurers:
-        if current is not None:
-            yield current
-        current = (source, text_tally(texts, encoded), [])
-    current[2].append(m.tally(texts, encoded, future.result()))
-    return current
+        text = TextTally()
+        tallies: list[TokenTally] = []
+        for (source, texts, encoded, m), ids in submit_in_order(
+            lambda job: pool.submit(job[3].encode_batch, job[1]), jobs, window=2
+        ):
+            if not tallies:
+                text = text_tally(texts, encoded)
+            tallies.append(m.tally(texts, encoded, ids))
+            if len(tallies) == len(measurers):
+                yield source, text, tallies
+                tallies = []
 
 
 def _decoder(tok: Tokenizer) -> Callable[[list[list[int]]], list[str]]:

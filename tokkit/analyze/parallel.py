@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from tokkit.analyze.measure import Measurer, TextTally, TokenTally, text_tally
 from tokkit.errors import TokkitError
-from tokkit.pool import pool_context
+from tokkit.pool import pool_context, submit_in_order
 
 PackedTally = tuple[np.ndarray, np.ndarray, np.ndarray, int, int]
 """A :class:`TokenTally` for the trip back: ids with a non-zero count, their counts, split
@@ -94,25 +93,13 @@ class MeasurePool:
         """(source, text tally, one token tally per measurer) for each batch, in input order,
         with at most ``2 × workers`` batches in flight."""
         sizes = [m.table.size for m in self.measurers]
-        in_flight: deque[tuple[str, Future[tuple[TextTally, list[PackedTally]]]]] = deque()
+        jobs = submit_in_order(lambda batch: self._pool.submit(_measure_in_worker, batch[1]), batches,
+                               window=2 * self.workers)
         try:
-            for source, texts, _ in batches:
-                in_flight.append((source, self._pool.submit(_measure_in_worker, texts)))
-                while len(in_flight) >= 2 * self.workers:
-                    yield self._collect(*in_flight.popleft(), sizes)
-            while in_flight:
-                yield self._collect(*in_flight.popleft(), sizes)
+            for (source, _, _), (text, packed) in jobs:
+                yield source, text, [_unpack(p, size) for p, size in zip(packed, sizes, strict=True)]
         except BrokenProcessPool:
             raise TokkitError(
                 "analyze: a worker process died (out of memory or killed); re-run, or pass "
                 "--workers 1 to analyze in one process"
             ) from None
-        finally:
-            for _, future in in_flight:
-                future.cancel()
-
-    @staticmethod
-    def _collect(source: str, future: Future[tuple[TextTally, list[PackedTally]]],
-                 sizes: list[int]) -> tuple[str, TextTally, list[TokenTally]]:
-        text, packed = future.result()
-        return source, text, [_unpack(p, size) for p, size in zip(packed, sizes, strict=True)]

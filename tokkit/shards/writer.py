@@ -21,9 +21,8 @@ import json
 import logging
 import os
 import shutil
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from tokkit.atomic import TMP_PREFIX
 from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_documents
 from tokkit.errors import InputError, OutputExistsError, TokkitError
 from tokkit.load import load_tokenizer
+from tokkit.pool import submit_in_order
 from tokkit.shards.framing import AUTO, Framing, framing_for
 from tokkit.shards.manifest import (
     MANIFEST_FILE,
@@ -175,13 +175,11 @@ def _encoded(
 
         encode = make_encoder(tokenizer_path)
         with ThreadPoolExecutor(max_workers=1) as thread:
-            pending: deque[Future[EncodedBatch]] = deque()
-            for texts in batches:
-                pending.append(thread.submit(encode_batch, texts, encode, framing, config.val_fraction))
-                if len(pending) >= 2:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            for _, batch in submit_in_order(
+                lambda texts: thread.submit(encode_batch, texts, encode, framing, config.val_fraction),
+                batches, window=2,
+            ):
+                yield batch
         return
     import multiprocessing
 
@@ -191,22 +189,16 @@ def _encoded(
         initializer=_init_worker,
         initargs=(tokenizer_path, framing, config.val_fraction),
     )
-    window: deque[Future[EncodedBatch]] = deque()
     try:
-        for texts in batches:
-            window.append(pool.submit(_encode_in_worker, texts))
-            if len(window) >= 2 * workers:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
+        for _, batch in submit_in_order(lambda texts: pool.submit(_encode_in_worker, texts), batches,
+                                        window=2 * workers):
+            yield batch
     except BrokenProcessPool:
         raise TokkitError(
             "a tokenizer worker process died (out of memory?); re-run the same command to resume, "
             "or lower --workers"
         ) from None
     finally:
-        for future in window:
-            future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
