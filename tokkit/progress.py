@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.progress import Progress as _RichProgressBar
+from rich.text import Text
 
 if TYPE_CHECKING:
     from tokkit.types import Progress, ProgressTask
@@ -38,7 +40,7 @@ class _NullTask:
 
 
 class _NullProgress:
-    def task(self, description: str, total: int | None = None) -> ProgressTask:
+    def task(self, description: str, total: int | None = None, *, unit: str = "") -> ProgressTask:
         return _NullTask()
 
 
@@ -63,8 +65,20 @@ class RichProgress:
     def __init__(self, bar: _RichProgressBar) -> None:
         self._bar = bar
 
-    def task(self, description: str, total: int | None = None) -> ProgressTask:
-        return _RichTask(self._bar, self._bar.add_task(description, total=total))
+    def task(self, description: str, total: int | None = None, *, unit: str = "") -> ProgressTask:
+        return _RichTask(self._bar, self._bar.add_task(description, total=total, unit=unit))
+
+
+class _AmountColumn(ProgressColumn):
+    """``done/total``: in MB for tasks that count bytes (``unit="bytes"``), else as counts."""
+
+    def render(self, task: Task) -> Text:
+        done, total = int(task.completed), task.total
+        if task.fields.get("unit") == "bytes":
+            shown = f"{done / 1e6:,.1f}" + ("" if total is None else f"/{total / 1e6:,.1f}") + " MB"
+        else:
+            shown = f"{done:,}" + ("" if total is None else f"/{int(total):,}")
+        return Text(shown, style="progress.download")
 
 
 @contextmanager
@@ -73,7 +87,7 @@ def rich_progress(*, disable: bool = False) -> Iterator[Progress]:
     bar = _RichProgressBar(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        _AmountColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,

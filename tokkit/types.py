@@ -64,9 +64,12 @@ class ProgressTask(Protocol):
 
 
 class Progress(Protocol):
-    """Where long-running library code reports progress; the CLI passes a rich one."""
+    """Where long-running library code reports progress; the CLI passes a rich one.
 
-    def task(self, description: str, total: int | None = None) -> ProgressTask: ...
+    ``unit="bytes"`` says the task counts bytes of text (shown as MB), otherwise items.
+    """
+
+    def task(self, description: str, total: int | None = None, *, unit: str = "") -> ProgressTask: ...
 
 
 class Trainer(Protocol):

@@ -239,12 +239,12 @@ def test_interrupted_run_leaves_no_output(tmp_path: Path) -> None:
     _small_corpus(tmp_path / "in")
 
     class Boom:
-        def task(self, description: str, total: int | None = None):  # type: ignore[no-untyped-def]
+        def task(self, description: str, total: int | None = None, *, unit: str = ""):  # type: ignore[no-untyped-def]
             if description.startswith("pass 2"):
                 raise KeyboardInterrupt
             from tokkit.progress import NULL_PROGRESS
 
-            return NULL_PROGRESS.task(description, total)
+            return NULL_PROGRESS.task(description, total, unit=unit)
 
     with pytest.raises(KeyboardInterrupt):
         dedup_corpus([tmp_path / "in"], tmp_path / "out", progress=Boom())

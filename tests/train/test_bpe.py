@@ -20,7 +20,7 @@ class Recorder:
     def __init__(self) -> None:
         self.tasks: list[list] = []
 
-    def task(self, description: str, total: int | None = None):
+    def task(self, description: str, total: int | None = None, *, unit: str = ""):
         record = [description, total, 0]
         self.tasks.append(record)
 

@@ -284,7 +284,7 @@ def analyze(
     # a file named twice in one corpus is read once
     files = {name: list(dict.fromkeys(iter_files(paths, stats[name]))) for name, paths in corpora.items()}
     planned = {name: _planned_bytes(files[name], config) for name in corpora}
-    task = progress.task("analyzing", total=sum(planned.values()))
+    task = progress.task("analyzing", total=sum(planned.values()), unit="bytes")
     results: list[Result] = []
     corpus_info: list[dict[str, Any]] = []
     with ExitStack() as stack:

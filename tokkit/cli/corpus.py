@@ -27,10 +27,10 @@ class _LazyProgress:
         self._disable = disable
         self._progress: Progress | None = None
 
-    def task(self, description: str, total: int | None = None) -> ProgressTask:
+    def task(self, description: str, total: int | None = None, *, unit: str = "") -> ProgressTask:
         if self._progress is None:
             self._progress = self._stack.enter_context(rich_progress(disable=self._disable))
-        return self._progress.task(description, total)
+        return self._progress.task(description, total, unit=unit)
 
 
 def _mb(n: int) -> str:

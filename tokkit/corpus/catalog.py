@@ -274,7 +274,7 @@ def _check(root: Path, corpus: Corpus, stamps: _Stamps, *, verify: bool, progres
     if bad and not all_files:
         return bad + [f for f, _ in to_hash], reasons, 0
     if to_hash:
-        task = progress.task(f"verifying {corpus.name}", total=sum(f.bytes for f, _ in to_hash))
+        task = progress.task(f"verifying {corpus.name}", total=sum(f.bytes for f, _ in to_hash), unit="bytes")
         for f, path in to_hash:
             digest = sha256_file(path)
             task.advance(f.bytes)
@@ -328,7 +328,7 @@ def _download(url: str, dest: Path, label: str, progress: Progress) -> None:
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             length = response.headers.get("Content-Length")
-            task = progress.task(f"downloading {label}", total=int(length) if length else None)
+            task = progress.task(f"downloading {label}", total=int(length) if length else None, unit="bytes")
             received = 0
             with dest.open("wb") as out:
                 while block := response.read(_BLOCK):

@@ -344,7 +344,7 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
         file_of: list[int] = []
         keys, lengths, shingled, set_sizes = [], [], [], []
         text_bytes = 0
-        task = progress.task("pass 1/2: signatures", total=total_bytes)
+        task = progress.task("pass 1/2: signatures", total=total_bytes, unit="bytes")
         sig_path = tmp / SIGNATURES_FILE
         batch: list[str] = []
         batch_chars = 0
@@ -399,7 +399,7 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
         for i in np.flatnonzero(keep_mask).tolist():
             kept_ids[file_of[i]].add(ids[i])
         rel = relative_outputs(files)
-        task = progress.task("pass 2/2: writing kept", total=total_bytes)
+        task = progress.task("pass 2/2: writing kept", total=total_bytes, unit="bytes")
         separator = SEPARATORS[split]
         file_rows = []
         bytes_out = 0

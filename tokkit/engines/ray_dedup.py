@@ -402,7 +402,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
             return ray.data.from_items(specs, override_num_blocks=len(specs))
 
         # ---- stage 1: documents → features (parquet per partition)
-        task = progress.task("ray 1/3: signatures", total=total_bytes)
+        task = progress.task("ray 1/3: signatures", total=total_bytes, unit="bytes")
         part_bytes = [sum(files[i].stat().st_size for i in part) for part in plan]
         summaries: dict[int, dict[str, Any]] = {}
         stage = map_partitions(partitions(), _signature_partition, options, config=cfg, read=read,
@@ -480,7 +480,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
         gone = clustering.reason != KEPT
         ids = cand.get("id", np.zeros(0, dtype=object))
         removed_ids = {str(i) for i in ids[gone].tolist()}
-        task = progress.task("ray 3/3: writing kept", total=total_bytes)
+        task = progress.task("ray 3/3: writing kept", total=total_bytes, unit="bytes")
         file_rows: list[dict[str, Any]] = [{} for _ in files]
         bytes_out = 0
         written = map_partitions(partitions(), _filter_partition, options, output=str(tmp),

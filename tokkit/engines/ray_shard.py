@@ -169,7 +169,7 @@ def ray_write_shards(
              for p, part in enumerate(plan)]
 
     with atomic_dir(output, force=force) as tmp, ray_session(options) as ray, ray_errors("shard"):
-        task = progress.task("ray: sharding", total=sum(part_bytes))
+        task = progress.task("ray: sharding", total=sum(part_bytes), unit="bytes")
         rows: dict[int, dict[str, Any]] = {}
         if specs:
             dataset = ray.data.from_items(specs, override_num_blocks=len(specs))

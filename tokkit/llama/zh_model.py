@@ -86,7 +86,7 @@ def train_zh_model(
         raise InputError("no Chinese corpus given; pass --zh-corpus PATH")
     # With max_bytes the reader stops early, so the files' total would overstate the work.
     total = corpus_bytes(paths) if config.max_bytes is None else None
-    task = progress.task("reading Chinese corpus", total=total) if progress else None
+    task = progress.task("reading Chinese corpus", total=total, unit="bytes") if progress else None
     stats = ReadStats()
     counter = [0, 0]
     texts = _bounded(read_texts(paths, options, stats=stats, progress=task), config.max_bytes, counter)

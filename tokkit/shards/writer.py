@@ -410,7 +410,7 @@ def write_shards(
         log.warning("resuming %s: %d finished shards verified and skipped", output, done)
 
     stats = ReadStats()
-    task = progress.task("sharding", total=corpus_bytes(paths))
+    task = progress.task("sharding", total=corpus_bytes(paths), unit="bytes")
     documents = 0
 
     def texts() -> Iterator[str]:

@@ -73,7 +73,7 @@ class BPETrainer:
 
         start = time.perf_counter()
         counted = count_chunks(
-            texts, pattern, workers=config.workers, task=progress.task("counting chunks (bytes)")
+            texts, pattern, workers=config.workers, task=progress.task("counting chunks", unit="bytes")
         )
         chunk_counts = counted.counts
         words, weights = _symbol_words(chunk_counts, len(specials))

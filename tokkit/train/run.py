@@ -136,7 +136,7 @@ def train_to_dir(
     heldout = heldout if heldout is not None else HeldoutSlice()
     stats = ReadStats()
     total = corpus_bytes(corpus)
-    read_task = progress.task("reading corpus", total=total)
+    read_task = progress.task("reading corpus", total=total, unit="bytes")
     texts = read_texts(corpus, read_options, stats=stats, progress=read_task)
     first = next(texts, None)
     if first is None:
