@@ -100,6 +100,7 @@ class MeasurePool:
                 yield source, text, [_unpack(p, size) for p, size in zip(packed, sizes, strict=True)]
         except BrokenProcessPool:
             raise TokkitError(
-                "analyze: a worker process died (out of memory or killed); re-run, or pass "
-                "--workers 1 to analyze in one process"
+                "analyze: a worker process died or could not start (out of memory, killed, or a "
+                "tokenizer object that cannot be rebuilt in a new process); pass --workers 1 to "
+                "analyze in one process"
             ) from None

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 from tokkit.atomic import atomic_file
 from tokkit.errors import InputError
 from tokkit.models.bpe_bytes import BYTE_RANK, RANK_TABLE, RANKED_BYTES, display, undisplay
+from tokkit.models.files import read_model_json
 from tokkit.train.pretokenize import compiled, resolve_pattern
 
 MODEL_FILE = "bpe.model"
@@ -404,19 +405,7 @@ class ByteLevelBPETokenizer:
         path = Path(path)
         if path.is_dir():
             path = path / MODEL_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file; point at a directory with {MODEL_FILE}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise InputError(f"{path}: not a tokkit BPE model ({err}); re-run train-bpe") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"{path}: not a tokkit BPE model (no \"format\": \"{FORMAT}\")")
-        if data.get("version") != FORMAT_VERSION:
-            raise InputError(
-                f"{path}: BPE model format version {data.get('version')} is not supported "
-                f"(this tokkit reads {FORMAT_VERSION}); upgrade tokkit or re-train"
-            )
+        data = read_model_json(path, "BPE", FORMAT, FORMAT_VERSION)
         try:
             merges = [(int(a), int(b)) for a, b in data["merges"]]
             return cls(merges, pattern=data["pattern"], special_tokens=list(data["special_tokens"]))

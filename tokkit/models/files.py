@@ -1,4 +1,4 @@
-"""Reading the JSON model files tokkit writes (``unigram.json``, ``wordpiece.json``)."""
+"""Reading the JSON model files tokkit writes (``bpe.model``, ``unigram.json``, ``wordpiece.json``)."""
 
 from __future__ import annotations
 
