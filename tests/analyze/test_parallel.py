@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,23 @@ class OutOfVocabulary:
 
     def id_to_token(self, id: int) -> str:
         return f"t{id}"
+
+
+class DiesInWorkers(OutOfVocabulary):
+    """Encodes fine in the parent, kills the process anywhere else (a worker killed mid-batch)."""
+
+    def __init__(self) -> None:
+        self.parent = os.getpid()
+
+    def encode(self, text: str) -> list[int]:
+        if os.getpid() != self.parent:
+            os._exit(3)
+        return [1]
+
+
+def test_a_dead_worker_is_a_clean_error(two_files: Path) -> None:
+    with pytest.raises(TokkitError, match=r"worker process died or could not start.*--workers 1"):
+        report([DiesInWorkers()], two_files, workers=2)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
