@@ -3,10 +3,10 @@
 Why processes: in one process, tokkit's tally of a batch (turning ~1M Python ids per MB into numpy
 arrays) holds the GIL while the library encodes the next batch, and sentencepiece's batch encode
 keeps every core busy with threads that idle at the end of each batch. In N processes, each library
-encodes with one thread and tokkit's tally runs beside the other worker's encode, so analysis runs
-at the tokenizer's own speed and scales with the cores. Only texts go out and only small tallies
-(the histogram's non-zero bins) come back; results are in input order and identical to the
-in-process path (tested).
+encodes with one thread and tokkit's tally runs beside the other worker's encode instead of after
+it, so analysis scales with the cores (docs/analyze.md has the figures). Only texts go out and only
+small tallies (the histogram's non-zero bins) come back; results are in input order and identical
+to the in-process path (tested).
 """
 
 from __future__ import annotations
