@@ -167,13 +167,20 @@ def test_workers_do_not_change_the_model(small_corpus: list[str], monkeypatch: p
     # workers even for a small corpus: a counting pool over many batches, lattice shards in workers
     monkeypatch.setattr(unigram_module, "BATCH_CHARS", 20_000)
     monkeypatch.setattr(lattice_module, "MIN_PARALLEL_CHARS", 0)
+    counting: list[int] = []
+    count_words = unigram_module.UnigramTrainer.count_words
+    monkeypatch.setattr(unigram_module.UnigramTrainer, "count_words",
+                        lambda self, texts, progress, workers=1: counting.append(workers)
+                        or count_words(self, texts, progress, workers))
     models = []
-    for workers in (1, 2):
+    for workers in (1, 2, lattice_module.SHARDS + 2):
         trainer = UnigramTrainer(UnigramConfig(vocab_size=1500, workers=workers))
         tok = trainer.train(small_corpus)
-        assert trainer.stats["lattice_workers"] == workers
+        # counting takes every worker; the lattice stops at its shard count
+        assert counting[-1] == workers
+        assert trainer.stats["lattice_workers"] == min(workers, lattice_module.SHARDS)
         models.append((tok.pieces, tok.scores))
-    assert models[0] == models[1]
+    assert models[0] == models[1] == models[2]
 
 
 @pytest.mark.parametrize("min_parallel_chars", [1 << 20, 0])

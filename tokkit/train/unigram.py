@@ -273,12 +273,14 @@ class UnigramTrainer:
         self.stats = stats
         workers = (os.cpu_count() or 1) if config.workers is None else config.workers
         with ShardedLattice(workers) as lattice:  # workers start now, while this process is small
-            return self._train(texts, lattice, progress)
+            return self._train(texts, lattice, progress, workers)
 
-    def _train(self, texts: Iterable[str], lattice: ShardedLattice, progress: Progress) -> UnigramTokenizer:
+    def _train(self, texts: Iterable[str], lattice: ShardedLattice, progress: Progress,
+               workers: int) -> UnigramTokenizer:
         config, stats = self.config, self.stats
         t0 = time.perf_counter()
-        word_counter = self.count_words(texts, progress, lattice.workers)
+        # counting uses every worker asked for; the lattice stops at its shard count
+        word_counter = self.count_words(texts, progress, workers)
         if not word_counter:
             raise InputError("the corpus has no words to train on (empty or whitespace only); "
                              "check the corpus path")
