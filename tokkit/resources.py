@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import sys
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tokkit.types import Progress, ProgressTask
 
 
 def peak_rss_mb(*, children: bool = True) -> float:
@@ -32,3 +38,67 @@ def release_free_memory() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def tree_pss_mb(pid: int | None = None) -> float:
+    """Summed proportional set size (PSS) of a process and all its descendants, in MiB.
+
+    PSS splits each shared page between the processes sharing it, so a forked worker's copy of its
+    parent counts once and the sum is what the whole run holds. RSS where PSS cannot be read; 0 for
+    a process that is gone.
+    """
+    import psutil
+
+    total = 0
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(os.getpid() if pid is None else pid)
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                try:
+                    total += proc.memory_full_info().pss
+                except (psutil.AccessDenied, AttributeError):
+                    total += proc.memory_info().rss
+    return total / 2**20
+
+
+SAMPLE_SECONDS = 0.5
+"""How often at most :class:`MemoryWatch` samples (a sample of a few processes takes ~1 ms)."""
+
+
+class MemoryWatch:
+    """A :class:`~tokkit.types.Progress` that also records :func:`tree_pss_mb` of this process tree
+    whenever one of its tasks advances (at most every ``interval`` seconds), passing everything on.
+
+    Sampling on progress needs no thread of its own, so worker pools still start by fork
+    (:func:`tokkit.pool.pool_context`); the trainers advance their tasks while their workers run.
+    """
+
+    def __init__(self, progress: Progress, interval: float | None = None) -> None:
+        self._progress = progress
+        self._interval = SAMPLE_SECONDS if interval is None else interval
+        self._last = -float("inf")
+        self.peak_mb = 0.0
+
+    def sample(self) -> None:
+        self._last = time.monotonic()
+        self.peak_mb = max(self.peak_mb, tree_pss_mb())
+
+    def task(self, description: str, total: int | None = None, *, unit: str = "") -> ProgressTask:
+        return _WatchedTask(self, self._progress.task(description, total, unit=unit))
+
+    def _advanced(self) -> None:
+        if time.monotonic() - self._last >= self._interval:
+            self.sample()
+
+
+class _WatchedTask:
+    def __init__(self, watch: MemoryWatch, task: ProgressTask) -> None:
+        self._watch = watch
+        self._task = task
+
+    def advance(self, n: int = 1) -> None:
+        self._task.advance(n)
+        self._watch._advanced()
+
+    def update_total(self, total: int | None) -> None:
+        self._task.update_total(total)

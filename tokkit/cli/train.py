@@ -40,7 +40,9 @@ def print_report(report: TrainReport) -> None:
         ("corpus", f"{report.corpus_bytes / 1e6:,.1f} MB in {report.documents:,} documents"),
         ("unique chunks", f"{report.unique_chunks:,}" if report.unique_chunks is not None else "—"),
         ("time", f"{report.seconds:,.1f} s"),
-        ("peak memory", f"{report.peak_rss_mb:,.0f} MiB"),
+        ("peak memory", f"{report.peak_rss_mb:,.0f} MiB"
+                        + (f" ({report.peak_tree_mb:,.0f} MiB with workers)"
+                           if report.peak_tree_mb > report.peak_rss_mb else "")),
         ("vocab size", f"{report.vocab_size:,}"),
         ("held-out slice", f"{report.heldout_bytes / 1e3:,.0f} kB in {report.heldout_documents:,} documents"),
         ("bytes/token", f"{report.bytes_per_token:.3f}" if report.bytes_per_token else "—"),

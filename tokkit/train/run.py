@@ -21,7 +21,7 @@ from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, read_tex
 from tokkit.errors import InputError, OutputExistsError
 from tokkit.load import write_meta
 from tokkit.progress import NULL_PROGRESS
-from tokkit.resources import peak_rss_mb
+from tokkit.resources import MemoryWatch, peak_rss_mb, tree_pss_mb
 from tokkit.types import Progress, Tokenizer, Trainer
 
 HELDOUT_EVERY = 100
@@ -86,6 +86,9 @@ class TrainReport:
     documents: int
     seconds: float
     peak_rss_mb: float
+    peak_tree_mb: float = 0.0
+    """Summed PSS of this process and its workers, sampled as training progressed (workers'
+    memory included, shared pages once); ``peak_rss_mb`` is the largest single process."""
     unique_chunks: int | None = None
     heldout_documents: int = 0
     heldout_bytes: int = 0
@@ -131,7 +134,8 @@ def train_to_dir(
     ``output`` is replaced only when training finished; an interrupted run leaves nothing behind.
     """
     check_output(output, force=force)
-    progress = progress or NULL_PROGRESS
+    watch = MemoryWatch(progress or NULL_PROGRESS)
+    progress = watch
     read_options = read_options or ReadOptions()
     heldout = heldout if heldout is not None else HeldoutSlice()
     stats = ReadStats()
@@ -158,6 +162,7 @@ def train_to_dir(
         documents=stats.documents,
         seconds=round(seconds, 3),
         peak_rss_mb=round(peak_rss_mb(), 1),
+        peak_tree_mb=round(max(watch.peak_mb, tree_pss_mb()), 1),
         unique_chunks=trainer_stats.get("unique_chunks"),
         read={k: v for k, v in asdict(stats).items() if k != "skipped_paths"},
         trainer=trainer_stats,
