@@ -73,7 +73,7 @@ def test_training_samples_its_workers(tmp_path: Path, monkeypatch: pytest.Monkey
     from tokkit.train.run import train_to_dir
 
     monkeypatch.setattr(tokkit.train.bpe_count, "BATCH_CHARS", 20_000)  # many batches for the pool
-    monkeypatch.setattr(tokkit.resources, "SAMPLE_SECONDS", 0.0)  # the run is shorter than 0.5 s
+    monkeypatch.setattr(tokkit.resources, "SAMPLE_SECONDS", 0.0)  # the run is shorter than one interval
     seen_workers: list[int] = []
     measure = tokkit.resources.tree_pss_mb
 

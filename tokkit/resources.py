@@ -61,8 +61,9 @@ def tree_pss_mb(pid: int | None = None) -> float:
     return total / 2**20
 
 
-SAMPLE_SECONDS = 0.5
-"""How often at most :class:`MemoryWatch` samples (a sample of a few processes takes ~1 ms)."""
+SAMPLE_SECONDS = 2.0
+"""How often at most :class:`MemoryWatch` samples: finding the children reads every process's
+``/proc`` entry (~1 ms here, tens of ms on a crowded server), and peaks last longer than this."""
 
 
 class MemoryWatch:
