@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property, lru_cache
 from heapq import heapify, heappop, heappush
 from itertools import chain, compress, product, repeat
@@ -218,7 +218,7 @@ class ByteLevelBPETokenizer:
         for chunk in chunks:
             chunk_ids = cache.get(chunk)
             if chunk_ids is None:
-                if not (chunk.isascii() or self._straddling(chunk)):
+                if not (chunk.isascii() or self._merge_whole(chunk)):
                     return self._encode_runs(ids, chain((chunk,), chunks))
                 chunk_ids = self._remember(chunk, self._encode_bytes(chunk))
             ids += chunk_ids
@@ -232,12 +232,12 @@ class ByteLevelBPETokenizer:
         rarely recur: they are cut into pieces all at once (a lone one is remembered too).
         (Kept apart from the loop of _encode_ordinary: the run bookkeeping slows it by a tenth.)
         """
-        cache, straddling = self._cache, self._straddling
+        cache, merge_whole = self._cache, self._merge_whole
         run: list[str] = []
         for chunk in chunks:
             chunk_ids = cache.get(chunk)
             if chunk_ids is None:
-                if chunk.isascii() or straddling(chunk):
+                if chunk.isascii() or merge_whole(chunk):
                     chunk_ids = self._encode_bytes(chunk)
                 elif chunk[0] == " ":
                     chunk_ids = self._encode_pieces(chunk)
@@ -314,8 +314,8 @@ class ByteLevelBPETokenizer:
             return raw.translate(RANK_TABLE).decode("latin-1")
         return raw.decode("latin-1").translate(self._symbols)
 
-    def _straddling(self, chunk: str) -> bool:
-        """Must ``chunk`` be merged byte by byte, with no shortcut? (tests patch this to compare)
+    def _merge_whole(self, chunk: str) -> bool:
+        """Must ``chunk`` be merged byte by byte, with no shortcut?
 
         When the merge list reuses an id (a token reached by two merges): the rank of a merge then
         no longer follows the ranks of the merges that made its parts, which pre-merged characters
@@ -609,12 +609,3 @@ def _readable(raw: bytes) -> str:
     """Bytes as text with control characters and broken UTF-8 escaped (minbpe's render idea)."""
     text = raw.decode("utf-8", errors="backslashreplace")
     return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
-
-
-def from_mapping(data: Mapping[str, Any]) -> ByteLevelBPETokenizer:
-    """Build from :meth:`ByteLevelBPETokenizer.to_dict` output (no file)."""
-    return ByteLevelBPETokenizer(
-        [(int(a), int(b)) for a, b in data["merges"]],
-        pattern=data["pattern"],
-        special_tokens=list(data["special_tokens"]),
-    )
