@@ -16,13 +16,13 @@ Memory is reported twice: ``peak MB`` is the trainer process's own peak RSS, ``t
 of the summed PSS of that process and its worker processes (sampled every 0.1 s; shared
 copy-on-write pages counted once), which is what a multi-process trainer really holds.
 The default backends are ``scratch spm``; ``--backends scratch spm hf`` adds `tokenizers`, whose
-UnigramTrainer did not finish within 22 minutes on the default en+zh mix.
+UnigramTrainer did not finish within 22 minutes on the default en+zh mix (one run, stopped by
+hand, on the 2-core development machine; this script sets no time limit).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -31,6 +31,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from tokkit.resources import tree_pss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
@@ -57,20 +59,6 @@ def child(backend: str, vocab: int, corpus: list[str], out: str) -> None:
     tok.save(out)
     print(json.dumps({"seconds": seconds, "vocab_size": tok.vocab_size,
                       "stats": {k: v for k, v in trainer.stats.items() if isinstance(v, int | float)}}))
-
-
-def tree_pss_mb(pid: int) -> float:
-    """Summed PSS of ``pid`` and its descendants via psutil, as bench_bpe_train sums their RSS
-    (0 for processes that are gone)."""
-    import psutil
-
-    total = 0
-    with contextlib.suppress(psutil.Error):
-        root = psutil.Process(pid)
-        for proc in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                total += proc.memory_full_info().pss
-    return total / 2**20
 
 
 def run_child(backend: str, vocab: int, corpus: list[str], out: Path) -> dict[str, object]:
@@ -118,7 +106,7 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=32000)
     parser.add_argument("--corpus", nargs="+", default=[str(p) for p in DEFAULT_CORPUS])
     parser.add_argument("--backends", nargs="+", default=["scratch", "spm"],
-                        help="scratch, spm, hf (tokenizers: did not finish in 22 min on the default mix)")
+                        help="scratch, spm, hf (tokenizers: one run did not finish in 22 min on the default mix)")
     parser.add_argument("--child")
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -150,7 +138,8 @@ def main() -> None:
         ours, spm = rows["scratch"], rows["spm"]
         print("\nscratch vs sentencepiece: "
               f"time {ours['seconds'] / spm['seconds']:.2f}× (target ≤ 1.0), "
-              f"memory {max(ours['peak_mb'], ours['tree_mb']) / spm['peak_mb']:.2f}× (target ≤ 2), "
+              f"memory {max(ours['peak_mb'], ours['tree_mb']) / max(spm['peak_mb'], spm['tree_mb']):.2f}× "
+              "(the larger of peak and tree on each side; target ≤ 2), "
               f"loglik/char {ours['loglik_per_char'] / spm['loglik_per_char']:.4f}× "
               "(≤ 1.01 means within 1%, < 1 better), "
               f"tokens/char {ours['tokens_per_char'] / spm['tokens_per_char']:.4f}× (target ≤ 1.02)")

@@ -48,13 +48,15 @@ def test_memory_watch_samples_on_progress_at_most_every_interval(monkeypatch: py
     samples: list[float] = []
     monkeypatch.setattr("tokkit.resources.tree_pss_mb", lambda: samples.append(1.0) or 100.0 + len(samples))
     inner = Recorder()
-    watch = MemoryWatch(inner, interval=3600)
+    monkeypatch.setattr("tokkit.resources.SAMPLE_SECONDS", 3600.0)
+    watch = MemoryWatch(inner)
     task = watch.task("reading", 10, unit="bytes")
     for _ in range(5):
         task.advance(2)
     assert inner.advanced == 10  # passed on
     assert len(samples) == 1 and watch.peak_mb == 101.0  # first advance samples, then throttled
-    eager = MemoryWatch(inner, interval=0)
+    monkeypatch.setattr("tokkit.resources.SAMPLE_SECONDS", 0.0)
+    eager = MemoryWatch(inner)
     eager_task = eager.task("merging")
     eager_task.advance()
     eager_task.advance()
@@ -74,11 +76,13 @@ def test_training_samples_its_workers(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(tokkit.train.bpe_count, "BATCH_CHARS", 20_000)  # many batches for the pool
     monkeypatch.setattr(tokkit.resources, "SAMPLE_SECONDS", 0.0)  # the run is shorter than one interval
+    # children left by earlier tests (a forkserver, a resource tracker) do not count
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     seen_workers: list[int] = []
     measure = tokkit.resources.tree_pss_mb
 
     def counting_children(pid: int | None = None) -> float:
-        seen_workers.append(len(psutil.Process().children(recursive=True)))
+        seen_workers.append(len({p.pid for p in psutil.Process().children(recursive=True)} - before))
         return measure(pid)
 
     monkeypatch.setattr(tokkit.resources, "tree_pss_mb", counting_children)

@@ -21,7 +21,7 @@ from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, read_tex
 from tokkit.errors import InputError, OutputExistsError
 from tokkit.load import write_meta
 from tokkit.progress import NULL_PROGRESS
-from tokkit.resources import MemoryWatch, peak_rss_mb, tree_pss_mb
+from tokkit.resources import MemoryWatch, peak_rss_mb
 from tokkit.types import Progress, Tokenizer, Trainer
 
 HELDOUT_EVERY = 100
@@ -87,8 +87,8 @@ class TrainReport:
     seconds: float
     peak_rss_mb: float
     peak_tree_mb: float = 0.0
-    """Summed PSS of this process and its workers, sampled as training progressed (workers'
-    memory included, shared pages once); ``peak_rss_mb`` is the largest single process."""
+    """Largest summed PSS of this process and its workers seen at progress updates (shared pages
+    once; a peak between updates can be missed); ``peak_rss_mb`` is the largest single process."""
     unique_chunks: int | None = None
     heldout_documents: int = 0
     heldout_bytes: int = 0
@@ -151,6 +151,7 @@ def train_to_dir(
     start = time.perf_counter()
     tokenizer = trainer.train(heldout.split(itertools.chain([first], texts)), progress=progress)
     seconds = time.perf_counter() - start
+    watch.sample()
     trainer_stats: dict[str, Any] = dict(getattr(trainer, "stats", {}) or {})
     report = TrainReport(
         output=str(output),
@@ -162,7 +163,7 @@ def train_to_dir(
         documents=stats.documents,
         seconds=round(seconds, 3),
         peak_rss_mb=round(peak_rss_mb(), 1),
-        peak_tree_mb=round(max(watch.peak_mb, tree_pss_mb()), 1),
+        peak_tree_mb=round(watch.peak_mb, 1),
         unique_chunks=trainer_stats.get("unique_chunks"),
         read={k: v for k, v in asdict(stats).items() if k != "skipped_paths"},
         trainer=trainer_stats,
