@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tokkit.atomic import TMP_PREFIX
 from tokkit.cli import main
+from tokkit.shards.writer import partial_dir
 
 GOOD = "It was the best of times, it was the worst of times.\n话说天下大势，分久必合，合久必分。\n"
 """Two lines of English and Chinese; the train-* tests repeat them to make a corpus."""
@@ -66,7 +68,8 @@ def _assert_clean_failure(proc: Proc, *needles: str, code: int | None = None,
     assert proc.stdout == "", proc.stdout
     if output is not None:
         assert not output.exists(), f"{output} was written"
-        assert not list(output.parent.glob(".tmp-*")), "a temporary output was left behind"
+        assert not list(output.parent.glob(f"{TMP_PREFIX}*")), "a temporary output was left behind"
+        assert not partial_dir(output).exists(), "the shard writer's partial output was left behind"
     return errors[0]
 
 
