@@ -121,7 +121,7 @@ def main() -> None:
                     for _ in pool.measure(batches):
                         pass
 
-                in_workers()  # start-up: the first batch waits for the workers
+                in_workers(batches=[("", ["x"], [b"x"])] * args.workers)  # every worker up
                 startup = time.perf_counter() - started
                 workers_wall = best(in_workers, args.repeat)[0]
             process_wall = best(in_process, args.repeat)[0]
@@ -158,9 +158,11 @@ def main() -> None:
                       f"{lib_wall:>9.3f} {workers_wall:>9.3f} {100 * (workers_wall / lib_wall - 1):>7.1f}%   "
                       f"{process_wall:>9.3f} {100 * (process_wall / lib_wall - 1):>7.1f}%   "
                       f"{own_cpu:>7.3f} {100 * own_cpu / lib_cpu:>6.1f}%")
-            reading = (f"; reading its ids into numpy alone: {read_cpu:.3f} s CPU = "
-                       f"{100 * read_cpu / lib_cpus[0]:.0f}% of its encode's CPU") if read_cpu > 1e-3 else ""
-            print(f"{'':<22} {m.named.name:<12} worker start-up and first pass: {startup:.2f} s{reading}")
+            n_ids = sum(len(ids) for batch in encoded_ids for ids in batch)
+            reading = (f"; {n_ids:,} ids: encode {1e9 * lib_cpus[0] / n_ids:.0f} ns CPU per id, reading "
+                       f"them into numpy alone {1e9 * read_cpu / n_ids:.1f} ns = "
+                       f"{100 * read_cpu / lib_cpus[0]:.0f}% of the encode") if read_cpu > 1e-3 else ""
+            print(f"{'':<22} {m.named.name:<12} worker start-up (fork, to a one-line batch on each): {startup:.2f} s{reading}")
     for workers in (1, args.workers):
         start = time.perf_counter()
         analyze(specs, {Path(c).name: [c] for c in corpora},

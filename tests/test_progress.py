@@ -31,3 +31,19 @@ def test_null_progress_takes_the_same_arguments() -> None:
     task = NULL_PROGRESS.task("anything", 10, unit="bytes")
     task.advance(3)
     task.update_total(None)
+
+
+def test_bars_start_no_thread_so_worker_pools_fork() -> None:
+    """rich's refresh thread would make pool_context fall back to forkserver (a fresh interpreter
+    per worker, seconds of start-up) in every CLI command; the bars are redrawn by the work."""
+    import multiprocessing
+    import threading
+
+    from tokkit.pool import pool_context
+
+    before = threading.active_count()  # other tests (Ray) may have left threads running
+    with rich_progress(disable=False) as bars:
+        bars.task("reading", 10).advance(3)
+        assert threading.active_count() == before
+        if before == 1 and "fork" in multiprocessing.get_all_start_methods():
+            assert pool_context().get_start_method() == "fork"

@@ -23,7 +23,8 @@ R = TypeVar("R")
 
 def pool_context() -> BaseContext:
     """``fork`` while single-threaded (cheap, and no ``__main__`` guard needed in scripts);
-    ``forkserver`` once threads run (a progress bar's refresh thread could hold a lock at fork)."""
+    ``forkserver`` once threads run (another thread could hold a lock at fork); tokkit's progress
+    bars run no thread, so CLI commands fork."""
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")

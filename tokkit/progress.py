@@ -6,6 +6,7 @@ swallows updates, :class:`RichProgress` draws bars (the CLI's choice).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,26 +48,47 @@ class _NullProgress:
 NULL_PROGRESS: Progress = _NullProgress()
 
 
+REFRESH_SECONDS = 0.1
+"""Bars are redrawn when work advances, at most this often."""
+
+
 @dataclass
 class _RichTask:
-    bar: _RichProgressBar
+    owner: RichProgress
     id: TaskID
 
     def advance(self, n: int = 1) -> None:
-        self.bar.advance(self.id, n)
+        self.owner.bar.advance(self.id, n)
+        self.owner.refresh()
 
     def update_total(self, total: int | None) -> None:
-        self.bar.update(self.id, total=total)
+        self.owner.bar.update(self.id, total=total)
+        self.owner.refresh(force=True)
 
 
 class RichProgress:
-    """A :class:`Progress` drawn with rich bars on stderr."""
+    """A :class:`Progress` drawn with rich bars on stderr.
+
+    Redrawn by the work itself, not by rich's refresh thread: with no thread running, worker pools
+    start by fork (:func:`tokkit.pool.pool_context`), which is cheaper and shares the parent's
+    memory. A task that never advances (a library's own training) shows no elapsed time until it
+    ends.
+    """
 
     def __init__(self, bar: _RichProgressBar) -> None:
-        self._bar = bar
+        self.bar = bar
+        self._drawn = 0.0
 
     def task(self, description: str, total: int | None = None, *, unit: str = "") -> ProgressTask:
-        return _RichTask(self._bar, self._bar.add_task(description, total=total, unit=unit))
+        task = _RichTask(self, self.bar.add_task(description, total=total, unit=unit))
+        self.refresh(force=True)
+        return task
+
+    def refresh(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._drawn >= REFRESH_SECONDS:
+            self._drawn = now
+            self.bar.refresh()
 
 
 class _AmountColumn(ProgressColumn):
@@ -93,6 +115,7 @@ def rich_progress(*, disable: bool = False) -> Iterator[Progress]:
         console=console,
         transient=False,
         disable=disable,
+        auto_refresh=False,
     )
     with bar:
         yield RichProgress(bar)

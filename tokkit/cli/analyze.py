@@ -39,7 +39,7 @@ def _corpus_name(path: str, taken: dict[str, int]) -> str:
               help="Write a PNG bar chart of tokens per character by script.")
 @click.option("--workers", type=int, default=0,
               help="Processes that encode and tally: 1 = in-process, N = N processes, 0 = auto (one per "
-                   "CPU from 8 MB of text on). Same figures.")
+                   "CPU from 2 MB of text on). Same figures.")
 @corpus_options
 @click.pass_context
 def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str, ...], by_file: bool,
