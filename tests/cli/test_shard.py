@@ -84,3 +84,15 @@ def test_shard_takes_the_engine_options(tmp_path: Path, tokenizer_dir: Path, run
     assert_clean_failure(proc, "--engine ray", code=2, output=out)
     result = CliRunner().invoke(cli, ["shard", "--help"])
     assert "--engine [local|ray]" in result.output
+
+
+def test_a_skipped_file_is_reported_once(tmp_path: Path, tokenizer_dir: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """The corpus folder is listed once (for the fingerprint, the progress total and the reading)."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("hello world\n" * 50, encoding="utf-8")
+    (corpus / "b.csv").write_text("x,y\n", encoding="utf-8")
+    proc = run("shard", str(corpus), "--tokenizer", str(tokenizer_dir), "--workers", "1",
+               "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("b.csv") == 1, proc.stderr

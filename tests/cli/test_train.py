@@ -46,3 +46,14 @@ def test_existing_output_needs_force(command: str, corpus: Path, tmp_path: Path,
     ok = run_main("-q", command, str(corpus), *TRAIN[command], "-o", str(out), "--force")
     assert ok.returncode == 0, ok.stderr
     assert not (out / "precious").exists() and (out / MODEL_FILE[command]).exists()
+
+
+def test_a_skipped_file_is_reported_once(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """The corpus folder is listed once (for the progress total and the reading)."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("hello world 你好\n" * 200, encoding="utf-8")
+    (corpus / "b.csv").write_text("x,y\n", encoding="utf-8")
+    proc = run("train-bpe", str(corpus), "--vocab", "300", "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("b.csv") == 1, proc.stderr

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, read_texts
+from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_texts
 from tokkit.errors import InputError
 from tokkit.types import Progress
 
@@ -84,12 +84,13 @@ def train_zh_model(
     options = read_options or ReadOptions(split="line")
     if not paths:
         raise InputError("no Chinese corpus given; pass --zh-corpus PATH")
-    # With max_bytes the reader stops early, so the files' total would overstate the work.
-    total = corpus_bytes(paths) if config.max_bytes is None else None
-    task = progress.task("reading Chinese corpus", total=total, unit="bytes") if progress else None
     stats = ReadStats()
+    files = list(iter_files(paths, stats))  # listed once: one warning per skipped file
+    # With max_bytes the reader stops early, so the files' total would overstate the work.
+    total = corpus_bytes(files) if config.max_bytes is None else None
+    task = progress.task("reading Chinese corpus", total=total, unit="bytes") if progress else None
     counter = [0, 0]
-    texts = _bounded(read_texts(paths, options, stats=stats, progress=task), config.max_bytes, counter)
+    texts = _bounded(read_texts(files, options, stats=stats, progress=task), config.max_bytes, counter)
     writer = io.BytesIO()
     spm.set_random_generator_seed(config.seed)
     try:

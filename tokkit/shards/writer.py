@@ -206,13 +206,11 @@ def _encoded(
 
 
 def _fingerprint(
-    paths: Sequence[str | Path], read_options: ReadOptions, config: ShardConfig, tokenizer: TokenizerInfo
+    files: Sequence[Path], read_options: ReadOptions, config: ShardConfig, tokenizer: TokenizerInfo
 ) -> dict[str, Any]:
-    files = [
-        [str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in iter_files(paths, ReadStats())
-    ]
+    stats = [p.stat() for p in files]
     return {
-        "files": files,
+        "files": [[str(p), st.st_size, st.st_mtime_ns] for p, st in zip(files, stats, strict=True)],
         "read_options": asdict(read_options),
         "config": config.recorded(),
         "tokenizer": tokenizer.vocab_hash,
@@ -381,7 +379,9 @@ def write_shards(
 
     framing, info = tokenizer_info(tokenizer_path, config)
     dtype = token_dtype(info.vocab_size)
-    fingerprint = _fingerprint(paths, read_options, config, info)
+    stats = ReadStats()
+    files = list(iter_files(paths, stats))  # listed once: one warning per skipped file
+    fingerprint = _fingerprint(files, read_options, config, info)
 
     partial = partial_dir(output)
     restored = _restore(partial, fingerprint) if partial.is_dir() else {}
@@ -409,13 +409,12 @@ def write_shards(
         done = sum(len(s.shards) for s in streams.values())
         log.warning("resuming %s: %d finished shards verified and skipped", output, done)
 
-    stats = ReadStats()
-    task = progress.task("sharding", total=corpus_bytes(paths), unit="bytes")
+    task = progress.task("sharding", total=corpus_bytes(files), unit="bytes")
     documents = 0
 
     def texts() -> Iterator[str]:
         nonlocal documents
-        for doc in read_documents(paths, read_options, stats=stats, progress=task):
+        for doc in read_documents(files, read_options, stats=stats, progress=task):
             if documents >= skip_until:
                 yield doc.text
             documents += 1

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tokkit.atomic import atomic_dir
-from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, read_texts
+from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_texts
 from tokkit.errors import InputError, OutputExistsError
 from tokkit.load import write_meta
 from tokkit.progress import NULL_PROGRESS
@@ -139,9 +139,9 @@ def train_to_dir(
     read_options = read_options or ReadOptions()
     heldout = heldout if heldout is not None else HeldoutSlice()
     stats = ReadStats()
-    total = corpus_bytes(corpus)
-    read_task = progress.task("reading corpus", total=total, unit="bytes")
-    texts = read_texts(corpus, read_options, stats=stats, progress=read_task)
+    files = list(iter_files(corpus, stats))  # listed once: one warning per skipped file
+    read_task = progress.task("reading corpus", total=corpus_bytes(files), unit="bytes")
+    texts = read_texts(files, read_options, stats=stats, progress=read_task)
     first = next(texts, None)
     if first is None:
         raise InputError(
