@@ -238,8 +238,10 @@ def _size(path: Path) -> int:
 
 
 def corpus_bytes(paths: Iterable[str | Path]) -> int:
-    """Total on-disk size of the files ``paths`` expand to (the total for progress bars)."""
-    return sum(_size(p) for p in iter_files(paths, ReadStats()))
+    """Total on-disk size of the files ``paths`` expand to (the total for progress bars); 0 for
+    no paths (an already expanded, empty file list)."""
+    paths = list(paths)
+    return sum(_size(p) for p in iter_files(paths, ReadStats())) if paths else 0
 
 
 class _ZstdRaw(io.RawIOBase):

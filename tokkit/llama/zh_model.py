@@ -90,7 +90,9 @@ def train_zh_model(
     total = corpus_bytes(files) if config.max_bytes is None else None
     task = progress.task("reading Chinese corpus", total=total, unit="bytes") if progress else None
     counter = [0, 0]
-    texts = _bounded(read_texts(files, options, stats=stats, progress=task), config.max_bytes, counter)
+    # (no files: the no-Chinese-text error below, not the reader's "no paths given")
+    read = read_texts(files, options, stats=stats, progress=task) if files else iter(())
+    texts = _bounded(read, config.max_bytes, counter)
     writer = io.BytesIO()
     spm.set_random_generator_seed(config.seed)
     try:

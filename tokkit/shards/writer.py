@@ -414,7 +414,8 @@ def write_shards(
 
     def texts() -> Iterator[str]:
         nonlocal documents
-        for doc in read_documents(files, read_options, stats=stats, progress=task):
+        # (no files: the no-documents error below, not the reader's "no paths given")
+        for doc in read_documents(files, read_options, stats=stats, progress=task) if files else ():
             if documents >= skip_until:
                 yield doc.text
             documents += 1

@@ -141,7 +141,8 @@ def train_to_dir(
     stats = ReadStats()
     files = list(iter_files(corpus, stats))  # listed once: one warning per skipped file
     read_task = progress.task("reading corpus", total=corpus_bytes(files), unit="bytes")
-    texts = read_texts(files, read_options, stats=stats, progress=read_task)
+    # (no files: the no-documents error below, not the reader's "no paths given")
+    texts = read_texts(files, read_options, stats=stats, progress=read_task) if files else iter(())
     first = next(texts, None)
     if first is None:
         raise InputError(
