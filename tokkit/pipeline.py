@@ -120,11 +120,8 @@ class PipelineConfig:
         path = Path(path)
         try:
             import tomllib
-        except ImportError:  # Python 3.10
-            try:
-                import tomli as tomllib  # type: ignore[no-redef]
-            except ImportError:
-                raise MissingDependencyError("tomli", "dev") from None
+        except ImportError:  # Python 3.10: tomli is a dependency there
+            import tomli as tomllib  # type: ignore[no-redef]
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

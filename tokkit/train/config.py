@@ -106,7 +106,8 @@ class UnigramConfig(TrainConfig):
     and loss-based pruning (``shrinking_factor`` per round) bring down to size. ``normalization``
     is ``nfkc`` or ``identity``. ``input_sentence_size`` bounds what the sentencepiece backend
     loads (0: everything); the from-scratch trainer always reads all of it. ``workers`` processes
-    run the from-scratch trainer's lattice work (None: all cores); the model does not depend on it.
+    count words and run the from-scratch trainer's lattice work (None: all cores; the lattice uses
+    at most 4, one per shard); the model does not depend on it.
     """
 
     special_tokens: tuple[str, ...] = ("<unk>", "<s>", "</s>")
