@@ -10,7 +10,6 @@ from tokkit.analyze.scripts import (
     _char_keys,
     chars_by_length,
     code_points,
-    count_scripts,
     count_text,
     script_of,
     utf8_lengths,
@@ -31,7 +30,7 @@ def test_classes_of_representative_characters() -> None:
 
 
 def test_counts_chars_and_utf8_bytes_per_script() -> None:
-    chars, nbytes = count_scripts("中文 ab1，🙂")
+    chars, nbytes, _ = count_text(["中文 ab1，🙂"])
     got = {s: (int(c), int(b)) for s, c, b in zip(SCRIPTS, chars, nbytes, strict=True)}
     assert got == {"han": (2, 6), "latin": (2, 2), "digit": (1, 1), "whitespace": (1, 1),
                    "punctuation": (1, 3), "other": (1, 4)}

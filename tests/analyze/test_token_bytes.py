@@ -9,10 +9,10 @@ from tokkit.analyze.token_bytes import (
     PARTIAL,
     SPECIAL,
     UNKNOWN,
-    byte_level_alphabet,
     token_table,
 )
 from tokkit.load import load_tokenizer
+from tokkit.models.bpe_bytes import DISPLAY_BYTE
 
 
 def test_llama_byte_pieces_unknown_and_metaspace(llama_model: Path) -> None:
@@ -49,10 +49,10 @@ def test_tiktoken_surfaces_are_the_library_token_bytes() -> None:
             pass
 
 
-def test_byte_level_alphabet_is_the_libraries() -> None:
+def test_display_bytes_are_the_libraries_byte_level_alphabet() -> None:
     from tokenizers import pre_tokenizers
 
-    alphabet = byte_level_alphabet()
+    alphabet = DISPLAY_BYTE
     assert sorted(alphabet) == sorted(pre_tokenizers.ByteLevel.alphabet())
     assert sorted(alphabet.values()) == list(range(256))
     assert alphabet["Ġ"] == ord(" ") and alphabet["a"] == ord("a")

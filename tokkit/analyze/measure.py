@@ -137,13 +137,12 @@ def text_tally(texts: Sequence[str], encoded: Sequence[bytes]) -> TextTally:
 class Measurer:
     """Encodes batches with one tokenizer and tallies them against its :class:`TokenTable`."""
 
-    def __init__(self, named: NamedTokenizer, table: TokenTable | None = None, *,
-                 threads: int | None = None) -> None:
+    def __init__(self, named: NamedTokenizer, table: TokenTable | None = None) -> None:
         self.named = named
         self.tokenizer = named.tokenizer
         self.table = table if table is not None else token_table(self.tokenizer)
-        self.threads = threads
-        self.encode_batch = _encoder(self.tokenizer, threads)
+        self.threads: int | None = None  # library threads per encode (None: the library's own)
+        self.encode_batch = _encoder(self.tokenizer)
         self.decode_batch = _decoder(self.tokenizer)
         # token bytes as one flat array; unknown and special ids stand for bytes that never occur
         # in UTF-8 text, so a document holding one never matches its input and goes to the library

@@ -45,9 +45,8 @@ def _unpack(packed: PackedTally, size: int) -> TokenTally:
 
 
 def _start_worker(measurers: Sequence[Measurer]) -> None:
-    # one encoder thread per process: the processes are the parallelism
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    _MEASURERS[:] = [m.with_threads(1) for m in measurers]
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # tokenizers too: one thread per worker
+    _MEASURERS[:] = measurers
 
 
 def _measure_in_worker(texts: list[str]) -> tuple[TextTally, list[PackedTally]]:
@@ -75,7 +74,8 @@ class MeasurePool:
     """
 
     def __init__(self, measurers: Sequence[Measurer], workers: int) -> None:
-        self.measurers = list(measurers)
+        # one encoder thread per worker: the processes are the parallelism
+        self.measurers = [m.with_threads(1) for m in measurers]
         self.workers = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
                                          initializer=_start_worker, initargs=(self.measurers,))

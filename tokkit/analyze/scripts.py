@@ -118,12 +118,6 @@ def _by_length(keys: np.ndarray) -> np.ndarray:
     return counts[: 4 * len(SCRIPTS)].astype(np.int64, copy=False).reshape(4, len(SCRIPTS))
 
 
-def count_scripts(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(characters, UTF-8 bytes) per script class of ``text``, as ``int64[len(SCRIPTS)]``."""
-    chars, nbytes, _ = count_text([text])
-    return chars, nbytes
-
-
 def count_text(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
     """(characters, UTF-8 bytes) per script class of all ``texts``, and their words as
     ``sum(len(t.split()) for t in texts)``: one table gather and one histogram."""

@@ -170,11 +170,6 @@ def _spm_table(tok: Any) -> TokenTable:
     )
 
 
-def byte_level_alphabet() -> dict[str, int]:
-    """GPT-2's ByteLevel map inverted: display character → byte (what HF ``ByteLevel`` uses)."""
-    return DISPLAY_BYTE
-
-
 def _flatten(component: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not component:
         return []
@@ -204,7 +199,7 @@ def _hf_table(tok: Any) -> TokenTable:
     if model.get("type") == "Unigram" and model.get("unk_id") is not None:
         unk_id = int(model["unk_id"])
     added = hf.get_added_tokens_decoder()
-    alphabet = byte_level_alphabet()
+    alphabet = DISPLAY_BYTE  # GPT-2's ByteLevel map inverted: display character → byte
     size = hf.get_vocab_size(with_added_tokens=True)
     size = max([size, *(i + 1 for i in added)])
     surfaces: list[bytes | None] = []
