@@ -100,32 +100,24 @@ def dedup_partition_work(config: Any, scratch: Path) -> Any:
 
 
 def shard_partition_work(tokenizer: Path, config: Any, scratch: Path) -> Any:
+    """One partition's work as the Ray engine does it (the same pack_partition and encoder)."""
     from tokkit.corpus.readers import ReadOptions, ReadStats, read_documents
     from tokkit.engines.ray_shard import _encoder
-    from tokkit.load import load_tokenizer
-    from tokkit.shards.framing import framing_for
-    from tokkit.shards.pack import encode_batch
+    from tokkit.shards.manifest import SPLITS, token_dtype
     from tokkit.shards.stream import ShardStream
-    from tokkit.shards.writer import text_batches
+    from tokkit.shards.writer import pack_partition, tokenizer_info
 
-    framing = framing_for(load_tokenizer(tokenizer), tokenizer)
+    framing, info = tokenizer_info(tokenizer, config)
     encode = _encoder(str(tokenizer))
     counter = iter(range(10**9))
 
     def work(paths: list[Path]) -> None:
         directory = scratch / f"p{next(counter)}"
         directory.mkdir(parents=True)
-        streams = {s: ShardStream(s, directory, tokens_per_shard=config.shard_tokens, dtype="uint16")
-                   for s in ("train", "val")}
+        streams = {s: ShardStream(s, directory, tokens_per_shard=config.shard_tokens,
+                                  dtype=token_dtype(info.vocab_size)) for s in SPLITS}
         texts = (d.text for d in read_documents(paths, ReadOptions(split="line"), stats=ReadStats()))
-        index = 0
-        for chunk in text_batches(texts, config.batch_bytes):
-            enc = encode_batch(chunk, encode, framing, config.val_fraction)
-            for i in range(len(enc)):
-                streams["val" if enc.val[i] else "train"].add(index, enc.document(i))
-                index += 1
-        for stream in streams.values():
-            stream.close(index)
+        pack_partition(texts, streams, encode, framing, config)
 
     return work
 

@@ -52,13 +52,13 @@ from tokkit.shards.manifest import (
     ShardInfo,
     token_dtype,
 )
-from tokkit.shards.pack import Encoder, encode_batch
+from tokkit.shards.pack import Encoder
 from tokkit.shards.stream import ShardStream
 from tokkit.shards.writer import (
     ShardConfig,
     build_manifest,
     make_encoder,
-    text_batches,
+    pack_partition,
     tokenizer_info,
 )
 from tokkit.types import Progress
@@ -99,19 +99,7 @@ def _shard_partition(batch: dict[str, np.ndarray], *, tokenizer_path: str, frami
                    for split in SPLITS}
         stats = ReadStats()
         texts = (doc.text for doc in read_documents(spec["files"], options, stats=stats))
-        index = 0
-        try:
-            for chunk in text_batches(texts, cfg.batch_bytes):
-                encoded = encode_batch(chunk, encode, framing, cfg.val_fraction)
-                for i in range(len(encoded)):
-                    streams["val" if encoded.val[i] else "train"].add(index, encoded.document(i))
-                    index += 1
-            for stream in streams.values():
-                stream.close(index)
-        except BaseException:
-            for stream in streams.values():
-                stream.abort()
-            raise
+        index = pack_partition(texts, streams, encode, framing, cfg)
         if not any(directory.iterdir()):
             directory.rmdir()
         shards = {split: [{**asdict(s), "start": list(s.start), "end": list(s.end)}

@@ -160,6 +160,27 @@ def text_batches(docs: Iterable[str], batch_bytes: int) -> Iterator[list[str]]:
         yield batch
 
 
+def pack_partition(texts: Iterable[str], streams: Mapping[str, ShardStream], encode: Encoder,
+                   framing: Framing, config: ShardConfig) -> int:
+    """Encode ``texts`` in batches and add each document to its split's stream, then close the
+    streams (aborted on an error); return the number of documents. One partition of the Ray engine
+    (and of its benchmark), whose document indices start at 0."""
+    index = 0
+    try:
+        for chunk in text_batches(texts, config.batch_bytes):
+            encoded = encode_batch(chunk, encode, framing, config.val_fraction)
+            for i in range(len(encoded)):
+                streams["val" if encoded.val[i] else "train"].add(index, encoded.document(i))
+                index += 1
+        for stream in streams.values():
+            stream.close(index)
+    except BaseException:
+        for stream in streams.values():
+            stream.abort()
+        raise
+    return index
+
+
 def _encoded(
     batches: Iterable[list[str]],
     tokenizer_path: str,
