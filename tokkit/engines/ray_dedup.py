@@ -470,7 +470,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
             np.cumsum(sizes, out=features.set_offsets[1:])
             features.sets = (np.concatenate(list(cand["set"])).astype(np.uint32) if m
                              else np.zeros(0, np.uint32))
-        elif getattr(config, "verify", "estimate") == "exact" and m == 0:
+        elif config.verify == "exact" and m == 0:
             features.set_offsets, features.sets = np.zeros(1, np.int64), np.zeros(0, np.uint32)
         driver_start = time.perf_counter()
         clustering = cluster_documents(features, config, progress=progress)

@@ -1,7 +1,7 @@
 """Count pre-tokenized chunks of a text stream, in parallel, without holding the corpus.
 
 BPE merges never cross chunk boundaries, so training only needs each distinct chunk once with its
-count. Texts are cut into batches of about ``batch_chars`` characters and sent to worker
+count. Texts are cut into batches of about :data:`BATCH_CHARS` characters and sent to worker
 processes, at most ``2 × workers`` batches in flight, so memory holds the chunk counts plus a few
 batches, never the corpus. Tiny inputs (one batch) are counted in-process: starting workers would
 cost more than the work.
@@ -77,7 +77,6 @@ def count_chunks(
     *,
     workers: int | None,
     task: ProgressTask,
-    batch_chars: int | None = None,
 ) -> ChunkCounts:
     """Count the chunks of ``texts`` under ``pattern`` with ``workers`` processes (None: all cores).
 
@@ -85,7 +84,7 @@ def count_chunks(
     """
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     total = ChunkCounts()
-    batches = _batches(texts, batch_chars or BATCH_CHARS)
+    batches = _batches(texts, BATCH_CHARS)
     for _, result in map_in_order(functools.partial(count_batch, pattern), batches, workers):
         _add(total, result, task)
     return total
