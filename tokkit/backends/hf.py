@@ -32,7 +32,7 @@ class HFTokenizer:
         return list(self.hf.encode(text, add_special_tokens=False).ids)
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """The library's batch encode without offsets (``encode_batch_fast``: 10–25% faster in benchmarks/bench_analyze.py; same ids)."""
+        """The library's batch encode without offsets (``encode_batch_fast``: 8–26% faster in benchmarks/bench_analyze.py runs; same ids)."""
         batch = getattr(self.hf, "encode_batch_fast", self.hf.encode_batch)
         return [e.ids for e in batch(list(texts), add_special_tokens=False)]
 
