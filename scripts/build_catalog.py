@@ -9,12 +9,19 @@ mirror's bytes, so a download can be verified against the same sha256:
 
 - ``none``: byte for byte as published (``neardup/`` keeps every edition exactly as it is);
 - ``text``: decoded (UTF-8 with or without BOM, else Latin-1), ``\\r\\n`` → ``\\n``, re-encoded
-  as UTF-8 (the ``en/``, ``zh/`` and ``heldout/`` training and evaluation text).
+  as UTF-8 (the ``en/``, ``zh/`` and ``heldout/`` training and evaluation text);
+- ``gunzip``: a ``.gz`` member of a Debian package, decompressed (``parallel/``: Debian's
+  mirrors keep every released package, so the bytes verify for good).
+
+``large/`` has no ``url``: its parts were joined from a repository's files, cut in eight and
+zstd-compressed, and no published file has those bytes, so it comes from a mirror only (its
+``text_bytes``/``text_sha256`` say what the decompressed text must be).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -25,13 +32,31 @@ GROUPS = {
            "text"),
     "heldout": ("en+zh", "Evaluation-only text: Dracula (en) and 资治通鉴 (zh)", "text"),
     "neardup": ("en", "Several published editions of four novels: real near-duplicates", "none"),
+    "large": ("zh", "313 MB of Chinese for scale benchmarks (classical originals + modern "
+              "translations), zstd-compressed; mirror only", "none"),
+    "parallel": ("multi", "Debian Reference 2.100 in 9 languages: the same book, for "
+                 "cross-language parity", "gunzip"),
 }
+SOURCE_PACKAGES = {"debian-reference-": "debian-reference"}  # binary-name prefix → source
+DEBIAN_POOL = "https://deb.debian.org/debian/pool/main"
+_DEBIAN = re.compile(r"Debian package (?P<package>[\w.+-]+) (?P<version>[\w.+~:-]+): "
+                     r"/(?P<member>\S+?), decompressed\Z")
 ALIASES = {"sample": ["en", "zh"]}
 DEFAULT = ["en", "zh"]
 
 
-def url_for(source: str) -> dict[str, str]:
-    """``github:owner/repo:path`` → a raw URL, or an archive URL plus the members to join."""
+def url_for(source: str, path: str) -> dict[str, str]:
+    """``github:owner/repo:path`` → a raw URL, or an archive URL plus the members to join;
+    a Debian package member → the package's URL in Debian's pool plus the member."""
+    if (deb := _DEBIAN.match(source)) is not None:
+        package, version = deb["package"], deb["version"]
+        # Debian's pool is by source package: debian-reference-de is built from debian-reference
+        source_package = next((src for prefix, src in SOURCE_PACKAGES.items()
+                               if package.startswith(prefix)), package)
+        pool = f"{DEBIAN_POOL}/{source_package[0]}/{source_package}"
+        return {"url": f"{pool}/{package}_{version}_all.deb", "members": deb["member"]}
+    if path.startswith("large/"):
+        return {}  # mirror only: see the module docstring
     kind, repo, member = source.split(":", 2)
     if kind != "github":
         raise ValueError(f"unknown source kind {kind!r}")
@@ -45,7 +70,8 @@ def build(entries: list[dict]) -> dict:
     for name, (language, description, transform) in GROUPS.items():
         files = [
             {"path": e["path"], "bytes": e["bytes"], "sha256": e["sha256"], "source": e["source"],
-             "license": e["license"], **url_for(e["source"]), "transform": transform}
+             "license": e["license"], **url_for(e["source"], e["path"]), "transform": transform,
+             **{k: e[k] for k in ("text_bytes", "text_sha256") if k in e}}
             for e in entries
             if e["path"].split("/", 1)[0] == name
         ]

@@ -78,7 +78,8 @@ def test_list_and_info(runner: CliRunner, corpora: Path) -> None:
 def test_list_without_any_local_copy(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["corpus", "list", "--mirror", str(tmp_path)])
     assert result.exit_code == 0
-    assert result.stdout.count("not here") == 4
+    assert result.stdout.count("not here") == 6
+    assert result.stdout.count("a mirror only") == 1  # large/: no published file has its bytes
 
 
 def test_offline_download_fails_with_one_line(env: dict[str, str], tmp_path: Path, run,  # type: ignore[no-untyped-def]
@@ -94,7 +95,7 @@ def test_offline_download_fails_with_one_line(env: dict[str, str], tmp_path: Pat
 
 def test_bad_names_and_paths(env: dict[str, str], tmp_path: Path, run, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
     result = run("corpus", "get", "fr", env=env)
-    assert_clean_failure(result, "error: unknown corpus 'fr'; choose one of: en, zh, heldout, neardup, sample",
+    assert_clean_failure(result, "error: unknown corpus 'fr'; choose one of: en, zh, heldout, neardup, large, parallel, sample",
                          code=2)
     result = run("corpus", "get", "en", "--mirror", str(tmp_path / "nope"), env=env)
     assert_clean_failure(result, "is not a directory", code=2)

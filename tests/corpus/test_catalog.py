@@ -5,11 +5,13 @@ Downloads are tested against a local ``http.server`` in a thread; nothing here t
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
 import logging
 import os
+import tarfile
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -124,12 +126,21 @@ B = "béta 文本\n".encode() * 50
 
 def test_real_catalog_shape() -> None:
     catalog = load_catalog()
-    assert list(catalog.corpora) == ["en", "zh", "heldout", "neardup"]
+    assert list(catalog.corpora) == ["en", "zh", "heldout", "neardup", "large", "parallel"]
     assert catalog.aliases["sample"] == ("en", "zh") and catalog.default == ("en", "zh")
     assert [c.name for c in catalog.resolve("sample")] == ["en", "zh"]
     for corpus in catalog.corpora.values():
         assert corpus.files and corpus.bytes == sum(f.bytes for f in corpus.files)
-        assert all(f.url.startswith("https://") and len(f.sha256) == 64 for f in corpus.files)
+        assert all(len(f.sha256) == 64 for f in corpus.files)
+        if corpus.name == "large":  # cut from a repository's files: no URL gives these bytes
+            assert all(f.url is None and f.text_bytes and f.text_sha256 for f in corpus.files)
+        else:
+            assert all(f.url and f.url.startswith("https://") for f in corpus.files)
+    parallel = catalog.corpora["parallel"].files
+    assert {f.path.split(".")[1] for f in parallel} == {"de", "en", "es", "fr", "id", "it", "ja",
+                                                        "pt", "zh-tw"}
+    assert all(f.transform == "gunzip" and f.url and f.url.startswith(
+        "https://deb.debian.org/debian/pool/main/d/debian-reference/") for f in parallel)
     with pytest.raises(InputError, match="unknown corpus 'fr'; choose one of: en, zh"):
         catalog.resolve("fr")
 
@@ -139,7 +150,38 @@ def test_real_catalog_matches_the_manifest(corpora: Path) -> None:
     files = {f.path: f for c in load_catalog().corpora.values() for f in c.files}
     assert set(files) == {e["path"] for e in manifest}
     for e in manifest:
-        assert (files[e["path"]].sha256, files[e["path"]].bytes) == (e["sha256"], e["bytes"])
+        f = files[e["path"]]
+        assert (f.sha256, f.bytes, f.source, f.license) == (e["sha256"], e["bytes"], e["source"],
+                                                            e["license"])
+        assert (f.text_bytes, f.text_sha256) == (e.get("text_bytes"), e.get("text_sha256"))
+
+
+def test_the_catalog_is_what_the_build_script_makes(corpora: Path) -> None:
+    """corpora/catalog.json is scripts/build_catalog.py's output for the mirror's manifest."""
+    import importlib.util
+
+    script = cat.catalog_path().parents[1] / "scripts" / "build_catalog.py"
+    spec = importlib.util.spec_from_file_location("build_catalog", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    manifest = json.loads((corpora / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert module.build(manifest) == json.loads(cat.catalog_path().read_text(encoding="utf-8"))
+
+
+def test_mirror_only_corpus_says_so(tmp_path: Path) -> None:
+    catalog = make_catalog(tmp_path, {"toy/a.txt.zst": {"bytes": 3, "sha256": sha(b"abc"),
+                                                        "text_bytes": 9, "text_sha256": "0" * 64}})
+    assert catalog.corpora["toy"].files[0].url is None
+    with pytest.raises(CorpusUnavailableError) as err:
+        get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "c", mirror=tmp_path)
+    message = str(err.value)
+    assert message.startswith("toy/a.txt.zst is available from a mirror only")
+    assert "--mirror DIR" in message and "\n" not in message
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "a.txt.zst").write_bytes(b"abc")
+    assert get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "c", mirror=tmp_path) == \
+        tmp_path / "toy"
 
 
 def test_text_transform_reproduces_the_mirror_from_published_bytes(corpora: Path) -> None:
@@ -335,6 +377,58 @@ def test_archive_mismatch_says_what_was_joined(tmp_path: Path, server: Server) -
                                                          members="d/*.txt")})
     with pytest.raises(CorpusUnavailableError, match="not a valid zip archive"):
         get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "c", mirror=tmp_path)
+
+
+def deb_of(members: dict[str, bytes], *, compression: str = "xz") -> bytes:
+    """A real Debian package layout: an ar archive of debian-binary, control and data tars."""
+    def tar_of(files: dict[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode=f"w:{compression}") as tar:
+            for name, data in files.items():
+                info = tarfile.TarInfo(f"./{name}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    parts = [("debian-binary", b"2.0\n"), ("control.tar.xz", tar_of({"control": b"Package: x\n"})),
+             (f"data.tar.{compression}", tar_of(members))]
+    out = [b"!<arch>\n"]
+    for name, data in parts:
+        out.append(f"{name + '/':<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(data):<10}`\n".encode())
+        out.append(data + (b"\n" if len(data) % 2 else b""))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("compression", ["xz", "gz"])
+def test_debian_package_member_is_unpacked_and_verified(tmp_path: Path, server: Server,
+                                                         compression: str) -> None:
+    text = "Debian 参考手册\nline two\n".encode()
+    server.routes["/pool/x_1.0_all.deb"] = deb_of(
+        {"usr/share/doc/x/x.de.txt.gz": gzip.compress(text), "usr/share/doc/x/other": b"odd"},
+        compression=compression)
+    server.routes["/pool/bad.deb"] = b"!<arch>\n" + b"not really a header " * 4
+    server.routes["/pool/empty.deb"] = b"!<arch>\n"
+    url = server.url + "/pool/x_1.0_all.deb"
+    catalog = make_catalog(tmp_path, {"toy/x.de.txt": entry(
+        text, url, members="usr/share/doc/x/x.de.txt.gz", transform="gunzip")})
+    path = get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "c", mirror=tmp_path)
+    assert (path / "x.de.txt").read_bytes() == text
+    for bad_url, member, expected in [
+        (url, "usr/share/doc/x/missing.gz", "no member usr/share/doc/x/missing.gz"),
+        (url, "usr/share/doc/x/other", "is not gzip data"),
+        (server.url + "/pool/bad.deb", "usr/x.gz", "corrupt ar header"),
+        (server.url + "/pool/empty.deb", "usr/x.gz", "no data.tar member"),
+    ]:
+        catalog = make_catalog(tmp_path, {"toy/y.txt": entry(text, bad_url, members=member,
+                                                             transform="gunzip")})
+        with pytest.raises(ChecksumError, match=expected) as err:
+            get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "d", mirror=tmp_path)
+        assert "\n" not in str(err.value) and "--mirror DIR" in str(err.value)
+        assert files_under(tmp_path / "d") in ([], ["verified.json"])
+    catalog = make_catalog(tmp_path, {"toy/z.txt": entry(text + b"!", url, transform="gunzip",
+                                                         members="usr/share/doc/x/x.de.txt.gz")})
+    with pytest.raises(ChecksumError, match="nothing was saved"):
+        get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "e", mirror=tmp_path)
 
 
 @pytest.mark.parametrize(("glob", "path", "matches"), [

@@ -114,7 +114,12 @@ def list_corpora(mirror: Path | None, cache_dir: Path | None) -> None:
                          overflow="fold")
     for c in catalog.corpora.values():
         kind, path = where_available(c, mirror=mirror, cache_dir=cache_dir)
-        where = f"{kind}: {path}" if path else "not here: `tokkit corpus get` downloads it"
+        if path:
+            where = f"{kind}: {path}"
+        elif any(f.url is None for f in c.files):
+            where = "not here: a mirror only (--mirror DIR)"
+        else:
+            where = "not here: `tokkit corpus get` downloads it"
         licences = "; ".join(lic.split(" (")[0] for lic in c.licenses)  # details: corpus info
         table.add_row(c.name, c.language, str(len(c.files)), _mb(c.bytes), licences, where)
     for alias, names in catalog.aliases.items():

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Literal
 
 from tokkit.atomic import atomic_dir, atomic_file
+from tokkit.corpus.deb_archive import DebArchiveError, read_deb_member
 from tokkit.errors import InputError, TokkitError
 from tokkit.progress import NULL_PROGRESS
 from tokkit.types import Progress
@@ -52,7 +53,7 @@ STAMPS_NAME = "verified.json"
 USER_AGENT = "tokkit (+https://github.com/tokkit)"
 TIMEOUT_SECONDS = 60
 _BLOCK = 1 << 20
-Transform = Literal["none", "text"]
+Transform = Literal["none", "text", "gunzip"]
 Origin = Literal["mirror", "cache", "download", "alias"]
 
 
@@ -73,9 +74,11 @@ class CatalogFile:
     sha256: str
     source: str
     license: str
-    url: str
+    url: str | None  # None: mirror only (no published file gives these bytes)
     members: str | None = None
     transform: Transform = "none"
+    text_bytes: int | None = None  # a compressed file's size and sha256 once decompressed
+    text_sha256: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,9 +146,12 @@ def catalog_path() -> Path:
 def _file(raw: Mapping[str, object]) -> CatalogFile:
     return CatalogFile(
         path=str(raw["path"]), bytes=int(raw["bytes"]), sha256=str(raw["sha256"]),  # type: ignore[call-overload]
-        source=str(raw["source"]), license=str(raw["license"]), url=str(raw["url"]),
+        source=str(raw["source"]), license=str(raw["license"]),
+        url=str(raw["url"]) if raw.get("url") else None,
         members=str(raw["members"]) if raw.get("members") else None,
         transform=raw.get("transform", "none"),  # type: ignore[arg-type]
+        text_bytes=int(raw["text_bytes"]) if raw.get("text_bytes") else None,  # type: ignore[call-overload]
+        text_sha256=str(raw["text_sha256"]) if raw.get("text_sha256") else None,
     )
 
 
@@ -162,7 +168,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             for f in files:
                 if not f.path.startswith(c["name"] + "/") or ".." in Path(f.path).parts:
                     raise ValueError(f"file {f.path} is not inside {c['name']}/")
-                if f.transform not in ("none", "text"):
+                if f.transform not in ("none", "text", "gunzip"):
                     raise ValueError(f"unknown transform {f.transform!r}")
             corpora[c["name"]] = Corpus(
                 name=c["name"], language=c["language"], description=c.get("description", ""),
@@ -369,6 +375,7 @@ def _install(data: bytes, f: CatalogFile, cache_root: Path, origin: str,
 
 
 def _download_file(f: CatalogFile, cache_root: Path, stamps: _Stamps, progress: Progress) -> None:
+    assert f.url is not None  # mirror-only files are refused before any download
     target = cache_root / f.path
     with _temp_path(target.parent, target.name) as tmp:
         _download(f.url, tmp, f.path, progress)
@@ -419,12 +426,39 @@ def _download_archive(url: str, files: Sequence[CatalogFile], cache_root: Path, 
                      f"the {count} members {f.members} of {url} joined", stamps)
 
 
+def _download_deb(f: CatalogFile, cache_root: Path, stamps: _Stamps, progress: Progress) -> None:
+    """A file that is one member of a Debian package (``gunzip``: stored ``.gz`` there)."""
+    assert f.url is not None and f.members is not None
+    with _temp_path(cache_root, "package.deb") as tmp:
+        _download(f.url, tmp, f"{f.path} (Debian package)", progress)
+        try:
+            data = read_deb_member(tmp, f.members, gunzip=f.transform == "gunzip")
+        except DebArchiveError as err:
+            raise ChecksumError(f"{f.url}: {err} (the package changed?); use --mirror DIR with "
+                                "a verified copy") from None
+        _install(data, f, cache_root, f"{f.members} of {f.url}", stamps)
+
+
+def _mirror_only(files: Sequence[CatalogFile]) -> CorpusUnavailableError:
+    f = files[0]
+    return CorpusUnavailableError(
+        f"{f.path} is available from a mirror only (it was cut from {f.source}, which publishes "
+        f"no file with these bytes); pass --mirror DIR (a folder holding {f.path.split('/')[0]}/) "
+        f"or set {MIRROR_ENV}")
+
+
 def _download_corpus(files: Sequence[CatalogFile], cache_root: Path, stamps: _Stamps,
                      progress: Progress) -> None:
+    unpublished = [f for f in files if f.url is None]
+    if unpublished:
+        raise _mirror_only(unpublished)
     archives: dict[str, list[CatalogFile]] = {}
     try:
         for f in files:
-            if f.members:
+            assert f.url is not None
+            if f.members and f.url.endswith(".deb"):
+                _download_deb(f, cache_root, stamps, progress)
+            elif f.members:
                 archives.setdefault(f.url, []).append(f)
             else:
                 _download_file(f, cache_root, stamps, progress)
@@ -547,8 +581,9 @@ def get_corpus(
     verify: bool = False,
     catalog: Catalog | None = None,
 ) -> Path:
-    """A local directory holding corpus ``name`` (``en``, ``zh``, ``heldout``, ``neardup``, or the
-    alias ``sample`` = en + zh as one directory of links), verified against the catalog.
+    """A local directory holding corpus ``name`` (``en``, ``zh``, ``heldout``, ``neardup``,
+    ``large`` (mirror only), ``parallel``, or the alias ``sample`` = en + zh as one directory of
+    links), verified against the catalog.
 
     Looks in the mirror, then the cache, then downloads (see the module docstring). Raises
     :class:`CorpusUnavailableError` with the URL and the fix when it cannot get the files.
