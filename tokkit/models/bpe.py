@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property, lru_cache
 from heapq import heapify, heappop, heappush
 from itertools import chain, compress, product, repeat
-from operator import add, is_
+from operator import add, is_, itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +49,8 @@ FORMAT = "tokkit-bpe"
 FORMAT_VERSION = 1
 CACHE_SIZE = 1 << 16
 """Chunks (pieces) whose ids a cache remembers; it is emptied when full (cheap; hot ones return)."""
+PASS_BUDGET = 64
+"""``str.replace`` passes (in chunk lengths) a merge makes before it goes on in a linked list."""
 
 _NO_RANK = 1 << 62
 _K = TypeVar("_K")
@@ -193,6 +195,10 @@ class ByteLevelBPETokenizer:
     def token_bytes(self, id: int) -> bytes:
         return self._tokens[self._check(id)]
 
+    def byte_id(self, byte: int) -> int:
+        """The id of the single byte ``byte`` (0..255)."""
+        return self._ids_by_bytes[bytes([byte])]
+
     def token_to_id(self, token: str) -> int | None:
         """The id of a display string or special token, or None."""
         if token in self._special_ids:
@@ -323,26 +329,35 @@ class ByteLevelBPETokenizer:
         """
         return not self._shortcuts or _FREE in chunk
 
-    def _merge(self, symbols: str) -> str:
+    def _merge(self, symbols: str, budget: int | None = None) -> str:
         """Apply the merges present in ``symbols`` in rank order, all occurrences of a pair at once.
 
         ``symbols`` has one character per symbol id, so a merge is one ``str.replace``
         (leftmost, non-overlapping, as the trainer applied it). A heap holds the ranks of pairs
-        seen; after a merge only pairs around the new symbol are new, and their ranks are higher
-        than the one just applied (a merge ranks after those making its parts; where a merge list
-        breaks that, the lower rank just comes off next), and a rank whose pair is gone is skipped.
+        seen, each once; after a merge only pairs around the new symbol are new, and their ranks
+        are higher than the one just applied (a merge ranks after those making its parts; where a
+        merge list breaks that, the lower rank just comes off next), and a rank whose pair is gone
+        is skipped. Each rank costs a pass over ``symbols``: once the passes have read
+        ``budget`` characters (default :data:`PASS_BUDGET` times the length), the merge goes on
+        in :meth:`_merge_linked`, O(log n) per merge, so no chunk costs more than O(n log n).
         """
         if len(symbols) < 3:  # a piece of two characters, often: no heap
             rank = self._rank.get(symbols)
             return symbols if rank is None else self._merge_info[rank][1]
         rank_of = self._rank.get
         info = self._merge_info
-        heap = list(set(map(rank_of, map(add, symbols, symbols[1:]), repeat(_NO_RANK))))
+        queued = set(map(rank_of, map(add, symbols, symbols[1:]), repeat(_NO_RANK)))
+        heap = list(queued)
         heapify(heap)
+        left = PASS_BUDGET * len(symbols) if budget is None else budget
         while heap:
+            if left < 0:
+                return self._merge_linked(symbols)
             rank = heappop(heap)
             if rank == _NO_RANK:
                 break
+            queued.discard(rank)
+            left -= len(symbols)
             pair, new = info[rank]
             merged = symbols.replace(pair, new)
             if merged is symbols:  # the pair is gone
@@ -353,21 +368,70 @@ class ByteLevelBPETokenizer:
                 break
             at = symbols.find(new)
             if symbols.find(new, at + 1) < 0:  # one site, the common case
+                found = []
                 if at:
-                    heappush(heap, rank_of(symbols[at - 1] + new, _NO_RANK))
+                    found.append(rank_of(symbols[at - 1] + new, _NO_RANK))
                 if at + 1 < size:
-                    heappush(heap, rank_of(new + symbols[at + 1], _NO_RANK))
-                continue
-            parts = symbols.split(new)
-            for k, before in enumerate(parts):
-                if before:
-                    if k:
-                        heappush(heap, rank_of(new + before[0], _NO_RANK))
-                    if k < len(parts) - 1:
-                        heappush(heap, rank_of(before[-1] + new, _NO_RANK))
-                elif 0 < k < len(parts) - 1:
-                    heappush(heap, rank_of(new + new, _NO_RANK))
+                    found.append(rank_of(new + symbols[at + 1], _NO_RANK))
+            else:  # the distinct neighbours of the new symbol, without a Python loop per site
+                parts = symbols.split(new)
+                inner = parts[1:-1]
+                before = set(map(itemgetter(-1), filter(None, parts[:-1])))
+                after = set(map(itemgetter(0), filter(None, parts[1:])))
+                if "" in inner:
+                    after.add(new)
+                found = [rank_of(ch + new, _NO_RANK) for ch in before]
+                found += [rank_of(new + ch, _NO_RANK) for ch in after]
+            for next_rank in found:
+                if next_rank not in queued:
+                    queued.add(next_rank)
+                    heappush(heap, next_rank)
         return symbols
+
+    def _merge_linked(self, symbols: str) -> str:
+        """:meth:`_merge` for any length in O(n log n): a linked list of symbols and a heap of merge
+        sites ``rank * scale + position``; a site whose pair has changed is dropped when popped.
+
+        All sites of the lowest rank are taken off first and merged left to right, skipping one
+        that overlaps a site just merged: exactly the ``str.replace`` of that rank, so the ids are
+        those of :meth:`_merge` on every merge list (also when ranks do not follow their parts).
+        """
+        size = len(symbols)
+        if size < 2:
+            return symbols
+        rank_of = self._rank.get
+        info = self._merge_info
+        sym = list(symbols)  # "" once merged into its left neighbour
+        after = list(range(1, size + 1))
+        after[-1] = -1
+        before = list(range(-1, size - 1))
+        scale = size + 1
+        heap = [rank * scale + at for at, rank in enumerate(map(rank_of, map(add, symbols, symbols[1:])))
+                if rank is not None]
+        heapify(heap)
+        while heap:
+            rank = heap[0] // scale
+            sites = []
+            while heap and heap[0] // scale == rank:
+                sites.append(heappop(heap) - rank * scale)
+            pair, new = info[rank]
+            for at in sites:
+                right = after[at]
+                if right < 0 or sym[at] + sym[right] != pair:
+                    continue  # stale: merged away, or a neighbour changed
+                sym[at], sym[right] = new, ""
+                next_ = after[at] = after[right]
+                if next_ >= 0:
+                    before[next_] = at
+                    found = rank_of(new + sym[next_])
+                    if found is not None:
+                        heappush(heap, found * scale + at)
+                prev = before[at]
+                if prev >= 0:
+                    found = rank_of(sym[prev] + new)
+                    if found is not None:
+                        heappush(heap, found * scale + prev)
+        return "".join(sym)
 
     # --- files -------------------------------------------------------------------------------
 
