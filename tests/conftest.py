@@ -19,6 +19,27 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("TOKKIT_CACHE", str(tmp_path_factory.getbasetemp() / "tokkit-cache"))
 
 
+TEST_COLUMNS = 200
+"""The terminal width every test renders at: rich wraps tables at the width, so a test reading
+rendered output would otherwise depend on the terminal CI or a developer happens to run in."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pinned_terminal() -> Iterator[None]:
+    """One width for rich: in this process, and in the subprocesses tests start (they inherit it).
+
+    ``tokkit.progress.console`` read ``COLUMNS`` once, when the test modules imported it, so it is
+    pinned itself; consoles made later (``Console()`` in a command) read the pinned environment.
+    """
+    from tokkit.progress import console
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", str(TEST_COLUMNS))
+        patch.setenv("LINES", "50")
+        patch.setattr(console, "width", TEST_COLUMNS)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _restore_tokkit_logger() -> Iterator[None]:
     """In-process CLI runs configure the ``tokkit`` logger (level, handlers); undo that per test."""
