@@ -31,12 +31,13 @@ def test_unmodified_llama_matches_sentencepiece_on_every_line(
         assert hf_mismatches(hf, sp.encode(lines), lines) == 0
 
 
-def test_literal_special_tokens_are_the_one_deliberate_difference(base: ModelProto) -> None:
-    # Like every transformers LLaMA tokenizer, "<s>" typed in text is the BOS token; sentencepiece
-    # spells it out. Everything else matches.
+def test_literal_special_tokens_are_text_as_in_sentencepiece(base: ModelProto) -> None:
+    # sentencepiece never makes a control piece from input: "<s>" typed in text is "▁<", "s", ">".
     hf, sp = build_hf_tokenizer(base), processor(base)
-    assert hf.encode("<s> x", add_special_tokens=False).ids == [1, *sp.encode(" x")]
+    for text in ("<s> x", "a</s>b", "<unk>", " <unk> <s></s>", "<s><s>"):
+        assert hf.encode(text, add_special_tokens=False).ids == sp.encode(text)
     assert sp.encode("<s> x", out_type=str)[:3] == ["▁<", "s", ">"]
+    assert hf.encode("x", add_special_tokens=True).ids == [1, *sp.encode("x")]
 
 
 def test_merges_are_ranked_by_score_not_id(base: ModelProto) -> None:
@@ -95,12 +96,11 @@ def test_parity_on_arbitrary_text(extended: ExtendResult) -> None:
 
     hf, sp = build_hf_tokenizer(extended.model), processor(extended.model)
     alphabet = st.sampled_from("中华人民共和国越来越的了是 ▁\t\nab1.，。🦙") | st.characters(exclude_categories=("Cs",))  # lone surrogates are not text
+    pieces = st.sampled_from(SPECIAL_LITERALS) | st.text(alphabet=alphabet, max_size=8)
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(st.text(alphabet=alphabet, max_size=40))
+    @given(st.lists(pieces, max_size=8).map("".join))
     def check(text: str) -> None:
-        if any(s in text for s in SPECIAL_LITERALS):
-            return
         assert hf.encode(text, add_special_tokens=False).ids == sp.encode(text)
 
     check()

@@ -10,6 +10,7 @@ from tokenizers import Tokenizer as _HFTokenizer
 from tokkit.errors import InputError
 
 TOKENIZER_JSON = "tokenizer.json"
+TOKENIZER_CONFIG = "tokenizer_config.json"
 
 
 class HFTokenizer:
@@ -57,6 +58,21 @@ class HFTokenizer:
         if path.is_dir():
             path = path / TOKENIZER_JSON
         try:
-            return cls(_HFTokenizer.from_file(str(path)))
+            tokenizer = _HFTokenizer.from_file(str(path))
         except Exception as err:  # the binding raises plain Exception
             raise InputError(f"{path}: not a loadable tokenizer.json ({err})") from None
+        tokenizer.encode_special_tokens = _splits_special_tokens(path.parent / TOKENIZER_CONFIG)
+        return cls(tokenizer)
+
+
+def _splits_special_tokens(config: Path) -> bool:
+    """``split_special_tokens`` from a ``tokenizer_config.json`` beside the file: transformers'
+    switch for "special-token text is text" (``tokenizer.json`` cannot store it). tokkit's LLaMA
+    export sets it so the file encodes a literal ``<unk>`` as sentencepiece does."""
+    import json
+
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # no config, or one transformers could not read either: its default
+    return isinstance(data, dict) and data.get("split_special_tokens") is True

@@ -15,6 +15,22 @@ and its ``Metaspace`` step adds no ``▁`` to a line that already starts with a 
 
 ``tokenizer_config.json`` names ``TokenizersBackend`` so ``AutoTokenizer.from_pretrained`` loads
 the ``tokenizer.json`` as written instead of rebuilding a LLaMA pipeline from vocab and merges.
+
+Two settings need care so that every reader of the dir agrees with sentencepiece:
+
+* **Text that spells a control token** (``<s>``, ``</s>``, ``<unk>``: 4,062 WikiText lines hold a
+  literal ``<unk>``) is text to sentencepiece, which never produces a control piece from input.
+  ``tokenizers`` matches added tokens in text unless ``encode_special_tokens`` is set, a flag its
+  ``tokenizer.json`` cannot store; so :func:`build_hf_tokenizer` sets it on the object it returns and
+  the config says ``split_special_tokens: true``, the key ``transformers`` (and tokkit's loader)
+  turn into that flag. Someone loading the file with bare ``tokenizers`` sets
+  ``tok.encode_special_tokens = True`` themselves.
+* **BOS/EOS**: ``transformers`` 5 drops ``add_bos_token``/``add_eos_token`` from
+  ``tokenizer_config.json`` when a ``tokenizer.json`` exists, then reads them as False; setting
+  ``tok.add_eos_token = True`` rebuilds the post-processor from those and loses BOS (Llama 3.2's
+  files behave the same). It still merges the keys of ``special_tokens_map.json`` into its
+  constructor's arguments, so the flags are written there too (and in the config, for readers
+  that take them from there); loaded, ``add_bos_token`` reads True and toggling either keeps the other.
 Exact parity needs distinct scores among the pieces a line can merge (sentencepiece breaks score
 ties by position, a ranked merge list cannot); :func:`score_ties` finds them.
 """
@@ -136,6 +152,7 @@ def build_hf_tokenizer(model: ModelProto) -> Any:
     tokenizer.add_special_tokens(
         [AddedToken(s, special=True, normalized=False) for s in specials]
     )
+    tokenizer.encode_special_tokens = True  # "<s>" typed in text is text, as in sentencepiece
     bos = _piece_or_none(model, spec.bos_id)
     if bos is not None:
         tokenizer.post_processor = processors.TemplateProcessing(
@@ -168,18 +185,19 @@ def write_hf_tokenizer(
     tokenizer = tokenizer if tokenizer is not None else build_hf_tokenizer(model)
     tokenizer.save(str(directory / TOKENIZER_JSON))
     specials = _config(model)
+    flags = {"add_bos_token": "bos_token" in specials, "add_eos_token": False}
     config = {
         # TokenizersBackend takes tokenizer.json as is; LlamaTokenizer would rebuild Metaspace.
         "tokenizer_class": "TokenizersBackend",
         **specials,
-        "add_bos_token": model.trainer_spec.bos_id >= 0,
-        "add_eos_token": False,
+        **flags,
+        "split_special_tokens": True,
         "clean_up_tokenization_spaces": False,
         "model_max_length": 1_000_000_000_000_000_019_884_624_838_656,
         "sp_model_kwargs": {},
     }
     _write_json(directory / TOKENIZER_CONFIG, config)
-    _write_json(directory / SPECIAL_TOKENS_MAP, specials)
+    _write_json(directory / SPECIAL_TOKENS_MAP, {**specials, **flags})
     return [directory / TOKENIZER_JSON, directory / TOKENIZER_CONFIG, directory / SPECIAL_TOKENS_MAP]
 
 
