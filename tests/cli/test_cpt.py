@@ -64,3 +64,56 @@ def test_cpt_refuses_a_model_of_another_vocab_in_one_line(assets: dict[str, Path
 def test_cpt_help_shows_torchrun() -> None:
     result = CliRunner().invoke(cli, ["cpt", "--help"])
     assert result.exit_code == 0 and "torchrun --nproc-per-node" in result.output
+
+
+class _RunsCode:
+    """Pickles to a call of ``os.system``: what a planted checkpoint file would do on load."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+        import shlex
+
+        return os.system, (f"touch {shlex.quote(str(self.marker))}",)
+
+
+@pytest.fixture(scope="module")
+def one_step_run(assets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 1-step run: ``checkpoints/step-00000001/`` holds every file a resume reads."""
+    out = tmp_path_factory.mktemp("checkpointed") / "run"
+    result = CliRunner().invoke(cli, ["-q", "cpt", *_small(assets), "-o", str(out), "--steps", "1"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _small(assets: dict[str, Path]) -> list[str]:
+    return ["--model", str(assets["model"]), "--shards", str(assets["shards"]), "--batch-tokens", "64",
+            "--micro-batch", "2", "--threads", "1", "--eval-every", "0"]
+
+
+@pytest.mark.parametrize("planted", ["rng-0.pt", "optimizer.pt", "rng-0.safetensors", "optimizer.safetensors",
+                                     "trainable.safetensors", "state.json"])
+def test_resume_never_runs_code_from_a_checkpoint(assets: dict[str, Path], one_step_run: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                   planted: str, run_main, assert_clean_failure) -> None:
+    import torch
+
+    out = tmp_path / "run"
+    shutil.copytree(one_step_run, out)
+    marker = tmp_path / "code-ran"
+    torch.save(_RunsCode(marker), out / "checkpoints" / "step-00000001" / planted)
+    proc = run_main("cpt", *_small(assets), "-o", str(out), "--steps", "2", "--resume")
+    assert not marker.exists(), "a pickle in the checkpoint ran code"
+    line = assert_clean_failure(proc, planted, "step-00000001", code=2)
+    assert "--force" in line
+    assert not (out / "checkpoints" / "step-00000002").exists()
+
+
+def test_an_untouched_checkpoint_resumes(assets: dict[str, Path], one_step_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(one_step_run, out)
+    result = CliRunner().invoke(cli, ["-q", "cpt", *_small(assets), "-o", str(out), "--steps", "2", "--resume"])
+    assert result.exit_code == 0, result.output
+    assert (out / "checkpoints" / "step-00000002" / "state.json").is_file()
+    assert not list(out.rglob("*.pt")), "checkpoints hold pickles"

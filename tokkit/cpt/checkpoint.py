@@ -1,6 +1,8 @@
 """Checkpoints that resume exactly: trainable weights, optimizer, RNG states and the step.
 
-Only the trainable tensors are saved (stage 1 on a 7B model: the embedding and LM-head rows, not
+Every file is safetensors or JSON (:mod:`tokkit.cpt.safe_state`): a checkpoint is data, and
+reading one can never run code. A pickle found in a checkpoint (``*.pt``, what older tokkit
+versions wrote, or something planted) is refused, never opened. Only the trainable tensors are saved (stage 1 on a 7B model: the embedding and LM-head rows, not
 13 GB of frozen weights); frozen weights come back from the base model, whose ``config.json`` hash
 is recorded so a resume against a different base is refused. The data position needs no state:
 batches are a pure function of the step (:mod:`tokkit.cpt.data`).
@@ -10,15 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from tokkit.atomic import atomic_dir
+from tokkit.cpt.safe_state import (
+    load_optimizer,
+    load_rng,
+    read_safetensors,
+    save_optimizer,
+    save_rng,
+)
 from tokkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -27,7 +33,9 @@ if TYPE_CHECKING:
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "state.json"
 WEIGHTS_FILE = "trainable.safetensors"
-OPTIMIZER_FILE = "optimizer.pt"
+OPTIMIZER_FILE = "optimizer.safetensors"
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt")
+"""Files that may hold pickles; a checkpoint holding one is refused unread."""
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 
 
@@ -48,27 +56,8 @@ def checkpoint_dirs(output: str | Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def rng_state() -> dict[str, Any]:
-    import torch
-
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    import torch
-
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def rng_file(directory: Path, rank: int) -> Path:
+    return directory / f"rng-{rank}.safetensors"
 
 
 def trainable_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -92,10 +81,8 @@ def save_checkpoint(
 ) -> Path | None:
     """Write ``checkpoints/step-NNNNNNNN/`` atomically (rank 0), keeping the newest ``keep``.
 
-    Every rank saves its RNG state beside it (``rng-<rank>.pt``); call on all ranks.
+    Every rank saves its RNG state beside it (``rng-<rank>.safetensors``); call on all ranks.
     """
-    import torch
-
     target = Path(output) / CHECKPOINTS / f"step-{step:08d}"
     if world_size > 1:
         import torch.distributed as dist
@@ -106,8 +93,8 @@ def save_checkpoint(
 
         with atomic_dir(target, force=True) as tmp:
             save_file(trainable_tensors(model), str(tmp / WEIGHTS_FILE))
-            torch.save(optimizer.state_dict(), tmp / OPTIMIZER_FILE)
-            torch.save(rng_state(), tmp / "rng-0.pt")
+            save_optimizer(optimizer, tmp / OPTIMIZER_FILE)
+            save_rng(rng_file(tmp, 0))
             (tmp / STATE_FILE).write_text(json.dumps({**state, "step": step}, indent=2), encoding="utf-8")
         for _, old in checkpoint_dirs(output)[:-keep] if keep > 0 else []:
             shutil.rmtree(old, ignore_errors=True)
@@ -116,9 +103,37 @@ def save_checkpoint(
 
         dist.barrier()
         if rank > 0:
-            torch.save(rng_state(), target / f"rng-{rank}.pt")
+            save_rng(rng_file(target, rank))
         dist.barrier()
     return target if rank == 0 else None
+
+
+def read_state(directory: Path) -> dict[str, Any]:
+    """The checkpoint's ``state.json`` (step, loss, base fingerprint, config)."""
+    path = directory / STATE_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: unreadable ({type(err).__name__}); {_fix(directory)}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int) or not isinstance(
+            state.get("config"), dict):
+        raise InputError(f"{path}: not a tokkit checkpoint state (no step or config); {_fix(directory)}")
+    return state
+
+
+def _fix(directory: Path) -> str:
+    return (f"delete {directory} to resume from an earlier checkpoint, "
+            "or start over (--force)")
+
+
+def refuse_pickles(directory: Path) -> None:
+    """Raise :class:`InputError` if ``directory`` holds a file that may be a pickle."""
+    found = sorted(p.name for p in directory.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+    if found:
+        raise InputError(
+            f"{directory / found[0]}: a pickle file in a checkpoint; tokkit never loads pickles (they "
+            f"can run code) and writes none; {_fix(directory)}"
+        )
 
 
 def load_checkpoint(
@@ -126,10 +141,11 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Restore weights, optimizer and RNG in place; return the saved state (with ``step``)."""
     import torch
-    from safetensors.torch import load_file
 
-    state: dict[str, Any] = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
-    tensors = load_file(str(directory / WEIGHTS_FILE))
+    refuse_pickles(directory)
+    state = read_state(directory)
+    fix = _fix(directory)
+    tensors, _ = read_safetensors(directory / WEIGHTS_FILE, fix=fix)
     params = dict(model.named_parameters())
     expected = {name for name, p in params.items() if p.requires_grad}
     if set(tensors) != expected:
@@ -140,9 +156,12 @@ def load_checkpoint(
         )
     with torch.no_grad():
         for name, tensor in tensors.items():
+            if tensor.shape != params[name].shape:
+                raise InputError(f"{directory / WEIGHTS_FILE}: {name} has shape {tuple(tensor.shape)}, "
+                                 f"the model {tuple(params[name].shape)}; {fix}")
             params[name].copy_(tensor.to(params[name].device))
-    optimizer.load_state_dict(torch.load(directory / OPTIMIZER_FILE, map_location="cpu", weights_only=True))
-    rng_file = directory / f"rng-{rank}.pt"
-    if rng_file.is_file():
-        set_rng_state(torch.load(rng_file, weights_only=False))
+    load_optimizer(optimizer, directory / OPTIMIZER_FILE, fix=fix)
+    if rng_file(directory, rank).is_file():
+        load_rng(rng_file(directory, rank), fix=fix)
     return state
+

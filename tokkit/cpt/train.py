@@ -130,6 +130,20 @@ def _set_trainable(model: Any, config: CPTConfig) -> None:
         head.weight.requires_grad_(True)
 
 
+def _load_model(directory: str, torch: Any) -> Any:
+    """The base model in fp32, from safetensors only: pickled ``.bin`` weights can run code."""
+    from transformers import AutoModelForCausalLM
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32, use_safetensors=True)
+    except OSError as err:
+        raise InputError(
+            f"{directory}: no loadable safetensors weights ({str(err).splitlines()[0]}); tokkit never "
+            "loads pickled weights (.bin), which can run code: re-save the model with "
+            "save_pretrained(safe_serialization=True)"
+        ) from None
+
+
 def _prepare_output(config: CPTConfig, *, resume: bool, force: bool, dist: _Dist) -> Path | None:
     """Return the checkpoint to resume from (or None); refuse to clobber a previous run."""
     output = Path(config.output)
@@ -228,8 +242,6 @@ def _run(
 
     shards = open_shards(config.shards, verify=config.verify_shards)
     check_compatible(config.model, shards.manifest, shards=config.shards, require_tokenizer=tokenizer_check)
-    from transformers import AutoModelForCausalLM
-
     device_kind = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     if device_kind.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device is visible; use --device cpu")
@@ -255,7 +267,7 @@ def _run(
         tdist.barrier()
 
     torch.manual_seed(config.seed)
-    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=torch.float32)
+    model = _load_model(config.model, torch)
     _set_trainable(model, config)
     model.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
