@@ -96,3 +96,19 @@ def test_a_skipped_file_is_reported_once(tmp_path: Path, tokenizer_dir: Path, ru
                "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("b.csv") == 1, proc.stderr
+
+
+def test_a_rerun_on_a_finished_dir_verifies_it(tmp_path: Path, tokenizer_dir: Path, run_main,  # type: ignore[no-untyped-def]
+                                               assert_clean_failure) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello world\n你好世界\n" * 50, encoding="utf-8")
+    out = tmp_path / "shards"
+    args = ("shard", str(corpus), "--tokenizer", str(tokenizer_dir), "--seq-len", "32", "--workers", "1",
+            "-o", str(out))
+    assert run_main(*args).returncode == 0
+    again = run_main(*args)
+    assert again.returncode == 0 and "already finished; verified" in again.stderr, again.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["splits"]["train"]["shards"][0]["tokens"] -= 1
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert_clean_failure(run_main(*args), "checksum does not match")

@@ -8,7 +8,7 @@ import pytest
 
 from tokkit.errors import InputError, OutputExistsError
 from tokkit.load import load_tokenizer
-from tokkit.shards import ShardConfig, open_shards, write_shards
+from tokkit.shards import ShardConfig, ShardIntegrityError, open_shards, write_shards
 from tokkit.shards import stream as stream_module
 from tokkit.shards import writer as writer_module
 from tokkit.shards.writer import partial_dir
@@ -88,11 +88,25 @@ def test_a_vocab_beyond_uint16_uses_uint32(tmp_path: Path) -> None:
     assert ids == [70001, 3, 65538, 0, 9, 0]
 
 
-def test_existing_output_is_refused_unless_forced(tmp_path: Path, corpus: Path, bpe_dir: Path) -> None:
+def test_existing_output_is_verified_or_refused_unless_forced(
+    tmp_path: Path, corpus: Path, bpe_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config = ShardConfig(seq_len=16, workers=1, val_fraction=0.0)
-    write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
-    with pytest.raises(OutputExistsError, match="--force"):
+    first = write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    with caplog.at_level("WARNING", logger="tokkit"):
+        again = write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    assert again == open_shards(tmp_path / "out").manifest and again.splits == first.splits
+    assert "already finished; verified 1 shards" in caplog.text
+    with pytest.raises(OutputExistsError, match=r"another seq_len, val_fraction; .*--force"):
+        write_shards([corpus], bpe_dir, tmp_path / "out", config=ShardConfig(seq_len=8, workers=1))
+    shard = tmp_path / "out" / "train-00000.bin"
+    shard.write_bytes(shard.read_bytes()[::-1])
+    with pytest.raises(ShardIntegrityError, match=r"train-00000\.bin: sha256 does not match.*--force"):
         write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    (tmp_path / "stray").mkdir()
+    (tmp_path / "stray" / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match="--force"):
+        write_shards([corpus], bpe_dir, tmp_path / "stray", config=config)
     write_shards([corpus], bpe_dir, tmp_path / "out", config=ShardConfig(seq_len=8, workers=1), force=True)
     assert open_shards(tmp_path / "out").manifest.seq_len == 8
 

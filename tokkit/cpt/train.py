@@ -29,7 +29,7 @@ from tokkit.cpt.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from tokkit.cpt.compat import check_compatible
+from tokkit.cpt.compat import check_compatible, model_vocab_size
 from tokkit.cpt.config import CPTConfig
 from tokkit.cpt.data import BatchPlan
 from tokkit.cpt.display import LOG_FILE, JsonlLog, LiveDisplay
@@ -240,7 +240,8 @@ def _run(
 
     from tokkit.shards.reader import open_shards
 
-    shards = open_shards(config.shards, verify=config.verify_shards)
+    # ids at or beyond the model's embedding rows are refused here, not as an IndexError mid-step
+    shards = open_shards(config.shards, verify=config.verify_shards, vocab_size=model_vocab_size(config.model))
     check_compatible(config.model, shards.manifest, shards=config.shards, require_tokenizer=tokenizer_check)
     device_kind = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     if device_kind.startswith("cuda") and not torch.cuda.is_available():

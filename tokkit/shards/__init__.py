@@ -7,7 +7,13 @@ them back verified and memory-mapped (:func:`open_shards`).
 from tokkit.shards.framing import Framing, framing_for
 from tokkit.shards.manifest import Manifest, ShardInfo, SplitInfo, TokenizerInfo, vocab_hash
 from tokkit.shards.pack import encode_batch, frame, is_val, pack
-from tokkit.shards.reader import PackedSequences, ShardIntegrityError, ShardSet, open_shards
+from tokkit.shards.reader import (
+    PackedSequences,
+    ShardIntegrityError,
+    ShardSet,
+    open_shards,
+    verify_shards,
+)
 from tokkit.shards.writer import ShardConfig, write_shards
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "is_val",
     "open_shards",
     "pack",
+    "verify_shards",
     "vocab_hash",
     "write_shards",
 ]

@@ -5,6 +5,10 @@ by a hash of its vocabulary (id → token string, plus special tokens: exactly w
 embedding rows are indexed by) and records the sha256 of its defining files for the record. Every
 shard is listed with its token count and sha256, so a reader can refuse a truncated or tampered
 file before training on it.
+
+The manifest carries its own ``checksum`` (sha256 of its canonical JSON without that field), so
+an edited field is caught even when the edit is self-consistent; :mod:`tokkit.shards.verify` then
+checks the whole record against the files on disk.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from tokkit.types import Tokenizer
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "tokkit-shards"
-VERSION = 1
+VERSION = 2
+"""2: the manifest carries its own ``checksum``."""
 SPLITS = ("train", "val")
 
 DEFINING_FILES = (
@@ -34,6 +39,17 @@ DEFINING_FILES = (
     "tokkit.json",
 )
 """Files that define a tokenizer; their sha256 are recorded (informative, not compared)."""
+
+
+class ShardIntegrityError(InputError):
+    """A shard directory does not match its manifest, or the manifest does not match itself."""
+
+
+def manifest_checksum(data: Mapping[str, Any]) -> str:
+    """sha256 of a manifest's canonical JSON (sorted keys, no spaces), ``checksum`` left out."""
+    body = {key: value for key, value in data.items() if key != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def sha256_file(path: str | Path, *, chunk: int = 1 << 22) -> str:
@@ -137,6 +153,7 @@ class Manifest:
             for shard in split["shards"]:
                 shard["start"], shard["end"] = list(shard["start"]), list(shard["end"])
             split["shards"] = list(split["shards"])
+        data["checksum"] = manifest_checksum(data)
         return data
 
     def save(self, directory: str | Path) -> Path:
@@ -168,6 +185,16 @@ class Manifest:
                     f"{path}: manifest version {data['version']} is newer than this tokkit "
                     f"understands ({VERSION}); upgrade tokkit"
                 )
+            if "checksum" not in data:
+                raise InputError(
+                    f"{path}: the manifest carries no checksum (written by an older tokkit, or edited); "
+                    "rebuild the shards with `tokkit shard ... --force`"
+                )
+            if data["checksum"] != manifest_checksum(data):
+                raise ShardIntegrityError(
+                    f"{path}: the manifest's checksum does not match its content (the manifest was "
+                    "edited or damaged); rebuild the shards with `tokkit shard ... --force`"
+                )
             tok = data["tokenizer"]
             splits = {
                 name: SplitInfo(
@@ -197,7 +224,8 @@ class Manifest:
             )
         except InputError:
             raise
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError, AttributeError,
+                IndexError) as err:
             raise InputError(f"{path}: unreadable shard manifest ({err!r}); re-run `tokkit shard`") from None
 
     def split(self, name: str) -> SplitInfo:

@@ -1,7 +1,9 @@
 """Read shards back: verified, memory-mapped, never trusted blindly.
 
-:func:`open_shards` checks every shard's size against the manifest and (by default) its sha256, so
-a truncated, swapped or tampered file is refused with the file named before any training starts.
+:func:`open_shards` checks the manifest as a whole against the files (:mod:`tokkit.shards.verify`)
+and, by default, reads every shard once (sha256, ids within the vocabulary, document boundaries),
+so a truncated, swapped, dropped or tampered file is refused with the file named before any
+training starts.
 :class:`PackedSequences` then serves ``seq_len`` sequences straight from ``numpy.memmap`` (no copy
 of the corpus in memory); :meth:`ShardSet.documents` undoes the packing for round-trip checks.
 """
@@ -14,12 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tokkit.errors import InputError
-from tokkit.shards.manifest import Manifest, ShardInfo, sha256_file
-
-
-class ShardIntegrityError(InputError):
-    """A shard does not match its manifest entry (size or sha256)."""
+from tokkit.shards.manifest import Manifest, ShardInfo, ShardIntegrityError
 
 
 @dataclass(frozen=True)
@@ -62,28 +59,28 @@ class ShardSet:
         return PackedSequences(self, split)
 
 
-def open_shards(directory: str | Path, *, verify: bool = True) -> ShardSet:
-    """Open a shard directory, checking every shard's size and (``verify``) sha256."""
+def open_shards(directory: str | Path, *, verify: bool = True, vocab_size: int | None = None) -> ShardSet:
+    """Open a shard directory after checking its manifest as a whole against the files
+    (:func:`~tokkit.shards.verify.check_manifest`); with ``verify`` also read every shard once for
+    its sha256, id range and document boundaries (:func:`~tokkit.shards.verify.check_tokens`),
+    ids also below ``vocab_size`` when given (a model's embedding rows)."""
+    from tokkit.shards.verify import check_manifest, check_tokens
+
     directory = Path(directory)
     manifest = Manifest.load(directory)
-    itemsize = np.dtype(manifest.dtype).itemsize
-    for split in manifest.splits.values():
-        for shard in split.shards:
-            path = directory / shard.file
-            if not path.is_file():
-                raise ShardIntegrityError(f"{path}: listed in the manifest but missing; re-run `tokkit shard`")
-            size = path.stat().st_size
-            if size != shard.tokens * itemsize:
-                raise ShardIntegrityError(
-                    f"{path}: {size} bytes, the manifest says {shard.tokens * itemsize}; "
-                    "the shard is truncated or replaced, re-run `tokkit shard`"
-                )
-            if verify and sha256_file(path) != shard.sha256:
-                raise ShardIntegrityError(
-                    f"{path}: sha256 does not match the manifest; the shard was modified, "
-                    "re-run `tokkit shard`"
-                )
+    check_manifest(directory, manifest)
+    if verify:
+        check_tokens(directory, manifest, vocab_size=vocab_size)
     return ShardSet(directory, manifest)
+
+
+def verify_shards(directory: str | Path, *, vocab_size: int | None = None) -> ShardSet:
+    """:func:`open_shards` with every check: what a trainer calls before its first step.
+
+    ``vocab_size`` is the model's embedding rows: an id at or beyond them is refused here, in one
+    line, instead of an ``IndexError`` (a device-side assert on CUDA) mid-training.
+    """
+    return open_shards(directory, verify=True, vocab_size=vocab_size)
 
 
 class PackedSequences:

@@ -393,12 +393,14 @@ def write_shards(
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise InputError(f"{output}: exists and is not a directory; choose another -o")
-    if output.is_dir() and any(output.iterdir()) and not force:
-        raise OutputExistsError(str(output))
     if not paths:
         raise InputError("no corpus given; pass one or more files or directories")
 
     framing, info = tokenizer_info(tokenizer_path, config)
+    if output.is_dir() and any(output.iterdir()) and not force:
+        if not is_finished(output):
+            raise OutputExistsError(str(output))
+        return verify_finished(output, info, config, paths=paths, read_options=read_options)
     dtype = token_dtype(info.vocab_size)
     stats = ReadStats()
     files = list(iter_files(paths, stats))  # listed once: one warning per skipped file
@@ -469,3 +471,40 @@ def write_shards(
 
 def is_finished(directory: str | Path) -> bool:
     return (Path(directory) / MANIFEST_FILE).is_file()
+
+
+class ShardsExistError(OutputExistsError):
+    """A finished shard directory made with other settings is in the way."""
+
+    def __init__(self, message: str) -> None:
+        TokkitError.__init__(self, message)
+
+
+def verify_finished(output: Path, info: TokenizerInfo, config: ShardConfig, *, paths: Sequence[str | Path],
+                    read_options: ReadOptions) -> Manifest:
+    """A re-run on a finished directory: verify it whole and return its manifest if it is what
+    this run would write; a damaged one, or one made with other settings, is refused in one line.
+
+    The corpus is compared by its paths and read options, not its content: after editing the
+    files in place, rebuild with ``force``.
+    """
+    from tokkit.shards.reader import verify_shards
+
+    manifest = verify_shards(output).manifest
+    recorded = {key: value for key, value in manifest.config.items() if key != "engine"}
+    differs = [name for name, theirs, ours in (
+        ("tokenizer", (manifest.tokenizer.vocab_size, manifest.tokenizer.vocab_hash),
+         (info.vocab_size, info.vocab_hash)),
+        ("bos/eos", (manifest.tokenizer.bos_id, manifest.tokenizer.eos_id), (info.bos_id, info.eos_id)),
+        *((key, recorded.get(key), value) for key, value in config.recorded().items()),
+        ("corpus", manifest.corpus.get("paths"), [str(p) for p in paths]),
+        ("read options", manifest.corpus.get("read_options"), asdict(read_options)),
+    ) if theirs != ours]
+    if differs:
+        raise ShardsExistError(
+            f"{output} holds finished shards made with another {', '.join(differs)}; choose another -o "
+            "or pass --force to replace them"
+        )
+    count = sum(len(split.shards) for split in manifest.splits.values())
+    log.warning("%s: already finished; verified %d shards against its manifest, nothing to do", output, count)
+    return manifest
