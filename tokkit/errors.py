@@ -18,6 +18,11 @@ class InputError(TokkitError):
     exit_code = 2
 
 
+class CorpusError(InputError):
+    """The corpus as a whole cannot be used (e.g. every line too long for the trainer). Raised
+    where the file names are not known; ``train_to_dir`` puts them in front of the message."""
+
+
 class EncodingError(InputError):
     """A file is not valid UTF-8; the message names the file and the byte offset."""
 

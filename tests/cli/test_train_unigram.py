@@ -64,3 +64,16 @@ def test_bad_input(tmp_path: Path, corpus: Path, run_main, assert_clean_failure)
     assert ok.returncode == 0, ok.stderr
     tok = load_tokenizer(out)
     assert tok.decode(tok.encode("天下 ☃ 합")) == "天下 ☃ 합"  # unseen characters as bytes
+
+
+def test_spm_backend_on_only_overlong_lines_names_the_file_and_the_limit(
+        tmp_path: Path, run_main, assert_clean_failure) -> None:
+    """sentencepiece's own words were ``INTERNAL: src/trainer_interface.cc(467) [!sentences_.empty()]``."""
+    corpus = tmp_path / "long.txt"
+    corpus.write_text("\n".join(" ".join(f"w{i}{j}" for j in range(1000)) for i in range(3)) + "\n",
+                      encoding="utf-8")  # three lines of ~5.9 kB: over the 4192-byte limit
+    out = tmp_path / "out"
+    proc = run_main("train-unigram", str(corpus), "--vocab", "60", "--backend", "spm", "-o", str(out))
+    line = assert_clean_failure(proc, str(corpus), "max_sentence_length", "4192 bytes", "shorter lines",
+                                code=2, output=out)
+    assert "INTERNAL" not in line and "trainer_interface" not in line

@@ -43,7 +43,7 @@ def test_bad_input(tmp_path: Path) -> None:
         train_zh_model([empty], ZhModelConfig(vocab_size=200))
     small = tmp_path / "small.txt"
     small.write_text("天下大势\n" * 50, encoding="utf-8")
-    with pytest.raises(InputError, match="lower --zh-vocab"):
+    with pytest.raises(InputError, match=r"lower it to --zh-vocab [0-9]+ or add text"):
         train_zh_model([small], ZhModelConfig(vocab_size=5000))
     with pytest.raises(InputError, match="too small"):
         ZhModelConfig(vocab_size=10)
@@ -52,3 +52,29 @@ def test_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="UTF-8"):
         (tmp_path / "bad.txt").write_bytes("天下".encode() + b"\xff\xfe\n" * 3)
         train_zh_model([tmp_path / "bad.txt"], ZhModelConfig(vocab_size=200))
+
+
+def test_vocab_below_the_characters_says_raise_it(tmp_path: Path) -> None:
+    """A corpus of 400 distinct characters needs 400+ pieces: the fix is a larger --zh-vocab."""
+    han = [chr(0x4E00 + i) for i in range(400)]
+    small = tmp_path / "varied.txt"
+    small.write_text("\n".join("".join(han[(i + j) % 400] for j in range(40)) for i in range(400)) + "\n",
+                     encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        train_zh_model([small], ZhModelConfig(vocab_size=200))
+    message = str(err.value)
+    assert "raise it to --zh-vocab 40" in message and str(small) in message
+    assert "lower" not in message
+    needed = int(message.rsplit("--zh-vocab ", 1)[1].split()[0])
+    data, _ = train_zh_model([small], ZhModelConfig(vocab_size=needed))  # the advice works
+    assert data
+
+
+def test_only_overlong_lines_name_the_file_and_the_limit(tmp_path: Path) -> None:
+    long = tmp_path / "long.txt"
+    long.write_text(("天下大势分久必合" * 700 + "\n") * 3, encoding="utf-8")  # 16,800 bytes a line
+    with pytest.raises(InputError) as err:
+        train_zh_model([long], ZhModelConfig(vocab_size=200))
+    message = str(err.value)
+    assert str(long) in message and "max_sentence_length (16384 bytes)" in message
+    assert "INTERNAL" not in message and "shorter lines" in message

@@ -12,17 +12,21 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tokkit.backends.hf import HFTokenizer
 from tokkit.backends.spm import SPMTokenizer
-from tokkit.errors import InputError
+from tokkit.errors import CorpusError, InputError
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.config import UnigramConfig
 from tokkit.types import Progress, ProgressTask
 
 log = logging.getLogger("tokkit")
+
+MAX_SENTENCE_BYTES = 4192
+"""sentencepiece's ``max_sentence_length`` (its default, passed explicitly): longer lines it skips."""
 
 
 def _lines(texts: Iterable[str], stats: dict[str, Any], task: ProgressTask) -> Iterator[str]:
@@ -34,6 +38,9 @@ def _lines(texts: Iterable[str], stats: dict[str, Any], task: ProgressTask) -> I
         for line in text.splitlines():
             if line.strip():
                 stats["sentences"] += 1
+                if len(line.encode("utf-8", "surrogatepass")) > MAX_SENTENCE_BYTES:
+                    stats["long_sentences_skipped"] += 1
+                    continue  # sentencepiece would drop it; counted so the run can say so
                 yield line
 
 
@@ -59,7 +66,7 @@ class SPMUnigramTrainer:
             seed_sentencepiece_size=config.seed_size, shrinking_factor=config.shrinking_factor,
             num_sub_iterations=config.em_sub_iterations, num_threads=os.cpu_count() or 1,
             input_sentence_size=config.input_sentence_size, shuffle_input_sentence=True,
-            hard_vocab_limit=False, minloglevel=2, **ids)
+            max_sentence_length=MAX_SENTENCE_BYTES, hard_vocab_limit=False, minloglevel=2, **ids)
         if control:
             options["control_symbols"] = control
         return options
@@ -68,7 +75,8 @@ class SPMUnigramTrainer:
         import sentencepiece as spm
 
         progress = progress or NULL_PROGRESS
-        stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0, "sentences": 0}
+        stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0, "sentences": 0,
+                                 "long_sentences_skipped": 0}
         self.stats = stats
         task = progress.task("feeding sentencepiece", total=None)
         model = io.BytesIO()
@@ -76,17 +84,33 @@ class SPMUnigramTrainer:
             spm.SentencePieceTrainer.train(sentence_iterator=_lines(texts, stats, task),
                                            model_writer=model, **self.spm_options())
         except RuntimeError as err:
-            if stats["sentences"] == 0:
-                raise InputError("the corpus has no sentences to train on (empty or whitespace "
-                                 "only); check the corpus path") from None
-            message = " ".join(str(err).split()) or repr(err)
-            raise InputError(f"sentencepiece refused the training run: {message}") from None
+            raise self._training_error(" ".join(str(err).split())) from None
+        if stats["long_sentences_skipped"]:
+            log.warning("sentencepiece skipped %d of %d lines longer than %d bytes (max_sentence_length)",
+                        stats["long_sentences_skipped"], stats["sentences"], MAX_SENTENCE_BYTES)
         size = self.config.input_sentence_size
         if size and stats["sentences"] > size:
             stats["sampled_sentences"] = size
             log.warning("sentencepiece trained on a random sample of %d of %d sentences "
                         "(input_sentence_size); raise it to use more", size, stats["sentences"])
         return SPMTokenizer.from_bytes(model.getvalue())
+
+    def _training_error(self, message: str) -> InputError:
+        stats = self.stats
+        if stats["sentences"] == 0:
+            return InputError("the corpus has no sentences to train on (empty or whitespace "
+                              "only); check the corpus path")
+        if stats["long_sentences_skipped"] == stats["sentences"]:  # "[!sentences_.empty()]"
+            return CorpusError(
+                f"every line is longer than sentencepiece's max_sentence_length ({MAX_SENTENCE_BYTES} "
+                "bytes), so none is left to train on; break the text into shorter lines (one "
+                "sentence per line) or train with the scratch backend, which has no such limit")
+        required = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", message)
+        if required:
+            return InputError(
+                f"vocab_size {self.config.vocab_size} is smaller than the {required.group(2)} pieces "
+                f"the corpus' characters need; use vocab_size {required.group(2)} or more")
+        return InputError(f"sentencepiece refused the training run: {message or 'no reason given'}")
 
 
 class HFUnigramTrainer:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,7 +59,9 @@ class ZhModelConfig:
 
 
 def _bounded(texts: Iterable[str], max_bytes: int | None, counter: list[int]) -> Iterator[str]:
-    """Yield non-empty texts (UTF-8 encodable) until ``max_bytes`` have been given."""
+    """Yield non-empty texts (UTF-8 encodable) until ``max_bytes`` have been given.
+
+    ``counter`` is [bytes, texts, texts over MAX_SENTENCE_BYTES (which sentencepiece skips)]."""
     for text in texts:
         if not text.strip():
             continue
@@ -67,7 +70,35 @@ def _bounded(texts: Iterable[str], max_bytes: int | None, counter: list[int]) ->
             return
         counter[0] += size
         counter[1] += 1
+        counter[2] += size > MAX_SENTENCE_BYTES
         yield text
+
+
+def _training_error(message: str, config: ZhModelConfig, paths: Sequence[str | Path],
+                    counter: list[int]) -> InputError:
+    """sentencepiece's failure as one line that says what to change."""
+    where = ", ".join(map(str, paths))
+    if counter[1] == 0:
+        return InputError(f"{where}: no Chinese text found in the corpus; pass a non-empty --zh-corpus")
+    if counter[2] == counter[1]:  # sentencepiece dropped every sentence: "[!sentences_.empty()]"
+        return InputError(
+            f"{where}: every line is longer than sentencepiece's max_sentence_length "
+            f"({MAX_SENTENCE_BYTES} bytes), so none is left to train on; break the text into "
+            "shorter lines (one sentence or paragraph per line) and keep --split line")
+    required = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", message)
+    if required:
+        return InputError(
+            f"--zh-vocab {config.vocab_size} is smaller than the {required.group(2)} pieces the "
+            f"characters of {where} need (character_coverage {config.character_coverage}); "
+            f"raise it to --zh-vocab {required.group(2)} or more")
+    high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", message)
+    if high:
+        return InputError(
+            f"{where} is too small for --zh-vocab {config.vocab_size}: sentencepiece can learn at "
+            f"most {high.group(2)} pieces from it; lower it to --zh-vocab {high.group(2)} or add text")
+    message = message.rsplit("] ", 1)[-1].strip()  # drop "INTERNAL: file(line) [check]"
+    return InputError(f"sentencepiece could not train the Chinese model on {where}: "
+                      f"{message or 'no reason given'}")
 
 
 def train_zh_model(
@@ -89,7 +120,7 @@ def train_zh_model(
     # With max_bytes the reader stops early, so the files' total would overstate the work.
     total = corpus_bytes(files) if config.max_bytes is None else None
     task = progress.task("reading Chinese corpus", total=total, unit="bytes") if progress else None
-    counter = [0, 0]
+    counter = [0, 0, 0]
     # (no files: the no-Chinese-text error below, not the reader's "no paths given")
     read = read_texts(files, options, stats=stats, progress=task) if files else iter(())
     texts = _bounded(read, config.max_bytes, counter)
@@ -116,18 +147,13 @@ def train_zh_model(
             minloglevel=2,
         )
     except RuntimeError as err:
-        message = str(err).splitlines()[-1] if str(err) else "training failed"
-        message = message.rsplit("] ", 1)[-1]  # drop sentencepiece's "INTERNAL: file(line) [check]"
-        if counter[1] == 0:
-            raise InputError(f"{paths[0]}: no Chinese text found in the corpus; pass a non-empty --zh-corpus") from None
-        if "Vocabulary size too high" in message or "vocab_size" in message:
-            raise InputError(
-                f"the Chinese corpus is too small for --zh-vocab {config.vocab_size} ({message.strip()}); "
-                "lower --zh-vocab or add text"
-            ) from None
-        raise InputError(f"sentencepiece could not train the Chinese model: {message.strip()}") from None
+        lines = str(err).splitlines()
+        raise _training_error(lines[-1] if lines else "", config, paths, counter) from None
     if counter[1] == 0:
-        raise InputError(f"{paths[0]}: no Chinese text found in the corpus; pass a non-empty --zh-corpus")
+        raise _training_error("", config, paths, counter)
+    if counter[2]:
+        log.warning("sentencepiece skipped %d of %d Chinese lines longer than %d bytes "
+                    "(max_sentence_length)", counter[2], counter[1], MAX_SENTENCE_BYTES)
     run = {
         "config": asdict(config),
         "corpus": [str(p) for p in paths],

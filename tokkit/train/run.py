@@ -18,7 +18,7 @@ from typing import Any
 
 from tokkit.atomic import atomic_dir
 from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_texts
-from tokkit.errors import InputError, OutputExistsError
+from tokkit.errors import CorpusError, InputError, OutputExistsError
 from tokkit.load import write_meta
 from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import MemoryWatch, peak_rss_mb
@@ -150,7 +150,10 @@ def train_to_dir(
             "check the corpus path and --split/--text-field"
         )
     start = time.perf_counter()
-    tokenizer = trainer.train(heldout.split(itertools.chain([first], texts)), progress=progress)
+    try:
+        tokenizer = trainer.train(heldout.split(itertools.chain([first], texts)), progress=progress)
+    except CorpusError as err:
+        raise InputError(f"{', '.join(map(str, corpus))}: {err}") from None
     seconds = time.perf_counter() - start
     watch.sample()
     trainer_stats: dict[str, Any] = dict(getattr(trainer, "stats", {}) or {})
