@@ -112,3 +112,40 @@ def test_a_rerun_on_a_finished_dir_verifies_it(tmp_path: Path, tokenizer_dir: Pa
     manifest["splits"]["train"]["shards"][0]["tokens"] -= 1
     (out / "manifest.json").write_text(json.dumps(manifest))
     assert_clean_failure(run_main(*args), "checksum does not match")
+
+
+def test_two_runs_into_one_output_one_wins_the_other_gets_one_line(tmp_path: Path, tokenizer_dir: Path) -> None:
+    """Two real processes: the second is refused while the first writes, and the first is unharmed."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tokkit.shards import open_shards
+    from tokkit.shards.lock import lock_path
+    from tokkit.shards.writer import partial_dir
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello world 你好世界 and some more words to tokenize\n" * 40_000, encoding="utf-8")
+    out = tmp_path / "shards"
+    args = [sys.executable, "-m", "tokkit", "-q", "shard", str(corpus), "--tokenizer", str(tokenizer_dir),
+            "--seq-len", "64", "--tokens-per-shard", "16384", "--workers", "1", "-o", str(out)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    first = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(partial_dir(out).glob("*.bin")) and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # the first run is writing shards
+        second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr
+    assert second.returncode != 0 and "Traceback" not in second.stderr, second.stderr
+    errors = [line for line in second.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "another run (pid" in errors[0] and str(out) in errors[0], second.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names[0] == "manifest.json" and all(n.endswith(".bin") and n[:-4].split("-")[1].isdigit()
+                                               for n in names[1:]), names
+    assert len(open_shards(out).manifest.splits["train"].shards) == len(names) - 1 > 1
+    assert not lock_path(out).exists() and not partial_dir(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt", "shards"]

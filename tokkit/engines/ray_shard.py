@@ -46,6 +46,7 @@ from tokkit.engines.ray_runtime import (
 )
 from tokkit.errors import InputError
 from tokkit.shards.framing import Framing
+from tokkit.shards.lock import output_lock
 from tokkit.shards.manifest import (
     SPLITS,
     Manifest,
@@ -156,7 +157,8 @@ def ray_write_shards(
     specs = [{"partition": p, "spec": json.dumps({"partition": p, "files": [str(files[i]) for i in part]})}
              for p, part in enumerate(plan)]
 
-    with atomic_dir(output, force=force) as tmp, ray_session(options) as ray, ray_errors("shard"):
+    with output_lock(output), atomic_dir(output, force=force) as tmp, ray_session(options) as ray, \
+            ray_errors("shard"):
         task = progress.task("ray: sharding", total=sum(part_bytes), unit="bytes")
         rows: dict[int, dict[str, Any]] = {}
         if specs:

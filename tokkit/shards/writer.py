@@ -6,7 +6,8 @@ The main process reads documents (streaming, in corpus order) and cuts them into
 :class:`~tokkit.shards.stream.ShardStream` per split. At most ``2 × workers`` batches are in
 flight, so memory stays flat whatever the corpus size.
 
-Everything is built in a sibling ``.<name>.partial/`` directory with a journal of finished shards;
+Everything is built in a sibling ``.<name>.partial/`` directory with a journal of finished shards,
+under a lock (:mod:`tokkit.shards.lock`) so a second run into the same output is refused at once;
 the finished directory appears under its real name in one rename. An interrupted run resumes from
 the journal when the corpus, tokenizer and config are unchanged: finished shards are verified
 (sha256) and skipped, their documents are read but not tokenized again.
@@ -34,6 +35,7 @@ from tokkit.errors import InputError, OutputExistsError, TokkitError
 from tokkit.load import load_tokenizer
 from tokkit.pool import submit_in_order
 from tokkit.shards.framing import AUTO, Framing, framing_for
+from tokkit.shards.lock import output_lock
 from tokkit.shards.manifest import (
     MANIFEST_FILE,
     SPLITS,
@@ -395,7 +397,13 @@ def write_shards(
         raise InputError(f"{output}: exists and is not a directory; choose another -o")
     if not paths:
         raise InputError("no corpus given; pass one or more files or directories")
+    with output_lock(output):  # a second run into the same output stops here, in one line
+        return _write_locked(paths, tokenizer_path, output, config=config, read_options=read_options,
+                             force=force, progress=progress)
 
+
+def _write_locked(paths: Sequence[str | Path], tokenizer_path: str | Path, output: Path, *, config: ShardConfig,
+                  read_options: ReadOptions, force: bool, progress: Progress) -> Manifest:
     framing, info = tokenizer_info(tokenizer_path, config)
     if output.is_dir() and any(output.iterdir()) and not force:
         if not is_finished(output):
