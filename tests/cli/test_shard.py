@@ -149,3 +149,40 @@ def test_two_runs_into_one_output_one_wins_the_other_gets_one_line(tmp_path: Pat
     assert len(open_shards(out).manifest.splits["train"].shards) == len(names) - 1 > 1
     assert not lock_path(out).exists() and not partial_dir(out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt", "shards"]
+
+
+def test_ctrl_c_says_what_is_kept_and_the_rerun_resumes(tmp_path: Path, tokenizer_dir: Path, run_main,  # type: ignore[no-untyped-def]
+                                                        assert_clean_failure,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokkit.shards import stream as stream_module
+    from tokkit.shards.writer import partial_dir
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello world\n你好世界\n" * 200, encoding="utf-8")
+    out = tmp_path / "shards"
+    args = ("shard", str(corpus), "--tokenizer", str(tokenizer_dir), "--seq-len", "16", "--tokens-per-shard", "64",
+            "--workers", "1", "-o", str(out))
+    finish = stream_module.ShardStream._finish
+
+    def ctrl_c_after(n: int):  # type: ignore[no-untyped-def]
+        def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
+            if sum(1 for _ in partial_dir(out).glob("*.bin")) == n:
+                raise KeyboardInterrupt
+            finish(self, end)
+        return crashing_finish
+
+    monkeypatch.setattr(stream_module.ShardStream, "_finish", ctrl_c_after(0))
+    assert_clean_failure(run_main(*args), f"nothing was written to {out}", code=130, output=out)
+    monkeypatch.setattr(stream_module.ShardStream, "_finish", ctrl_c_after(3))
+    line = assert_clean_failure(run_main(*args), code=130)
+    assert f"3 finished shards are kept in {partial_dir(out)}" in line and "resumes" in line
+    assert not out.exists()
+    monkeypatch.undo()
+    again = run_main(*args)
+    assert again.returncode == 0 and "resumed: 3 shards" in again.stderr, again.stderr
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()}
+    assert set(modes.values()) == {oct(0o666 & ~mask)}, modes  # shards as every other output (were 0600)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -220,3 +221,76 @@ def test_real_corpus_round_trips_with_the_llama_tokenizer(heldout: Path, llama_m
         decoded.append(tok.decode(doc[1:-1].tolist()))
     assert decoded == [tok.decode(tok.encode(d)) for d in docs]
     assert sum(d == o for d, o in zip(decoded, docs, strict=True)) > 0.95 * len(docs)
+
+
+def test_resume_skips_finished_documents_even_before_the_val_split_has_a_shard(
+    tmp_path: Path, bpe_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tokkit.shards.pack import is_val
+
+    docs = [f"document {i}: {'天地玄黄 ' * (i % 4)}the end" for i in range(300)]
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(docs) + "\n", encoding="utf-8")
+    config = ShardConfig(seq_len=16, tokens_per_shard=256, val_fraction=0.05, workers=1, batch_bytes=200)
+    clean = write_shards([corpus], bpe_dir, tmp_path / "clean", config=config)
+    assert clean.splits["val"].documents > 0
+
+    finish = stream_module.ShardStream._finish
+
+    def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
+        if self.split == "train" and len(self.shards) == 3:
+            raise _Crash
+        finish(self, end)
+
+    monkeypatch.setattr(stream_module.ShardStream, "_finish", crashing_finish)
+    with pytest.raises(_Crash):
+        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    monkeypatch.undo()
+    journal = json.loads((partial_dir(tmp_path / "out") / "journal.json").read_text())["shards"]
+    assert (len(journal["train"]), len(journal["val"])) == (3, 0)
+    resume_doc = journal["train"][-1]["end"][0]
+    done = sum(1 for i in range(resume_doc) if not is_val(docs[i], 0.05))
+
+    encoded: list[str] = []
+    real = writer_module.encode_batch
+
+    def counting(texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        encoded.extend(texts)
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setattr(writer_module, "encode_batch", counting)
+    with caplog.at_level("WARNING", logger="tokkit"):
+        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    assert done > 10 and len(encoded) == len(docs) - done  # only what no finished shard holds
+    documents = sum(j["documents"] for j in journal["train"])
+    assert f"resumed: 3 shards ({documents:,} documents) already done" in caplog.text
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == {
+        p.name: p.read_bytes() for p in (tmp_path / "clean").iterdir()}
+
+
+def test_a_run_that_fails_before_its_first_shard_leaves_nothing(
+    tmp_path: Path, corpus: Path, bpe_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise _Crash
+
+    monkeypatch.setattr(writer_module, "encode_batch", crash)
+    with pytest.raises(_Crash):
+        write_shards([corpus], bpe_dir, tmp_path / "out", config=ShardConfig(seq_len=16, workers=1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]  # no .out.partial/, no lock
+
+
+def test_two_identical_runs_write_identical_manifests(tmp_path: Path, corpus: Path, bpe_dir: Path) -> None:
+    """What made the tokenizer (tokkit.json: config, timings) is not what determines the tokens."""
+    tokenizer = tmp_path / "tok"
+    tokenizer.mkdir()
+    (tokenizer / "tokenizer.json").write_bytes((bpe_dir / "tokenizer.json").read_bytes())
+    config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.1, workers=1)
+    manifests = []
+    for run, seconds in enumerate((1.25, 7.5)):
+        (tokenizer / "tokkit.json").write_text(json.dumps({"report": {"seconds": seconds}}), encoding="utf-8")
+        write_shards([corpus], tokenizer, tmp_path / f"run{run}", config=config)
+        manifests.append((tmp_path / f"run{run}" / "manifest.json").read_bytes())
+    assert manifests[0] == manifests[1]
+    assert json.loads(manifests[0])["tokenizer"]["files"] == {
+        "tokenizer.json": hashlib.sha256((bpe_dir / "tokenizer.json").read_bytes()).hexdigest()}

@@ -10,8 +10,27 @@ from rich.table import Table
 
 from tokkit.cli.common import corpus_options, quiet, read_options
 from tokkit.cli.engine import Engine, engine_options
+from tokkit.errors import TokkitError
 from tokkit.progress import console, rich_progress
 from tokkit.shards.manifest import Manifest
+
+
+class ShardInterrupted(TokkitError):
+    """Ctrl-C, said truthfully: the finished shards of the partial output are kept for a resume."""
+
+    exit_code = 130
+
+    def __init__(self, output: Path) -> None:
+        from tokkit.shards.writer import partial_dir
+
+        partial = partial_dir(output)
+        kept = sum(1 for _ in partial.glob("*.bin")) if partial.is_dir() else 0
+        if kept:
+            message = (f"interrupted; {output} is not written yet, but {kept} finished shards are kept in "
+                       f"{partial} and re-running the same command resumes from them")
+        else:
+            message = f"interrupted; nothing was written to {output} (re-run to start again)"
+        super().__init__(message)
 
 
 def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
@@ -82,10 +101,13 @@ def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer_path: str, outp
     config.validate()
     paths = resolve_corpus(corpus)
     start = time.perf_counter()
-    with rich_progress(disable=quiet(ctx)) as progress:
-        manifest = engine.shard(paths, tokenizer_path, output, config=config,
-                                read_options=read_options(split, text_field, encoding_errors),
-                                force=force, progress=progress)
+    try:
+        with rich_progress(disable=quiet(ctx)) as progress:
+            manifest = engine.shard(paths, tokenizer_path, output, config=config,
+                                    read_options=read_options(split, text_field, encoding_errors),
+                                    force=force, progress=progress)
+    except KeyboardInterrupt:
+        raise ShardInterrupted(Path(output)) from None
     if not quiet(ctx):
         print_summary(manifest, Path(output), time.perf_counter() - start)
     click.echo(str(output))

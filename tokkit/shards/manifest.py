@@ -36,9 +36,12 @@ DEFINING_FILES = (
     "vocab.json",
     "merges.txt",
     "vocab.txt",
-    "tokkit.json",
 )
-"""Files that define a tokenizer; their sha256 are recorded (informative, not compared)."""
+"""Files that define a tokenizer's ids; their sha256 are recorded (informative, not compared).
+
+``tokkit.json`` is left out: it records how and how fast a tokenizer was trained (timings), which
+would make two identical shard runs write different manifests, and the files beside it are what
+define the tokens."""
 
 
 class ShardIntegrityError(InputError):

@@ -25,6 +25,12 @@ FLUSH_TOKENS = 1 << 20
 """Pending tokens written to the shard file at once."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def shard_name(split: str, index: int) -> str:
     return f"{split}-{index:05d}.bin"
 
@@ -98,6 +104,7 @@ class ShardStream:
         fd, self._tmp = tempfile.mkstemp(
             prefix=f"{TMP_PREFIX}{shard_name(self.split, len(self.shards))}.", dir=self.directory
         )
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; shards get the usual permissions
         self._file = os.fdopen(fd, "wb")
         self._pending, self._pending_tokens = [], 0
         self._hash = hashlib.sha256()

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import shutil
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -48,7 +49,7 @@ from tokkit.shards.manifest import (
     token_dtype,
     vocab_hash,
 )
-from tokkit.shards.pack import EncodedBatch, Encoder, encode_batch
+from tokkit.shards.pack import EncodedBatch, Encoder, encode_batch, is_val
 from tokkit.shards.stream import ShardStream
 from tokkit.types import Progress
 
@@ -435,35 +436,44 @@ def _write_locked(paths: Sequence[str | Path], tokenizer_path: str | Path, outpu
             on_shard=journal,
         )
     _clear_strays(partial, streams)
-    skip_until = min(stream.resume[0] for stream in streams.values())
-    if skip_until:
-        done = sum(len(s.shards) for s in streams.values())
-        log.warning("resuming %s: %d finished shards verified and skipped", output, done)
+    done = [shard for stream in streams.values() for shard in stream.shards]
+    if done:
+        log.warning("%s: resumed: %d shards (%s documents) already done, verified and skipped",
+                    output, len(done), f"{sum(s.documents for s in done):,}")
+    # Below ``horizon`` a document is tokenized only if its split's stream still needs it (the
+    # split is a hash of the text, far cheaper than tokenizing); from there on every one is.
+    horizon = max(stream.resume[0] for stream in streams.values())
 
     task = progress.task("sharding", total=corpus_bytes(files), unit="bytes")
     documents = 0
+    indices: deque[int] = deque()  # corpus index of each text handed to the encoder, in order
 
     def texts() -> Iterator[str]:
         nonlocal documents
         # (no files: the no-documents error below, not the reader's "no paths given")
         for doc in read_documents(files, read_options, stats=stats, progress=task) if files else ():
-            if documents >= skip_until:
-                yield doc.text
+            index = documents
             documents += 1
+            if index < horizon:
+                split = "val" if is_val(doc.text, config.val_fraction) else "train"
+                if index < streams[split].resume[0]:
+                    continue
+            indices.append(index)
+            yield doc.text
 
     workers = config.workers or _auto_workers(tokenizer_path)
-    index = skip_until
     try:
         for batch in _encoded(text_batches(texts(), config.batch_bytes), str(tokenizer_path), framing, config, workers):
             bounds = batch.offsets.tolist()
             for i, val in enumerate(batch.val.tolist()):
-                streams["val" if val else "train"].add(index, batch.ids[bounds[i] : bounds[i + 1]])
-                index += 1
+                streams["val" if val else "train"].add(indices.popleft(), batch.ids[bounds[i] : bounds[i + 1]])
         for stream in streams.values():
             stream.close(documents)
     except BaseException:
         for stream in streams.values():
             stream.abort()
+        if not any(stream.shards for stream in streams.values()):
+            shutil.rmtree(partial, ignore_errors=True)  # nothing to resume from: leave nothing
         raise
     if documents == 0:
         shutil.rmtree(partial, ignore_errors=True)
