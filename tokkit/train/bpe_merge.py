@@ -13,9 +13,14 @@ Representation (why it is fast in pure Python):
   pair. Counts of existing pairs only fall, so a stale key is re-pushed with its current count
   when popped (lazy update), never searched for;
 * after a merge only the neighbours of the merge sites change: each new pair around the new
-  symbol records the chunk it appeared in (once per site), its count is the sum of those chunks'
-  weights, and the pair it replaced loses the same amount;
-* pairs whose count falls (or starts) below ``min_frequency`` are dropped: they can never be merged.
+  symbol records the chunk it appeared in (once per chunk, however many sites), its count is the
+  weighted number of sites, and the pair it replaced loses the same amount;
+* pairs whose count falls (or starts) below ``min_frequency`` are dropped: they can never be merged;
+* a chunk longer than :data:`~tokkit.train.bpe_long.LONG_CHUNK` symbols would make every merge
+  touching it rescan all of it (quadratic in its length: one line of unspaced Chinese is one
+  chunk); such chunks live in :class:`~tokkit.train.bpe_long.LongChunks`, where a merge costs its
+  occurrences, and feed the same count changes. The cost of a merge is thus bounded by its
+  occurrences times ``LONG_CHUNK``, and a chunk's memory by a small multiple of its length.
 
 A merge whose token string already exists (``"ab"+"c"`` after ``"a"+"bc"``) reuses that token's id,
 as ``tokenizers`` does; the vocabulary does not grow, so such a run makes more merges. That rare
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 from operator import add
 from typing import Any
 
+from tokkit.train.bpe_long import LONG_CHUNK, LongChunks
 from tokkit.types import ProgressTask
 
 _COUNT_SHIFT = 42
@@ -63,14 +69,19 @@ def learn_merges(
     vocab_size: int,
     min_frequency: int,
     task: ProgressTask,
+    long_chunk: int = LONG_CHUNK,
 ) -> MergeResult:
     """Merge the most frequent pair until ``len(tokens) == vocab_size`` or no pair qualifies.
 
-    ``words`` are symbol strings (rewritten in place); ``tokens``/``ids_by_bytes`` hold the
-    special tokens and the 256 byte symbols on entry and grow with each new token.
+    ``words`` are symbol strings, one character per symbol id (rewritten in place; a word longer
+    than ``long_chunk`` symbols moves to :class:`LongChunks` and reads ``""`` here); ``weights``
+    their counts. The words may already hold merged symbols (training on from a base vocabulary):
+    ``tokens``/``ids_by_bytes`` then hold every existing token. On entry they hold at least the
+    special tokens and the 256 byte symbols, and they grow with each new token.
     """
     floor = max(1, min_frequency)
-    counts, where = _count_pairs(words, weights, floor)
+    longs = _split_long(words, weights, long_chunk)
+    counts, where = _count_pairs(words, weights, floor, longs)
     heap = [_key(n, pair) for pair, n in counts.items()]
     heapq.heapify(heap)
 
@@ -98,35 +109,52 @@ def learn_merges(
                 ids_by_bytes[merged] = new_id
             merges.append((left, right, new_id))
             del counts[pair]
-            touched = where.pop(pair)
+            touched = where.pop(pair, [])
             if not isinstance(touched, list):  # a numpy array from the first count
                 touched = touched.tolist()
+            long_delta: dict[str, int] = {}
+            if longs is not None:
+                longs.merge(pair, chr(new_id), long_delta)
             apply = _merge_fresh if fresh else _merge_existing
-            apply(pair, chr(new_id), touched, words, weights, counts, where, heap, floor)
+            apply(pair, chr(new_id), touched, words, weights, counts, where, heap, floor, long_delta, longs)
             task.advance(1)
     finally:
         if gc_was_enabled:
             gc.enable()
+    if longs is not None:
+        for index, word in zip(longs.indices, longs.words(), strict=True):
+            words[index] = word
     return MergeResult(merges=merges, tokens=tokens)
 
 
+def _split_long(words: list[str], weights: list[int], long_chunk: int) -> LongChunks | None:
+    """Move the words longer than ``long_chunk`` into a :class:`LongChunks` (``""`` in ``words``)."""
+    indices = [i for i, word in enumerate(words) if len(word) > long_chunk]
+    if not indices:
+        return None
+    longs = LongChunks([words[i] for i in indices], [weights[i] for i in indices], indices)
+    for i in indices:
+        words[i] = ""
+    return longs
+
+
 def _count_pairs(
-    words: list[str], weights: list[int], floor: int
+    words: list[str], weights: list[int], floor: int, longs: LongChunks | None = None
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """Weighted counts of the pairs reaching ``floor``, and the chunks holding each pair.
 
     One vectorised pass: every adjacent pair inside a chunk becomes the code ``left * V + right``;
-    ``bincount`` weighs them, a sort of ``(code, chunk)`` gives each pair's chunks.
+    ``bincount`` weighs them, a sort of ``(code, chunk)`` gives each pair's chunks. The pairs of
+    ``longs`` count too; their positions are seeded into ``longs``.
     """
     import numpy as np
 
     lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    if lengths.sum() == 0:
-        return {}, {}
-    top = max(map(max, filter(None, words))) if any(lengths > 0) else "\0"
-    base = ord(top) + 1
-    dtype = np.uint8 if base <= 256 else np.uint32
-    if dtype is np.uint8:
+    top = max((ord(max(word)) for word in words if word), default=0)
+    if longs is not None and len(longs):
+        top = max(top, max(longs.symbol))
+    base = top + 1
+    if base <= 256:
         symbols = np.frombuffer("".join(words).encode("latin-1"), dtype=np.uint8)
     else:
         symbols = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
@@ -135,14 +163,38 @@ def _count_pairs(
     inside = word_of[1:] == word_of[:-1]
     codes = (symbols[:-1] * base + symbols[1:])[inside]
     pair_words = word_of[1:][inside]
-    del symbols, inside
+    del symbols, inside, word_of
     weight = np.asarray(weights, dtype=np.int64)[pair_words]
-    totals = np.bincount(codes, weights=weight, minlength=base * base)
-    del weight
-    keep = np.flatnonzero(totals >= floor)
+    if longs is not None:
+        long_codes, long_nodes, long_weight = longs.pair_codes(base)
+        all_codes = np.concatenate([codes, long_codes])
+        all_weight = np.concatenate([weight, long_weight])
+    else:
+        all_codes, all_weight = codes, weight
+    if not len(all_codes):
+        return {}, {}
+    if base <= 1 << 13:  # a dense table of every possible pair is small
+        totals = np.bincount(all_codes, weights=all_weight, minlength=base * base)
+        keep = np.flatnonzero(totals >= floor)
+        kept_totals = totals[keep]
+    else:  # many symbols (a base vocabulary): count the pairs that occur
+        present, inverse = np.unique(all_codes, return_inverse=True)
+        sums = np.bincount(inverse, weights=all_weight)
+        keep = present[sums >= floor]
+        kept_totals = sums[sums >= floor]
+    del all_codes, all_weight, weight
+    if longs is not None:
+        longs.seed(long_codes, long_nodes, keep, base)
+        del long_codes, long_nodes, long_weight
     if not len(keep):  # no pair is frequent enough (tiny corpus, high min_frequency)
         return {}, {}
+    counts: dict[str, int] = {}
+    for code, total in zip(keep.tolist(), kept_totals.tolist(), strict=True):
+        counts[chr(code // base) + chr(code % base)] = int(total)
+    where: dict[str, Any] = {}
     kept = np.isin(codes, keep)
+    if not kept.any():
+        return counts, where
     pairs_sorted = np.sort(codes[kept] * len(words) + pair_words[kept])  # sort, not unique:
     pairs_sorted = pairs_sorted[np.r_[True, pairs_sorted[1:] != pairs_sorted[:-1]]]  # far faster
     del codes, pair_words, kept
@@ -150,13 +202,9 @@ def _count_pairs(
     chunk_ids = (pairs_sorted % len(words)).astype(np.int32)
     starts = np.flatnonzero(np.r_[True, pair_codes[1:] != pair_codes[:-1]])
     ends = np.r_[starts[1:], len(pair_codes)]
-    counts: dict[str, int] = {}
-    where: dict[str, Any] = {}
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         code = int(pair_codes[start])
-        pair = chr(code // base) + chr(code % base)
-        counts[pair] = int(totals[code])
-        where[pair] = chunk_ids[start:end].copy()
+        where[chr(code // base) + chr(code % base)] = chunk_ids[start:end].copy()
     return counts, where
 
 
@@ -170,16 +218,21 @@ def _merge_fresh(
     where: dict[str, Any],
     heap: list[int],
     floor: int,
+    long_delta: dict[str, int],
+    longs: LongChunks | None,
 ) -> None:
     """Apply a merge whose symbol ``new`` occurs nowhere yet: every ``new`` is a merge site.
 
     Around a site with left neighbour ``x`` the pair ``x+A`` became ``x+new`` (if ``x`` is itself a
     site, ``B+A`` became ``new+new``); with right neighbour ``y``, ``B+y`` became ``new+y``. Each
-    new pair lists its chunk once per site, so its count is the sum of the listed weights.
+    new pair lists its chunk once; its count is the sum of the listed weights, plus ``extra`` for a
+    chunk where it formed more than once. ``long_delta`` holds the long chunks' changes, already
+    made.
     """
     first, second = pair[0], pair[1]
     new_new = new + new
     sites: defaultdict[str, list[int]] = defaultdict(list)
+    extra: dict[str, int] = {}
     for index in touched:
         word = words[index]
         merged = word.replace(pair, new)
@@ -194,18 +247,24 @@ def _merge_fresh(
             if at + 1 < size:
                 sites[new + merged[at + 1]].append(index)
             continue
+        formed: list[str] = []
         parts = merged.split(new)
         for k, before in enumerate(parts[:-1]):
             if before:
-                sites[before[-1] + new].append(index)
+                formed.append(before[-1] + new)
             elif k:  # two adjacent sites
-                sites[new_new].append(index)
+                formed.append(new_new)
         for after in parts[1:]:
             if after:
-                sites[new + after[0]].append(index)
+                formed.append(new + after[0])
+        weight = weights[index]
+        for gained, times in Counter(formed).items():
+            sites[gained].append(index)
+            if times > 1:
+                extra[gained] = extra.get(gained, 0) + (times - 1) * weight
     weight_of = weights.__getitem__
     for gained, chunks in sites.items():
-        n = sum(map(weight_of, chunks))
+        n = sum(map(weight_of, chunks)) + extra.get(gained, 0)
         if gained == new_new:
             lost = second + first
         elif gained[1] == new:
@@ -220,10 +279,18 @@ def _merge_fresh(
             else:
                 del counts[lost]
                 where.pop(lost, None)
+                if longs is not None:
+                    longs.forget(lost)
+        if long_delta:
+            n += long_delta.pop(gained, 0)
         if n >= floor:
             counts[gained] = n
             where[gained] = chunks
             heapq.heappush(heap, _key(n, gained))
+        elif longs is not None:
+            longs.forget(gained)
+    if long_delta:
+        _settle(pair, long_delta, {}, counts, where, heap, floor, longs)
 
 
 def _merge_existing(
@@ -236,15 +303,17 @@ def _merge_existing(
     where: dict[str, Any],
     heap: list[int],
     floor: int,
+    long_delta: dict[str, int],
+    longs: LongChunks | None,
 ) -> None:
     """Apply a merge whose token already exists (its symbol may already be in the chunks).
 
     Recount each touched chunk's pairs before and after; pairs that gain get a fresh heap key
     (the lazy heap only handles falling counts).
     """
-    delta: dict[str, int] = {}
+    delta = long_delta
     gained_where: dict[str, list[int]] = {}
-    for index in touched:
+    for index in dict.fromkeys(touched):  # a chunk may be listed twice after an earlier reuse
         word = words[index]
         merged = word.replace(pair, new)
         if merged is word:
@@ -259,6 +328,21 @@ def _merge_existing(
                 delta[p] = delta.get(p, 0) + change * weight
                 if change > 0:
                     gained_where.setdefault(p, []).append(index)
+    _settle(pair, delta, gained_where, counts, where, heap, floor, longs)
+
+
+def _settle(
+    pair: str,
+    delta: dict[str, int],
+    gained_where: dict[str, list[int]],
+    counts: dict[str, int],
+    where: dict[str, Any],
+    heap: list[int],
+    floor: int,
+    longs: LongChunks | None,
+) -> None:
+    """Add ``delta`` to the pair counts: a pair that gains gets a fresh heap key and the chunks in
+    ``gained_where``; one that falls below ``floor`` is forgotten."""
     for p, change in delta.items():
         if p == pair:
             continue
@@ -268,9 +352,17 @@ def _merge_existing(
             counts[p] = total
             if p in gained_where:
                 known = where.get(p)
-                where[p] = gained_where[p] if known is None else [*known, *gained_where[p]]
+                if known is None:
+                    where[p] = gained_where[p]
+                else:
+                    if not isinstance(known, list):
+                        known = known.tolist()
+                    where[p] = [*known, *gained_where[p]]
             if change > 0:
                 heapq.heappush(heap, _key(total, p))
-        elif current is not None:
-            del counts[p]
-            where.pop(p, None)
+        else:
+            if current is not None:
+                del counts[p]
+                where.pop(p, None)
+            if longs is not None:
+                longs.forget(p)
