@@ -119,3 +119,13 @@ def test_a_long_run_of_letters_costs_linear_time() -> None:
     quadratic); linear work is at most 8×, and 12× leaves room for a loaded machine."""
     small, large = _train_seconds(5_000), _train_seconds(40_000)
     assert large < 12 * small, (small, large)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_first_count_in_small_blocks_learns_the_same_merges(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokkit.train import bpe_merge
+
+    chunks = random_chunks(200 + seed)
+    whole = fast_merges(chunks, 330, 2, long_chunk=50)
+    monkeypatch.setattr(bpe_merge, "COUNT_BLOCK", 7)
+    assert fast_merges(chunks, 330, 2, long_chunk=50) == whole

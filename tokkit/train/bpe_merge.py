@@ -138,74 +138,109 @@ def _split_long(words: list[str], weights: list[int], long_chunk: int) -> LongCh
     return longs
 
 
+COUNT_BLOCK = 1 << 22
+"""Symbols per block of the first pair count: bounds its numpy temporaries (~40 bytes a symbol)."""
+
+
 def _count_pairs(
     words: list[str], weights: list[int], floor: int, longs: LongChunks | None = None
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """Weighted counts of the pairs reaching ``floor``, and the chunks holding each pair.
 
-    One vectorised pass: every adjacent pair inside a chunk becomes the code ``left * V + right``;
-    ``bincount`` weighs them, a sort of ``(code, chunk)`` gives each pair's chunks. The pairs of
-    ``longs`` count too; their positions are seeded into ``longs``.
+    Vectorised, over blocks of about :data:`COUNT_BLOCK` symbols so the temporaries stay small:
+    every adjacent pair inside a chunk becomes the code ``left * V + right``; pass one weighs them
+    (``bincount``), pass two sorts the kept ``(code, chunk)`` of each block and appends each pair's
+    chunks, so they come out in chunk order, once each. The pairs of ``longs`` count too; their
+    positions are seeded into ``longs``.
     """
     import numpy as np
 
-    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    top = max((ord(max(word)) for word in words if word), default=0)
+    joined = "".join(words)
+    top = ord(max(joined)) if joined else 0
+    del joined
     if longs is not None and len(longs):
         top = max(top, max(longs.symbol))
     base = top + 1
-    if base <= 256:
-        symbols = np.frombuffer("".join(words).encode("latin-1"), dtype=np.uint8)
-    else:
-        symbols = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
-    symbols = symbols.astype(np.int64)
-    word_of = np.repeat(np.arange(len(words), dtype=np.int64), lengths)
-    inside = word_of[1:] == word_of[:-1]
-    codes = (symbols[:-1] * base + symbols[1:])[inside]
-    pair_words = word_of[1:][inside]
-    del symbols, inside, word_of
-    weight = np.asarray(weights, dtype=np.int64)[pair_words]
+    code_type = np.int32 if base * base < 2**31 else np.int64
+    blocks = [(codes.astype(code_type), chunks) for codes, chunks in _block_pairs(words, base)]
+    weight_of = np.asarray(weights, dtype=np.int64)
+    long_codes = long_nodes = long_weight = None
     if longs is not None:
         long_codes, long_nodes, long_weight = longs.pair_codes(base)
-        all_codes = np.concatenate([codes, long_codes])
-        all_weight = np.concatenate([weight, long_weight])
-    else:
-        all_codes, all_weight = codes, weight
-    if not len(all_codes):
+    present = [codes for codes, _ in blocks] + ([long_codes] if long_codes is not None else [])
+    if not sum(map(len, present)):
         return {}, {}
-    if base <= 1 << 13:  # a dense table of every possible pair is small
-        totals = np.bincount(all_codes, weights=all_weight, minlength=base * base)
-        keep = np.flatnonzero(totals >= floor)
+    dense = base <= 1 << 13  # a table of every possible pair is small
+    if dense:
+        totals = np.zeros(base * base, dtype=np.float64)
+        for codes, chunks in blocks:
+            totals += np.bincount(codes, weights=weight_of[chunks], minlength=base * base)
+        if long_codes is not None:
+            totals += np.bincount(long_codes, weights=long_weight, minlength=base * base)
+        keep_mask = totals >= floor
+        keep = np.flatnonzero(keep_mask)
         kept_totals = totals[keep]
-    else:  # many symbols (a base vocabulary): count the pairs that occur
-        present, inverse = np.unique(all_codes, return_inverse=True)
-        sums = np.bincount(inverse, weights=all_weight)
-        keep = present[sums >= floor]
-        kept_totals = sums[sums >= floor]
-    del all_codes, all_weight, weight
+    else:  # many symbols (a base vocabulary): count only the pairs that occur
+        codes = np.concatenate(present)
+        pair_weight = np.concatenate(
+            [weight_of[chunks] for _, chunks in blocks]
+            + ([long_weight] if long_weight is not None else []))
+        order = np.argsort(codes, kind="stable")
+        codes, pair_weight = codes[order], pair_weight[order]
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        sums = np.add.reduceat(pair_weight, starts) if len(codes) else pair_weight
+        unique = codes[starts]
+        keep, kept_totals = unique[sums >= floor], sums[sums >= floor]
+        del codes, pair_weight, order, starts, unique, sums
+    del present
     if longs is not None:
         longs.seed(long_codes, long_nodes, keep, base)
         del long_codes, long_nodes, long_weight
-    if not len(keep):  # no pair is frequent enough (tiny corpus, high min_frequency)
-        return {}, {}
     counts: dict[str, int] = {}
+    if not len(keep):  # no pair is frequent enough (tiny corpus, high min_frequency)
+        return counts, {}
     for code, total in zip(keep.tolist(), kept_totals.tolist(), strict=True):
         counts[chr(code // base) + chr(code % base)] = int(total)
+    parts: defaultdict[int, list[Any]] = defaultdict(list)
+    while blocks:
+        codes, chunks = blocks.pop(0)
+        kept = keep_mask[codes] if dense else np.isin(codes, keep)
+        codes, chunks = codes[kept].astype(np.int64), chunks[kept]
+        if not len(codes):
+            continue
+        joint = np.sort(codes * len(words) + chunks)  # sort, not np.unique (hashes: far slower)
+        joint = joint[np.r_[True, joint[1:] != joint[:-1]]]  # each (pair, chunk) once
+        codes = joint // len(words)
+        chunks = (joint % len(words)).astype(np.int32)
+        bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+        for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            parts[int(codes[start])].append(chunks[start:end])
     where: dict[str, Any] = {}
-    kept = np.isin(codes, keep)
-    if not kept.any():
-        return counts, where
-    pairs_sorted = np.sort(codes[kept] * len(words) + pair_words[kept])  # sort, not unique:
-    pairs_sorted = pairs_sorted[np.r_[True, pairs_sorted[1:] != pairs_sorted[:-1]]]  # far faster
-    del codes, pair_words, kept
-    pair_codes = pairs_sorted // len(words)
-    chunk_ids = (pairs_sorted % len(words)).astype(np.int32)
-    starts = np.flatnonzero(np.r_[True, pair_codes[1:] != pair_codes[:-1]])
-    ends = np.r_[starts[1:], len(pair_codes)]
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        code = int(pair_codes[start])
-        where[chr(code // base) + chr(code % base)] = chunk_ids[start:end].copy()
+    for code, arrays in parts.items():
+        where[chr(code // base) + chr(code % base)] = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
     return counts, where
+
+
+def _block_pairs(words: list[str], base: int) -> Any:
+    """``(codes, chunk ids)`` of the adjacent pairs inside the words, a block of words at a time."""
+    import numpy as np
+
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    ends = np.cumsum(lengths)
+    start = 0
+    while start < len(words):
+        done = int(ends[start - 1]) if start else 0
+        end = max(start + 1, int(np.searchsorted(ends, done + COUNT_BLOCK, side="left")) + 1)
+        end = min(end, len(words))
+        text = "".join(words[start:end])
+        if base <= 256:
+            symbols = np.frombuffer(text.encode("latin-1"), dtype=np.uint8).astype(np.int64)
+        else:
+            symbols = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        word_of = np.repeat(np.arange(start, end, dtype=np.int32), lengths[start:end])
+        inside = word_of[1:] == word_of[:-1]
+        yield (symbols[:-1] * base + symbols[1:])[inside], word_of[1:][inside]
+        start = end
 
 
 def _merge_fresh(
