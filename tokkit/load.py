@@ -1,5 +1,7 @@
 """Open any tokenizer tokkit knows: its own output dirs, ``tokenizer.json``, sentencepiece
-``.model``, a ``transformers`` tokenizer dir, or ``tiktoken:<encoding>``.
+``.model``, a ``transformers`` tokenizer dir, ``tiktoken:<encoding>`` (tiktoken itself), or a
+tiktoken rank file (``*.tiktoken``, Llama 3's ``tokenizer.model``: tokkit's own byte-level BPE with
+tiktoken's ids, see :meth:`~tokkit.models.bpe.ByteLevelBPETokenizer.from_tiktoken_file`).
 
 A tokkit output dir holds ``tokkit.json`` (which kind and backend wrote it, the training config and
 run statistics); :data:`KINDS` maps its ``kind`` to the class that loads it, so new algorithms
@@ -75,6 +77,26 @@ def load_tokenizer(spec: str | Path) -> Tokenizer:
         )
     if path.suffix == ".json":
         return tokenizer_class("hf").load(path)
-    if path.suffix == ".model":
-        return tokenizer_class("spm").load(path)
-    raise InputError(f"{path}: unknown tokenizer file; expected tokenizer.json, a .model or a directory")
+    if path.suffix in (".tiktoken", ".model"):
+        from tokkit.models.bpe_ranks import is_rank_file
+
+        if is_rank_file(path):  # OpenAI's encodings, Llama 3's tokenizer.model
+            from tokkit.models.bpe import ByteLevelBPETokenizer
+
+            return ByteLevelBPETokenizer.from_tiktoken_file(path)
+        if _starts_with_brace(path):  # tokkit's own bpe.model (JSON)
+            return tokenizer_class("bpe").load(path)
+        if path.suffix == ".model":
+            return tokenizer_class("spm").load(path)
+    raise InputError(
+        f"{path}: unknown tokenizer file; expected tokenizer.json, a .model, a tiktoken rank file "
+        "or a directory"
+    )
+
+
+def _starts_with_brace(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(1) == b"{"
+    except OSError:
+        return False

@@ -143,3 +143,32 @@ def test_load_tokenizer_opens_the_directory(trained: ByteLevelBPETokenizer, tmp_
     loaded = load_tokenizer(tmp_path)
     assert isinstance(loaded, ByteLevelBPETokenizer)
     assert loaded.encode("the quick fox") == trained.encode("the quick fox")
+
+
+def test_surrogate_pair_is_read_as_its_character(trained: ByteLevelBPETokenizer) -> None:
+    """Old main: 6 byte tokens (each surrogate's 3 bytes) that decoded to six U+FFFD."""
+    assert trained.encode("\ud83d\udc4d") == trained.encode("👍")
+    assert trained.decode(trained.encode("\ud83d\udc4d")) == "👍"
+    assert trained.encode("a\ud83d\udc4db") == trained.encode("a👍b")
+
+
+def test_lone_surrogate_is_read_as_replacement_character(trained: ByteLevelBPETokenizer) -> None:
+    for lone in ("\ud83d", "\udc4d", "\udfff"):
+        assert trained.encode(lone) == trained.encode("\ufffd")
+        assert trained.decode(trained.encode(f"x{lone}y")) == "x\ufffdy"
+    assert trained.decode(trained.encode("\udc4d\ud83d")) == "\ufffd\ufffd"  # reversed: no pair
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(st.characters() | st.sampled_from(["\ud83d", "\udc4d", "\ud800", "\udfff", "a", " ", "中"]))
+       .map("".join))  # (st.text drops surrogates from any alphabet)
+def test_round_trip_with_surrogates_is_the_repaired_text(trained: ByteLevelBPETokenizer, text: str) -> None:
+    """The guarantee: ``decode(encode(s)) == repair_surrogates(s)``, which is ``s`` itself unless
+    ``s`` holds surrogate code points."""
+    from tokkit.models.bpe_bytes import repair_surrogates
+
+    repaired = repair_surrogates(text)
+    assert trained.decode(trained.encode(text)) == repaired
+    assert trained.encode(text) == trained.encode(repaired)
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        assert repaired is text

@@ -16,8 +16,16 @@ the pieces, mostly words, merge on their own and repeat, so they come from a cac
 character starts merged on its own unless a token cuts it there. Unseen chunks in a row (long
 Chinese runs, which the pattern keeps whole and which rarely repeat) are cut all at once; a word
 after a space, which recurs, is remembered as a chunk. Both shortcuts give the ids of the plain
-merge (see :class:`_Boundaries`). Decoding joins the tokens' bytes and decodes UTF-8, so
-``decode(encode(s)) == s`` for any string, and invalid sequences from arbitrary ids become U+FFFD.
+merge (see :class:`_Boundaries`). Merging a long chunk (megabytes of one character) is
+O(n log n): ``str.replace`` passes up to a budget, then a linked list and a heap of merge sites.
+
+Decoding joins the tokens' bytes and decodes UTF-8, so ``decode(encode(s)) == s`` for any string
+without surrogate code points; surrogates are read as tiktoken reads them (a UTF-16 pair is its
+character, a lone one U+FFFD, see :meth:`ByteLevelBPETokenizer.encode`). Invalid UTF-8 from
+arbitrary ids decodes to U+FFFD.
+
+Ids of another library (a tiktoken rank file, Llama 3's ``tokenizer.model``) are kept as they are:
+see :meth:`ByteLevelBPETokenizer.from_vocab` and :meth:`ByteLevelBPETokenizer.from_tiktoken_ranks`.
 
 >>> tok = ByteLevelBPETokenizer([(ord("a") - 33, ord("a") - 33)], pattern="gpt2")
 >>> tok.encode("aaa"), tok.decode(tok.encode("aaa"))
@@ -28,7 +36,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property, lru_cache
 from heapq import heapify, heappop, heappush
 from itertools import chain, compress, product, repeat
@@ -38,7 +46,7 @@ from typing import Any, TypeVar
 
 from tokkit.atomic import atomic_file
 from tokkit.errors import InputError
-from tokkit.models.bpe_bytes import BYTE_RANK, RANK_TABLE, RANKED_BYTES, display, undisplay
+from tokkit.models.bpe_bytes import BYTE_RANK, RANKED_BYTES, display, repair_surrogates, undisplay
 from tokkit.models.files import read_model_json
 from tokkit.train.pretokenize import compiled, resolve_pattern
 
@@ -46,7 +54,8 @@ MODEL_FILE = "bpe.model"
 VOCAB_FILE = "vocab.txt"
 TOKENIZER_JSON = "tokenizer.json"
 FORMAT = "tokkit-bpe"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The newest ``bpe.model`` version read; tokkit's own id layout is still written as version 1."""
 CACHE_SIZE = 1 << 16
 """Chunks (pieces) whose ids a cache remembers; it is emptied when full (cheap; hot ones return)."""
 PASS_BUDGET = 64
@@ -117,8 +126,117 @@ class ByteLevelBPETokenizer:
                 tokens.append(merged)
             self._merges.append((left, right))
             self._merge_ids.append(new_id)
+        self._setup(tokens, ids_by_bytes, {s: i for i, s in enumerate(self._specials)})
+
+    @classmethod
+    def from_vocab(
+        cls,
+        vocab: Mapping[bytes, int],
+        merges: Iterable[tuple[bytes, bytes]],
+        *,
+        pattern: str,
+        special_tokens: Mapping[str, int] | None = None,
+        whole_chunks: bool = False,
+    ) -> ByteLevelBPETokenizer:
+        """A tokenizer with the ids of another library: ``vocab`` maps every token's bytes (the 256
+        single bytes included) to its id, ``merges`` are byte pairs in rank order, each making a
+        token of ``vocab``; ``special_tokens`` maps text to id. Ids may leave holes (ids of no
+        token). ``whole_chunks``: a chunk that is itself a token is emitted as that token, before
+        any merge (tiktoken does this; ``tokenizers`` calls it ``ignore_merges``).
+        """
+        specials = dict(special_tokens or {})
+        size = 1 + max([*vocab.values(), *specials.values()])
+        tokens = [b""] * size
+        holes = set(range(size))
+        special_ids = set(specials.values())
+        for raw, id in vocab.items():
+            if id < 0 or id in special_ids or id not in holes:
+                raise InputError(f"vocab: id {id} of {raw!r} is negative or given twice; "
+                                 "the vocabulary is corrupt")
+            tokens[id] = raw
+            holes.discard(id)
+        for text, id in specials.items():
+            if id < 0:
+                raise InputError(f"special_tokens: {text!r} has a negative id {id}")
+            tokens[id] = text.encode("utf-8")
+            holes.discard(id)
+        missing = [b for b in range(256) if bytes([b]) not in vocab]
+        if missing:
+            raise InputError(f"vocab: byte {missing[0]:#04x} has no id; a byte-level vocabulary "
+                             "needs all 256 single bytes")
+        self = cls.__new__(cls)
+        self.pattern = resolve_pattern(pattern)
+        self._specials = sorted(specials, key=specials.__getitem__)
+        self._merges, self._merge_ids = [], []
+        ids_by_bytes = dict(vocab)
+        for rank, (left, right) in enumerate(merges):
+            ids = ids_by_bytes.get(left), ids_by_bytes.get(right), ids_by_bytes.get(left + right)
+            if None in ids:
+                raise InputError(f"merges: merge {rank} ({left!r}, {right!r}) joins or makes bytes "
+                                 "that are not in vocab; the merge list is corrupt")
+            self._merges.append((ids[0], ids[1]))  # type: ignore[arg-type]
+            self._merge_ids.append(ids[2])  # type: ignore[arg-type]
+        self._setup(tokens, ids_by_bytes, specials, holes=frozenset(holes), whole_chunks=whole_chunks)
+        return self
+
+    @classmethod
+    def from_tiktoken_ranks(cls, ranks: Mapping[bytes, int], pattern: str,
+                            special_tokens: Mapping[str, int] | None = None) -> ByteLevelBPETokenizer:
+        """The tokenizer of a tiktoken rank table (``token bytes → rank``, the rank is the id), its
+        split ``pattern`` and ``special_tokens`` (text → id): ids equal tiktoken's. The merges are
+        re-derived from the ranks (:func:`tokkit.models.bpe_ranks.derive_merges`, cached on disk);
+        a chunk that is itself a token is that token, as in tiktoken. From a ``tiktoken.Encoding``:
+        :meth:`from_tiktoken_encoding`; from a rank file: :meth:`from_tiktoken_file`.
+        """
+        from tokkit.models.bpe_ranks import cached_merges
+
+        return cls.from_vocab(ranks, cached_merges(ranks), pattern=pattern,
+                              special_tokens=special_tokens, whole_chunks=True)
+
+    @classmethod
+    def from_tiktoken_encoding(cls, encoding: Any) -> ByteLevelBPETokenizer:
+        """The tokenizer of a ``tiktoken.Encoding`` (its ranks, pattern and special tokens)."""
+        return cls.from_tiktoken_ranks(encoding._mergeable_ranks, encoding._pat_str,
+                                       encoding._special_tokens)
+
+    @classmethod
+    def from_tiktoken_file(cls, path: str | Path, *, pattern: str | None = None,
+                           special_tokens: Mapping[str, int] | None = None) -> ByteLevelBPETokenizer:
+        """The tokenizer of a tiktoken rank file (``<base64 token> <rank>`` lines).
+
+        Without ``pattern``, the file must be one tokkit knows by its sha256: OpenAI's encodings
+        (``cl100k_base.tiktoken``...) and Meta's Llama 3 ``tokenizer.model``; their pattern and
+        special tokens are then the official ones (for Llama 3, those of a ``tokenizer_config.json``
+        beside the file if there is one).
+        """
+        from tokkit.models.bpe_ranks import known_rank_file, read_tiktoken_ranks
+
+        path = Path(path)
+        ranks = read_tiktoken_ranks(path)
+        if pattern is None:
+            known = known_rank_file(path)
+            if known is None:
+                raise InputError(
+                    f"{path}: not a rank file tokkit knows (OpenAI's encodings, Llama 3); pass "
+                    "pattern= (its split regex) and special_tokens= to from_tiktoken_file"
+                )
+            pattern, default_specials = known
+            special_tokens = default_specials if special_tokens is None else special_tokens
+        return cls.from_tiktoken_ranks(ranks, pattern, special_tokens)
+
+    def _setup(self, tokens: list[bytes], ids_by_bytes: dict[bytes, int], specials: dict[str, int],
+               *, holes: frozenset[int] = frozenset(), whole_chunks: bool = False) -> None:
+        """The encoder's tables, from the vocabulary (``tokens[id]``) and ``self._merges``."""
         self._tokens = tokens
+        self._holes = holes
         self._ids_by_bytes = ids_by_bytes
+        self._special_ids = specials
+        self._special_text = {id: text for text, id in specials.items()}
+        # the tokkit layout: specials first, then the bytes in tokenizers' order, then the merges
+        self._layout_default = (
+            list(specials.values()) == list(range(len(specials))) and not holes
+            and all(ids_by_bytes[bytes([b])] == len(specials) + BYTE_RANK[b] for b in range(256))
+        )
         # Encoder tables: a pair is the 2-character string of its ids; a later duplicate of a pair
         # overrides an earlier one, as when ``tokenizers`` loads a merge list.
         self._rank: dict[str, int] = {}
@@ -126,24 +244,36 @@ class ByteLevelBPETokenizer:
         for rank, ((left, right), new_id) in enumerate(zip(self._merges, self._merge_ids, strict=True)):
             self._rank[chr(left) + chr(right)] = rank
             self._merge_info.append((chr(left) + chr(right), chr(new_id)))
-        offset = len(self._specials)
-        self._symbols: dict[int, str] | None = (
-            None if offset == 0 else {b: chr(offset + BYTE_RANK[b]) for b in range(256)}
-        )
+        byte_ids = [ids_by_bytes[bytes([b])] for b in range(256)]
+        self._byte_table: bytes | None = bytes(byte_ids) if max(byte_ids) < 256 else None
+        self._symbols = {b: chr(id) for b, id in enumerate(byte_ids)}
         self._split = compiled(self.pattern).findall
-        self._special_ids = {s: i for i, s in enumerate(self._specials)}
         self._special_split = (
-            re.compile("|".join(map(re.escape, sorted(self._specials, key=len, reverse=True))))
-            if self._specials
+            re.compile("|".join(map(re.escape, sorted(specials, key=len, reverse=True))))
+            if specials
             else None
         )
+        self._whole: dict[str, int] | None = None
+        if whole_chunks:
+            self._whole = {}
+            for raw, id in ids_by_bytes.items():
+                try:
+                    self._whole[raw.decode("utf-8")] = id
+                except UnicodeDecodeError:
+                    continue  # a chunk is whole characters: never this token
         self._cache: dict[str, list[int]] = {}
         self._piece_cache: dict[str, list[int]] = {}
         # str.translate table: code point -> the symbols of that character merged on its own.
         self._char_symbols: dict[int, str] = _Memo(self._char_merged)
-        # Every merge made a new token: a merge then always ranks after the merges that made its
-        # parts, which the shortcuts (pre-merged characters) rely on.
-        self._shortcuts = len(tokens) == len(self._specials) + 256 + len(self._merges)
+        # Every merge made a new token from tokens made before: a merge then always ranks after
+        # the merges that made its parts, which the shortcuts (pre-merged characters) rely on.
+        made = set(byte_ids)
+        self._shortcuts = True
+        for (left, right), new_id in zip(self._merges, self._merge_ids, strict=True):
+            if left not in made or right not in made or new_id in made:
+                self._shortcuts = False
+                break
+            made.add(new_id)
 
     # --- the Tokenizer interface -------------------------------------------------------------
 
@@ -161,7 +291,14 @@ class ByteLevelBPETokenizer:
         return list(self._merges)
 
     def encode(self, text: str) -> list[int]:
-        """Ids of ``text``; special-token strings inside it become their special ids."""
+        """Ids of ``text``; special-token strings inside it become their special ids.
+
+        Surrogates are handled as tiktoken does (:func:`~tokkit.models.bpe_bytes.repair_surrogates`):
+        a surrogate pair is read as its character, a lone surrogate as U+FFFD. So
+        ``decode(encode(s)) == s`` for every string without surrogate code points (every string
+        that is valid Unicode text), and ``== repair_surrogates(s)`` for any string.
+        """
+        text = repair_surrogates(text)
         if self._special_split is None:
             return self._encode_ordinary(text)
         ids: list[int] = []
@@ -181,16 +318,15 @@ class ByteLevelBPETokenizer:
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """The raw bytes of ``ids`` (specials as their UTF-8 text)."""
-        if ids and (min(ids) < 0 or max(ids) >= len(self._tokens)):
-            bad = next(i for i in ids if not 0 <= i < len(self._tokens))
-            raise InputError(f"id {bad} is outside the vocabulary (0..{len(self._tokens) - 1})")
+        if ids and (min(ids) < 0 or max(ids) >= len(self._tokens)
+                    or (self._holes and not self._holes.isdisjoint(ids))):
+            self._check(next(i for i in ids if not 0 <= i < len(self._tokens) or i in self._holes))
         return b"".join(map(self._tokens.__getitem__, ids))
 
     def id_to_token(self, id: int) -> str:
         """The token as ``tokenizers`` shows it (ByteLevel display string; specials as text)."""
-        if id < len(self._specials):
-            return self._specials[self._check(id)]
-        return display(self._tokens[self._check(id)])
+        text = self._special_text.get(id)
+        return text if text is not None else display(self._tokens[self._check(id)])
 
     def token_bytes(self, id: int) -> bytes:
         return self._tokens[self._check(id)]
@@ -210,11 +346,13 @@ class ByteLevelBPETokenizer:
 
     @cached_property
     def _boundaries(self) -> _Boundaries:
-        return _Boundaries(self._tokens[len(self._specials) + 256 :])
+        return _Boundaries(self._tokens[id] for id in set(self._merge_ids))
 
     def _check(self, id: int) -> int:
         if not 0 <= id < len(self._tokens):
             raise InputError(f"id {id} is outside the vocabulary (0..{len(self._tokens) - 1})")
+        if id in self._holes:
+            raise InputError(f"id {id} is no token of this vocabulary (a gap in its ids)")
         return id
 
     def _encode_ordinary(self, text: str) -> list[int]:
@@ -224,9 +362,12 @@ class ByteLevelBPETokenizer:
         for chunk in chunks:
             chunk_ids = cache.get(chunk)
             if chunk_ids is None:
-                if not (chunk.isascii() or self._merge_whole(chunk)):
+                if self._whole is not None and chunk in self._whole:
+                    chunk_ids = self._remember(chunk, [self._whole[chunk]])
+                elif not (chunk.isascii() or self._merge_whole(chunk)):
                     return self._encode_runs(ids, chain((chunk,), chunks))
-                chunk_ids = self._remember(chunk, self._encode_bytes(chunk))
+                else:
+                    chunk_ids = self._remember(chunk, self._encode_bytes(chunk))
             ids += chunk_ids
         return ids
 
@@ -243,7 +384,9 @@ class ByteLevelBPETokenizer:
         for chunk in chunks:
             chunk_ids = cache.get(chunk)
             if chunk_ids is None:
-                if chunk.isascii() or merge_whole(chunk):
+                if self._whole is not None and chunk in self._whole:
+                    chunk_ids = [self._whole[chunk]]
+                elif chunk.isascii() or merge_whole(chunk):
                     chunk_ids = self._encode_bytes(chunk)
                 elif chunk[0] == " ":
                     chunk_ids = self._encode_pieces(chunk)
@@ -316,8 +459,8 @@ class ByteLevelBPETokenizer:
 
     def _byte_symbols(self, text: str) -> str:
         raw = text.encode("utf-8", "surrogatepass")
-        if self._symbols is None:
-            return raw.translate(RANK_TABLE).decode("latin-1")
+        if self._byte_table is not None:
+            return raw.translate(self._byte_table).decode("latin-1")
         return raw.decode("latin-1").translate(self._symbols)
 
     def _merge_whole(self, chunk: str) -> bool:
@@ -436,12 +579,23 @@ class ByteLevelBPETokenizer:
     # --- files -------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The machine-readable model (what ``bpe.model`` holds)."""
+        """The machine-readable model (what ``bpe.model`` holds).
+
+        Version 1 (tokkit's own id layout): the specials and the merges, from which the ids follow.
+        Version 2 (another library's ids, :meth:`from_vocab`): also every token's id and bytes (hex).
+        """
+        if self._layout_default and self._whole is None:
+            return {"format": FORMAT, "version": 1, "pattern": self.pattern,
+                    "special_tokens": list(self._specials),
+                    "merges": [list(m) for m in self._merges]}
         return {
             "format": FORMAT,
-            "version": FORMAT_VERSION,
+            "version": 2,
             "pattern": self.pattern,
-            "special_tokens": list(self._specials),
+            "special_tokens": dict(self._special_ids),
+            "whole_chunks": self._whole is not None,
+            "vocab": [[id, raw.hex()] for id, raw in enumerate(self._tokens)
+                      if id not in self._holes and id not in self._special_text],
             "merges": [list(m) for m in self._merges],
         }
 
@@ -472,8 +626,17 @@ class ByteLevelBPETokenizer:
         data = read_model_json(path, "BPE", FORMAT, FORMAT_VERSION)
         try:
             merges = [(int(a), int(b)) for a, b in data["merges"]]
-            return cls(merges, pattern=data["pattern"], special_tokens=list(data["special_tokens"]))
-        except (KeyError, TypeError, ValueError) as err:
+            if data.get("version", 1) == 1:
+                return cls(merges, pattern=data["pattern"], special_tokens=list(data["special_tokens"]))
+            tokens = {int(id): bytes.fromhex(raw) for id, raw in data["vocab"]}
+            return cls.from_vocab(
+                {raw: id for id, raw in tokens.items()},
+                [(tokens[a], tokens[b]) for a, b in merges],
+                pattern=data["pattern"],
+                special_tokens={str(k): int(v) for k, v in data["special_tokens"].items()},
+                whole_chunks=bool(data["whole_chunks"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise InputError(f"{path}: corrupt BPE model ({err!r}); re-run train-bpe") from None
 
     def vocab_dump(self) -> str:
@@ -481,9 +644,12 @@ class ByteLevelBPETokenizer:
         parents: dict[int, tuple[int, int]] = {}
         for pair, new_id in zip(self._merges, self._merge_ids, strict=True):
             parents.setdefault(new_id, pair)
-        lines = [f"# {FORMAT} v{FORMAT_VERSION}: id, token, merged from; pattern: {self.pattern}"]
+        version = 1 if self._layout_default and self._whole is None else 2
+        lines = [f"# {FORMAT} v{version}: id, token, merged from; pattern: {self.pattern}"]
         for id, raw in enumerate(self._tokens):
-            if id < len(self._specials):
+            if id in self._holes:
+                continue
+            if id in self._special_text:
                 lines.append(f"{id}\t{_readable(raw)}\t(special)")
             elif id in parents:
                 left, right = parents[id]
@@ -491,29 +657,32 @@ class ByteLevelBPETokenizer:
                     f"{id}\t{_readable(raw)}\t[{_readable(self._tokens[left])}]"
                     f"[{_readable(self._tokens[right])}]"
                 )
-            else:
+            elif len(raw) == 1:
                 lines.append(f"{id}\t{_readable(raw)}\t(byte {raw[0]:#04x})")
+            else:
+                lines.append(f"{id}\t{_readable(raw)}\t(no merge: only a whole chunk)")
         return "\n".join(lines) + "\n"
 
     def to_hf_json(self) -> dict[str, Any]:
         """A ``tokenizer.json`` that ``tokenizers``/``transformers`` load and encode identically."""
         vocab: dict[str, int] = {}
         for id in range(len(self._tokens)):
-            vocab.setdefault(self.id_to_token(id), id)
+            if id not in self._holes:
+                vocab.setdefault(self.id_to_token(id), id)
         return {
             "version": "1.0",
             "truncation": None,
             "padding": None,
             "added_tokens": [
-                {"id": i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
-                 "normalized": False, "special": True}
-                for i, s in enumerate(self._specials)
+                {"id": self._special_ids[s], "content": s, "single_word": False, "lstrip": False,
+                 "rstrip": False, "normalized": False, "special": True}
+                for s in self._specials
             ],
             "normalizer": None,
             "pre_tokenizer": {
                 "type": "Sequence",
                 "pretokenizers": [
-                    {"type": "Split", "pattern": {"Regex": self.pattern}, "behavior": "Isolated",
+                    {"type": "Split", "pattern": {"Regex": _oniguruma(self.pattern)}, "behavior": "Isolated",
                      "invert": False},
                     {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
                      "use_regex": False},
@@ -530,15 +699,23 @@ class ByteLevelBPETokenizer:
                 "end_of_word_suffix": None,
                 "fuse_unk": False,
                 "byte_fallback": False,
-                "ignore_merges": False,
+                "ignore_merges": self._whole is not None,
                 "vocab": vocab,
                 "merges": [[self.id_to_token(a), self.id_to_token(b)] for a, b in self._merges],
             },
         }
 
     def __repr__(self) -> str:
+        specials = self._specials if len(self._specials) <= 8 else [*self._specials[:8], "..."]
         return (f"ByteLevelBPETokenizer(vocab_size={self.vocab_size}, merges={len(self._merges)}, "
-                f"special_tokens={self._specials!r})")
+                f"special_tokens={specials!r})")
+
+
+def _oniguruma(pattern: str) -> str:
+    """``pattern`` for ``tokenizers``' regex engine (Oniguruma, Ruby syntax), where ``X{1,3}+`` is
+    not possessive as in ``regex`` and tiktoken (cl100k's ``\\p{N}{1,3}+``) but a repetition of
+    ``X{1,3}``: written as the atomic group it means, ``(?>X{1,3})``."""
+    return re.sub(r"(\\p\{\w+\}|\[[^\]]*\]|\\.|.)(\{\d+(?:,\d*)?\})\+", r"(?>\1\2)", pattern)
 
 
 class _Boundaries:

@@ -54,3 +54,18 @@ def undisplay(text: str) -> bytes | None:
         return bytes([DISPLAY_BYTE[ch] for ch in text])
     except KeyError:
         return None
+
+
+def repair_surrogates(text: str) -> str:
+    """``text`` as tiktoken encodes it: a UTF-16 surrogate pair (``"\\ud83d\\udc4d"``, as JSON or
+    a Windows API may hand over) becomes its character (``"👍"``), a lone surrogate U+FFFD.
+
+    Text without surrogates comes back unchanged (the same object), after one C-speed check.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text

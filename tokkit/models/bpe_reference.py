@@ -1,5 +1,6 @@
 """The readable twin of the BPE encoder's merge: the specification its fast paths are held to.
 
+Surrogates are first read as tiktoken reads them (a pair is its character, a lone one U+FFFD).
 Per chunk of the split pattern, start from the chunk's UTF-8 bytes as byte ids; then, while some
 adjacent pair has a merge, take the lowest-ranked such pair and merge every occurrence of it,
 left to right, not overlapping. :class:`tokkit.models.bpe.ByteLevelBPETokenizer` does the same
@@ -46,6 +47,7 @@ def merge_ids(ids: list[int], merges: list[tuple[int, int]], results: list[int])
 
 def merge_by_rank(tok: _Merges, text: str, *, whole: bool = False) -> list[int]:
     """The ids of ``text`` (no special tokens) under ``tok``'s merges; ``whole``: one chunk."""
+    from tokkit.models.bpe_bytes import repair_surrogates
     from tokkit.train.pretokenize import split
 
     id_of: dict[bytes, int] = {}
@@ -56,7 +58,8 @@ def merge_by_rank(tok: _Merges, text: str, *, whole: bool = False) -> list[int]:
             continue  # a hole in the id space
     results = [id_of[tok.token_bytes(a) + tok.token_bytes(b)] for a, b in tok.merges]
     ids: list[int] = []
+    text = repair_surrogates(text)
     for chunk in [text] if whole else split(text, tok.pattern):
-        raw = chunk.encode("utf-8", "surrogatepass")
+        raw = chunk.encode("utf-8")
         ids += merge_ids([tok.byte_id(b) for b in raw], tok.merges, results)
     return ids

