@@ -22,6 +22,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,8 @@ def main() -> None:
             previous: tuple[float, float] | None = None
             for n in sorted(sizes + extra):
                 text = char * n
-                ours, ids = best_time(lambda text=text: tok.encode(text), args.repeat, reset)
-                theirs, expected = best_time(lambda text=text: enc.encode_ordinary(text), args.repeat,
+                ours, ids = best_time(partial(tok.encode, text), args.repeat, reset)
+                theirs, expected = best_time(partial(enc.encode_ordinary, text), args.repeat,
                                              lambda: None)
                 doubled = previous is not None and n in sizes and n // 2 in sizes
                 ratio = f"{ours / previous[0]:>7.2f}" if doubled and previous else f"{'':>7}"
