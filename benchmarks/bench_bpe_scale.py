@@ -1,0 +1,210 @@
+"""BPE training at the user's scale: tokkit from scratch beside rustbpe and tokenizers, in one run.
+
+Each trainer runs in its own child process (this script with ``--child``) on the same text and split
+pattern (GPT-4's); the parent samples the child's process tree (the child and its workers, PSS via
+``tokkit.resources.tree_pss_mb``) for the peak. Prints time, peak memory, their growth per MB and
+whether the merge lists agree (tokenizers is the reference for tokkit's merges; rustbpe breaks
+ties its own way, so its agreement is shown, not required).
+
+    python benchmarks/bench_bpe_scale.py                           # 33.8 MB en+zh @ 32000
+    python benchmarks/bench_bpe_scale.py --hostile                 # one-line inputs, tokkit alone
+    python benchmarks/bench_bpe_scale.py --corpus ../shared/corpora/large --limit-mb 100 --vocab 64000
+
+``--hostile`` trains the issue-16 pathological inputs: one 4 MB line (``"汉字" * 500_000 +
+" word" * 200_000``) at vocab 300 (target < 30 s) and a 50 MB single line of classical Chinese
+(``large/classical_*.txt.zst`` decompressed, newlines removed) at vocab 8000 (target < 300 s,
+< 2 GB). The machine this ran on has 2 cores shared with other jobs: read times as upper bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
+DEFAULT_CORPUS = [SHARED / "corpora" / "en", SHARED / "corpora" / "zh"]
+TRAINERS = ("tokkit", "rustbpe", "tokenizers")
+
+
+def lines(args: argparse.Namespace) -> Iterator[str]:
+    """The corpus as the CLI reads it (one text per line), or the single line of ``--text-file``."""
+    if args.text_file:
+        with open(args.text_file, encoding="utf-8") as handle:
+            yield handle.read().rstrip("\n")
+        return
+    from tokkit.corpus.readers import read_texts
+
+    limit = args.limit_mb * 1e6 if args.limit_mb else None
+    size = 0
+    for line in read_texts(args.corpus, split="line"):
+        yield line
+        size += len(line.encode("utf-8"))
+        if limit is not None and size >= limit:
+            return
+
+
+def child(args: argparse.Namespace) -> None:
+    """Train one way; write seconds and the learned tokens (hex bytes, in merge order)."""
+    from tokkit.train.pretokenize import GPT4_PATTERN
+
+    start = time.perf_counter()
+    extra: dict = {}
+    if args.child == "tokkit":
+        from tokkit.train.bpe import BPETrainer
+        from tokkit.train.config import BPEConfig
+
+        trainer = BPETrainer(BPEConfig(vocab_size=args.vocab, min_frequency=args.min_frequency,
+                                       workers=args.workers))
+        tok = trainer.train(lines(args))
+        learned = [tok.token_bytes(i) for i in range(256, tok.vocab_size)]
+        extra = trainer.stats
+    elif args.child == "rustbpe":
+        import rustbpe
+
+        tok = rustbpe.Tokenizer()
+        tok.train_from_iterator(lines(args), args.vocab, pattern=GPT4_PATTERN)
+        learned = [token for token, rank in sorted(tok.get_mergeable_ranks(), key=lambda t: t[1])][256:]
+    else:
+        from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
+
+        hf = Tokenizer(models.BPE())
+        hf.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(GPT4_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
+        hf.train_from_iterator(lines(args), trainers.BpeTrainer(
+            vocab_size=args.vocab, min_frequency=args.min_frequency,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+        from tokkit.models.bpe_bytes import DISPLAY_BYTE
+
+        merges = json.loads(hf.to_str())["model"]["merges"]
+        learned = [bytes(DISPLAY_BYTE[c] for c in left + right) for left, right in merges]
+    seconds = time.perf_counter() - start
+    Path(args.out).write_text(json.dumps({"seconds": seconds, "learned": [t.hex() for t in learned],
+                                          "stats": extra}))
+
+
+def run_child(which: str, args: argparse.Namespace, out: Path, extra: list[str]) -> dict:
+    import psutil
+
+    from tokkit.resources import tree_pss_mb
+
+    command = [sys.executable, __file__, "--child", which, "--out", str(out), "--vocab", str(args.vocab),
+               "--min-frequency", str(args.min_frequency), *extra]
+    start = time.perf_counter()
+    proc = psutil.Popen(command)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, tree_pss_mb(proc.pid))
+        time.sleep(0.2)
+        if args.timeout and time.perf_counter() - start > args.timeout:
+            for kid in proc.children(recursive=True):
+                kid.kill()
+            proc.kill()
+            proc.wait()
+            return {"seconds": float("nan"), "peak_mb": peak, "learned": None, "stats": {},
+                    "note": f"stopped after {args.timeout:.0f} s"}
+    if proc.returncode:
+        return {"seconds": float("nan"), "peak_mb": peak, "learned": None, "stats": {},
+                "note": f"exit code {proc.returncode}"}
+    result = json.loads(out.read_text())
+    result["peak_mb"] = peak
+    return result
+
+
+def compare(args: argparse.Namespace, extra: list[str], size_mb: float, trainers: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {name: run_child(name, args, Path(tmp) / f"{name}.json", extra) for name in trainers}
+    print(f"{'trainer':<12}{'train s':>9}{'peak MB':>9}{'s/MB':>8}{'MB/MB':>8}{'tokens':>8}  note")
+    for name, r in results.items():
+        count = len(r["learned"]) if r["learned"] is not None else 0
+        print(f"{name:<12}{r['seconds']:>9.1f}{r['peak_mb']:>9.0f}{r['seconds'] / size_mb:>8.2f}"
+              f"{r['peak_mb'] / size_mb:>8.1f}{count:>8}  {r.get('note', '')}")
+    ours = results.get("tokkit")
+    if ours and ours["learned"] is not None:
+        print(f"tokkit: {json.dumps(ours['stats'])}")
+        for name in trainers[1:]:
+            other = results[name]
+            if other["learned"] is None:
+                continue
+            same = other["learned"] == ours["learned"]
+            first = next((i for i, (a, b) in enumerate(zip(ours["learned"], other["learned"], strict=False))
+                          if a != b), None)
+            print(f"tokkit/{name}: time {ours['seconds'] / other['seconds']:.2f}×, memory "
+                  f"{ours['peak_mb'] / max(other['peak_mb'], 1):.2f}×, merges "
+                  + ("identical" if same else f"differ from merge {first} (lengths "
+                     f"{len(ours['learned'])}/{len(other['learned'])})"))
+
+
+def hostile(args: argparse.Namespace) -> None:
+    import zstandard
+
+    with tempfile.TemporaryDirectory() as tmp:
+        four = Path(tmp) / "line4mb.txt"
+        four.write_text("汉字" * 500_000 + " word" * 200_000, encoding="utf-8")
+        fifty = Path(tmp) / "classical50mb.txt"
+        with fifty.open("w", encoding="utf-8") as handle:
+            written = 0
+            for path in sorted((SHARED / "corpora" / "large").glob("classical_*.txt.zst")):
+                with path.open("rb") as raw:
+                    reader = zstandard.ZstdDecompressor().stream_reader(raw)
+                    text = reader.read().decode("utf-8").replace("\n", "")
+                piece = text.encode("utf-8")[: 50_000_000 - written].decode("utf-8", "ignore")
+                handle.write(piece)
+                written += len(piece.encode("utf-8"))
+                if written >= 50_000_000 - 4:
+                    break
+        for path, vocab, target in ((four, 300, "< 30 s"), (fifty, 8000, "< 300 s, < 2048 MB")):
+            args.vocab = vocab
+            size = path.stat().st_size / 1e6
+            print(f"\n{path.name}: one line, {size:.1f} MB, vocab {vocab} (target {target}), "
+                  f"load average {os.getloadavg()[0]:.1f}")
+            compare(args, ["--text-file", str(path)], size, args.trainers)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", nargs="+", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--limit-mb", type=float, default=None, help="stop reading after this many MB")
+    parser.add_argument("--text-file", help=argparse.SUPPRESS)
+    parser.add_argument("--vocab", type=int, default=32_000)
+    parser.add_argument("--min-frequency", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--trainers", nargs="+", choices=TRAINERS, default=list(TRAINERS))
+    parser.add_argument("--timeout", type=float, default=900, help="stop a trainer after this many s")
+    parser.add_argument("--hostile", action="store_true", help="the one-line inputs of issue 16")
+    parser.add_argument("--child", choices=TRAINERS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    if args.hostile:
+        if "--trainers" not in sys.argv:
+            args.trainers = ["tokkit"]
+        hostile(args)
+        return
+    missing = [p for p in args.corpus if not p.exists()]
+    if missing:
+        raise SystemExit(f"corpus not found: {missing[0]} (set TOKKIT_SHARED or pass --corpus)")
+    size = sum(len(line.encode("utf-8")) for line in lines(args)) / 1e6
+    print(f"corpus {size:.1f} MB ({', '.join(p.name for p in args.corpus)}), vocab {args.vocab}, "
+          f"min_frequency {args.min_frequency}, pattern gpt4, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    extra = ["--corpus", *map(str, args.corpus)]
+    if args.limit_mb:
+        extra += ["--limit-mb", str(args.limit_mb)]
+    if args.workers:
+        extra += ["--workers", str(args.workers)]
+    compare(args, extra, size, args.trainers)
+
+
+if __name__ == "__main__":
+    main()
