@@ -28,6 +28,20 @@ Rules, the same as ``tokenizers``' ``BpeTrainer`` so the merge lists are identic
 * a merge that spells an existing token (another split of the same bytes, or a special token's
   text) reuses that id and the vocabulary does not grow, so there are more merges than new ids.
 
+Long and repetitive input (a line of unspaced Chinese is one regex chunk, megabytes long) trains
+exactly and in time linear in its length: chunks over ``LONG_CHUNK`` symbols take the linked path of
+:mod:`tokkit.train.bpe_long`. What the usual knobs would do to the merges:
+
+* ``min_frequency`` only ends training (the best pair occurs fewer times) and drops pairs that can
+  no longer reach it; it never changes which pair wins while training runs, and it does not bound
+  the cost of a long chunk (a run of 10⁶ ``汉字`` holds its pairs 10⁶ times);
+* ``max_token_length`` (``tokenizers``' option; tokkit has none) skips every merge whose token would
+  exceed N characters, so in a repetitive run tokens stop growing at N; from the first skipped
+  pair on, the merge list differs from the unlimited one (its vocabulary slots go to other pairs);
+* a chunk-length cap (cutting chunks at N characters before counting; tokkit does not) removes
+  the pairs that span each cut, so pair counts, and then merges, change wherever a chunk is longer
+  than N. Ordinary text (chunks of a few to ~30 characters) is unaffected by a cap of hundreds.
+
 Known difference: after such a reuse, pairs next to the reused symbol can gain occurrences; we
 count them exactly, whereas ``tokenizers`` keeps their old heap entry beside a new one and may
 split that pair's merge in two. The parity tests cover reuse through special tokens (identical);
