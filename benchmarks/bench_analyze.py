@@ -163,12 +163,15 @@ def main() -> None:
                        f"them into numpy alone {1e9 * read_cpu / n_ids:.1f} ns = "
                        f"{100 * read_cpu / lib_cpus[0]:.0f}% of the encode") if read_cpu > 1e-3 else ""
             print(f"{'':<22} {m.named.name:<12} worker start-up (fork, to a one-line batch on each): {startup:.2f} s{reading}")
-    for workers in (1, args.workers):
+    for workers, judge in ((1, False), (args.workers, False), (args.workers, True)):
         start = time.perf_counter()
         analyze(specs, {Path(c).name: [c] for c in corpora},
-                config=AnalyzeConfig(max_bytes=args.max_bytes, workers=workers))
-        print(f"end-to-end analyze, workers={workers} (reading, start-up, {len(specs)} tokenizers, "
-              f"{len(corpora)} corpora, tables cached): {time.perf_counter() - start:.2f} s")
+                config=AnalyzeConfig(max_bytes=args.max_bytes, workers=workers, judge=judge))
+        what = "with the judged figures (efficiency, words, Han coverage, health)" if judge else \
+            "the compression figures"
+        print(f"end-to-end analyze, workers={workers}, {what} (reading, start-up, {len(specs)} "
+              f"tokenizers, {len(corpora)} corpora, tables cached): "
+              f"{time.perf_counter() - start:.2f} s")
 
 
 if __name__ == "__main__":

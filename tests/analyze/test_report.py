@@ -49,7 +49,10 @@ def test_json_matches_the_documented_schema(report: Report, tmp_path: Path) -> N
     assert len(data["results"]) == 2 * 2 * 2  # tokenizers × corpora × (corpus + its one file)
     for r in data["results"]:
         assert set(r) == doc["results[]"]
-        assert set(r["figures"]) == doc["figures"]
+        judged = doc["judged figures"] if r["file"] is None else set()
+        assert set(r["figures"]) == doc["figures"] | judged
+        if r["file"] is None:
+            assert set(r["figures"]["health"]) == doc["health"]
         assert set(r["figures"]["scripts"]) == set(SCRIPTS)
         for entry in r["figures"]["scripts"].values():
             assert set(entry) == doc["figures.scripts.&lt;script&gt;"]
@@ -58,7 +61,7 @@ def test_json_matches_the_documented_schema(report: Report, tmp_path: Path) -> N
         else:
             assert set(r["vs_baseline"]) == doc["vs_baseline"]
             assert set(r["vs_baseline"]["scripts"]) == set(SCRIPTS)
-    assert set(data["config"]) == {"read", "max_bytes", "by_file", "batch_bytes", "workers"}
+    assert set(data["config"]) == {"read", "max_bytes", "by_file", "batch_bytes", "workers", "judge"}
 
 
 def test_ratios_and_sampling(report: Report) -> None:
@@ -72,7 +75,8 @@ def test_ratios_and_sampling(report: Report) -> None:
     # corpus rows when the corpus is one file
     assert 39_990 <= llama["bytes"] <= 40_000
     file_row = report.result("llama", "zh", str(report.corpora[0]["files"][0])).figures
-    assert file_row == llama
+    assert file_row == {k: v for k, v in llama.items() if k in file_row}
+    assert "health" in llama and "health" not in file_row  # judged once per corpus
     # English has no Han characters: the ratio is null, not a division error
     assert report.result("llama", "en").figures["tokens_per_han_char"] is None
 

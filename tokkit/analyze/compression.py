@@ -15,12 +15,14 @@ import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tokkit.analyze.judge import Judge, efficiency_figures
+from tokkit.analyze.lexicon import SAMPLE_BYTES, Lexicon, lexicon
 from tokkit.analyze.measure import (
     Measurer,
     TextTally,
@@ -67,6 +69,7 @@ class AnalyzeConfig:
     by_file: bool = False
     batch_bytes: int | None = None
     workers: int = 0
+    judge: bool = True
 
     def __post_init__(self) -> None:
         if self.max_bytes is not None and self.max_bytes <= 0:
@@ -124,6 +127,7 @@ def figures(text: TextTally, tokens: TokenTally, table: TokenTable, vocab_size: 
         }
     n_used = int(used.sum())
     return {
+        **efficiency_figures(hist, vocab_size),
         "documents": text.documents,
         "chars": text.chars,
         "bytes": text.bytes,
@@ -189,6 +193,8 @@ class Report:
     tokenizers: list[dict[str, Any]]
     corpora: list[dict[str, Any]]
     results: list[Result]
+    parity: list[dict[str, Any]] = field(default_factory=list)
+    compare: dict[str, Any] | None = None
 
     @property
     def baseline(self) -> str:
@@ -214,10 +220,12 @@ class Report:
             "tokenizers": self.tokenizers,
             "corpora": self.corpora,
             "results": [asdict(r) for r in self.results],
+            "parity": self.parity,
+            "compare": self.compare,
         }
 
 
-SCHEMA = "tokkit.analyze/1"
+SCHEMA = "tokkit.analyze/2"
 
 
 def _sample(files: Sequence[Path], config: AnalyzeConfig, stats: ReadStats) -> Iterator[tuple[str, str]]:
@@ -281,6 +289,8 @@ def analyze(
         raise InputError("no corpus given; pass --corpus PATH")
     named = open_tokenizers(tokenizers)
     measurers = [Measurer(n) for n in named]
+    judges = [Judge(m.tokenizer, m.table, m.encode_batch) for m in measurers] if config.judge \
+        else None
     stats = {name: ReadStats() for name in corpora}
     # a file named twice in one corpus is read once
     files = {name: list(dict.fromkeys(iter_files(paths, stats[name]))) for name, paths in corpora.items()}
@@ -297,8 +307,16 @@ def analyze(
         for corpus, paths in corpora.items():
             batches = _batches(_sample(files[corpus], config, stats[corpus]), config.batch_size(workers))
             measured = pool.measure(batches) if pool else measure_batches(measurers, batches)
-            results += _analyze_corpus(measurers, corpus, paths, measured, planned[corpus], task,
-                                       config, corpus_info)
+            corpus_results = _analyze_corpus(measurers, corpus, paths, measured, planned[corpus],
+                                             task, config, corpus_info)
+            if judges is not None:
+                lex = lexicon(text for _, text in _sample(
+                    files[corpus], replace(config, max_bytes=min(config.max_bytes or SAMPLE_BYTES,
+                                                                 SAMPLE_BYTES)), ReadStats()))
+                _judge(corpus_results, judges, lex)
+            for r in corpus_results:
+                r.figures.pop("_histogram", None)
+            results += corpus_results
     tokenizer_info = [
         {
             "name": m.named.name,
@@ -310,6 +328,14 @@ def analyze(
         for m in measurers
     ]
     return Report(config=config, tokenizers=tokenizer_info, corpora=corpus_info, results=results)
+
+
+def _judge(results: list[Result], judges: Sequence[Judge], lex: Lexicon) -> None:
+    """Add the judged figures to a corpus' whole-corpus results (one per tokenizer, in order)."""
+    whole = [r for r in results if r.file is None]
+    for result, judge in zip(whole, judges, strict=True):
+        result.figures.update(judge.lexicon_figures(lex))
+        result.figures["health"] = judge.health(result.figures["_histogram"])
 
 
 def _analyze_corpus(measurers: Sequence[Measurer], corpus: str, paths: Sequence[str | Path],
@@ -368,6 +394,8 @@ def _results(measurers: Sequence[Measurer], corpus: str, file: str | None, text:
     base: dict[str, Any] | None = None
     for m, tally in zip(measurers, tallies, strict=True):
         figs = figures(text, tally, m.table, m.tokenizer.vocab_size)
+        if file is None:
+            figs["_histogram"] = tally.histogram  # for the judged figures; popped before returning
         out.append(Result(m.named.name, corpus, file, figs, None if base is None else versus(figs, base)))
         base = base or figs
     return out

@@ -60,7 +60,32 @@ COLUMNS: tuple[Column, ...] = (
     Column("token bytes (mean)", "mean_token_bytes", _num(2), 0),
     Column("token chars (mean)", "mean_token_chars", _num(2), 0),
     Column("round-trip", "roundtrip_rate", _pct, +1),
+    Column("Rényi efficiency (α=2.5)", "renyi_efficiency", _num(3), +1),
+    Column("Shannon efficiency", "shannon_efficiency", _num(3), +1),
 )
+JUDGED: tuple[Column, ...] = (
+    Column("words kept whole", "words_whole_share", _pct, +1),
+    Column("Han chars in vocab", "han_vocab_coverage", _pct, +1),
+    Column("top Han chars in vocab", "han_top_coverage", _pct, +1),
+    Column("unreachable tokens", "health.unreachable", _int, -1),
+    Column("never used here", "health.never_used", _int, 0),
+    Column("residue candidates", "health.residue_candidates", _int, -1),
+)
+"""Shown for whole-corpus results, which carry the judged figures (docs/analyze.md)."""
+
+
+def value(figures: dict[str, Any], key: str) -> Any:
+    """A figure by key; ``a.b`` looks inside a nested object; absent → None."""
+    for part in key.split("."):
+        if not isinstance(figures, dict) or part not in figures:
+            return None
+        figures = figures[part]
+    return figures
+
+
+def columns(results: list[Result]) -> tuple[Column, ...]:
+    judged = all("health" in r.figures for r in results)
+    return COLUMNS + JUDGED if judged else COLUMNS
 
 
 def groups(report: Report) -> Iterator[tuple[str, str | None, list[Result]]]:
@@ -98,12 +123,12 @@ def headline_table(report: Report, corpus: str, file: str | None, results: list[
         table.add_column(r.tokenizer, justify="right")
     table.add_row("vs baseline", *(_ratio_text(r, report.baseline) for r in results))
     base = results[0].figures
-    for col in COLUMNS:
+    for col in columns(results):
         cells = [col.title]
         for r in results:
-            value = r.figures[col.key]
-            style = "" if r is results[0] else _style(value, base[col.key], col.better)
-            text = col.fmt(value)
+            got = value(r.figures, col.key)
+            style = "" if r is results[0] else _style(got, value(base, col.key), col.better)
+            text = col.fmt(got)
             cells.append(f"[{style}]{text}[/]" if style else text)
         table.add_row(*cells)
     return table
@@ -160,8 +185,8 @@ def markdown(report: Report) -> str:
         lines.append(_md_row(["figure", *(r.tokenizer for r in results)]))
         lines.append(_md_row(["---", *["---:"] * len(results)]))
         lines.append(_md_row(["vs baseline", *(_ratio_text(r, report.baseline) for r in results)]))
-        for c in COLUMNS:
-            lines.append(_md_row([c.title, *(c.fmt(r.figures[c.key]) for r in results)]))
+        for c in columns(results):
+            lines.append(_md_row([c.title, *(c.fmt(value(r.figures, c.key)) for r in results)]))
         lines.append("")
         first = results[0].figures["scripts"]
         lines.append(_md_row(["tokens/char by script", "chars", "UTF-8 bytes/char",

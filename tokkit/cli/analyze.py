@@ -25,7 +25,7 @@ def _corpus_name(path: str, taken: dict[str, int]) -> str:
 
 
 @click.command(context_settings={"show_default": True})
-@click.argument("tokenizers", nargs=-1, required=True, metavar="TOKENIZER...")
+@click.argument("tokenizers", nargs=-1, metavar="TOKENIZER...")
 @click.option("-c", "--corpus", "corpora", multiple=True, required=True, metavar="PATH",
               help="A corpus: file, folder or glob (repeat for several; each is reported apart).")
 @click.option("--by-file", is_flag=True, help="Also report every file of each corpus.")
@@ -37,6 +37,17 @@ def _corpus_name(path: str, taken: dict[str, int]) -> str:
               default=None, help="Write the tables as Markdown; '-' for stdout.")
 @click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG bar chart of tokens per character by script.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write one self-contained HTML page: tables, charts, sample lines as token spans.")
+@click.option("--parallel", "parallel_dir", type=click.Path(path_type=Path), default=None,
+              metavar="DIR", help="A parallel corpus (one file per language, e.g. book.de.txt): "
+                                  "premium over English per language and the Gini coefficient.")
+@click.option("--compare", "compare_pair", nargs=2, default=None, metavar="BASE EXTENDED",
+              help="Diff an extension on the corpus: tokens saved and lines changed per script, "
+                   "new tokens used (BASE and EXTENDED are also analyzed).")
+@click.option("--judge/--no-judge", default=True,
+              help="Efficiency, words kept whole, Han coverage, vocabulary health (a few seconds "
+                   "per large vocabulary).")
 @click.option("--workers", type=int, default=0,
               help="Processes that encode and tally: 1 = in-process, N = N processes, 0 = auto (one per "
                    "CPU from 2 MB of text on). Same figures.")
@@ -44,7 +55,9 @@ def _corpus_name(path: str, taken: dict[str, int]) -> str:
 @click.pass_context
 def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str, ...], by_file: bool,
             max_bytes: int | None, json_out: Path | None, markdown_out: Path | None,
-            plot_out: Path | None, workers: int, split: str, text_field: str, encoding_errors: str) -> None:
+            plot_out: Path | None, html_out: Path | None, parallel_dir: Path | None,
+            compare_pair: tuple[str, str] | None, judge: bool, workers: int, split: str,
+            text_field: str, encoding_errors: str) -> None:
     """Compare how many tokens a corpus costs under each TOKENIZER.
 
     TOKENIZER is a tokkit output dir, a tokenizer.json, a sentencepiece .model, a transformers
@@ -55,6 +68,9 @@ def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str,
     Example:
       tokkit analyze llama/tokenizer.model tiktoken:cl100k_base tiktoken:o200k_base \\
           --corpus heldout/zh_zizhitongjian.txt --max-bytes 1000000 --json zh.json --plot zh.png
+      tokkit analyze tiktoken:cl100k_base tiktoken:o200k_base -c heldout/ \\
+          --parallel ../shared/corpora/parallel --html report.html
+      tokkit analyze --compare llama/tokenizer.model vocab/llama-zh -c heldout/
     """
     from rich.console import Console
 
@@ -64,20 +80,39 @@ def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str,
     from tokkit.progress import rich_progress
 
     config = AnalyzeConfig(read=read_options(split, text_field, encoding_errors),
-                           max_bytes=max_bytes, by_file=by_file, workers=workers)
+                           max_bytes=max_bytes, by_file=by_file, workers=workers, judge=judge)
+    specs = list(tokenizers)
+    if compare_pair is not None:
+        specs = [*compare_pair, *(t for t in specs if t not in compare_pair)]
+    if not specs:
+        raise InputError("no tokenizer given; name at least one (a path or tiktoken:NAME), or "
+                         "pass --compare BASE EXTENDED")
     taken: dict[str, int] = {}
     named = {_corpus_name(p, taken): [p] for p in corpora}
-    for out in (json_out, markdown_out, plot_out):
+    for out in (json_out, markdown_out, plot_out, html_out):
         if out is not None and str(out) != "-" and not out.parent.exists():
             raise InputError(f"{out}: the folder {out.parent} does not exist; create it first")
         if out is not None and str(out) != "-" and not os.access(out.parent, os.W_OK):
             raise InputError(f"{out}: the folder {out.parent} is not writable; choose another path")
     if plot_out is not None and str(plot_out) == "-":
         raise InputError("--plot -: a PNG cannot go to stdout; pass a file name")
+    if html_out is not None and str(html_out) == "-":
+        raise InputError("--html -: pass a file name (e.g. report.html)")
     with rich_progress(disable=quiet(ctx)) as progress:
-        report = run_analysis(list(tokenizers), named, config=config, progress=progress)
+        report = run_analysis(specs, named, config=config, progress=progress)
+        if parallel_dir is not None:
+            from tokkit.analyze.parity import measure_parity
+
+            report.parity = [p.to_json() for p in measure_parity(specs, parallel_dir,
+                                                                 config=config, progress=progress)]
+        if compare_pair is not None:
+            from tokkit.analyze.extension_diff import compare_extension
+
+            report.compare = compare_extension(*compare_pair, list(corpora), read=config.read,
+                                               progress=progress).to_json()
     writers: list[tuple[Path | None, Callable[[Report, Path], Path]]] = [
-        (json_out, write_json), (markdown_out, write_markdown), (plot_out, _write_plot)]
+        (json_out, write_json), (markdown_out, write_markdown), (plot_out, _write_plot),
+        (html_out, lambda r, p: _write_html(r, p, specs, named))]
     # files first: a path that cannot be written fails the run before anything reaches stdout
     for out, write in writers:
         if out is None or str(out) == "-":
@@ -93,6 +128,45 @@ def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str,
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     if markdown_out is not None and str(markdown_out) == "-":
         click.echo(markdown(report))
+    if not stdout_taken:
+        _print_extras(report, Console())
+
+
+def _print_extras(report: Report, console: object) -> None:
+    """The parity and extension tables, after the main report."""
+    from rich.console import Console
+    from rich.table import Table
+
+    assert isinstance(console, Console)
+    if report.parity:
+        langs = list(report.parity[0]["premium"])
+        table = Table(title="premium over English (1.0 = parity) and Gini", title_justify="left")
+        for col in ("tokenizer", *langs, "Gini"):
+            table.add_column(col, justify="left" if col == "tokenizer" else "right")
+        for p in report.parity:
+            table.add_row(p["tokenizer"], *(f"{p['premium'][lang]:.2f}" for lang in langs),
+                          f"{p['gini']:.3f}")
+        console.print(table)
+    if report.compare:
+        c = report.compare
+        table = Table(title=f"extension {c['base']} → {c['extended']}: {c['new_tokens']:,} new "
+                            f"tokens, {c['new_tokens_used']:,} used here", title_justify="left")
+        for col in ("lines by script", "lines", "changed", "tokens before", "after", "saved"):
+            table.add_column(col, justify="left" if col == "lines by script" else "right")
+        for script, d in c["scripts"].items():
+            saved = "–" if d["saved_share"] is None else f"{d['saved_share']:.1%}"
+            table.add_row(script, f"{d['lines']:,}", f"{d['changed_lines']:,}",
+                          f"{d['tokens_before']:,}", f"{d['tokens_after']:,}", saved)
+        console.print(table)
+
+
+def _write_html(report: Report, path: Path, specs: list[str],
+                corpora: dict[str, list[str]]) -> Path:
+    from tokkit.analyze.html_report import sample_lines, write_html
+    from tokkit.analyze.measure import open_tokenizers
+
+    samples = {name: sample_lines(paths) for name, paths in corpora.items()}
+    return write_html(report, path, open_tokenizers(specs), samples)
 
 
 def _write_plot(report: Report, path: Path) -> Path:
