@@ -42,6 +42,24 @@ class OutputExistsError(TokkitError):
         super().__init__(f"{path} already exists; choose another -o or pass --force to replace it")
 
 
+class NotTokkitOutputError(TokkitError):
+    """Refuse to let --force replace a directory tokkit did not write (a corpus, a model...)."""
+
+    def __init__(self, path: str, marker: str) -> None:
+        super().__init__(
+            f"{path}: not a tokkit output (no {marker} marker inside), so --force will not replace it; "
+            "choose another -o or delete the directory yourself"
+        )
+
+
+class OutputBusyError(TokkitError):
+    """Another run is writing the same output right now."""
+
+    def __init__(self, path: str, owner: str = "") -> None:
+        super().__init__(f"{path}: another run (pid {owner or '?'}) is writing it; wait for it to finish or "
+                         "choose another -o")
+
+
 class MissingDependencyError(TokkitError):
     """An optional dependency is needed for this step."""
 

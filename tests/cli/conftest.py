@@ -70,6 +70,7 @@ def _assert_clean_failure(proc: Proc, *needles: str, code: int | None = None,
         assert not output.exists(), f"{output} was written"
         assert not list(output.parent.glob(f"{TMP_PREFIX}*")), "a temporary output was left behind"
         assert not partial_dir(output).exists(), "the shard writer's partial output was left behind"
+        assert not list(output.parent.glob(f".{output.name}.*")), "a lock, partial or old copy was left behind"
     return errors[0]
 
 

@@ -44,9 +44,23 @@ def test_existing_output_is_one_line_error(tmp_path: Path, run_main, assert_clea
     out.mkdir()
     (out / "x").write_text("x")
     assert_clean_failure(run_main("dedup", str(src), "-o", str(out)), "already exists", "--force")
-    assert (out / "x").exists()
+    assert_clean_failure(run_main("dedup", str(src), "-o", str(out), "--force"), "not a tokkit output")
+    assert (out / "x").read_text() == "x"  # --force never deletes a folder tokkit did not write
+    (out / "x").unlink()
+    assert CliRunner().invoke(cli, ["-q", "dedup", str(src), "-o", str(out)]).exit_code == 0
+    (out / "removed.jsonl").write_text("stale")
     ok = CliRunner().invoke(cli, ["-q", "dedup", str(src), "-o", str(out), "--force"])
-    assert ok.exit_code == 0 and not (out / "x").exists()
+    assert ok.exit_code == 0 and (out / "removed.jsonl").read_text() != "stale"
+
+
+def test_force_never_replaces_the_corpus(tmp_path: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
+    """`dedup c -o c --force` replaced the corpus by its deduplicated copy (issue 12.2)."""
+    src = _corpus(tmp_path / "c")
+    before = {p: p.read_bytes() for p in src.rglob("*")}
+    for output in (src, src / "out", tmp_path):
+        line = assert_clean_failure(run_main("dedup", str(src), "-o", str(output), "--force"), "outside every input")
+        assert str(src) in line
+    assert {p: p.read_bytes() for p in src.rglob("*")} == before
 
 
 def test_errors_through_main(tmp_path: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]

@@ -37,15 +37,34 @@ def test_missing_path(command: str, tmp_path: Path, run, assert_clean_failure) -
 @pytest.mark.parametrize("command", TRAIN)
 def test_existing_output_needs_force(command: str, corpus: Path, tmp_path: Path, run, run_main,  # type: ignore[no-untyped-def]
                                      assert_clean_failure) -> None:
+    """An existing output needs --force; --force replaces a tokkit output but never a plain folder."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "precious").write_text("keep")
     proc = run(command, str(corpus), *TRAIN[command], "-o", str(out))
     assert_clean_failure(proc, "already exists", "--force")
+    proc = run(command, str(corpus), *TRAIN[command], "-o", str(out), "--force")
+    assert_clean_failure(proc, str(out), "not a tokkit output", "delete the directory yourself")
     assert (out / "precious").read_text() == "keep"
+    (out / "precious").unlink()
+    assert run_main("-q", command, str(corpus), *TRAIN[command], "-o", str(out)).returncode == 0
+    (out / MODEL_FILE[command]).write_text("stale")
     ok = run_main("-q", command, str(corpus), *TRAIN[command], "-o", str(out), "--force")
     assert ok.returncode == 0, ok.stderr
-    assert not (out / "precious").exists() and (out / MODEL_FILE[command]).exists()
+    assert (out / MODEL_FILE[command]).read_text() != "stale"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "out"]  # no lock, temp or old copy
+
+
+@pytest.mark.parametrize("command", TRAIN)
+def test_force_never_replaces_the_corpus(command: str, corpus: Path, tmp_path: Path, run,  # type: ignore[no-untyped-def]
+                                         assert_clean_failure) -> None:
+    """`train-bpe mycorpus -o mycorpus --force` replaced the corpus by the tokenizer (issue 12.2)."""
+    before = {p.name: p.read_bytes() for p in corpus.iterdir()}
+    for output in (corpus, corpus / "tok", corpus.parent):
+        proc = run(command, str(corpus), *TRAIN[command], "-o", str(output), "--force")
+        line = assert_clean_failure(proc, "outside every input")
+        assert str(corpus) in line
+    assert {p.name: p.read_bytes() for p in corpus.iterdir()} == before
 
 
 def test_a_skipped_file_is_reported_once(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tokkit.dedup import DedupConfig, cluster_documents, compute_features, dedup_corpus
-from tokkit.errors import EncodingError, InputError, OutputExistsError
+from tokkit.errors import EncodingError, InputError, NotTokkitOutputError, OutputExistsError
 
 
 def removed(out: Path) -> list[dict]:  # type: ignore[type-arg]
@@ -230,8 +230,13 @@ def test_existing_output_needs_force(tmp_path: Path) -> None:
     (out / "keep.txt").write_text("mine")
     with pytest.raises(OutputExistsError):
         dedup_corpus([tmp_path / "in"], out)
+    with pytest.raises(NotTokkitOutputError, match="not a tokkit output"):
+        dedup_corpus([tmp_path / "in"], out, force=True)  # force never deletes a folder we did not write
     assert (out / "keep.txt").read_text() == "mine"
-    dedup_corpus([tmp_path / "in"], out, force=True)
+    (out / "keep.txt").unlink()
+    dedup_corpus([tmp_path / "in"], out)
+    (out / "keep.txt").write_text("mine")
+    dedup_corpus([tmp_path / "in"], out, force=True)  # a tokkit output: replaced
     assert not (out / "keep.txt").exists() and (out / "manifest.json").exists()
 
 

@@ -527,7 +527,7 @@ def _alias_dir(name: str, parts: list[Fetched], catalog: Catalog, cache_root: Pa
             p.is_symlink() and Path(os.readlink(p)) == links[rel] for rel, p in present.items()
         ):
             return target
-    with atomic_dir(target, force=True) as tmp:
+    with atomic_dir(target, force=True, ours=True) as tmp:  # the cache is ours whatever it holds
         for rel, source in links.items():
             link = tmp / rel
             link.parent.mkdir(parents=True, exist_ok=True)

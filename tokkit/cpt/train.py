@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tokkit.atomic import atomic_dir
+from tokkit.atomic import atomic_dir, check_apart, check_output_dir, mark_output, remove_output
 from tokkit.cpt.checkpoint import (
     base_fingerprint,
     checkpoint_dirs,
@@ -147,6 +147,7 @@ def _load_model(directory: str, torch: Any) -> Any:
 def _prepare_output(config: CPTConfig, *, resume: bool, force: bool, dist: _Dist) -> Path | None:
     """Return the checkpoint to resume from (or None); refuse to clobber a previous run."""
     output = Path(config.output)
+    check_apart(output, [config.model, config.shards])
     checkpoints = checkpoint_dirs(output)
     if resume and checkpoints:
         return checkpoints[-1][1]
@@ -158,8 +159,9 @@ def _prepare_output(config: CPTConfig, *, resume: bool, force: bool, dist: _Dist
                 f"{output}: holds a run up to step {checkpoints[-1][0]}; pass --resume to continue "
                 "it or --force to start over"
             )
+        check_output_dir(output, force=True)  # never a folder tokkit did not write
         if dist.main:
-            shutil.rmtree(output)
+            remove_output(output)
     return None
 
 
@@ -295,6 +297,7 @@ def _run(
     elif dist.main:
         output.mkdir(parents=True, exist_ok=True)
         config.save(output)
+        mark_output(output)
 
     ddp_model: Any = model
     if dist.world_size > 1:

@@ -337,7 +337,7 @@ def dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
     total_bytes = sum(p.stat().st_size for p in files)
     legacy_files = find_legacy_files(files, encoding_errors)
 
-    with atomic_dir(output, force=force) as tmp:
+    with atomic_dir(output, force=force, inputs=paths) as tmp:
         legacy = {p: transcode_legacy(p, tmp / LEGACY_DIR, i) for i, p in enumerate(legacy_files)}
         # ---- pass 1: documents → keys + signatures (signatures streamed to disk)
         ids: list[str] = []

@@ -392,7 +392,7 @@ def ray_dedup_corpus(paths: Sequence[str | Path], output: str | Path, *,
     rel = relative_outputs(files)
     cfg = config.to_dict()
 
-    with atomic_dir(output, force=force) as tmp, ray_session(options) as ray, ray_errors("dedup"):
+    with atomic_dir(output, force=force, inputs=paths) as tmp, ray_session(options) as ray, ray_errors("dedup"):
         legacy = {p: transcode_legacy(p, tmp / LEGACY_DIR, i) for i, p in enumerate(legacy_files)}
         features_dir = str(tmp / FEATURES_DIR)
         Path(features_dir).mkdir()

@@ -157,8 +157,8 @@ def ray_write_shards(
     specs = [{"partition": p, "spec": json.dumps({"partition": p, "files": [str(files[i]) for i in part]})}
              for p, part in enumerate(plan)]
 
-    with output_lock(output), atomic_dir(output, force=force) as tmp, ray_session(options) as ray, \
-            ray_errors("shard"):
+    with output_lock(output), atomic_dir(output, force=force, inputs=[*paths, tokenizer_path]) as tmp, \
+            ray_session(options) as ray, ray_errors("shard"):
         task = progress.task("ray: sharding", total=sum(part_bytes), unit="bytes")
         rows: dict[int, dict[str, Any]] = {}
         if specs:

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tokkit.atomic import TMP_PREFIX
+from tokkit.atomic import TMP_PREFIX, check_apart, check_output_dir, mark_output, publish_dir
 from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_documents
 from tokkit.errors import InputError, OutputExistsError, TokkitError
 from tokkit.load import load_tokenizer
@@ -290,14 +290,8 @@ def _clear_strays(partial: Path, streams: dict[str, ShardStream]) -> None:
 
 def _publish(partial: Path, target: Path) -> None:
     """Rename the finished partial dir to ``target`` (replacing an old one if allowed earlier)."""
-    if target.exists():
-        old = target.with_name(f"{TMP_PREFIX}{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-        partial.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        partial.rename(target)
+    mark_output(partial)
+    publish_dir(partial, target)
 
 
 def partial_dir(output: str | Path) -> Path:
@@ -396,6 +390,9 @@ def write_shards(
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise InputError(f"{output}: exists and is not a directory; choose another -o")
+    check_apart(output, [*paths, tokenizer_path])
+    if force:  # without it, an existing finished output is verified below
+        check_output_dir(output, force=True)
     if not paths:
         raise InputError("no corpus given; pass one or more files or directories")
     with output_lock(output):  # a second run into the same output stops here, in one line

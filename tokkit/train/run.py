@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tokkit.atomic import atomic_dir
+from tokkit.atomic import atomic_dir, check_output_dir, output_lock
 from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_texts
-from tokkit.errors import CorpusError, InputError, OutputExistsError
+from tokkit.errors import CorpusError, InputError
 from tokkit.load import write_meta
 from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import MemoryWatch, peak_rss_mb
@@ -99,13 +99,10 @@ class TrainReport:
     trainer: dict[str, Any] = field(default_factory=dict)
 
 
-def check_output(output: str | Path, *, force: bool) -> None:
-    """Fail before hours of training, not after, when the output already exists."""
-    path = Path(output)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{path} exists and is not a directory; choose another -o")
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise OutputExistsError(str(path))
+def check_output(output: str | Path, *, force: bool, corpus: Sequence[str | Path] = ()) -> None:
+    """Fail before hours of training, not after: the output exists (without ``force``), is not a
+    tokkit output (with it), or is, holds or sits inside the ``corpus``."""
+    check_output_dir(output, force=force, inputs=corpus)
 
 
 def evaluate(tokenizer: Tokenizer, texts: Sequence[str]) -> tuple[int, int, int]:
@@ -132,8 +129,28 @@ def train_to_dir(
     """Train ``trainer`` on ``corpus`` and write the tokenizer to ``output`` atomically.
 
     ``output`` is replaced only when training finished; an interrupted run leaves nothing behind.
+    The output is locked from the start, so a second run into it stops at once.
     """
-    check_output(output, force=force)
+    with output_lock(output):
+        check_output(output, force=force, corpus=corpus)
+        return _train_to_dir(trainer, corpus=corpus, output=output, algorithm=algorithm, backend=backend,
+                             config=config, read_options=read_options, force=force, progress=progress,
+                             heldout=heldout)
+
+
+def _train_to_dir(
+    trainer: Trainer,
+    *,
+    corpus: Sequence[str | Path],
+    output: str | Path,
+    algorithm: str,
+    backend: str,
+    config: dict[str, Any],
+    read_options: ReadOptions | None,
+    force: bool,
+    progress: Progress | None,
+    heldout: HeldoutSlice | None,
+) -> TrainReport:
     watch = MemoryWatch(progress or NULL_PROGRESS)
     progress = watch
     read_options = read_options or ReadOptions()
@@ -179,7 +196,7 @@ def train_to_dir(
         report.heldout_tokens = tokens
         report.bytes_per_token = round(nbytes / tokens, 4) if tokens else None
         report.chars_per_token = round(nchars / tokens, 4) if tokens else None
-    with atomic_dir(output, force=force) as tmp:
+    with atomic_dir(output, force=force, inputs=corpus) as tmp:
         tokenizer.save(tmp)
         write_meta(
             tmp,
