@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -36,8 +37,17 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tokkit.atomic import (
+    check_apart,
+    check_output_dir,
+    mark_output,
+    output_lock,
+    remove_output,
+    write_text_atomic,
+)
 from tokkit.errors import InputError, MissingDependencyError, OutputExistsError
 from tokkit.progress import NULL_PROGRESS
+from tokkit.settings import type_problems
 from tokkit.types import Progress
 
 CONFIG_FILE = "pipeline.json"
@@ -99,21 +109,28 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> PipelineConfig:
+        """The config of ``data`` (a parsed TOML), checked whole first: every bad key is one line
+        of the :class:`InputError`, naming the key and the type it needs."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        values = dict(data)
+        from tokkit.settings import conforms
+
+        problems = type_problems({k: v for k, v in data.items() if k in TOP_LEVEL_TYPES}, TOP_LEVEL_TYPES)
+        problems += [f"{name} must be a table of settings (a [{name}] section)"
+                     for name in DEFAULTS if name in data and not isinstance(data[name], Mapping)]
+        values = {k: v for k, v in data.items()  # the good keys, so the tables are checked too
+                  if (conforms(v, TOP_LEVEL_TYPES[k]) if k in TOP_LEVEL_TYPES else isinstance(v, Mapping))}
         for key in ("corpora", "heldout"):
             if key in values:
                 raw = values[key]
-                values[key] = (raw,) if isinstance(raw, str) else tuple(str(x) for x in raw)
-        for name in DEFAULTS:
-            if name in values and not isinstance(values[name], Mapping):
-                raise InputError(f"{source}: {name} must be a table of settings (a [{name}] section)")
-        if float(values.get("sample_mb", 1)) < 0:
-            raise InputError(f"{source}: sample_mb must be >= 0 (0 = the whole corpus)")
-        return cls(**values)
+                values[key] = (raw,) if isinstance(raw, str) else tuple(raw)
+        config = cls(**values)
+        problems += config_problems(config)
+        if problems:
+            raise InputError("\n".join(f"{source}: {p}" for p in problems))
+        return config
 
     @classmethod
     def load(cls, path: str | Path) -> PipelineConfig:
@@ -258,23 +275,71 @@ def _stage_classes() -> dict[str, tuple[type, tuple[str, ...]]]:
             "cpt": (CPTConfig, ("model", "shards", "output"))}
 
 
+TOP_LEVEL_TYPES: dict[str, Any] = {"run_dir": str, "corpora": str | tuple[str, ...], "sample_mb": float,
+                                   "heldout": str | tuple[str, ...], "llama_tokenizer": str}
+TABLE_TYPES: dict[str, dict[str, Any]] = {
+    "analyze": {"max_mb": float},
+    "model": {"hidden_size": int, "num_layers": int, "seed": int, "tie": bool, "num_heads": int},
+}
+"""The keys of the stage tables that have no config class of their own."""
+
+
+def _stage_types() -> dict[str, tuple[type | None, dict[str, Any]]]:
+    """Each stage table: its config class (None: no class) and its keys' types."""
+    from tokkit.llama.zh_model import ZhModelConfig
+    from tokkit.settings import field_types
+
+    tables: dict[str, tuple[type | None, dict[str, Any]]] = {}
+    for stage, (cls, drop) in _stage_classes().items():
+        hints = {k: v for k, v in field_types(cls).items() if k not in drop}
+        if stage == "extend":  # zh_* keys configure the Chinese sentencepiece model
+            hints["zh_vocab"] = int
+            hints.update({f"zh_{k}": v for k, v in field_types(ZhModelConfig).items() if k != "vocab_size"})
+        tables[stage] = (cls, hints)
+    for stage, hints in TABLE_TYPES.items():
+        tables[stage] = (None, hints)
+    return tables
+
+
+def config_problems(config: PipelineConfig) -> list[str]:
+    """Every bad setting of ``config``, one line each: a wrong type, an unknown key, a bad value."""
+    problems = type_problems({f.name: getattr(config, f.name) for f in fields(config)
+                              if f.name in TOP_LEVEL_TYPES}, TOP_LEVEL_TYPES)
+    if isinstance(config.sample_mb, (int, float)) and not problems and config.sample_mb < 0:
+        problems.append(f"sample_mb = {config.sample_mb}: must be >= 0 (0 = the whole corpus)")
+    placeholders = {"cpt": {"model": "model", "shards": "shards", "output": "output"}}
+    for stage, (cls, hints) in _stage_types().items():
+        settings = config.stage(stage)
+        unknown = sorted(set(settings) - set(hints))
+        if unknown:
+            problems.append(f"{stage} settings: unknown {', '.join(unknown)}; known: {', '.join(sorted(hints))}")
+        bad = type_problems(settings, hints, where=f"[{stage}]")
+        problems += bad
+        if cls is None or unknown or bad:
+            continue
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()
+                  if not k.startswith("zh_")}
+        try:  # the stage's own value checks (ranges, combinations), before anything runs
+            made = cls(**values, **placeholders.get(stage, {}))
+            check = getattr(made, "check", None) or getattr(made, "validate", None)
+            if check is not None:
+                check()
+        except InputError as err:  # said with flags (--lora-r); a config spells them lora_r
+            problems.append(f"[{stage}] " + re.sub(r"--([a-z][a-z-]*)", lambda m: m[1].replace("-", "_"), str(err)))
+    return problems
+
+
 def check_settings(config: PipelineConfig) -> None:
-    """Refuse a misspelt setting or a missing ``cpt`` extra before the first stage runs, not
-    minutes in."""
+    """Refuse a misspelt setting, a value of the wrong type or a missing ``cpt`` extra before the
+    first stage runs (and before the run dir exists), not minutes in."""
     import importlib.util
 
     for package in ("torch", "transformers", "safetensors"):
         if importlib.util.find_spec(package) is None:
             raise MissingDependencyError(package, "cpt")
-    for stage, (cls, drop) in _stage_classes().items():
-        settings = config.stage(stage)
-        if stage == "extend":
-            settings = {k: v for k, v in settings.items() if not k.startswith("zh_")}
-        _pick(settings, cls, stage, drop=drop)
-    unknown = sorted(set(config.stage("analyze")) - {"max_mb"})
-    unknown += sorted(set(config.stage("model")) - {"hidden_size", "num_layers", "seed", "tie", "num_heads"})
-    if unknown:
-        raise InputError(f"analyze/model settings: unknown {', '.join(unknown)}")
+    problems = config_problems(config)
+    if problems:
+        raise InputError("\n".join(problems))
 
 
 def run_pipeline(
@@ -288,22 +353,63 @@ def run_pipeline(
     """Run every stage in order (see the module doc); reuse the finished stages of the same run."""
     config = config or PipelineConfig()
     progress = progress or NULL_PROGRESS
-    run_dir = Path(config.run_dir)
     check_settings(config)
     llama = find_llama_tokenizer(config.llama_tokenizer)
+    with output_lock(config.run_dir):  # a second run into the same run dir stops here
+        return _run_locked(config, llama, force=force, progress=progress, display=display, on_stage=on_stage)
+
+
+def read_state(path: Path) -> Any:
+    """A state file's JSON, or None if it is missing; one line (no traceback) if it is unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: unreadable ({err}); pass --force to start the run over "
+                         "or choose another run dir") from None
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    """A finished stage's record, or None: missing, empty or truncated means "not done"."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, dict) and isinstance(data.get("seconds"), (int, float)) and "figures" in data
+    return data if ok else None
+
+
+def open_run_dir(run_dir: Path, settings: dict[str, Any], *, force: bool, inputs: list[Path]) -> None:
+    """Make ``run_dir`` ready: new, or the same config's run to resume, or (``force``) an old run to
+    replace -- never a folder tokkit did not write, and never one holding an input."""
+    check_apart(run_dir, inputs)
     saved = run_dir / CONFIG_FILE
-    settings = config.to_dict()
-    if run_dir.exists() and any(run_dir.iterdir()):
-        previous = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else None
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"{run_dir}: exists and is not a directory; choose another run dir")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
         if force:
-            shutil.rmtree(run_dir)
-        elif previous != json.loads(json.dumps(settings)):
-            raise OutputExistsError(str(run_dir)) if previous is None else InputError(
-                f"{run_dir}: holds a pipeline run with another config; pass --force to start over "
-                "or choose another run dir"
-            )
+            check_output_dir(run_dir, force=True)  # NotTokkitOutputError for a plain folder
+            remove_output(run_dir)
+        else:
+            previous = read_state(saved)
+            if previous is None:
+                raise OutputExistsError(str(run_dir))
+            if previous != json.loads(json.dumps(settings)):
+                raise InputError(f"{run_dir}: holds a pipeline run with another config; pass --force to start "
+                                 "over or choose another run dir")
     run_dir.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    mark_output(run_dir)
+    write_text_atomic(saved, json.dumps(settings, indent=2) + "\n")
+
+
+def _run_locked(config: PipelineConfig, llama: Path, *, force: bool, progress: Progress, display: bool,
+                on_stage: Callable[[StageResult], None] | None) -> PipelineResult:
+    run_dir = Path(config.run_dir)
+    corpora = {Path(spec).name if Path(spec).exists() else spec: resolve_corpus(spec, progress)
+               for spec in config.corpora}
+    heldout = [resolve_corpus(spec, progress) for spec in config.heldout]
+    open_run_dir(run_dir, config.to_dict(), force=force, inputs=[*corpora.values(), *heldout, llama])
 
     stages: list[StageResult] = []
     began = time.perf_counter()
@@ -314,23 +420,21 @@ def run_pipeline(
     def stage(name: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         target = out[name]
         record = records / f"{name}.json"
-        if record.is_file() and target.exists():
-            data = json.loads(record.read_text(encoding="utf-8"))
+        data = _read_record(record) if target.exists() else None
+        if data is not None:
             result = StageResult(name, str(target), data["seconds"], data["figures"], reused=True)
         else:
+            if target.exists() and name != "cpt":  # an unrecorded stage output is redone (cpt resumes)
+                remove_output(target)
             start = time.perf_counter()
             figures = work()
             result = StageResult(name, str(target), time.perf_counter() - start, figures)
-            record.write_text(json.dumps({"seconds": result.seconds, "figures": figures}, indent=2,
-                                         ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+            write_text_atomic(record, json.dumps({"seconds": result.seconds, "figures": figures}, indent=2,
+                                                 ensure_ascii=False, default=str) + "\n")
         stages.append(result)
         if on_stage is not None:
             on_stage(result)
         return result.figures
-
-    corpora = {Path(spec).name if Path(spec).exists() else spec: resolve_corpus(spec, progress)
-               for spec in config.corpora}
-    heldout = [resolve_corpus(spec, progress) for spec in config.heldout]
 
     stage("sample", lambda: sample_corpus(corpora, out["sample"], max_mb=config.sample_mb))
     stage("dedup", lambda: _dedup(config, out["sample"], out["dedup"], progress))
@@ -474,7 +578,7 @@ def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, *, dis
     settings = config.stage("cpt")
     result = run_cpt(CPTConfig(model=str(model), shards=str(shards), output=str(output),
                                **_pick(settings, CPTConfig, "cpt", drop=("model", "shards", "output"))),
-                     resume=True, force=True, display=display)  # an interrupted run continues
+                     resume=output.exists(), force=True, display=display)  # an interrupted run continues
     vals = sorted(result.val_losses.items())
     return {
         "steps": result.steps, "tokens": result.tokens, "tokens_per_second": round(result.tokens_per_second, 1),
@@ -532,8 +636,7 @@ def _write_report(run_dir: Path, config: PipelineConfig, stages: list[StageResul
         "config": config.to_dict(),
         "stages": [asdict(s) for s in stages],
     }
-    (run_dir / "report.json").write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
-                                         encoding="utf-8")
+    write_text_atomic(run_dir / "report.json", json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     lines = [
         "# tokkit pipeline report", "",
         f"Run dir `{run_dir}`, {seconds:,.1f} s in total (tokkit {__version__}).", "",
@@ -547,5 +650,5 @@ def _write_report(run_dir: Path, config: PipelineConfig, stages: list[StageResul
         lines += ["", "## Tokenizers on the held-out text", "",
                   (Path(analyze.output) / "report.md").read_text(encoding="utf-8")]
     path = run_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(path, "\n".join(lines) + "\n")
     return path

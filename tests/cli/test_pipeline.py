@@ -103,3 +103,44 @@ save_every = 2
     assert all(s["reused"] for s in json.loads((run / "report.json").read_text())["stages"])
     changed = _toml(tmp_path / "changed.toml", config.read_text().replace("steps = 4", "steps = 5"))
     assert_clean_failure(run_main("-q", "pipeline", str(changed)), "--force")
+
+
+BAD_TYPES = {
+    'sample_mb = "abc"': 'error: {src}: sample_mb = "abc": expected a finite number',
+    "sample_mb = nan": "error: {src}: sample_mb = nan: expected a finite number",
+    "heldout = 3": "error: {src}: heldout = 3: expected a string or a list of strings",
+    '[train]\nvocab_size = "8000"': 'error: {src}: [train] vocab_size = "8000": expected an integer',
+    '[dedup]\nthreshold = "high"': 'error: {src}: [dedup] threshold = "high": expected a finite number',
+    '[cpt]\nsteps = "x"': 'error: {src}: [cpt] steps = "x": expected an integer',
+    '[model]\nhidden_size = "big"': 'error: {src}: [model] hidden_size = "big": expected an integer',
+    "[shard]\nseq_len = 1": "error: {src}: [shard] seq_len 1 is out of range; use 2..16777216 (e.g. 2048)",
+    '[extend]\nzh_vocab = "many"': 'error: {src}: [extend] zh_vocab = "many": expected an integer',
+}
+
+
+@pytest.mark.parametrize("setting", BAD_TYPES)
+def test_a_value_of_the_wrong_type_is_one_line_and_nothing_is_created(  # type: ignore[no-untyped-def]
+    setting: str, tmp_path: Path, llama_model: Path, run_main, assert_clean_failure
+) -> None:
+    """Each of these was a traceback, one after the run dir was created (issue 12.6)."""
+    run_dir = tmp_path / "run"
+    src = _toml(tmp_path / "p.toml", f'run_dir = "{run_dir}"\nllama_tokenizer = "{llama_model}"\n{setting}\n')
+    line = assert_clean_failure(run_main("-q", "pipeline", str(src)), code=2, output=run_dir)
+    assert line == BAD_TYPES[setting].format(src=src)
+
+
+def test_every_bad_key_is_named_at_once_one_line_each(tmp_path: Path, run_main) -> None:  # type: ignore[no-untyped-def]
+    run_dir = tmp_path / "run"
+    src = _toml(tmp_path / "p.toml", f'run_dir = "{run_dir}"\nsample_mb = "abc"\nheldout = 3\n'
+                '[train]\nvocab_size = "8000"\n[dedup]\nthreshold = "high"\n[cpt]\nsteps = "x"\n'
+                '[model]\nhidden_size = "big"\n')
+    proc = run_main("-q", "pipeline", str(src))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    keys = [line.split(": ", 2)[2].split(" = ")[0] for line in proc.stderr.splitlines()]
+    assert keys == ["sample_mb", "heldout", "[dedup] threshold", "[train] vocab_size", "[cpt] steps",
+                    "[model] hidden_size"]
+    assert all(line.startswith(f"error: {src}: ") for line in proc.stderr.splitlines())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.toml"]
+    with pytest.raises(InputError) as err:
+        PipelineConfig.load(src)
+    assert len(str(err.value).splitlines()) == 6

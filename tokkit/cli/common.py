@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from tokkit.corpus.readers import ReadOptions
 from tokkit.errors import TokkitError
@@ -25,7 +26,9 @@ def setup_logging(level: int) -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``message`` as ``error:`` lines (one per line of it: e.g. one per bad setting) and exit."""
+    for line in message.splitlines() or [""]:
+        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

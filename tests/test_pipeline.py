@@ -1,0 +1,134 @@
+"""The pipeline's run dir and state files, with every stage replaced by a fake that only writes its
+folder: --force never deletes a plain folder or an input (issue 12.2), and an empty or truncated
+``pipeline.json`` / ``stages/<stage>.json`` never ends in a traceback (issue 12.5)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tokkit.pipeline as pipeline
+from tokkit.atomic import atomic_dir
+from tokkit.errors import InputError, NotTokkitOutputError, OutputExistsError
+from tokkit.pipeline import STAGES, PipelineConfig, run_pipeline
+
+FAKED = {"dedup": "_dedup", "train": "_train", "extend": "_extend", "analyze": "_analyze", "model": "_model",
+         "resize": "_resize", "shard": "_shard", "cpt": "_cpt"}
+
+
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Counter[str]:
+    """Fake stages; the counter says how often each one really ran."""
+    calls: Counter[str] = Counter()
+    llama = tmp_path / "llama.model"
+    llama.write_bytes(b"not used by the fakes")
+    monkeypatch.setattr(pipeline, "check_settings", lambda config: None)
+    monkeypatch.setattr(pipeline, "find_llama_tokenizer", lambda configured="": llama)
+    monkeypatch.setattr(pipeline, "kept_files", lambda dedup_dir, corpus=None: [])
+    monkeypatch.setattr(pipeline, "stage_summary", lambda result: str(result.figures))
+
+    def fake(stage: str) -> Any:
+        def work(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            calls[stage] += 1
+            output = next(a for a in reversed(args) if isinstance(a, Path))
+            with atomic_dir(output, force=True) as tmp:
+                (tmp / "done").write_text(stage)
+            return {"stage": stage}
+        return work
+
+    for stage, name in FAKED.items():
+        monkeypatch.setattr(pipeline, name, fake(stage))
+    original = pipeline.sample_corpus
+
+    def sample(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        calls["sample"] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "sample_corpus", sample)
+    return calls
+
+
+def _config(tmp_path: Path, run_dir: Path) -> PipelineConfig:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    (corpus / "zh.txt").write_text("你好世界\n" * 10, encoding="utf-8")
+    return PipelineConfig(run_dir=str(run_dir), corpora=(str(corpus),), heldout=(str(corpus),))
+
+
+def test_fakes_run_every_stage_once_then_reuse(ran: Counter[str], tmp_path: Path) -> None:
+    config = _config(tmp_path, tmp_path / "run")
+    run_pipeline(config)
+    run_pipeline(config)
+    assert ran == Counter(STAGES)
+
+
+def test_force_never_deletes_a_plain_folder_named_as_run_dir(ran: Counter[str], tmp_path: Path) -> None:
+    """A config's ``run_dir`` pointing at a plain folder ran ``shutil.rmtree`` on it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "photos.txt").write_text("irreplaceable")
+    config = _config(tmp_path, home)
+    with pytest.raises(OutputExistsError):
+        run_pipeline(config)
+    with pytest.raises(NotTokkitOutputError, match=r"home: not a tokkit output"):
+        run_pipeline(config, force=True)
+    assert sorted(p.name for p in home.iterdir()) == ["photos.txt"] and not ran
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "home", "llama.model"]
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "above"])
+def test_a_run_dir_overlapping_an_input_is_refused_before_anything_is_written(
+    ran: Counter[str], tmp_path: Path, where: str
+) -> None:
+    corpus = tmp_path / "corpus"
+    run_dir = {"same": corpus, "inside": corpus / "run", "above": tmp_path}[where]
+    config = _config(tmp_path, run_dir)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(InputError, match="outside every input"):
+        run_pipeline(config, force=True)
+    assert sorted(tmp_path.rglob("*")) == before and not ran
+
+
+def test_force_replaces_an_earlier_run(ran: Counter[str], tmp_path: Path) -> None:
+    config = _config(tmp_path, tmp_path / "run")
+    run_pipeline(config)
+    (tmp_path / "run" / "stale").write_text("x")
+    run_pipeline(config, force=True)
+    assert not (tmp_path / "run" / "stale").exists() and ran == Counter({s: 2 for s in STAGES})
+
+
+@pytest.mark.parametrize("content", ["", '{"run_dir": "ru'])
+def test_an_empty_or_truncated_pipeline_json_is_one_line(ran: Counter[str], tmp_path: Path, content: str) -> None:
+    config = _config(tmp_path, tmp_path / "run")
+    run_pipeline(config)
+    (tmp_path / "run" / "pipeline.json").write_text(content)
+    with pytest.raises(InputError, match=r"pipeline\.json: unreadable .*--force") as err:
+        run_pipeline(config)
+    assert "\n" not in str(err.value)
+    run_pipeline(config, force=True)  # still a tokkit run dir: --force starts it over
+    assert json.loads((tmp_path / "run" / "pipeline.json").read_text())["run_dir"] == str(tmp_path / "run")
+
+
+@pytest.mark.parametrize("content", ["", '{"seconds": 1.5, "figu', "[]"])
+def test_an_empty_or_truncated_stage_record_means_the_stage_is_redone(
+    ran: Counter[str], tmp_path: Path, content: str
+) -> None:
+    config = _config(tmp_path, tmp_path / "run")
+    run_pipeline(config)
+    (tmp_path / "run" / "stages" / "train.json").write_text(content)
+    result = run_pipeline(config)
+    assert ran["train"] == 2 and all(ran[s] == 1 for s in STAGES if s != "train")
+    assert [s.name for s in result.stages if not s.reused] == ["train"]
+    assert json.loads((tmp_path / "run" / "stages" / "train.json").read_text())["figures"] == {"stage": "train"}
+
+
+def test_state_files_are_written_whole(ran: Counter[str], tmp_path: Path) -> None:
+    run_pipeline(_config(tmp_path, tmp_path / "run"))
+    run = tmp_path / "run"
+    for state in [run / "pipeline.json", run / "report.json", *sorted((run / "stages").iterdir())]:
+        json.loads(state.read_text())
+    assert not [p for p in run.rglob(".tmp-*")]
