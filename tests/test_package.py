@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tokkit.atomic import atomic_dir, atomic_file
+from tokkit.atomic import MARKER, atomic_dir, atomic_file
 from tokkit.backends.hf import HFTokenizer
 from tokkit.backends.spm import SPMTokenizer
 from tokkit.errors import InputError, OutputExistsError
@@ -80,7 +80,7 @@ def test_atomic_dir_replaces_only_on_success(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     with atomic_dir(target, force=True) as tmp:
         (tmp / "b").write_text("3")
-    assert sorted(p.name for p in target.iterdir()) == ["b"]
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "b"]  # marked as a tokkit output
 
 
 def test_atomic_file(tmp_path: Path) -> None:
