@@ -2,6 +2,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,6 +66,52 @@ def test_cpt_refuses_a_model_of_another_vocab_in_one_line(assets: dict[str, Path
     assert_clean_failure(proc, "embedding rows", "resize", code=2, output=out)
 
 
+def test_shards_longer_than_the_model_positions_are_refused(assets: dict[str, Path], tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                           run_main, assert_clean_failure) -> None:
+    short = assets["model"].parent / "short"
+    if not short.exists():
+        from tokkit.llama.tiny import build_tiny_llama
+
+        build_tiny_llama(short, vocab_size=json.loads((assets["model"] / "config.json").read_text())["vocab_size"],
+                         max_position_embeddings=8)
+        shutil.copy2(assets["model"] / "tokenizer.json", short / "tokenizer.json")
+    out = tmp_path / "run"
+    proc = run_main("cpt", *_small(assets), "--model", str(short), "-o", str(out), "--steps", "1")
+    assert_clean_failure(proc, "16 tokens", "8 positions", "--seq-len 8", code=2, output=out)
+
+
+def test_the_default_batch_fits_the_cpu_and_a_resume_keeps_the_checkpoints(assets: dict[str, Path],
+                                                                           tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    small = [a for a in _small(assets) if a not in ("--batch-tokens", "64")]
+    result = CliRunner().invoke(cli, ["-q", "cpt", *small, "-o", str(out), "--steps", "3"])
+    assert result.exit_code == 0, result.output
+    start = json.loads((out / "log.jsonl").read_text().splitlines()[0])
+    assert start["tokens_per_step"] == 4096 and start["accumulation"] == 4096 // 16 // 2
+    assert json.loads((out / "cpt.json").read_text())["batch_tokens"] == 4096  # the number used, not None
+    run = tmp_path / "run64"
+    assert CliRunner().invoke(cli, ["-q", "cpt", *_small(assets), "-o", str(run), "--steps", "1"]).exit_code == 0
+    resumed = CliRunner().invoke(cli, ["-q", "cpt", *small, "-o", str(run), "--steps", "2", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads((run / "cpt.json").read_text())["batch_tokens"] == 64
+
+
+def test_a_second_run_into_a_busy_output_gets_one_line(assets: dict[str, Path], tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                       run_main, assert_clean_failure) -> None:
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from tokkit.atomic import output_lock\n"
+         "with output_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)", str(out)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        proc = run_main("cpt", *_small(assets), "-o", str(out), "--steps", "1")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert_clean_failure(proc, "another run", f"pid {holder.pid}", output=out)
+
+
 def test_cpt_help_shows_torchrun() -> None:
     result = CliRunner().invoke(cli, ["cpt", "--help"])
     assert result.exit_code == 0 and "torchrun --nproc-per-node" in result.output
@@ -117,3 +168,59 @@ def test_an_untouched_checkpoint_resumes(assets: dict[str, Path], one_step_run: 
     assert result.exit_code == 0, result.output
     assert (out / "checkpoints" / "step-00000002" / "state.json").is_file()
     assert not list(out.rglob("*.pt")), "checkpoints hold pickles"
+
+
+def _signal_when(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 120) -> float:
+    """Send SIGINT once ``ready()`` holds; return the moment it was sent."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "the run never reached the moment to interrupt"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    return time.monotonic()
+
+
+def _log_has(run: Path, event: str) -> Callable[[], bool]:
+    def ready() -> bool:
+        logs = [*run.parent.glob(f".tmp-{run.name}.*/log.jsonl"), run / "log.jsonl"]
+        return any(f'"event": "{event}"' in log.read_text() for log in logs if log.is_file())
+
+    return ready
+
+
+TEARDOWN_BOUND = 10.0
+"""Seconds from SIGINT to exit. The run itself unwinds at once; what is left is Python tearing down
+torch (2-3 s on a loaded 2-core machine), which the CLI's fast exit on Ctrl-C removes (issue 14.2)."""
+
+
+@pytest.mark.parametrize("moment", ["training", "after-checkpoint"])
+def test_ctrl_c_ends_cpt_in_two_seconds_and_says_what_it_left(assets: dict[str, Path], tmp_path: Path,
+                                                              moment: str) -> None:
+    out = tmp_path / "run"
+    ready = {"training": _log_has(out, "train"), "after-checkpoint": lambda: (out / "checkpoints").is_dir()}[moment]
+    save_every = "3" if moment == "after-checkpoint" else "0"
+    args = [*_small(assets), "-o", str(out), "--log-every", "1", "--save-every", save_every]
+    proc = subprocess.Popen([sys.executable, "-m", "tokkit", "cpt", *args, "--steps", "1000000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sent = _signal_when(proc, ready)
+    try:
+        _, stderr = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    stopped = time.monotonic() - sent
+    assert stopped < TEARDOWN_BOUND, f"took {stopped:.1f} s to stop"
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and stderr.rstrip().endswith(errors[0]), stderr
+    assert not list(tmp_path.glob(".tmp-*")), "a temporary run dir was left behind"
+    if moment == "after-checkpoint":
+        kept = max(int(p.name.split("-")[1]) for p in (out / "checkpoints").iterdir())
+        assert f"checkpoint of step {kept}: re-run with --resume" in errors[0]
+        again = ["--resume", "--steps", str(kept + 2)]
+    else:
+        assert "no output was written" in errors[0] and not out.exists()
+        again = ["--steps", "2"]
+    result = CliRunner().invoke(cli, ["-q", "cpt", *args, *again])
+    assert result.exit_code == 0, result.output
+    assert (out / "final" / "config.json").is_file()

@@ -128,3 +128,100 @@ def test_cosine_schedule_with_warmup() -> None:
     assert lr_at(10, config) == pytest.approx(1.0)
     assert lr_at(60, config) == pytest.approx(0.55)
     assert lr_at(110, config) == pytest.approx(0.1)
+
+
+def _crash_at(step_to_crash: int):  # type: ignore[no-untyped-def]
+    class Crash(Exception):
+        pass
+
+    def on_step(step: int, loss: float) -> None:
+        if step == step_to_crash:
+            raise Crash
+
+    return Crash, on_step
+
+
+def test_a_torn_last_log_line_is_dropped_on_resume(cpt_assets: dict[str, Path], tmp_path: Path) -> None:
+    settings = {"steps": 6, "save_every": 3, "eval_every": 0, "log_every": 1}
+    run_cpt(_config(cpt_assets, tmp_path / "straight", **settings), display=False)
+    crash, on_step = _crash_at(4)
+    with pytest.raises(crash):
+        run_cpt(_config(cpt_assets, tmp_path / "run", **settings), display=False, on_step=on_step)
+    with (tmp_path / "run" / "log.jsonl").open("a") as f:
+        f.write('{"event": "train", "step": 5, "lo')  # killed mid-write
+    run_cpt(_config(cpt_assets, tmp_path / "run", **settings), display=False, resume=True)
+
+    def losses(run: Path) -> list[tuple[int, float]]:
+        return [(e["step"], e["loss"]) for e in read_log(run / "log.jsonl") if e["event"] == "train"]
+
+    assert losses(tmp_path / "run") == losses(tmp_path / "straight")
+
+
+def test_a_log_damaged_before_its_last_line_is_one_clear_error(cpt_assets: dict[str, Path], tmp_path: Path) -> None:
+    settings = {"steps": 4, "save_every": 2, "eval_every": 0, "log_every": 1}
+    crash, on_step = _crash_at(3)
+    with pytest.raises(crash):
+        run_cpt(_config(cpt_assets, tmp_path / "run", **settings), display=False, on_step=on_step)
+    path = tmp_path / "run" / "log.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], "{not json", *lines[1:]]) + "\n")
+    with pytest.raises(InputError, match=r"log\.jsonl: line 2 is not a JSON record; delete that line"):
+        run_cpt(_config(cpt_assets, tmp_path / "run", **settings), display=False, resume=True)
+    assert path.read_text().splitlines()[1] == "{not json"  # refused, not rewritten
+
+
+def test_a_failure_before_any_checkpoint_leaves_nothing(cpt_assets: dict[str, Path], tmp_path: Path) -> None:
+    crash, on_step = _crash_at(2)
+    with pytest.raises(crash):
+        run_cpt(_config(cpt_assets, tmp_path / "run", steps=10, save_every=5), display=False, on_step=on_step)
+    assert not (tmp_path / "run").exists()
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "empty").mkdir()  # a dir the user made stays, empty
+    with pytest.raises(crash):
+        run_cpt(_config(cpt_assets, tmp_path / "empty", steps=10, save_every=5), display=False, on_step=on_step)
+    assert list((tmp_path / "empty").iterdir()) == []
+    result = run_cpt(_config(cpt_assets, tmp_path / "run", steps=3), display=False)  # a plain re-run works
+    assert result.steps == 3 and result.resumed_from is None
+
+
+class _Steps:
+    """A :class:`tokkit.types.Progress` that records what it is told."""
+
+    def __init__(self) -> None:
+        self.tasks: list[tuple[str, int | None]] = []
+        self.advanced = 0
+
+    def task(self, description: str, total: int | None = None, *, unit: str = "") -> _Steps:
+        self.tasks.append((description, total))
+        return self
+
+    def advance(self, n: int = 1) -> None:
+        self.advanced += n
+
+    def update_total(self, total: int | None) -> None:
+        pass
+
+
+def test_steps_are_reported_to_a_progress_like_every_stage(cpt_assets: dict[str, Path], tmp_path: Path) -> None:
+    steps = _Steps()
+    run_cpt(_config(cpt_assets, tmp_path / "run", steps=4, save_every=2, eval_every=0), progress=steps)
+    assert steps.tasks == [("cpt steps", 4)] and steps.advanced == 4
+    resumed = _Steps()
+    run_cpt(_config(cpt_assets, tmp_path / "run", steps=6, save_every=2, eval_every=0), progress=resumed,
+            resume=True)
+    assert resumed.tasks == [("cpt steps (from 4)", 2)] and resumed.advanced == 2
+
+
+def test_the_bar_moves_within_a_step_so_an_eta_shows_before_the_first_step_ends() -> None:
+    import time
+
+    from tokkit.cpt.display import StepDisplay
+
+    with StepDisplay(total=10, start=0, enabled=False) as display:
+        bar = display._bar.tasks[0]
+        display.partial(0.25)
+        time.sleep(0.05)
+        display.partial(0.5)
+        assert bar.completed == 0.5 and bar.time_remaining is not None and bar.time_remaining > 0
+        display.update(step=10)
+        assert bar.finished

@@ -24,8 +24,9 @@ from tokkit.progress import console
               help="With --train all: LoRA rank on attention/MLP projections (0 = full fine-tuning).")
 @click.option("--lora-alpha", type=float, default=16.0, show_default=True, help="LoRA scaling numerator.")
 @click.option("--steps", type=int, default=1000, show_default=True, help="Optimizer steps.")
-@click.option("--batch-tokens", type=int, default=1 << 19, show_default=True,
-              help="Global tokens per optimizer step (all GPUs, all accumulation micro-steps).")
+@click.option("--batch-tokens", type=int, default=None,
+              help="Global tokens per optimizer step (all GPUs, all accumulation micro-steps) "
+                   "[default: 524288 on CUDA, 4096 on a CPU; on --resume, the checkpoint's].")
 @click.option("--micro-batch", type=int, default=1, show_default=True,
               help="Sequences per forward pass per device; accumulation fills the rest.")
 @click.option("--lr", type=float, default=2e-4, show_default=True, help="Peak learning rate (AdamW).")
@@ -53,7 +54,7 @@ from tokkit.progress import console
               help="Accept a model dir without tokenizer files (vocab size still checked).")
 @click.pass_context
 def cpt(ctx: click.Context, model: str, shards: str, output: str, stage: str, lora_r: int, lora_alpha: float,
-        steps: int, batch_tokens: int, micro_batch: int, lr: float, min_lr_ratio: float,
+        steps: int, batch_tokens: int | None, micro_batch: int, lr: float, min_lr_ratio: float,
         warmup_steps: int | None, weight_decay: float, grad_clip: float, eval_every: int,
         eval_sequences: int, save_every: int, log_every: int, seed: int, device: str, precision: str,
         threads: int, resume: bool, force: bool, no_verify: bool, no_tokenizer_check: bool) -> None:

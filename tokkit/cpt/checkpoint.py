@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,10 @@ _STEP_DIR = re.compile(r"^step-(\d+)$")
 
 def base_fingerprint(model_dir: str | Path) -> str:
     return hashlib.sha256((Path(model_dir) / "config.json").read_bytes()).hexdigest()
+
+
+def checkpoint_dir(output: str | Path, step: int) -> Path:
+    return Path(output) / CHECKPOINTS / f"step-{step:08d}"
 
 
 def checkpoint_dirs(output: str | Path) -> list[tuple[int, Path]]:
@@ -78,12 +83,14 @@ def save_checkpoint(
     rank: int = 0,
     world_size: int = 1,
     keep: int = 2,
+    after_save: Callable[[], None] | None = None,
 ) -> Path | None:
     """Write ``checkpoints/step-NNNNNNNN/`` atomically (rank 0), keeping the newest ``keep``.
 
     Every rank saves its RNG state beside it (``rng-<rank>.safetensors``); call on all ranks.
+    ``after_save`` runs on rank 0 once its files are in place, before the other ranks add theirs.
     """
-    target = Path(output) / CHECKPOINTS / f"step-{step:08d}"
+    target = checkpoint_dir(output, step)
     if world_size > 1:
         import torch.distributed as dist
 
@@ -98,6 +105,8 @@ def save_checkpoint(
             (tmp / STATE_FILE).write_text(json.dumps({**state, "step": step}, indent=2), encoding="utf-8")
         for _, old in checkpoint_dirs(output)[:-keep] if keep > 0 else []:
             shutil.rmtree(old, ignore_errors=True)
+        if after_save is not None:
+            after_save()
     if world_size > 1:
         import torch.distributed as dist
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from tokkit.errors import InputError
 from tokkit.shards.manifest import Manifest
@@ -19,15 +20,32 @@ log = logging.getLogger("tokkit")
 TOKENIZER_FILES = ("tokkit.json", "tokenizer.json", "tokenizer.model", "spm.model")
 
 
-def model_vocab_size(model_dir: str | Path) -> int:
+def _model_config(model_dir: str | Path) -> dict[str, Any]:
     path = Path(model_dir) / "config.json"
     if not path.is_file():
         raise InputError(f"{path}: missing; --model must be a transformers model directory")
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-        return int(config.get("vocab_size") or config["text_config"]["vocab_size"])
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
-        raise InputError(f"{path}: no readable vocab_size ({err!r}); is this a causal LM config?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not readable JSON ({err}); is this a transformers model dir?") from None
+    if not isinstance(config, dict):
+        raise InputError(f"{path}: not a JSON object; is this a transformers model dir?")
+    text = config.get("text_config")
+    return {**text, **{k: v for k, v in config.items() if v is not None}} if isinstance(text, dict) else config
+
+
+def model_vocab_size(model_dir: str | Path) -> int:
+    try:
+        return int(_model_config(model_dir)["vocab_size"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(f"{Path(model_dir) / 'config.json'}: no readable vocab_size ({err!r}); "
+                         "is this a causal LM config?") from None
+
+
+def model_positions(model_dir: str | Path) -> int | None:
+    """``max_position_embeddings``: the longest sequence the model was built for (None if unsaid)."""
+    value = _model_config(model_dir).get("max_position_embeddings")
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def check_compatible(model_dir: str | Path, manifest: Manifest, *, shards: str | Path,
@@ -37,10 +55,18 @@ def check_compatible(model_dir: str | Path, manifest: Manifest, *, shards: str |
     The model directory should carry its tokenizer (``tokenizer.json`` / ``tokenizer.model``, as
     ``tokkit resize-embeddings`` writes it); its vocabulary hash must equal the manifest's. The
     model may have more rows than the tokenizer has tokens (``--pad-to-multiple-of`` padding),
-    never fewer. With ``require_tokenizer=False`` a model without tokenizer files is accepted when
+    never fewer. Its positions must hold a whole sequence (``seq_len``): past them, rotary or
+    learned position embeddings are extrapolated or fail, and the loss is meaningless. With ``require_tokenizer=False`` a model without tokenizer files is accepted when
     its row count equals the vocabulary size.
     """
     model_dir = Path(model_dir)
+    positions = model_positions(model_dir)
+    if positions is not None and manifest.seq_len > positions:
+        raise InputError(
+            f"{shards}: its sequences are {manifest.seq_len:,} tokens but {model_dir} has "
+            f"{positions:,} positions (max_position_embeddings); re-shard with --seq-len {positions} "
+            "or less, or train a model with more positions"
+        )
     rows = model_vocab_size(model_dir)
     vocab = manifest.tokenizer.vocab_size
     size_mismatch = InputError(

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tokkit.atomic import atomic_file
 from tokkit.errors import InputError
 
 Stage = Literal["embeddings", "all"]
@@ -20,13 +21,19 @@ Precision = Literal["auto", "fp32", "bf16"]
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CONFIG_FILE = "cpt.json"
+GPU_BATCH_TOKENS = 1 << 19
+"""The default global batch on CUDA: ~0.5 M tokens per step, the scale of LLaMA-style recipes."""
+CPU_BATCH_TOKENS = 4096
+"""The default on a CPU: a step of a tiny model in well under a second, a 7B model's at all."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class CPTConfig:
     """One training run. ``batch_tokens`` is the global batch per optimizer step (all devices,
     all accumulation micro-steps); it is rounded down to whole sequences that split evenly over
-    ``micro_batch × devices``. ``threads`` sets torch's CPU threads (0 = torch's default); one
+    ``micro_batch × devices``. ``None`` sizes it to the device (:data:`GPU_BATCH_TOKENS` on CUDA,
+    :data:`CPU_BATCH_TOKENS` but at least one sequence on a CPU) or, on resume, takes the
+    checkpoint's; the run saves the number it used. ``threads`` sets torch's CPU threads (0 = torch's default); one
     thread is fastest for tiny models and on a busy machine, where OpenMP threads spin.
     """
 
@@ -38,7 +45,7 @@ class CPTConfig:
     lora_alpha: float = 16.0
     lora_targets: tuple[str, ...] = LORA_TARGETS
     steps: int = 1000
-    batch_tokens: int = 1 << 19
+    batch_tokens: int | None = None
     micro_batch: int = 1
     lr: float = 2e-4
     min_lr_ratio: float = 0.1
@@ -64,7 +71,8 @@ class CPTConfig:
             (not (self.lora_r and self.train == "embeddings"),
              "--lora-r needs --train all (stage 1 trains only embeddings and the LM head)"),
             (self.steps >= 1, f"--steps {self.steps} must be >= 1"),
-            (self.batch_tokens >= 1, f"--batch-tokens {self.batch_tokens} must be positive"),
+            (self.batch_tokens is None or self.batch_tokens >= 1,
+             f"--batch-tokens {self.batch_tokens} must be positive"),
             (self.micro_batch >= 1, f"--micro-batch {self.micro_batch} must be >= 1"),
             (self.lr > 0, f"--lr {self.lr} must be positive"),
             (0 <= self.min_lr_ratio <= 1, f"min_lr_ratio {self.min_lr_ratio} must be in [0, 1]"),
@@ -92,8 +100,10 @@ class CPTConfig:
         return asdict(self)
 
     def save(self, directory: str | Path) -> Path:
+        """Write ``cpt.json`` whole or not at all (a kill mid-write leaves the previous one)."""
         path = Path(directory) / CONFIG_FILE
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        with atomic_file(path, encoding="utf-8") as f:
+            f.write(json.dumps(self.to_dict(), indent=2) + "\n")
         return path
 
     @classmethod

@@ -17,26 +17,39 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tokkit.atomic import atomic_dir, check_apart, check_output_dir, mark_output, remove_output
+from tokkit.atomic import (
+    atomic_dir,
+    check_apart,
+    check_output_dir,
+    mark_output,
+    output_lock,
+    remove_output,
+)
 from tokkit.cpt.checkpoint import (
     base_fingerprint,
+    checkpoint_dir,
     checkpoint_dirs,
     load_checkpoint,
+    read_state,
     save_checkpoint,
 )
 from tokkit.cpt.compat import check_compatible, model_vocab_size
-from tokkit.cpt.config import CPTConfig
+from tokkit.cpt.config import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, CPTConfig
 from tokkit.cpt.data import BatchPlan
-from tokkit.cpt.display import LOG_FILE, JsonlLog, LiveDisplay
-from tokkit.errors import InputError, MissingDependencyError, OutputExistsError
+from tokkit.cpt.display import LOG_FILE, JsonlLog, StepDisplay
+from tokkit.errors import InputError, MissingDependencyError, OutputExistsError, TokkitError
 
 if TYPE_CHECKING:
     import torch
+
+    from tokkit.types import Progress
 
 log = logging.getLogger("tokkit")
 
@@ -135,7 +148,8 @@ def _load_model(directory: str, torch: Any) -> Any:
     from transformers import AutoModelForCausalLM
 
     try:
-        return AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32, use_safetensors=True)
+        with _quiet_transformers():
+            return AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32, use_safetensors=True)
     except OSError as err:
         raise InputError(
             f"{directory}: no loadable safetensors weights ({str(err).splitlines()[0]}); tokkit never "
@@ -165,12 +179,77 @@ def _prepare_output(config: CPTConfig, *, resume: bool, force: bool, dist: _Dist
     return None
 
 
+class CPTInterrupted(TokkitError):
+    """Ctrl-C after a checkpoint was written: the run stays on disk, to be resumed."""
+
+    exit_code = 130
+
+
+class _RunDir:
+    """Where a run's files go: a temp sibling of ``output`` until the first checkpoint, then ``output``.
+
+    Before a checkpoint there is nothing to resume, so a fresh run that stops early (Ctrl-C, an
+    error, kill -9) must leave nothing behind: its ``cpt.json`` and ``log.jsonl`` wait in the temp
+    dir (:func:`tokkit.atomic.atomic_dir`), which the first checkpoint renames into place. A resumed
+    run writes into ``output`` directly.
+    """
+
+    def __init__(self, output: Path, *, fresh: bool) -> None:
+        self.output = output
+        self._pending = ExitStack()
+        self.path = self._pending.enter_context(atomic_dir(output)) if fresh else output
+
+    def publish(self) -> None:
+        """Rename the temp dir into place (once; the first checkpoint is in it)."""
+        if self.path != self.output:
+            self._pending.close()
+            self.path = self.output
+
+    def __enter__(self) -> _RunDir:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._pending.__exit__(kind, value, tb)  # on an error: the temp dir goes
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No tqdm bars from ``transformers`` while it loads or saves: tokkit draws its own."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def default_batch_tokens(device_type: str, *, seq_len: int, sequences_per_pass: int = 1) -> int:
+    """Tokens per step when none is given: :data:`GPU_BATCH_TOKENS` on a GPU, :data:`CPU_BATCH_TOKENS`
+    on a CPU, where a LLaMA-scale batch takes minutes per step; at least one forward pass on every
+    device (``sequences_per_pass`` = micro-batch × devices)."""
+    floor = seq_len * sequences_per_pass
+    return max(GPU_BATCH_TOKENS if device_type == "cuda" else CPU_BATCH_TOKENS, floor)
+
+
+def _saved_batch_tokens(output: Path, resume: bool) -> int | None:
+    """The batch of the checkpoint a resume will continue (an exact resume needs the same)."""
+    checkpoints = checkpoint_dirs(output) if resume else []
+    if not checkpoints:
+        return None
+    value = read_state(checkpoints[-1][1])["config"].get("batch_tokens")
+    return value if isinstance(value, int) else None
+
+
 def _save_final(model: Any, config: CPTConfig, output: Path) -> Path:
     from tokkit.cpt.lora import merge_lora
 
     merge_lora(model)
     target = output / FINAL_DIR
-    with atomic_dir(target, force=True) as tmp:
+    with atomic_dir(target, force=True) as tmp, _quiet_transformers():
         model.save_pretrained(str(tmp))
         for name in TOKENIZER_SIDE_FILES:
             source = Path(config.model) / name
@@ -212,17 +291,22 @@ def run_cpt(
     resume: bool = False,
     force: bool = False,
     display: bool = True,
+    progress: Progress | None = None,
     tokenizer_check: bool = True,
     on_step: Callable[[int, float], None] | None = None,
 ) -> CPTResult:
-    """Train per ``config``; see the module doc. ``on_step(step, loss)`` runs after each step."""
+    """Train per ``config``; see the module doc. ``on_step(step, loss)`` runs after each step.
+
+    Steps are reported to ``progress`` when given (one task, as every stage does); otherwise
+    ``display`` draws cpt's own live line (loss, val loss, lr, tokens/s, ETA) on stderr.
+    """
     config.validate()
     torch = _import_torch()
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
-        return _run(config, torch, resume=resume, force=force, display=display,
+        return _run(config, torch, resume=resume, force=force, display=display, progress=progress,
                     tokenizer_check=tokenizer_check, on_step=on_step)
     finally:
         torch.set_num_threads(threads)
@@ -235,11 +319,10 @@ def _run(
     resume: bool,
     force: bool,
     display: bool,
+    progress: Progress | None,
     tokenizer_check: bool,
     on_step: Callable[[int, float], None] | None,
 ) -> CPTResult:
-    from contextlib import nullcontext
-
     from tokkit.shards.reader import open_shards
 
     # ids at or beyond the model's embedding rows are refused here, not as an IndexError mid-step
@@ -251,24 +334,61 @@ def _run(
     dist = _setup_distributed(torch, device_kind.split(":")[0])
     device = torch.device(f"cuda:{dist.local_rank}" if device_kind == "cuda" else device_kind)
     precision = config.precision if config.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    output = Path(config.output)
+    batch_tokens = (config.batch_tokens or _saved_batch_tokens(output, resume)
+                    or default_batch_tokens(device.type, seq_len=shards.manifest.seq_len,
+                                         sequences_per_pass=config.micro_batch * dist.world_size))
+    config = replace(config, batch_tokens=batch_tokens)  # saved resolved: a resume elsewhere keeps it
+    train_seqs = shards.sequences("train")
+    plan = BatchPlan(sequences=len(train_seqs), seq_len=shards.manifest.seq_len,
+                     batch_tokens=batch_tokens, micro_batch=config.micro_batch,
+                     world_size=dist.world_size, seed=config.seed)
+    reached = [0]  # the last finished step, for the interrupt message
+    try:
+        with output_lock(output) if dist.main else nullcontext():  # one run per output dir
+            resume_from = _prepare_output(config, resume=resume, force=force, dist=dist)
+            if dist.world_size > 1:  # rank 0 may have cleared the output dir for --force
+                import torch.distributed as tdist
 
+                tdist.barrier()
+            with _RunDir(output, fresh=resume_from is None and dist.main) as run_dir:
+                return _train(config, torch, run_dir=run_dir, resume_from=resume_from, plan=plan,
+                              train_seqs=train_seqs, val_seqs=shards.sequences("val"), dist=dist,
+                              device=device, precision=precision, display=display, progress=progress,
+                              on_step=on_step, reached=reached)
+    except KeyboardInterrupt:
+        checkpoints = checkpoint_dirs(output) if dist.main else []
+        if not checkpoints:
+            raise  # nothing was written (or kept): the plain interrupt message is the truth
+        raise CPTInterrupted(
+            f"interrupted at step {reached[0]}; {output} keeps the run up to its checkpoint of step "
+            f"{checkpoints[-1][0]}: re-run with --resume to continue it (or --force to start over)"
+        ) from None
+
+
+def _train(
+    config: CPTConfig,
+    torch: Any,
+    *,
+    run_dir: _RunDir,
+    resume_from: Path | None,
+    plan: BatchPlan,
+    train_seqs: Any,
+    val_seqs: Any,
+    dist: _Dist,
+    device: Any,
+    precision: str,
+    display: bool,
+    progress: Progress | None,
+    on_step: Callable[[int, float], None] | None,
+    reached: list[int],
+) -> CPTResult:
     def autocast() -> Any:
         if precision == "bf16":
             return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         return nullcontext()
 
-    train_seqs = shards.sequences("train")
-    val_seqs = shards.sequences("val")
-    plan = BatchPlan(sequences=len(train_seqs), seq_len=shards.manifest.seq_len,
-                     batch_tokens=config.batch_tokens, micro_batch=config.micro_batch,
-                     world_size=dist.world_size, seed=config.seed)
-    resume_from = _prepare_output(config, resume=resume, force=force, dist=dist)
-    output = Path(config.output)
-    if dist.world_size > 1:  # rank 0 may have cleared the output dir for --force
-        import torch.distributed as tdist
-
-        tdist.barrier()
-
+    output = run_dir.output
     torch.manual_seed(config.seed)
     model = _load_model(config.model, torch)
     _set_trainable(model, config)
@@ -281,7 +401,7 @@ def _run(
         lr=config.lr, betas=config.betas,
     )
     start = 0
-    last_loss_saved = float("nan")
+    last_loss = float("nan")
     if resume_from is not None:
         saved = load_checkpoint(resume_from, model=model, optimizer=optimizer, rank=dist.rank)
         if saved.get("base") != base_fingerprint(config.model):
@@ -292,12 +412,11 @@ def _run(
                 f"{resume_from}: cannot resume exactly with changed {', '.join(changed)}; "
                 "use the checkpoint's settings or --force to start over"
             )
-        start = int(saved["step"])
-        last_loss_saved = float(saved.get("loss", float("nan")))
-    elif dist.main:
-        output.mkdir(parents=True, exist_ok=True)
-        config.save(output)
-        mark_output(output)
+        start = reached[0] = int(saved["step"])
+        last_loss = float(saved.get("loss", float("nan")))
+    if dist.main:
+        config.save(run_dir.path)
+        mark_output(run_dir.path)
 
     ddp_model: Any = model
     if dist.world_size > 1:
@@ -307,7 +426,8 @@ def _run(
 
     n_trainable = sum(p.numel() for p in trainable)
     n_total = sum(p.numel() for p in model.parameters())
-    logbook = JsonlLog(output / LOG_FILE, resume_step=start if resume_from is not None else None) if dist.main else None
+    logbook = (JsonlLog(run_dir.path / LOG_FILE, resume_step=start if resume_from is not None else None)
+               if dist.main else None)
     if logbook is not None and resume_from is None:
         logbook.write("start", step=0, config=config.to_dict(), world_size=dist.world_size,
                       device=str(device), precision=precision, trainable_parameters=n_trainable,
@@ -328,11 +448,11 @@ def _run(
         log.warning("%s: the val split holds no whole sequence; no validation loss (raise --val-fraction)",
                     config.shards)
     state = {"base": base_fingerprint(config.model), "config": config.to_dict()}
-    last_loss = last_loss_saved
     began = time.perf_counter()
     window_start, window_tokens = began, 0
     model.train()
-    with LiveDisplay(total=config.steps, start=start, enabled=display and dist.main) as live:
+    with StepDisplay(total=config.steps, start=start, enabled=display and dist.main,
+                     progress=progress if dist.main else None) as live:
         if start == 0 and config.eval_every:
             live.update(step=0, val=run_eval(0))
         for step in range(start, config.steps):
@@ -348,6 +468,7 @@ def _run(
                     loss = ddp_model(input_ids=ids, labels=ids).loss / len(micro)
                 loss.backward()
                 step_loss += loss.detach().double()
+                live.partial(step + (i + 1) / len(micro))  # an ETA long before the first step ends
             if config.grad_clip:
                 torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
             optimizer.step()
@@ -360,7 +481,7 @@ def _run(
             last_loss = float(step_loss)
             if not math.isfinite(last_loss):
                 raise InputError(f"loss became {last_loss} at step {step + 1}; lower --lr or check the data")
-            done = step + 1
+            done = reached[0] = step + 1
             window_tokens += plan.tokens_per_step
             if done % config.log_every == 0 or done == config.steps:
                 now = time.perf_counter()
@@ -375,11 +496,11 @@ def _run(
             if config.eval_every and (done % config.eval_every == 0 or done == config.steps):
                 live.update(step=done, val=run_eval(done))
             if (config.save_every and done % config.save_every == 0) or done == config.steps:
-                path = save_checkpoint(output, step=done, model=model, optimizer=optimizer,
-                                       state={**state, "loss": last_loss}, rank=dist.rank,
-                                       world_size=dist.world_size)
+                save_checkpoint(run_dir.path if dist.main else output, step=done, model=model,
+                                optimizer=optimizer, state={**state, "loss": last_loss}, rank=dist.rank,
+                                world_size=dist.world_size, after_save=run_dir.publish)
                 if logbook is not None:
-                    logbook.write("checkpoint", step=done, path=str(path))
+                    logbook.write("checkpoint", step=done, path=str(checkpoint_dir(output, done)))
             if on_step is not None:
                 on_step(done, last_loss)
     seconds = time.perf_counter() - began
