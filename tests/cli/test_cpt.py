@@ -109,7 +109,8 @@ def test_a_second_run_into_a_busy_output_gets_one_line(assets: dict[str, Path], 
     finally:
         holder.kill()
         holder.wait()
-    assert_clean_failure(proc, "another run", f"pid {holder.pid}", output=out)
+    assert_clean_failure(proc, "another run", f"pid {holder.pid}")
+    assert not out.exists() and not list(tmp_path.glob(".tmp-*"))  # (the killed holder's .run.lock stays)
 
 
 def test_cpt_help_shows_torchrun() -> None:
