@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,3 +45,39 @@ def test_val_split_depends_on_text_only_and_matches_the_fraction() -> None:
     assert not any(is_val(t, 0.0) for t in texts[:100])
     # a larger fraction only adds documents (nested splits)
     assert set(chosen) <= {t for t in texts if is_val(t, 0.1)}
+
+
+LONG_TEXTS = [
+    "The quick brown fox jumps over the lazy dog. " * 40,
+    "天下大势，分久必合 合久必分。 " * 30 + "emoji 🦊🐶  double  spaces\tand tabs " * 10,
+    "word " * 300,
+]
+
+
+@pytest.mark.parametrize("text", LONG_TEXTS)
+def test_a_long_document_in_pieces_has_the_ids_of_the_whole(text: str, bpe_dir, request) -> None:  # type: ignore[no-untyped-def]
+    from tokkit.shards.pack import encode_long
+    from tokkit.shards.writer import make_encoder
+
+    encoders = {"byte-level BPE": make_encoder(str(bpe_dir))}
+    with contextlib.suppress(pytest.skip.Exception):  # and LLaMA's sentencepiece where ../shared has it
+        encoders["sentencepiece (LLaMA)"] = make_encoder(str(request.getfixturevalue("llama_model")))
+    for name, encode in encoders.items():
+        whole = list(encode([text])[0])
+        for piece_chars in (40, 97, 256):
+            assert encode_long(text, encode, piece_chars).tolist() == whole, (name, piece_chars)
+
+
+def test_a_long_document_without_spaces_is_cut_hard_and_still_decodes_exactly(bpe_dir) -> None:  # type: ignore[no-untyped-def]
+    from tokkit.load import load_tokenizer
+    from tokkit.shards.pack import encode_batch, encode_long, piece_end
+    from tokkit.shards.writer import make_encoder
+
+    text = "天下大势分久必合合久必分" * 50
+    assert piece_end(text, 0, 64) == (64, False)
+    ids = encode_long(text, make_encoder(str(bpe_dir)), 64)
+    assert load_tokenizer(bpe_dir).decode(ids.tolist()) == text
+    batch = encode_batch(["short one", text, "x"], make_encoder(str(bpe_dir)), Framing(bos_id=None, eos_id=0), 0.0,
+                         piece_chars=64)
+    assert batch.document(1).tolist() == [*ids.tolist(), 0]
+    assert batch.document(0).tolist() == [*make_encoder(str(bpe_dir))(["short one"])[0], 0]

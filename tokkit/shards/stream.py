@@ -113,11 +113,13 @@ class ShardStream:
         self._start = start
 
     def _write(self, piece: np.ndarray) -> None:
-        self._pending.append(piece)
-        self._pending_tokens += len(piece)
         self._tokens += len(piece)
-        if self._pending_tokens >= FLUSH_TOKENS:
-            self._flush()
+        for start in range(0, len(piece), FLUSH_TOKENS):  # a long document: bounded copies
+            chunk = piece[start : start + FLUSH_TOKENS]
+            self._pending.append(chunk)
+            self._pending_tokens += len(chunk)
+            if self._pending_tokens >= FLUSH_TOKENS:
+                self._flush()
 
     def _flush(self) -> None:
         """Write pending pieces in one go: per-document writes and hash updates cost more than
