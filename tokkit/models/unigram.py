@@ -1,6 +1,7 @@
 """A Unigram language-model tokenizer (sentencepiece's): Viterbi over scored pieces.
 
-Text is normalized the sentencepiece way — NFKC (or left as is), whitespace runs collapsed,
+Text is normalized the sentencepiece way — per-character rules (NFKC or none; every whitespace
+character a space: :mod:`tokkit.models.unigram_normalize`), whitespace runs collapsed,
 leading/trailing whitespace dropped, a ``▁`` put before every word — and each word is segmented
 into the pieces whose summed log-probabilities (``scores``) are highest. A character no piece
 covers is ``<unk>`` (consecutive ones fused into one, as sentencepiece does) or, with
@@ -10,8 +11,13 @@ lattice instead (subword regularization).
 Pieces never contain ``▁`` after their first character, so words are segmented one at a time
 (and cached): the same result as a lattice over the whole sentence.
 
-One deliberate difference from sentencepiece: every whitespace character (``str.split``) separates
-words, where sentencepiece's ``nfkc`` rule keeps a tab or newline as a character of its own.
+The exported ``.model`` and ``tokenizer.json`` give these ids on every string: they carry the same
+rules, and scores sit on a grid of 1/256 (``exact_ties``), so sentencepiece's float32 sums and the
+float64 sums of ``tokenizers`` and tokkit are all exact and equal segmentations tie in all three,
+broken the same way (the earliest start, then the shortest piece, wins). Exact while a line's
+total score stays above −65,536 (float32's 24 bits, 8 of them below the point): thousands of
+tokens. A sentencepiece ``.model`` trained elsewhere keeps its scores and is normalized with the
+same rules, which can differ from its own charsmap on decomposed text (no composition here).
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +32,7 @@ from typing import Any, Literal
 
 from tokkit.errors import InputError
 from tokkit.models.files import read_model_json
+from tokkit.models.unigram_normalize import split_words
 
 FORMAT = "tokkit-unigram"
 FORMAT_VERSION = 1
@@ -37,29 +43,44 @@ TOKENIZER_JSON = "tokenizer.json"
 SPACE = "▁"
 UNK_PENALTY = 10.0
 """sentencepiece scores an unknown character min(score) - 10."""
+SCORE_GRID = 256
+"""With ``exact_ties``, scores are multiples of 1/SCORE_GRID (see the module doc)."""
 
 PieceType = Literal["normal", "unknown", "control", "user_defined", "byte", "unused"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class UnigramSettings:
-    """Normalization and fallback options (saved with the pieces; mirrored in the .model)."""
+    """Normalization and fallback options (saved with the pieces; mirrored in the .model).
+
+    ``exact_ties`` rounds the scores to multiples of 1/256 so every library sums them exactly
+    (tokkit's own models; False for a ``.model`` trained by sentencepiece, kept as it is)."""
 
     normalization: Literal["nfkc", "identity"] = "nfkc"
     add_dummy_prefix: bool = True
     byte_fallback: bool = False
+    exact_ties: bool = True
 
 
 def normalize(text: str, settings: UnigramSettings) -> list[str]:
-    """The words of ``text`` as sentencepiece sees them: ``▁``-prefixed, normalized."""
-    if settings.normalization == "nfkc":
-        text = unicodedata.normalize("NFKC", text)
-    words = text.split()
+    """The words of ``text`` as sentencepiece sees them: ``▁``-prefixed, normalized.
+
+    A ``▁`` typed at the very end is dropped, as sentencepiece drops it: once spaces are escaped,
+    its "remove trailing whitespace" step cannot tell it from one.
+    """
+    words = split_words(text, settings.normalization)
     if not words:
         return []
     if not settings.add_dummy_prefix:
-        return [words[0], *(SPACE + w for w in words[1:])]
-    return [SPACE + w for w in words]
+        words = [words[0], *(SPACE + w for w in words[1:])]
+    else:
+        words = [SPACE + w for w in words]
+    while words and words[-1].endswith(SPACE):
+        last = words.pop().rstrip(SPACE)
+        if last:
+            words.append(last)
+            break
+    return words
 
 
 def byte_piece(b: int) -> str:
@@ -83,11 +104,13 @@ class UnigramTokenizer:
         if len(pieces) != len(scores):
             raise InputError("unigram model: pieces and scores differ in length")
         self.pieces = list(pieces)
+        self.settings = settings or UnigramSettings()
         self.scores = [float(s) for s in scores]
+        if self.settings.exact_ties:
+            self.scores = [round(s * SCORE_GRID) / SCORE_GRID for s in self.scores]
         self.types: list[PieceType] = list(types) if types is not None else [
             "unknown" if p == "<unk>" else "control" if p in ("<s>", "</s>") else "normal"
             for p in self.pieces]
-        self.settings = settings or UnigramSettings()
         unknown = [i for i, t in enumerate(self.types) if t == "unknown"]
         if len(unknown) != 1:
             raise InputError("unigram model: exactly one piece must be the unknown token (<unk>)")

@@ -1,28 +1,33 @@
 """Unigram models in the libraries' formats: a sentencepiece ``ModelProto`` and a ``tokenizer.json``.
 
-The ``.model`` carries sentencepiece's own compiled normalization rules (``nfkc`` or
-``identity``), taken from the library, so ``SentencePieceProcessor`` normalizes as we do.
+Both carry tokkit's per-character rules (:mod:`tokkit.models.unigram_normalize`) compiled into
+sentencepiece's ``precompiled_charsmap``, so ``SentencePieceProcessor`` and ``tokenizers``
+normalize every string as tokkit does. ``tokenizers``' ``Precompiled`` step applies the charsmap
+per grapheme and, when a grapheme of under 6 bytes starts with a mapped character, keeps only that
+character's replacement (``ｘ`` + U+0304 loses the mark). So the ``tokenizer.json`` puts the
+:data:`~tokkit.models.unigram_normalize.DELETED` marker, a grapheme boundary, after every mapped
+character first and removes the markers afterwards: every mapped character is then a grapheme of
+its own.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from tokkit.errors import InputError
 from tokkit.models.unigram import SPACE, PieceType, UnigramSettings, UnigramTokenizer
+from tokkit.models.unigram_normalize import (
+    DELETED,
+    RULE_NAMES,
+    char_rules,
+    onig_class,
+    precompiled_charsmap,
+)
 
 _TYPE_TO_PROTO = {"normal": 1, "unknown": 2, "control": 3, "user_defined": 4, "unused": 5, "byte": 6}
 _PROTO_TO_TYPE: dict[int, PieceType] = {
     1: "normal", 2: "unknown", 3: "control", 4: "user_defined", 5: "unused", 6: "byte"}
 UNIGRAM = 1
-
-
-@functools.cache
-def _normalizer_spec(rule: str) -> bytes:
-    import sentencepiece as spm
-
-    return bytes(spm.SentencePieceNormalizer(rule_name=rule).serialized_normalizer_spec())
 
 
 def to_model_proto(tok: UnigramTokenizer) -> bytes:
@@ -44,7 +49,8 @@ def to_model_proto(tok: UnigramTokenizer) -> bytes:
     spec.bos_id = ids.get("<s>", -1)
     spec.eos_id = ids.get("</s>", -1)
     spec.pad_id = ids.get("<pad>", -1)
-    model.normalizer_spec.ParseFromString(_normalizer_spec(tok.settings.normalization))
+    model.normalizer_spec.name = RULE_NAMES[tok.settings.normalization]
+    model.normalizer_spec.precompiled_charsmap = precompiled_charsmap(tok.settings.normalization)
     model.normalizer_spec.add_dummy_prefix = tok.settings.add_dummy_prefix
     model.normalizer_spec.remove_extra_whitespaces = True
     model.normalizer_spec.escape_whitespaces = True
@@ -64,17 +70,21 @@ def from_model_proto(data: bytes) -> UnigramTokenizer:
     if model.trainer_spec.model_type != UNIGRAM:
         raise InputError("this sentencepiece model is not a unigram model (model_type != UNIGRAM)")
     rule = model.normalizer_spec.name or "nmt_nfkc"
-    if rule not in ("nfkc", "identity"):
+    ours = {name: kind for kind, name in RULE_NAMES.items()}
+    if rule not in ("nfkc", "identity", *ours):
         raise InputError(f"sentencepiece normalization '{rule}' is not supported; use nfkc or identity")
-    settings = UnigramSettings(normalization=rule,  # type: ignore[arg-type]
+    settings = UnigramSettings(normalization=ours.get(rule, rule),  # type: ignore[arg-type]
                                add_dummy_prefix=model.normalizer_spec.add_dummy_prefix,
-                               byte_fallback=model.trainer_spec.byte_fallback)
+                               byte_fallback=model.trainer_spec.byte_fallback,
+                               exact_ties=rule in ours)
     return UnigramTokenizer([p.piece for p in model.pieces], [p.score for p in model.pieces],
                             types=[_PROTO_TO_TYPE[p.type] for p in model.pieces], settings=settings)
 
 
 def to_hf(tok: UnigramTokenizer) -> Any:
-    """The same model as a ``tokenizers.Tokenizer`` (Unigram model, Metaspace pre-tokenizer)."""
+    """The same model as a ``tokenizers.Tokenizer``: the rules (see the module doc), whitespace
+    collapsed and stripped, ``▁`` for every space and before the text, then one Unigram lattice
+    over the whole line as in sentencepiece (no pre-tokenizer)."""
     from tokenizers import (
         AddedToken,
         Regex,
@@ -82,17 +92,27 @@ def to_hf(tok: UnigramTokenizer) -> Any:
         decoders,
         models,
         normalizers,
-        pre_tokenizers,
     )
 
     vocab = [(p, s if t == "normal" or t == "byte" else 0.0)
              for p, s, t in zip(tok.pieces, tok.scores, tok.types, strict=True)]
     hf = Tokenizer(models.Unigram(vocab, unk_id=tok.unk_id, byte_fallback=tok.settings.byte_fallback))
-    steps: list[Any] = [normalizers.NFKC()] if tok.settings.normalization == "nfkc" else []
-    steps += [normalizers.Replace(Regex(r"\s+"), " "), normalizers.Strip()]
+    normalization = tok.settings.normalization
+    mapped = [c for c in char_rules(normalization) if c != DELETED]
+    steps: list[Any] = [
+        normalizers.Replace(DELETED, ""),
+        normalizers.Replace(Regex(f"(?<={onig_class(mapped)})"), DELETED),
+        normalizers.Precompiled(precompiled_charsmap(normalization, with_deleted=False)),
+        normalizers.Replace(DELETED, ""),
+        normalizers.Replace(Regex(" {2,}"), " "),
+        normalizers.Strip(),
+    ]
+    if tok.settings.add_dummy_prefix:
+        steps.append(normalizers.Prepend(SPACE))  # (only to non-empty text)
+    steps += [normalizers.Replace(" ", SPACE), normalizers.Replace(Regex(f"{SPACE}+\\z"), "")]
     hf.normalizer = normalizers.Sequence(steps)
+    hf.pre_tokenizer = None
     scheme = "always" if tok.settings.add_dummy_prefix else "never"
-    hf.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme=scheme)
     decoder_steps: list[Any] = [decoders.Metaspace(replacement=SPACE, prepend_scheme=scheme)]
     if tok.settings.byte_fallback:
         decoder_steps = [decoders.ByteFallback(), decoders.Fuse(), *decoder_steps]

@@ -42,6 +42,7 @@ from tokkit.models.unigram import (
     UnigramTokenizer,
     byte_piece,
 )
+from tokkit.models.unigram_normalize import split_words
 from tokkit.pool import map_in_order
 from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import release_free_memory
@@ -94,10 +95,9 @@ def script_class(char: str) -> int:
 
 
 def _count_batch(batch: str, nfkc: bool) -> Counter[str]:
-    """The words of one joined batch of texts (a pool worker's job)."""
-    if nfkc:
-        batch = unicodedata.normalize("NFKC", batch)
-    return Counter(batch.split())
+    """The words of one joined batch of texts (a pool worker's job), normalized as the tokenizer
+    will normalize them."""
+    return Counter(split_words(batch, "nfkc" if nfkc else "identity"))
 
 
 def digamma(x: FloatArray) -> FloatArray:
