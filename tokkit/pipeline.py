@@ -447,7 +447,8 @@ def _run_locked(config: PipelineConfig, llama: Path, *, force: bool, progress: P
     stage("model", lambda: _model(config, llama, out["model"]))
     stage("resize", lambda: _resize(config, out["model"], out["extend"], out["resize"]))
     stage("shard", lambda: _shard(config, kept, out["resize"], out["shard"], progress))
-    stage("cpt", lambda: _cpt(config, out["resize"], out["shard"], out["cpt"], display=display))
+    steps = None if progress is NULL_PROGRESS else progress  # cpt draws its own line without one
+    stage("cpt", lambda: _cpt(config, out["resize"], out["shard"], out["cpt"], progress=steps, display=display))
 
     seconds = time.perf_counter() - began
     report = _write_report(run_dir, config, stages, seconds)
@@ -572,13 +573,15 @@ def _shard(config: PipelineConfig, corpus: list[Path], tokenizer: Path, output: 
     }
 
 
-def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, *, display: bool) -> dict[str, Any]:
+def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, *, progress: Progress | None,
+         display: bool) -> dict[str, Any]:
     from tokkit.cpt import CPTConfig, run_cpt
 
     settings = config.stage("cpt")
     result = run_cpt(CPTConfig(model=str(model), shards=str(shards), output=str(output),
                                **_pick(settings, CPTConfig, "cpt", drop=("model", "shards", "output"))),
-                     resume=output.exists(), force=True, display=display)  # an interrupted run continues
+                     resume=output.exists(), force=True, display=display,
+                     progress=progress)  # an interrupted run continues
     vals = sorted(result.val_losses.items())
     return {
         "steps": result.steps, "tokens": result.tokens, "tokens_per_second": round(result.tokens_per_second, 1),
