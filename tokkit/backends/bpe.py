@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tokkit.backends.hf import HFTokenizer
-from tokkit.backends.spm import SPMTokenizer
+from tokkit.backends.spm import SPMTokenizer, train_from_iterator
 from tokkit.errors import InputError
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.config import BPEConfig
@@ -117,15 +117,14 @@ class SPMBPETrainer:
                 yield line
 
     def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> SPMTokenizer:
-        import sentencepiece as spm
 
         self.config.check()
         progress = progress or NULL_PROGRESS
         self.stats = {"documents": 0, "corpus_bytes": 0, "lines": 0, "long_lines_skipped": 0}
         model = io.BytesIO()
         try:
-            spm.SentencePieceTrainer.train(
-                sentence_iterator=self._lines(texts, progress),
+            train_from_iterator(
+                self._lines(texts, progress),
                 model_writer=model,
                 model_type="bpe",
                 vocab_size=self.config.vocab_size,

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import sentencepiece as spm
 
 from tokkit.errors import InputError
 
 SPM_MODEL = "spm.model"
+
+
+def train_from_iterator(texts: Iterable[str], **options: Any) -> None:
+    """``SentencePieceTrainer.train(sentence_iterator=texts, **options)``, except that an error
+    the iterator raises (a reader's one-line :class:`~tokkit.errors.TokkitError`, Ctrl-C) comes
+    out as itself: sentencepiece turns it into ``RuntimeError("INTERNAL: ... At: <frames>")``.
+    """
+    raised: list[BaseException] = []
+
+    def relay() -> Iterator[str]:
+        try:
+            yield from texts
+        except BaseException as err:
+            raised.append(err)
+            raise
+
+    try:
+        spm.SentencePieceTrainer.train(sentence_iterator=relay(), **options)
+    except RuntimeError:
+        if raised:
+            raise raised[0] from None
+        raise
 
 
 class SPMTokenizer:

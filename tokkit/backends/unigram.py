@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tokkit.backends.hf import HFTokenizer
-from tokkit.backends.spm import SPMTokenizer
+from tokkit.backends.spm import SPMTokenizer, train_from_iterator
 from tokkit.errors import CorpusError, InputError
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.config import UnigramConfig
@@ -72,7 +72,6 @@ class SPMUnigramTrainer:
         return options
 
     def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> SPMTokenizer:
-        import sentencepiece as spm
 
         progress = progress or NULL_PROGRESS
         stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0, "sentences": 0,
@@ -81,8 +80,7 @@ class SPMUnigramTrainer:
         task = progress.task("feeding sentencepiece", total=None)
         model = io.BytesIO()
         try:
-            spm.SentencePieceTrainer.train(sentence_iterator=_lines(texts, stats, task),
-                                           model_writer=model, **self.spm_options())
+            train_from_iterator(_lines(texts, stats, task), model_writer=model, **self.spm_options())
         except RuntimeError as err:
             raise self._training_error(" ".join(str(err).split())) from None
         if stats["long_sentences_skipped"]:

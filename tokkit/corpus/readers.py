@@ -79,7 +79,7 @@ class ReadOptions:
     invalid UTF-8 does: stop with an error naming the byte offset (``strict``), become U+FFFD
     (``replace``), or drop the offending line/file/record with a warning (``skip``).
     ``keep_empty`` keeps whitespace-only documents. ``max_document_bytes`` bounds the memory one
-    document (a line, a paragraph, a file read whole, a JSON array file) may take.
+    document (a line, a paragraph, a file read whole, a whole .json document) may take.
     """
 
     split: Split = "file"
@@ -368,6 +368,20 @@ class _Source:
         self.raw.close()
 
 
+def _mib_for(src: _Source) -> str:
+    """``--max-document-mb`` large enough for the whole file, when its size says (not compressed)."""
+    if src.compression:
+        return ""
+    return f" {-(-src.path.stat().st_size // (1 << 20))} or more"
+
+
+def _line_fix(src: _Source) -> str:
+    """What to do about a line over the cap. Not split='file': the file holds the line, so it is
+    over the cap too (and that advice sent users back here)."""
+    return ("it is not line-oriented text: re-wrap it into lines, or raise max_document_bytes "
+            f"(--max-document-mb{_mib_for(src)})")
+
+
 def _too_large(src: _Source, what: str, offset: int | None, cap: int, fix: str) -> InputError:
     where = "" if offset is None else f" at byte offset {offset}{src.where()}"
     return InputError(f"{src.path}: {what}{where} is larger than max_document_bytes={cap:,}; {fix}")
@@ -410,8 +424,7 @@ def _regions(src: _Source, cap: int) -> Iterator[tuple[int, bytes]]:
     offset = src.base
     pending: list[bytes] = []
     pending_len = 0
-    fix = ("it is not line-oriented text: read it with split='file' (--split file) if it is one document, "
-           "re-wrap it, or raise max_document_bytes (--max-document-mb)")
+    fix = _line_fix(src)
     while chunk := src.stream.read(_CHUNK):
         cut = chunk.rfind(b"\n") + 1
         if cut == 0:
@@ -463,17 +476,19 @@ def _region_lines(region: bytes, offset: int, src: _Source, options: ReadOptions
     return out
 
 
-def _read_capped(stream: IO[bytes], cap: int) -> bytes | None:
-    """The rest of ``stream``, or ``None`` as soon as it exceeds ``cap`` bytes (read by chunks
-    so a small file never costs a ``cap``-sized allocation)."""
+def _read_capped(stream: IO[bytes], cap: int) -> tuple[bytes | None, bool]:
+    """(the rest of ``stream``, or ``None`` as soon as it exceeds ``cap`` bytes; whether a newline
+    was seen). Read by chunks so a small file never costs a ``cap``-sized allocation."""
     parts: list[bytes] = []
     total = 0
+    newline = False
     while chunk := stream.read(min(_CHUNK, cap + 1 - total)):
         parts.append(chunk)
+        newline = newline or b"\n" in chunk
         total += len(chunk)
         if total > cap:
-            return None
-    return b"".join(parts)
+            return None, newline
+    return b"".join(parts), newline
 
 
 def _keep(text: str, options: ReadOptions) -> bool:
@@ -509,11 +524,13 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats, task: Progr
     paragraphs."""
     cap = options.max_document_bytes
     if options.split == "file":
-        data = _read_capped(src.stream, cap)
+        data, newline = _read_capped(src.stream, cap)
         if data is None:
-            raise _too_large(src, "the file (one document with split='file')", None, cap,
-                             "read it with split='line' or 'paragraph', or raise "
-                             "max_document_bytes")
+            fix = ("read it with split='line' or 'paragraph' (--split line), or raise max_document_bytes "
+                   "(--max-document-mb)" if newline else
+                   "its first max_document_bytes hold no line break either, so split='line' would not help: "
+                   f"raise max_document_bytes (--max-document-mb{_mib_for(src)})")
+            raise _too_large(src, "the file (one document with split='file')", None, cap, fix)
         text = _decode_unit(data, src.base, src, options, stats, "file")
         src.report(task)
         if text is not None and _keep(text, options):
@@ -608,27 +625,46 @@ def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats, task: Prog
         yield (ids if want_ids else None), texts
 
 
+def _is_one_document(head: bytes) -> bool:
+    """Whether a .json file whose first bytes are ``head`` is one JSON document rather than JSON
+    Lines: an array, or a record spread over lines (its first line is not JSON on its own)."""
+    start = head.lstrip()
+    if start[:1] == b"[":
+        return True
+    if start[:1] != b"{":
+        return False
+    end = start.find(b"\n")
+    if end < 0:  # one long line (or the peek ends inside it): a record a line
+        return False
+    try:
+        json.loads(start[:end])
+    except ValueError:
+        return True
+    return False
+
+
 def _read_json(src: _Source, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
                want_ids: bool) -> Iterator[Batch]:
-    """A .json file: a JSON array of records (read whole, up to the cap), or JSON Lines."""
-    head = src.stream.peek(64)  # type: ignore[attr-defined]
-    if head.lstrip()[:1] != b"[":
+    """A .json file: one JSON document (an array of records or a single record, read whole up
+    to the cap), or JSON Lines (streamed) when its first line is a record on its own."""
+    if not _is_one_document(src.stream.peek(_CHUNK)):  # type: ignore[attr-defined]
         yield from _read_jsonl(src, options, stats, task, want_ids)
         return
     cap = options.max_document_bytes
-    data = _read_capped(src.stream, cap)
+    data, _ = _read_capped(src.stream, cap)
     if data is None:
-        raise _too_large(src, "the JSON array", None, cap,
+        raise _too_large(src, "the JSON document", None, cap,
                          "convert it to JSON Lines (.jsonl, one record a line) to stream it")
     raw = _decode_unit(data, src.base, src, options, stats, "file")
     src.report(task)
     if raw is None:
         return
     try:
-        records = json.loads(raw)
+        document = json.loads(raw)
     except json.JSONDecodeError as err:
         raise InputError(f"{src.path}: invalid JSON at line {err.lineno} column {err.colno} "
                          f"({err.msg}); fix the file") from None
+    records = document if isinstance(document, list) else [document]  # a single record
     ids: list[int] = []
     texts: list[str] = []
     for index, record in enumerate(records):
@@ -759,7 +795,7 @@ def read_documents(
 
     Document ids are ``<path>`` for a whole file and ``<path>:<n>`` otherwise (n = 0-based line
     number for lines and jsonl records, paragraph number for paragraphs, row for parquet, index
-    for JSON arrays), so later stages can point back to the source. ``progress`` advances by
+    in a .json document, 0 for a single record), so later stages can point back to the source. ``progress`` advances by
     on-disk bytes consumed (pair it with :func:`corpus_bytes`).
     """
     options = options or ReadOptions()

@@ -111,6 +111,8 @@ def train_zh_model(
     """Train a Chinese sentencepiece model on ``paths``; return (model bytes, run statistics)."""
     import sentencepiece as spm
 
+    from tokkit.backends.spm import train_from_iterator
+
     config = config or ZhModelConfig()
     options = read_options or ReadOptions(split="line")
     if not paths:
@@ -127,8 +129,8 @@ def train_zh_model(
     writer = io.BytesIO()
     spm.set_random_generator_seed(config.seed)
     try:
-        spm.SentencePieceTrainer.Train(
-            sentence_iterator=texts,
+        train_from_iterator(
+            texts,
             model_writer=writer,
             vocab_size=config.vocab_size,
             model_type=config.model_type,
