@@ -70,6 +70,8 @@ def load_tokenizer(spec: str | Path) -> Tokenizer:
             return tokenizer_class(meta["kind"]).load(path)
         for name, kind in (("tokenizer.json", "hf"), ("tokenizer.model", "spm"), ("spm.model", "spm")):
             if (path / name).exists():
+                if name == "tokenizer.model":  # sentencepiece, or Llama 3's tiktoken ranks
+                    return load_tokenizer(path / name)
                 return tokenizer_class(kind).load(path / name)
         raise InputError(
             f"{path}: no tokkit.json, tokenizer.json or tokenizer.model inside; "

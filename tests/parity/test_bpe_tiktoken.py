@@ -262,3 +262,19 @@ def test_unknown_rank_file_needs_a_pattern(tmp_path: Path) -> None:
     path.write_bytes(b"not base64 at all\n")
     with pytest.raises(InputError, match=f"{path}: line 1"):
         ByteLevelBPETokenizer.from_tiktoken_file(path, pattern="gpt4")
+
+
+def test_load_tokenizer_routes(shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Llama 3 folder without tokenizer.json (Meta's ``original/``) opens its rank file; a
+    sentencepiece ``tokenizer.model`` still opens as sentencepiece."""
+    monkeypatch.setenv("TOKKIT_CACHE", os.environ["TOKKIT_TEST_MERGES"])
+    source = shared / "fixtures" / "llama3" / "tokenizer.model"
+    if not source.exists():
+        pytest.skip(f"Llama 3 tokenizer.model not found at {source}")
+    (tmp_path / "tokenizer.model").symlink_to(source)
+    tok = load_tokenizer(tmp_path)
+    assert isinstance(tok, ByteLevelBPETokenizer)
+    assert tok.special_tokens["<|begin_of_text|>"] == 128_000 and tok.vocab_size == 128_256
+    spm = shared / "fixtures" / "llama" / "tokenizer.model"
+    if spm.exists():
+        assert load_tokenizer(spm).kind == "spm"
