@@ -34,6 +34,10 @@ MARKER = ".tokkit-output"
 _TMP_SUFFIX = re.compile(r"[a-z0-9_]{8}")  # what mkdtemp/mkstemp append after our prefix
 _held: dict[str, int] = {}  # outputs whose lock this process holds (re-entrant use)
 
+LIVE_TEMPORARIES: set[Path] = set()
+"""Temporaries (and lock files) this process is writing, for a process that must exit without
+unwinding (the CLI's Ctrl-C watchdog, :mod:`tokkit.cli.interrupt`) to remove them first."""
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -219,6 +223,7 @@ def output_lock(target: str | Path) -> Iterator[None]:
             os.close(fd)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        LIVE_TEMPORARIES.add(path)
     _held[key] = 1
     try:
         recover(target)
@@ -228,6 +233,7 @@ def output_lock(target: str | Path) -> Iterator[None]:
         if fd >= 0:
             path.unlink(missing_ok=True)  # while still holding it (see the inode check above)
             os.close(fd)
+            LIVE_TEMPORARIES.discard(path)
 
 
 # ---------------------------------------------------------------------------- writing
@@ -269,14 +275,17 @@ def atomic_dir(target: str | Path, *, force: bool = False, inputs: Iterable[str 
         check_output_dir(target, force=force, inputs=inputs, ours=ours)
         tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+        LIVE_TEMPORARIES.add(tmp)
         try:
             yield tmp
             if not ours:
                 mark_output(tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            LIVE_TEMPORARIES.discard(tmp)
             raise
         publish_dir(tmp, target)
+        LIVE_TEMPORARIES.discard(tmp)
 
 
 @contextmanager
@@ -287,6 +296,7 @@ def atomic_file(target: str | Path, mode: str = "w", **open_kwargs: Any) -> Iter
     fd, name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent)
     os.close(fd)
     os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
+    LIVE_TEMPORARIES.add(Path(name))
     try:
         with open(name, mode, **open_kwargs) as f:
             yield f
@@ -294,6 +304,8 @@ def atomic_file(target: str | Path, mode: str = "w", **open_kwargs: Any) -> Iter
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+    finally:
+        LIVE_TEMPORARIES.discard(Path(name))
 
 
 def write_text_atomic(target: str | Path, text: str) -> None:

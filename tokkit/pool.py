@@ -3,16 +3,24 @@ window over any executor (analyze and the shard writer).
 
 Both BPE chunk counting and Unigram word counting send ~1 MB batches of text to worker processes
 and merge what comes back in input order (so the result never depends on the worker count), with
-at most ``2 × workers`` batches in flight so memory holds a few batches, never the corpus."""
+at most ``2 × workers`` batches in flight so memory holds a few batches, never the corpus.
+
+Ctrl-C is the parent's business: worker processes start with SIGINT blocked
+(:func:`interrupts_held`), so a terminal's Ctrl-C, sent to the whole process group, reaches only
+the parent, which terminates its workers instead of waiting for them; a worker never prints a
+traceback of its own, nor dies of the signal holding a queue lock the parent then waits for."""
 
 from __future__ import annotations
 
 import itertools
 import multiprocessing
+import signal
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from multiprocessing.context import BaseContext
 from multiprocessing.pool import AsyncResult
 from typing import TypeVar
@@ -21,14 +29,43 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+_FORK_SAFE: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def fork_safe(thread: threading.Thread) -> threading.Thread:
+    """Mark a thread that only ever blocks in ``os.read`` and holds no lock a forked child could
+    need (the CLI's interrupt watchdog), so that it does not stop :func:`pool_context` forking."""
+    _FORK_SAFE.add(thread)
+    return thread
+
+
 def pool_context() -> BaseContext:
     """``fork`` while single-threaded (cheap, and no ``__main__`` guard needed in scripts);
     ``forkserver`` once threads run (another thread could hold a lock at fork); tokkit's progress
     bars run no thread, so CLI commands fork."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and t not in _FORK_SAFE]
+    if "fork" in methods and not others:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Start processes inside this block and they never see SIGINT.
+
+    The signal is blocked in the calling thread while the block runs; a child inherits the mask
+    through fork and exec (every start method), and a Ctrl-C that arrives meanwhile is delivered
+    to the parent as soon as the block ends, so none is lost.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no process groups to share a Ctrl-C
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
@@ -44,7 +81,9 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iter
             yield item, fn(item)
         return
     in_flight: deque[tuple[T, AsyncResult[R]]] = deque()
-    with pool_context().Pool(workers) as pool:
+    with interrupts_held():
+        pool = pool_context().Pool(workers)
+    try:
         for item in itertools.chain(head, items):
             in_flight.append((item, pool.apply_async(fn, (item,))))
             while len(in_flight) >= 2 * workers:
@@ -53,6 +92,11 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iter
         while in_flight:
             done, result = in_flight.popleft()
             yield done, result.get()
+    except BaseException:  # an error, Ctrl-C, or the consumer stopping early (GeneratorExit)
+        pool.terminate()  # SIGTERM to the workers, whatever they are doing; never a join on work
+        raise
+    pool.close()
+    pool.join()
 
 
 def submit_in_order(submit: Callable[[T], Future[R]], items: Iterable[T], window: int) -> Iterator[tuple[T, R]]:
@@ -61,11 +105,15 @@ def submit_in_order(submit: Callable[[T], Future[R]], items: Iterable[T], window
 
     ``submit`` hands one item to an executor (``lambda x: pool.submit(fn, x)``); when the consumer
     stops early, whatever is still pending is cancelled.
+
+    Processes an executor starts inside ``submit`` start with SIGINT blocked (:func:`interrupts_held`).
     """
     pending: deque[tuple[T, Future[R]]] = deque()
     try:
         for item in items:
-            pending.append((item, submit(item)))
+            with interrupts_held():
+                future = submit(item)
+            pending.append((item, future))
             if len(pending) >= window:
                 done, future = pending.popleft()
                 yield done, future.result()

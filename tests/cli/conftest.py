@@ -24,7 +24,7 @@ Proc = subprocess.CompletedProcess[str]
 
 
 def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Proc:
-    code = "import sys; from tokkit.cli import main; main(sys.argv[1:])"
+    code = "from tokkit.cli import main; main()"  # the real entry point: it owns the process
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 

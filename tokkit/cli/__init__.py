@@ -82,7 +82,19 @@ def cli(ctx: click.Context, quiet: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: library errors become one red line on stderr and a non-zero exit."""
+    """Entry point: library errors become one red line on stderr and a non-zero exit.
+
+    Called without ``argv`` (the ``tokkit`` script, ``python -m tokkit``) it owns the process, so
+    Ctrl-C ends it within two seconds whatever it is doing (:mod:`tokkit.cli.interrupt`).
+    """
+    if argv is None:
+        from tokkit.cli.interrupt import INTERRUPTED, exit_interrupted, install_watchdog
+
+        install_watchdog()
+        try:
+            from tokkit.cli.common import run_cli
+        except KeyboardInterrupt:
+            exit_interrupted(INTERRUPTED)
     from tokkit.cli.common import run_cli
 
     return run_cli(cli, argv if argv is not None else sys.argv[1:])

@@ -28,26 +28,49 @@ def setup_logging(level: int) -> None:
 def fail(message: str, code: int = 1) -> None:
     """Print ``message`` as ``error:`` lines (one per line of it: e.g. one per bad setting) and exit."""
     for line in message.splitlines() or [""]:
-        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        fail_line(line)
     sys.exit(code)
 
 
 def run_cli(group: click.Group, argv: Sequence[str]) -> Any:
-    """Run ``group``; a :class:`TokkitError` or Ctrl-C becomes one line and an exit code."""
+    """Run ``group``; a :class:`TokkitError` or Ctrl-C becomes one line and an exit code.
+
+    In the real entry point (:func:`tokkit.cli.interrupt.guarded`) Ctrl-C ends the process at once
+    (see :mod:`tokkit.cli.interrupt`); in-process callers get ``SystemExit(130)``.
+    """
+    from tokkit.cli.interrupt import received
+
     try:
         return group.main(list(argv), prog_name="tokkit", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _interrupted()
     except TokkitError as err:
+        if received():  # e.g. "sentencepiece training failed: KeyboardInterrupt"
+            _interrupted()
         fail(str(err), err.exit_code)
-    except click.exceptions.Abort:
-        fail("interrupted; no output was written (re-run to start again)", 130)
-    except KeyboardInterrupt:
-        fail("interrupted; no output was written (re-run to start again)", 130)
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
+    except Exception:
+        if received():
+            _interrupted()
+        raise
     return None
+
+
+def _interrupted() -> None:
+    from tokkit.cli.interrupt import INTERRUPTED, exit_interrupted, guarded
+
+    if guarded():
+        exit_interrupted(INTERRUPTED, say=lambda message: fail_line(message))
+    fail(INTERRUPTED, 130)
+
+
+def fail_line(message: str) -> None:
+    """The one red ``error:`` line a failed command ends with."""
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def quiet(ctx: click.Context) -> bool:

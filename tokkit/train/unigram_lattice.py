@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from tokkit.pool import pool_context
+from tokkit.pool import interrupts_held, pool_context
 from tokkit.resources import release_free_memory
 
 BASE = np.uint64(0x9E3779B97F4A7C15)
@@ -362,7 +362,8 @@ class ShardedLattice:
         for _ in range(self.workers):
             parent, child = context.Pipe()
             proc = context.Process(target=_serve, args=(child,), daemon=True)
-            proc.start()
+            with interrupts_held():  # Ctrl-C is the parent's (tokkit.pool)
+                proc.start()
             child.close()
             self._conns.append(parent)
             self._procs.append(proc)

@@ -1,0 +1,105 @@
+"""Ctrl-C at any moment: every command that starts workers (or a library's native trainer) exits
+within two seconds, with one line and no traceback, leaves no output and no process behind, and
+the same command then runs to the end.
+
+Real processes, real signals: the command runs as ``tokkit`` does, in its own process group, and
+SIGINT goes to the whole group, as a terminal's Ctrl-C does (workers receive it too).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tokkit.atomic import TMP_PREFIX
+
+EXIT_SECONDS = 2.0
+MOMENTS = (0.5, 1.5, 2.5)
+"""Seconds after start: while importing and reading, while counting/training, and later."""
+
+COMMANDS: dict[str, list[str]] = {
+    "train-bpe scratch": ["train-bpe", "{en_all}", "--vocab", "3000", "--workers", "2", "-o", "{out}"],
+    "train-bpe hf": ["train-bpe", "{en_all}", "--vocab", "3000", "--backend", "hf", "-o", "{out}"],
+    "train-bpe spm": ["train-bpe", "{en_all}", "--vocab", "8000", "--backend", "spm", "-o", "{out}"],
+    "train-unigram": ["train-unigram", "{en}", "--vocab", "3000", "-o", "{out}"],
+    "dedup": ["dedup", "{en_all}", "-o", "{out}"],
+    "shard": ["shard", "{en_all}", "--tokenizer", "{llama}", "--workers", "2", "--seq-len", "256", "-o", "{out}"],
+    "analyze": ["analyze", "{llama}", "tiktoken:cl100k_base", "-c", "{en}", "--workers", "2",
+                "--json", "{out}"],
+}
+
+
+BOOKS = ("war_and_peace.txt", "don_quixote.txt", "middlemarch.txt")
+"""7.4 MB of English (``{en_all}``; ``{en}`` is the first, 3.3 MB): every command is still
+working at the last moment, and the re-runs stay short."""
+
+
+@pytest.fixture(scope="module")
+def english(corpora: Path) -> Path:
+    return corpora / "en"
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tokkit", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=cwd)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _args(name: str, english: Path, llama: Path, out: Path) -> list[str]:
+    args: list[str] = []
+    for arg in COMMANDS[name]:
+        if arg == "{en_all}":
+            args += [str(english / book) for book in BOOKS]
+        else:
+            args.append(arg.format(en=english / BOOKS[0], llama=llama, out=out))
+    return args
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_ctrl_c_at_any_moment_exits_fast_and_clean_then_a_rerun_succeeds(
+    name: str, english: Path, llama_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    if name == "analyze":
+        out = tmp_path / "report.json"
+    for moment in MOMENTS:
+        proc = _start(_args(name, english, llama_model, out), cwd=tmp_path)
+        time.sleep(moment)
+        assert proc.poll() is None, f"{name} finished before {moment} s: the test needs a longer run"
+        os.killpg(proc.pid, signal.SIGINT)
+        sent = time.monotonic()
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail(f"{name}: still running 30 s after Ctrl-C at {moment} s")
+        took = time.monotonic() - sent
+        assert took < EXIT_SECONDS, f"{name}: Ctrl-C at {moment} s took {took:.2f} s"
+        assert proc.returncode == 130, (moment, stderr)
+        assert "Traceback" not in stderr, (moment, stderr)
+        errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+        assert errors == ["error: interrupted; no output was written (re-run to start again)"], (moment, stderr)
+        assert stdout == ""
+        assert not out.exists(), f"{name}: {out} written after Ctrl-C at {moment} s"
+        assert not list(tmp_path.glob(f"{TMP_PREFIX}*")), f"{name}: a temporary left after {moment} s"
+        time.sleep(0.2)  # workers killed by the parent are reaped within moments
+        assert not _group_alive(proc.pid), f"{name}: a worker outlived Ctrl-C at {moment} s"
+
+    rerun = subprocess.run([sys.executable, "-m", "tokkit", "-q", *_args(name, english, llama_model, out)],
+                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert out.exists()
