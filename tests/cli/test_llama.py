@@ -58,10 +58,15 @@ def test_extend_llama_writes_a_complete_output_and_a_before_after_table(extend_r
 
 
 def test_existing_output_is_refused_then_replaced_with_force(  # type: ignore[no-untyped-def]
-    extended: Path, llama_model: Path, run_main, assert_clean_failure
+    extended: Path, llama_model: Path, tmp_path: Path, run_main, assert_clean_failure
 ) -> None:
     before = (extended / "tokenizer.model").read_bytes()
-    args = ["extend-llama", "--base", str(llama_model), "--zh-model", str(extended / "zh.model"),
+    inside = ["extend-llama", "--base", str(llama_model), "--zh-model", str(extended / "zh.model"),
+              "--no-compare", "--only-cjk", "-o", str(extended), "--force"]
+    assert_clean_failure(run_main(*inside), "contains the input", "outside every input")  # --force would eat it
+    zh = tmp_path / "zh.model"
+    zh.write_bytes((extended / "zh.model").read_bytes())
+    args = ["extend-llama", "--base", str(llama_model), "--zh-model", str(zh),
             "--no-compare", "--only-cjk", "-o", str(extended)]
     assert_clean_failure(run_main(*args), "already exists", "--force")
     assert (extended / "tokenizer.model").read_bytes() == before

@@ -138,3 +138,12 @@ def test_importing_the_llama_package_leaves_torch_unloaded() -> None:
            "print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_force_never_replaces_the_model_or_the_tokenizer(tiny: Path, extended_dir: Path) -> None:
+    """`resize-embeddings m tok -o m --force` would have replaced the model it reads (issue 12.2)."""
+    before = {p.name: p.read_bytes() for p in tiny.iterdir()}
+    for output in (tiny, extended_dir, tiny / "resized", tiny.parent):
+        with pytest.raises(InputError, match="outside every input"):
+            resize_embeddings(tiny, extended_dir, output, force=True)
+    assert {p.name: p.read_bytes() for p in tiny.iterdir()} == before

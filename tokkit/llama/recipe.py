@@ -82,7 +82,9 @@ def extend_llama(
     if zh_model is None and not zh_corpus:
         raise InputError("no Chinese model or corpus; pass --zh-model PATH or --zh-corpus PATH")
     heldout_lines = {name: read_lines(paths) for name, paths in (heldout or {}).items()}
-    with atomic_dir(output, force=force) as tmp:
+    inputs = [base, *([zh_model] if zh_model is not None else zh_corpus),
+              *(p for paths in (heldout or {}).values() for p in paths)]
+    with atomic_dir(output, force=force, inputs=inputs) as tmp:
         if zh_model is not None:
             zh = read_model(zh_model, "--zh-model")
             zh_bytes = zh.SerializeToString()

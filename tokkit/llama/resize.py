@@ -220,7 +220,7 @@ def resize_embeddings(
             old_head is not None and not torch.equal(model.get_output_embeddings().weight[:rows], old_head)
         ):
             raise InputError("base rows changed while resizing; this is a bug in tokkit")
-    with atomic_dir(output, force=force) as tmp, quiet_transformers():
+    with atomic_dir(output, force=force, inputs=[model_dir, tokenizer_dir]) as tmp, quiet_transformers():
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer_dir.is_dir() and (tokenizer_dir / "tokenizer.json").is_file():
             for name in TOKENIZER_FILES:
