@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 from rich.console import Console
 
 from tokkit import progress as progress_module
-from tokkit.progress import NULL_PROGRESS, rich_progress
+from tokkit.progress import NULL_PROGRESS, NativePhase, rich_progress
 
 
 def test_bytes_show_as_megabytes_and_counts_as_counts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -47,3 +49,47 @@ def test_bars_start_no_thread_so_worker_pools_fork() -> None:
         assert threading.active_count() == before
         if before == 1 and "fork" in multiprocessing.get_all_start_methods():
             assert pool_context().get_start_method() == "fork"
+
+
+def _terminal(monkeypatch) -> io.StringIO:  # type: ignore[no-untyped-def]
+    out = io.StringIO()
+    monkeypatch.setattr(progress_module, "console", Console(file=out, width=200, force_terminal=True))
+    return out
+
+
+def test_a_finished_bar_stops_counting_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A stage done in no time still shows 0:00:00 when the display closes 1.2 s later."""
+    out = _terminal(monkeypatch)
+    with rich_progress() as bars:
+        bars.task("counting chunks", unit="bytes").advance(1_000_000)
+        time.sleep(1.2)
+        bars.task("merging pairs", total=10).advance(10)
+    last = [line for line in out.getvalue().splitlines() if "counting chunks" in line][-1]
+    assert "0:00:00" in last and "0:00:01" not in last, last
+
+
+def test_a_native_phase_shows_live_elapsed_time_then_freezes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """sentencepiece/tokenizers report nothing while they train: the phase redraws itself."""
+    out = _terminal(monkeypatch)
+    with rich_progress() as bars:
+        phase = NativePhase(bars, "training in sentencepiece")
+        assert list(phase.feed(["a", "b"])) == ["a", "b"]
+        time.sleep(2.3)
+        live = out.getvalue()  # drawn by the ticker alone: nothing advanced meanwhile
+        phase.end()
+        time.sleep(1.2)
+    assert "0:00:02" in live
+    assert "training in" in out.getvalue()
+    assert threading.active_count() == 1 or not any(t.name == "tokkit-phase-ticker" for t in threading.enumerate())
+    last = [line for line in out.getvalue().splitlines() if "training in" in line][-1]
+    assert "0:00:02" in last and "0:00:03" not in last, last
+
+
+def test_clear_drops_finished_stages_so_closing_does_not_print_them_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    out = io.StringIO()
+    monkeypatch.setattr(progress_module, "console", Console(file=out, width=200, force_terminal=False))
+    with rich_progress() as bars:
+        bars.task("stage one", total=2).advance(2)
+        bars.clear()
+        bars.task("stage two", total=2).advance(2)
+    assert "stage two" in out.getvalue() and "stage one" not in out.getvalue()

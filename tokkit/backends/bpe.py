@@ -17,7 +17,7 @@ from typing import Any
 from tokkit.backends.hf import HFTokenizer
 from tokkit.backends.spm import SPMTokenizer, train_from_iterator
 from tokkit.errors import InputError
-from tokkit.progress import NULL_PROGRESS
+from tokkit.progress import NULL_PROGRESS, NativePhase
 from tokkit.train.config import BPEConfig
 from tokkit.train.pretokenize import resolve_pattern
 from tokkit.types import Progress
@@ -25,19 +25,19 @@ from tokkit.types import Progress
 log = logging.getLogger("tokkit")
 
 
-def _counted(
-    texts: Iterable[str], stats: dict[str, Any], progress: Progress, library: str
-) -> Iterator[str]:
+def _counted(texts: Iterable[str], stats: dict[str, Any], phase: NativePhase) -> Iterator[str]:
     """Pass texts through while counting documents and bytes.
 
     The library trains in native code with no progress of its own; once the input is consumed a
-    bar says so, rather than a silent wait.
+    live phase (elapsed time) says so, rather than a silent wait.
     """
-    for text in texts:
-        stats["documents"] += 1
-        stats["corpus_bytes"] += len(text.encode("utf-8"))
-        yield text
-    progress.task(f"training in {library} (no progress reported)", total=None)
+    def count() -> Iterator[str]:
+        for text in texts:
+            stats["documents"] += 1
+            stats["corpus_bytes"] += len(text.encode("utf-8"))
+            yield text
+
+    return phase.feed(count())
 
 
 def hf_byte_level_bpe(pattern: str) -> Any:
@@ -76,9 +76,9 @@ class HFBPETrainer:
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
             show_progress=False,
         )
-        tokenizer.train_from_iterator(
-            _counted(texts, self.stats, progress, "tokenizers"), trainer=trainer
-        )
+        phase = NativePhase(progress, "training in tokenizers")
+        tokenizer.train_from_iterator(_counted(texts, self.stats, phase), trainer=trainer)
+        phase.end()
         self.stats["merges"] = len(tokenizer.get_vocab()) - 256 - len(self.config.special_tokens)
         return HFTokenizer(tokenizer)
 
@@ -105,8 +105,8 @@ class SPMBPETrainer:
         self.character_coverage = character_coverage
         self.stats: dict[str, Any] = {}
 
-    def _lines(self, texts: Iterable[str], progress: Progress) -> Iterator[str]:
-        for text in _counted(texts, self.stats, progress, "sentencepiece"):
+    def _lines(self, texts: Iterable[str], phase: NativePhase) -> Iterator[str]:
+        for text in _counted(texts, self.stats, phase):
             for line in text.splitlines():
                 if not line.strip():
                     continue
@@ -122,9 +122,10 @@ class SPMBPETrainer:
         progress = progress or NULL_PROGRESS
         self.stats = {"documents": 0, "corpus_bytes": 0, "lines": 0, "long_lines_skipped": 0}
         model = io.BytesIO()
+        phase = NativePhase(progress, "training in sentencepiece")
         try:
             train_from_iterator(
-                self._lines(texts, progress),
+                self._lines(texts, phase),
                 model_writer=model,
                 model_type="bpe",
                 vocab_size=self.config.vocab_size,
@@ -157,6 +158,8 @@ class SPMBPETrainer:
                     f"use --vocab {high.group(2)} or less, or a larger corpus"
                 ) from None
             raise InputError(f"sentencepiece training failed: {message}") from None
+        finally:
+            phase.end()
         self.stats["sampled"] = self.stats["lines"] > self.input_sentence_size
         if self.stats["sampled"]:
             log.warning(

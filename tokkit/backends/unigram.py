@@ -19,7 +19,7 @@ from typing import Any
 from tokkit.backends.hf import HFTokenizer
 from tokkit.backends.spm import SPMTokenizer, train_from_iterator
 from tokkit.errors import CorpusError, InputError
-from tokkit.progress import NULL_PROGRESS
+from tokkit.progress import NULL_PROGRESS, NativePhase
 from tokkit.train.config import UnigramConfig
 from tokkit.types import Progress, ProgressTask
 
@@ -78,11 +78,15 @@ class SPMUnigramTrainer:
                                  "long_sentences_skipped": 0}
         self.stats = stats
         task = progress.task("feeding sentencepiece", total=None)
+        phase = NativePhase(progress, "training in sentencepiece")
         model = io.BytesIO()
         try:
-            train_from_iterator(_lines(texts, stats, task), model_writer=model, **self.spm_options())
+            train_from_iterator(phase.feed(_lines(texts, stats, task)), model_writer=model,
+                                **self.spm_options())
         except RuntimeError as err:
             raise self._training_error(" ".join(str(err).split())) from None
+        finally:
+            phase.end()
         if stats["long_sentences_skipped"]:
             log.warning("sentencepiece skipped %d of %d lines longer than %d bytes (max_sentence_length)",
                         stats["long_sentences_skipped"], stats["sentences"], MAX_SENTENCE_BYTES)
@@ -147,7 +151,9 @@ class HFUnigramTrainer:
         stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0, "sentences": 0}
         self.stats = stats
         task = progress.task("feeding tokenizers' UnigramTrainer", total=None)
-        tok.train_from_iterator(_lines(texts, stats, task), trainer=trainer)
+        phase = NativePhase(progress, "training in tokenizers")
+        tok.train_from_iterator(phase.feed(_lines(texts, stats, task)), trainer=trainer)
+        phase.end()
         if stats["sentences"] == 0:
             raise InputError("the corpus has no sentences to train on (empty or whitespace only); "
                              "check the corpus path")

@@ -12,7 +12,7 @@ from typing import Any
 
 from tokkit.backends.hf import HFTokenizer
 from tokkit.errors import InputError
-from tokkit.progress import NULL_PROGRESS
+from tokkit.progress import NULL_PROGRESS, NativePhase
 from tokkit.train.config import WordPieceConfig
 from tokkit.types import Progress, ProgressTask
 
@@ -57,7 +57,9 @@ class HFWordPieceTrainer:
             continuing_subword_prefix=config.continuing_prefix, show_progress=False, **options)
         self.stats = stats = {"documents": 0, "corpus_bytes": 0}
         task = progress.task("feeding tokenizers' WordPieceTrainer", total=None)
-        tok.train_from_iterator(counted(texts, stats, task), trainer=trainer)
+        phase = NativePhase(progress, "training in tokenizers")
+        tok.train_from_iterator(phase.feed(counted(texts, stats, task)), trainer=trainer)
+        phase.end()
         if stats["documents"] == 0 or tok.get_vocab_size() <= len(config.special_tokens):
             raise InputError("the corpus has no words to train on (empty or whitespace only); "
                              "check the corpus path")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from rich.table import Table
 
@@ -36,14 +38,18 @@ def pipeline(ctx: click.Context, config_file: str | None, run_dir: str | None, f
     if run_dir:
         config = replace(config, run_dir=run_dir)
     silent = quiet(ctx)
-
-    def announce(result: StageResult) -> None:
-        if not silent:
-            how = "reused" if result.reused else f"{result.seconds:,.1f} s"
-            console.print(f"[bold green]✓[/] {result.name:<8} [dim]{how}[/]  {stage_summary(result)}",
-                          highlight=False)
+    # one display: the libraries' own tqdm bars (transformers, huggingface_hub) would interleave
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
     with rich_progress(disable=silent) as progress:
+
+        def announce(result: StageResult) -> None:
+            progress.clear()  # the stage's bars go: its ✓ line says how it went, once
+            if not silent:
+                how = "reused" if result.reused else f"{result.seconds:,.1f} s"
+                console.print(f"[bold green]✓[/] {result.name:<8} [dim]{how}[/]  {stage_summary(result)}",
+                              highlight=False)
+
         result = run_pipeline(config, force=force, progress=progress, on_stage=announce)
     if not silent:
         table = Table(title=f"pipeline → {result.run_dir} ({result.seconds:,.0f} s)")
