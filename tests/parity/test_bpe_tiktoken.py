@@ -10,7 +10,6 @@ allow (its gpt2/r50k/p50k cases need downloads).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -58,27 +57,18 @@ def build(name: str, shared: Path | None = None) -> Pair:
     return tok, enc
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _merge_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """One derived-merges cache for the whole session (conftest gives each test its own)."""
-    os.environ.setdefault("TOKKIT_TEST_MERGES", str(tmp_path_factory.mktemp("merges")))
-
-
 @pytest.fixture(params=["cl100k_base", "o200k_base", "llama3"])
-def pair(request: pytest.FixtureRequest, shared: Path, monkeypatch: pytest.MonkeyPatch) -> Pair:
-    monkeypatch.setenv("TOKKIT_CACHE", os.environ["TOKKIT_TEST_MERGES"])
+def pair(request: pytest.FixtureRequest, shared: Path) -> Pair:
     return build(request.param, shared)
 
 
 @pytest.fixture
-def cl100k(shared: Path, monkeypatch: pytest.MonkeyPatch) -> Pair:
-    monkeypatch.setenv("TOKKIT_CACHE", os.environ["TOKKIT_TEST_MERGES"])
+def cl100k(shared: Path) -> Pair:
     return build("cl100k_base", shared)
 
 
 @pytest.fixture
-def o200k(shared: Path, monkeypatch: pytest.MonkeyPatch) -> Pair:
-    monkeypatch.setenv("TOKKIT_CACHE", os.environ["TOKKIT_TEST_MERGES"])
+def o200k(shared: Path) -> Pair:
     return build("o200k_base", shared)
 
 
@@ -105,17 +95,15 @@ def test_heldout_files_line_by_line(pair: Pair, heldout: Path, name: str) -> Non
 
 
 @pytest.mark.slow
-def test_heldout_chinese_llama3(shared: Path, heldout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TOKKIT_CACHE", os.environ["TOKKIT_TEST_MERGES"])
+def test_heldout_chinese_llama3(shared: Path, heldout: Path) -> None:
     heldout_agrees(*build("llama3", shared), heldout / "zh_zizhitongjian.txt")
 
 
 @pytest.mark.parametrize("name", ["llama3", pytest.param("cl100k_base", marks=pytest.mark.slow),
                                   pytest.param("o200k_base", marks=pytest.mark.slow)])
-def test_every_token_spelled_alone(name: str, shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_token_spelled_alone(name: str, shared: Path) -> None:
     """Each token's own text, as a whole chunk or split: also the tokens no merge reaches (Llama 3
     has 678), which tiktoken and tokkit emit only when a chunk spells them."""
-    monkeypatch.setenv("TOKKIT_CACHE", os.environ["TOKKIT_TEST_MERGES"])
     tok, enc = build(name, shared)
     texts = []
     for raw in enc._mergeable_ranks:
@@ -264,10 +252,9 @@ def test_unknown_rank_file_needs_a_pattern(tmp_path: Path) -> None:
         ByteLevelBPETokenizer.from_tiktoken_file(path, pattern="gpt4")
 
 
-def test_load_tokenizer_routes(shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_tokenizer_routes(shared: Path, tmp_path: Path) -> None:
     """A Llama 3 folder without tokenizer.json (Meta's ``original/``) opens its rank file; a
     sentencepiece ``tokenizer.model`` still opens as sentencepiece."""
-    monkeypatch.setenv("TOKKIT_CACHE", os.environ["TOKKIT_TEST_MERGES"])
     source = shared / "fixtures" / "llama3" / "tokenizer.model"
     if not source.exists():
         pytest.skip(f"Llama 3 tokenizer.model not found at {source}")

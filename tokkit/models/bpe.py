@@ -267,10 +267,11 @@ class ByteLevelBPETokenizer:
         self._char_symbols: dict[int, str] = _Memo(self._char_merged)
         # Every merge made a new token from tokens made before: a merge then always ranks after
         # the merges that made its parts, which the shortcuts (pre-merged characters) rely on.
+        # (A merge reaching a special's id, a special spelled as display text, turns them off too.)
         made = set(byte_ids)
         self._shortcuts = True
         for (left, right), new_id in zip(self._merges, self._merge_ids, strict=True):
-            if left not in made or right not in made or new_id in made:
+            if left not in made or right not in made or new_id in made or new_id in self._special_text:
                 self._shortcuts = False
                 break
             made.add(new_id)
