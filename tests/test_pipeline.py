@@ -132,3 +132,88 @@ def test_state_files_are_written_whole(ran: Counter[str], tmp_path: Path) -> Non
     for state in [run / "pipeline.json", run / "report.json", *sorted((run / "stages").iterdir())]:
         json.loads(state.read_text())
     assert not [p for p in run.rglob(".tmp-*")]
+
+
+FAKE_RUN_TEMPLATE = """
+import sys, time
+from pathlib import Path
+import tokkit.pipeline as pipeline
+from tokkit.atomic import atomic_dir
+
+FAKED = {FAKED!r}
+root = Path(sys.argv[1])
+llama = root / "llama.model"
+
+def fake(stage):
+    def work(*args, **kwargs):
+        output = next(a for a in reversed(args) if isinstance(a, Path))
+        with atomic_dir(output, force=True) as tmp:
+            time.sleep(0.03)
+            (tmp / "done").write_text(stage)
+        return {"stage": stage}
+    return work
+
+pipeline.check_settings = lambda config: None
+pipeline.find_llama_tokenizer = lambda configured="": llama
+pipeline.kept_files = lambda dedup_dir, corpus=None: []
+pipeline.stage_summary = lambda result: str(result.figures)
+for stage, name in FAKED.items():
+    setattr(pipeline, name, fake(stage))
+pipeline.run_pipeline(pipeline.PipelineConfig(run_dir=str(root / sys.argv[2]), corpora=(str(root / "corpus"),),
+                                              heldout=(str(root / "corpus"),)))
+"""
+
+
+FAKE_RUN = FAKE_RUN_TEMPLATE.replace("{FAKED!r}", repr(FAKED))
+
+
+def _finished(run: Path) -> dict[str, Any]:
+    """A run's stage outputs and records (no timings)."""
+    return {
+        "outputs": {p.relative_to(run).as_posix(): p.read_text() for p in sorted(run.glob("*/done"))},
+        "sample": {p.relative_to(run).as_posix(): p.read_bytes() for p in sorted((run / "00-sample").rglob("*"))
+                   if p.is_file()},
+        "records": {p.name: json.loads(p.read_text())["figures"] for p in sorted((run / "stages").glob("*.json"))},
+        "report": [s["figures"] for s in json.loads((run / "report.json").read_text())["stages"]],
+    }
+
+
+def test_kill_9_between_any_two_steps_then_a_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tokkit.atomic import lock_path
+
+    _config(tmp_path, tmp_path / "unused")
+    (tmp_path / "llama.model").write_bytes(b"fake")
+    assert subprocess.run([sys.executable, "-c", FAKE_RUN, str(tmp_path), "reference"]).returncode == 0
+    expected = _finished(tmp_path / "reference")
+    assert len(expected["outputs"]) == len(FAKED) and expected["sample"]
+    run = tmp_path / "run"
+    killed = 0
+    for delay in (0.0, 0.02, 0.06, 0.12, 0.2, 0.3):
+        proc = subprocess.Popen([sys.executable, "-c", FAKE_RUN, str(tmp_path), "run"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if lock_path(run).read_text().strip() == str(proc.pid):
+                    break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.001)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed += 1
+        proc.wait()
+        for done in run.glob("*/done"):  # every stage folder there is whole
+            assert done.read_text() in STAGES
+        for record in (run / "stages").glob("*.json"):  # and every record is whole JSON
+            json.loads(record.read_text())
+    assert killed >= 3
+    assert subprocess.run([sys.executable, "-c", FAKE_RUN, str(tmp_path), "run"]).returncode == 0
+    assert _finished(run) == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "llama.model", "reference", "run"]
