@@ -37,7 +37,9 @@ def own_peak_mb():
     except (OSError, IndexError):
         return peak_rss_mb(children=False)
 from tokkit.shards import ShardConfig, open_shards, write_shards
+from tokkit.load import load_tokenizer
 corpus, tokenizer, out = sys.argv[1:]
+load_tokenizer(tokenizer).encode("warm up")  # counted in the base, as the anchor's
 base = own_peak_mb()
 start = time.perf_counter()
 write_shards([corpus], tokenizer, out, config=ShardConfig(seq_len=2048, val_fraction=0.0, workers=1))

@@ -86,6 +86,10 @@ def test_ray_shards_hold_the_local_token_streams_cut_per_partition(
     assert all(int(d[-1]) == eos for d in open_shards(out).documents("val"))
     # shard start/end point at global documents: the last train shard ends at the corpus end
     assert manifest.splits["train"].shards[-1].end == (manifest.corpus["documents"], 0)
+    # a re-run verifies the finished output (Ray's part-NNNNN/ layout included) and keeps it
+    again = ray_write_shards(corpus, tokenizer, out, config=CONFIG, read_options=READ,
+                             options=RayOptions(partition_mb=0.01))
+    assert again == manifest
 
 
 def test_one_partition_gives_the_local_shards_byte_for_byte(

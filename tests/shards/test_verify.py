@@ -227,3 +227,21 @@ def test_an_old_manifest_without_a_checksum_is_refused_with_the_fix(shards: Path
     del data["checksum"]
     _save(shards, data, reseal=False)
     _refused(shards, "carries no checksum", "--force")
+
+
+HOSTILE = [None, "abc", [], {}, -1, 10**30, 1.5, True]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_hostile_values_resealed_never_raise_anything_but_one_line(shards: Path, field: str) -> None:
+    """A forged manifest may be refused or (if harmless, e.g. a new ``tokenizer.path``) accepted,
+    but never crashes the reader."""
+    for value in HOSTILE:
+        data = _load(shards)
+        node, key = _walk(data, field)
+        node[key] = value
+        _save(shards, data, reseal=True)
+        try:
+            open_shards(shards)
+        except InputError as err:
+            assert "\n" not in str(err), (field, value, err)

@@ -58,9 +58,11 @@ from tokkit.shards.stream import ShardStream
 from tokkit.shards.writer import (
     ShardConfig,
     build_manifest,
+    is_finished,
     make_encoder,
     pack_partition,
     tokenizer_info,
+    verify_finished,
 )
 from tokkit.types import Progress
 
@@ -147,6 +149,9 @@ def ray_write_shards(
         raise InputError("no corpus given; pass one or more files or directories")
 
     framing, info = tokenizer_info(tokenizer_path, config)
+    if not force and is_finished(output):  # a re-run verifies the finished output, as locally
+        with output_lock(output):
+            return verify_finished(output, info, config, paths=paths, read_options=read_options)
     dtype = token_dtype(info.vocab_size)
     stats = ReadStats()
     files = list(iter_files(paths, stats))

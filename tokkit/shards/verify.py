@@ -156,8 +156,9 @@ def check_manifest(directory: str | Path, manifest: Manifest) -> None:
         total_documents += split.documents
 
     documents = manifest.corpus.get("documents")
-    if documents is not None and (documents != total_documents or last_document > documents):
-        raise _fail(where, f"corpus.documents is {documents:,} but the splits hold {total_documents:,}")
+    if documents is not None and (not isinstance(documents, int) or documents != total_documents
+                                  or last_document > documents):
+        raise _fail(where, f"corpus.documents is {documents!r} but the splits hold {total_documents:,}")
     on_disk = {p.relative_to(directory).as_posix() for p in directory.rglob("*.bin")}
     unlisted = sorted(on_disk - listed)
     if unlisted:
