@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -10,27 +11,22 @@ from rich.table import Table
 
 from tokkit.cli.common import corpus_options, quiet, read_options
 from tokkit.cli.engine import Engine, engine_options
-from tokkit.errors import TokkitError
 from tokkit.progress import console, rich_progress
 from tokkit.shards.manifest import Manifest
 
+log = logging.getLogger("tokkit")
 
-class ShardInterrupted(TokkitError):
-    """Ctrl-C, said truthfully: the finished shards of the partial output are kept for a resume."""
 
-    exit_code = 130
+def say_what_is_kept(output: Path) -> None:
+    """After Ctrl-C: the generic "no output was written" is true of ``-o``, but finished shards
+    are kept beside it for the resume, and the user should know before deleting anything."""
+    from tokkit.shards.writer import partial_dir
 
-    def __init__(self, output: Path) -> None:
-        from tokkit.shards.writer import partial_dir
-
-        partial = partial_dir(output)
-        kept = sum(1 for _ in partial.glob("*.bin")) if partial.is_dir() else 0
-        if kept:
-            message = (f"interrupted; {output} is not written yet, but {kept} finished shards are kept in "
-                       f"{partial} and re-running the same command resumes from them")
-        else:
-            message = f"interrupted; nothing was written to {output} (re-run to start again)"
-        super().__init__(message)
+    partial = partial_dir(output)
+    kept = sum(1 for _ in partial.glob("*.bin")) if partial.is_dir() else 0
+    if kept:
+        log.warning("%s is not written yet, but %d finished shards are kept in %s: re-running the same "
+                    "command resumes from them", output, kept, partial)
 
 
 def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
@@ -107,7 +103,8 @@ def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer_path: str, outp
                                     read_options=read_options(split, text_field, encoding_errors),
                                     force=force, progress=progress)
     except KeyboardInterrupt:
-        raise ShardInterrupted(Path(output)) from None
+        say_what_is_kept(Path(output))
+        raise
     if not quiet(ctx):
         print_summary(manifest, Path(output), time.perf_counter() - start)
     click.echo(str(output))

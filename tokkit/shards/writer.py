@@ -198,12 +198,15 @@ def _encoded(
         from concurrent.futures import ThreadPoolExecutor
 
         encode = make_encoder(tokenizer_path)
-        with ThreadPoolExecutor(max_workers=1) as thread:
+        thread = ThreadPoolExecutor(max_workers=1)
+        try:
             for _, batch in submit_in_order(
                 lambda texts: thread.submit(encode_batch, texts, encode, framing, config.val_fraction),
                 batches, window=2,
             ):
                 yield batch
+        finally:  # on Ctrl-C, not after the batches in flight: the interrupt is answered at once
+            thread.shutdown(wait=False, cancel_futures=True)
         return
     import multiprocessing
 
