@@ -190,11 +190,6 @@ def _log_has(run: Path, event: str) -> Callable[[], bool]:
     return ready
 
 
-TEARDOWN_BOUND = 10.0
-"""Seconds from SIGINT to exit. The run itself unwinds at once; what is left is Python tearing down
-torch (2-3 s on a loaded 2-core machine), which the CLI's fast exit on Ctrl-C removes (issue 14.2)."""
-
-
 @pytest.mark.parametrize("moment", ["training", "after-checkpoint"])
 def test_ctrl_c_ends_cpt_in_two_seconds_and_says_what_it_left(assets: dict[str, Path], tmp_path: Path,
                                                               moment: str) -> None:
@@ -210,7 +205,7 @@ def test_ctrl_c_ends_cpt_in_two_seconds_and_says_what_it_left(assets: dict[str, 
     finally:
         proc.kill()
     stopped = time.monotonic() - sent
-    assert stopped < TEARDOWN_BOUND, f"took {stopped:.1f} s to stop"
+    assert stopped < 2.0, f"took {stopped:.1f} s to stop"
     assert proc.returncode == 130 and "Traceback" not in stderr, stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and stderr.rstrip().endswith(errors[0]), stderr

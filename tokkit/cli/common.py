@@ -45,6 +45,8 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> Any:
     except (click.exceptions.Abort, KeyboardInterrupt):
         _interrupted()
     except TokkitError as err:
+        if err.exit_code == 130:  # Ctrl-C, told by the code it stopped: what it kept (shard, cpt)
+            _interrupted(str(err))
         if received():  # e.g. "sentencepiece training failed: KeyboardInterrupt"
             _interrupted()
         fail(str(err), err.exit_code)
@@ -60,12 +62,12 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> Any:
     return None
 
 
-def _interrupted() -> None:
+def _interrupted(message: str | None = None) -> None:
     from tokkit.cli.interrupt import INTERRUPTED, exit_interrupted, guarded
 
     if guarded():
-        exit_interrupted(INTERRUPTED, say=lambda message: fail_line(message))
-    fail(INTERRUPTED, 130)
+        exit_interrupted(message or INTERRUPTED, say=lambda line: fail_line(line))
+    fail(message or INTERRUPTED, 130)
 
 
 def fail_line(message: str) -> None:
