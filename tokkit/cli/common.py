@@ -45,7 +45,7 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> Any:
     except (click.exceptions.Abort, KeyboardInterrupt):
         _interrupted()
     except TokkitError as err:
-        if err.exit_code == 130:  # Ctrl-C, told by the code it stopped: what it kept (shard, cpt)
+        if err.exit_code == 130:  # Ctrl-C, told by the code it stopped: what it kept (cpt's checkpoint)
             _interrupted(str(err))
         if received():  # e.g. "sentencepiece training failed: KeyboardInterrupt"
             _interrupted()
