@@ -76,3 +76,31 @@ def test_a_skipped_file_is_reported_once(tmp_path: Path, run) -> None:  # type: 
     proc = run("train-bpe", str(corpus), "--vocab", "300", "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("b.csv") == 1, proc.stderr
+
+
+EVERY_TRAINER = [
+    ("train-bpe", "scratch", ["--vocab", "300"]),
+    ("train-bpe", "hf", ["--vocab", "300"]),
+    ("train-bpe", "spm", ["--vocab", "300"]),
+    ("train-wordpiece", "scratch", ["--vocab", "120"]),
+    ("train-wordpiece", "hf", ["--vocab", "120"]),
+    ("train-unigram", "scratch", ["--vocab", "60"]),
+    ("train-unigram", "hf", ["--vocab", "60"]),
+    ("train-unigram", "spm", ["--vocab", "60"]),
+]
+
+
+@pytest.mark.parametrize(("command", "backend", "options"), EVERY_TRAINER)
+def test_every_trainer_writes_the_train_report_the_readme_names(
+    command: str, backend: str, options: list[str], tmp_path: Path, make_corpus, run_main  # type: ignore[no-untyped-def]
+) -> None:
+    import json
+
+    out = tmp_path / "out"
+    proc = run_main("-q", command, str(make_corpus(200)), *options, "--backend", backend, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "train_report.json").read_text(encoding="utf-8"))
+    meta = json.loads((out / "tokkit.json").read_text(encoding="utf-8"))
+    assert report.pop("format") == "tokkit.train_report/1"
+    assert report == meta["report"] and report["backend"] == backend
+    assert report["seconds"] > 0 and report["peak_rss_mb"] > 0 and report["heldout_tokens"] > 0

@@ -79,3 +79,12 @@ def test_spm_vocab_larger_than_learnable(corpus: Path, tmp_path: Path, run,  # t
 
 def test_main_is_importable_without_running() -> None:
     assert callable(main)
+
+
+def test_quiet_works_after_the_command_too(corpus, tmp_path, run_main) -> None:  # type: ignore[no-untyped-def]
+    loud = run_main("train-bpe", str(corpus), "--vocab", "300", "-o", str(tmp_path / "loud"))
+    quiet = run_main("train-bpe", str(corpus), "--vocab", "300", "-o", str(tmp_path / "quiet"), "-q")
+    assert loud.returncode == 0 and quiet.returncode == 0, quiet.stderr
+    assert "merging pairs" in loud.stderr
+    assert quiet.stderr == "" and quiet.stdout == loud.stdout.replace("loud", "quiet")
+    assert (tmp_path / "quiet" / "tokenizer.json").exists()

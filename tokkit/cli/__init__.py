@@ -50,7 +50,23 @@ class LazyGroup(click.Group):
             command: click.Command = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as err:
             return _unavailable(cmd_name, err)
+        if not any(param.name == "quiet" for param in command.params):
+            command.params.append(_QUIET_AFTER)
         return command
+
+
+def _quiet_after(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        from tokkit.cli.common import setup_logging
+
+        ctx.find_root().ensure_object(dict)["quiet"] = True
+        setup_logging(logging.ERROR)
+    return value
+
+
+_QUIET_AFTER = click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_quiet_after,
+                            help="Only errors; no progress bars or warnings (also before the command).")
+"""``tokkit train-bpe ... -q`` as well as ``tokkit -q train-bpe ...``: users put it either side."""
 
 
 def _unavailable(name: str, err: Exception) -> click.Command:

@@ -9,6 +9,7 @@ which config, on what corpus, how long it took) atomically into place.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -212,4 +213,16 @@ def _train_to_dir(
                 "report": asdict(report),
             },
         )
+        write_train_report(tmp, report)
     return report
+
+
+TRAIN_REPORT = "train_report.json"
+
+
+def write_train_report(directory: Path, report: TrainReport) -> None:
+    """``train_report.json``: the run's figures (time, peak memory, held-out compression) on their
+    own, for scripts and dashboards; ``tokkit.json`` holds them too, beside what made the tokenizer."""
+    (directory / TRAIN_REPORT).write_text(
+        json.dumps({"format": "tokkit.train_report/1", **asdict(report)}, indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8")
