@@ -190,3 +190,53 @@ def test_ctrl_c_says_what_is_kept_and_the_rerun_resumes(tmp_path: Path, tokenize
     os.umask(mask)
     modes = {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()}
     assert set(modes.values()) == {oct(0o666 & ~mask)}, modes  # shards as every other output (were 0600)
+
+
+KILL_CONFIG = {"seq_len": 64, "tokens_per_shard": 4096, "val_fraction": 0.05, "workers": 1}
+
+
+@pytest.fixture(scope="module")
+def kill_corpus(tmp_path_factory: pytest.TempPathFactory, tokenizer_dir: Path) -> tuple[Path, Path]:
+    """A corpus of ~40 shards and its uninterrupted shards."""
+    from tokkit.shards import ShardConfig, write_shards
+
+    root = tmp_path_factory.mktemp("kill")
+    corpus = root / "c.txt"
+    corpus.write_text("".join(f"line {i}: hello world 你好世界 {i * 7919 % 1000}\n" for i in range(10_000)),
+                      encoding="utf-8")
+    write_shards([corpus], tokenizer_dir, root / "clean", config=ShardConfig(**KILL_CONFIG))  # type: ignore[arg-type]
+    return corpus, root / "clean"
+
+
+@pytest.mark.parametrize("finished", [0, 2, 20])
+def test_kill_9_mid_run_leaves_no_output_and_the_rerun_equals_an_uninterrupted_run(
+    tmp_path: Path, tokenizer_dir: Path, kill_corpus: tuple[Path, Path], finished: int
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tokkit.shards import ShardConfig, write_shards
+    from tokkit.shards.lock import lock_path
+    from tokkit.shards.writer import partial_dir
+
+    corpus, clean = kill_corpus
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "tokkit", "-q", "shard", str(corpus), "--tokenizer", str(tokenizer_dir),
+            "--seq-len", "64", "--tokens-per-shard", "4096", "--val-fraction", "0.05", "--workers", "1",
+            "-o", str(out)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while run.poll() is None and time.monotonic() < deadline:
+        if lock_path(out).exists() and len(list(partial_dir(out).glob("*.bin"))) >= finished:
+            break
+        time.sleep(0.005)
+    run.send_signal(signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL  # killed mid-run
+    assert not out.exists()  # never a half-written output
+    write_shards([corpus], tokenizer_dir, out, config=ShardConfig(**KILL_CONFIG))  # type: ignore[arg-type]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == {p.name: p.read_bytes() for p in clean.iterdir()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no lock, partial or temp left
