@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from tokkit.atomic import MARKER, atomic_dir, lock_path, old_path, output_lock
-from tokkit.errors import InputError, NotTokkitOutputError, OutputBusyError, OutputExistsError
+from tokkit.errors import (
+    InputError,
+    NotTokkitOutputError,
+    OutputBusyError,
+    OutputExistsError,
+    TokkitError,
+)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -137,3 +143,11 @@ def test_stale_temps_of_a_dead_run_go_but_another_outputs_temps_stay(tmp_path: P
     (tmp_path / ".tmp-out.v2.abcd1234").mkdir()  # a run of "out.v2": not ours to clean
     _write(tmp_path / "out", "x")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-out.v2.abcd1234", "out"]
+
+
+def test_an_output_where_nothing_can_be_written_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(TokkitError, match=r"a-file/out: cannot write there \(.*\); choose another -o"):
+        _write(blocker / "out", "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

@@ -24,7 +24,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from tokkit.errors import InputError, NotTokkitOutputError, OutputBusyError, OutputExistsError
+from tokkit.errors import (
+    InputError,
+    NotTokkitOutputError,
+    OutputBusyError,
+    OutputExistsError,
+    TokkitError,
+)
 
 log = logging.getLogger("tokkit")
 
@@ -173,6 +179,11 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
+def unwritable(target: Path, err: OSError) -> TokkitError:
+    return TokkitError(f"{target}: cannot write there ({err.strerror or err}); choose another -o "
+                       "in a folder you can write to")
+
+
 def _lock_owner(fd: int) -> str:
     try:
         os.lseek(fd, 0, os.SEEK_SET)
@@ -202,12 +213,18 @@ def output_lock(target: str | Path) -> Iterator[None]:
         import fcntl
     except ImportError:  # no flock (Windows): runs are not serialized
         fcntl = None  # type: ignore[assignment]
-    target.parent.mkdir(parents=True, exist_ok=True)
     path = lock_path(target)
     fd = -1
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise unwritable(target, err) from None
     if fcntl is not None:
         while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            except OSError as err:
+                raise unwritable(target, err) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -273,7 +290,10 @@ def atomic_dir(target: str | Path, *, force: bool = False, inputs: Iterable[str 
     target = Path(target)
     with output_lock(target):
         check_output_dir(target, force=force, inputs=inputs, ours=ours)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent))
+        except OSError as err:
+            raise unwritable(target, err) from None
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         LIVE_TEMPORARIES.add(tmp)
         try:
