@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
 DEFAULT_CORPUS = [SHARED / "corpora" / "en", SHARED / "corpora" / "zh"]
-TRAINERS = ("tokkit", "rustbpe", "tokenizers")
+TRAINERS = ("tokkit", "tokkit-numba", "rustbpe", "tokenizers")
 
 
 def lines(args: argparse.Namespace) -> Iterator[str]:
@@ -56,12 +56,13 @@ def child(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     extra: dict = {}
-    if args.child == "tokkit":
+    if args.child.startswith("tokkit"):
         from tokkit.train.bpe import BPETrainer
         from tokkit.train.config import BPEConfig
 
+        kernel = "numba" if args.child == "tokkit-numba" else "python"
         trainer = BPETrainer(BPEConfig(vocab_size=args.vocab, min_frequency=args.min_frequency,
-                                       workers=args.workers))
+                                       workers=args.workers, merge_kernel=kernel))
         tok = trainer.train(lines(args))
         learned = [tok.token_bytes(i) for i in range(256, tok.vocab_size)]
         extra = trainer.stats
@@ -132,6 +133,8 @@ def compare(args: argparse.Namespace, extra: list[str], size_mb: float, trainers
         print(f"tokkit: {json.dumps(ours['stats'])}")
         for name in trainers[1:]:
             other = results[name]
+            if name.startswith("tokkit"):
+                print(f"{name}: {json.dumps(other['stats'])}")
             if other["learned"] is None:
                 continue
             same = other["learned"] == ours["learned"]
@@ -177,7 +180,7 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=32_000)
     parser.add_argument("--min-frequency", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--trainers", nargs="+", choices=TRAINERS, default=list(TRAINERS))
+    parser.add_argument("--trainers", nargs="+", choices=TRAINERS, default=["tokkit", "rustbpe", "tokenizers"])
     parser.add_argument("--timeout", type=float, default=900, help="stop a trainer after this many s")
     parser.add_argument("--hostile", action="store_true", help="the one-line inputs of issue 16")
     parser.add_argument("--child", choices=TRAINERS, help=argparse.SUPPRESS)

@@ -1,5 +1,6 @@
 """Long chunks in the merge loop: the linked path learns the string path's merges, the naive
-recount's merges, and a long run of letters costs linear time."""
+recount's merges, and a long run of letters costs linear time. The compiled loop
+(:mod:`tokkit.train.bpe_merge_numba`) learns the same merges."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from tokkit.models.bpe import base_vocabulary
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.bpe import BPETrainer, _symbol_words
 from tokkit.train.bpe_merge import learn_merges
+from tokkit.train.bpe_merge_numba import available, learn_merges_compiled
 from tokkit.train.config import BPEConfig
+
+needs_numba = pytest.mark.skipif(not available(), reason="numba is not installed (tokkit[fast])")
 
 
 def naive_merges(chunks: Counter[str], vocab_size: int, min_frequency: int) -> list[tuple[int, int, int]]:
@@ -107,7 +111,7 @@ def test_words_come_back_merged() -> None:
 def _train_seconds(run: int) -> float:
     text = "汉字" * (run // 2) + " word" * 100
     best = float("inf")
-    for _ in range(2):
+    for _ in range(3):
         start = time.perf_counter()
         BPETrainer(BPEConfig(vocab_size=300, min_frequency=2, workers=1)).train([text])
         best = min(best, time.perf_counter() - start)
@@ -115,10 +119,10 @@ def _train_seconds(run: int) -> float:
 
 
 def test_a_long_run_of_letters_costs_linear_time() -> None:
-    """One unbroken 40k-character run cost ~30× a 5k run (each merge site rescanned the chunk:
-    quadratic); linear work is at most 8×, and 12× leaves room for a loaded machine."""
-    small, large = _train_seconds(5_000), _train_seconds(40_000)
-    assert large < 12 * small, (small, large)
+    """One unbroken 80k-character run cost ~38× a 10k run (each merge site rescanned the chunk:
+    quadratic); linear work is 8×, and 20× leaves room for a loaded machine."""
+    small, large = _train_seconds(10_000), _train_seconds(80_000)
+    assert large < 20 * small, (small, large)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -129,3 +133,42 @@ def test_first_count_in_small_blocks_learns_the_same_merges(seed: int, monkeypat
     whole = fast_merges(chunks, 330, 2, long_chunk=50)
     monkeypatch.setattr(bpe_merge, "COUNT_BLOCK", 7)
     assert fast_merges(chunks, 330, 2, long_chunk=50) == whole
+
+
+def compiled(chunks: Counter[str], vocab_size: int, min_frequency: int) -> tuple[list, list[str]]:
+    tokens, ids_by_bytes = base_vocabulary([])
+    words, weights = _symbol_words(chunks, 0)
+    result = learn_merges_compiled(words, weights, tokens, ids_by_bytes, vocab_size=vocab_size,
+                                   min_frequency=min_frequency, task=NULL_PROGRESS.task("merging"))
+    return result.merges, words
+
+
+@needs_numba
+@pytest.mark.parametrize("seed", range(30))
+def test_compiled_learns_the_python_merges(seed: int) -> None:
+    chunks = random_chunks(seed)
+    assert compiled(chunks, 330, 1)[0] == naive_merges(chunks, 330, 1)
+    assert compiled(chunks, 400, 3)[0] == fast_merges(chunks, 400, 3, long_chunk=1 << 30)
+
+
+@needs_numba
+def test_compiled_gives_back_merged_words() -> None:
+    chunks = Counter({"汉字" * 600: 1, "ab" * 3: 2, "abab": 5, "": 1, "a": 4})
+    merges, words = compiled(chunks, 266, 2)
+    tokens, _ = base_vocabulary([])
+    for left, right, new in merges:
+        if new == len(tokens):
+            tokens.append(tokens[left] + tokens[right])
+    for word, chunk in zip(words, chunks, strict=True):
+        assert b"".join(tokens[ord(c)] for c in word) == chunk.encode()
+
+
+@needs_numba
+def test_trainer_with_numba_kernel_equals_python_kernel() -> None:
+    texts = [f"line {i} 第{i}行 low lower lowest 我们学习中文 " + "汉字" * (i % 7) for i in range(400)]
+    texts.append("汉字" * 3000 + " word" * 50)  # a long chunk
+    specials = ("<s>", "</s>")
+    python = BPETrainer(BPEConfig(vocab_size=700, workers=1, special_tokens=specials)).train(texts)
+    fast = BPETrainer(BPEConfig(vocab_size=700, workers=1, special_tokens=specials,
+                                merge_kernel="numba")).train(texts)
+    assert fast.merges == python.merges and len(fast.merges) == 700 - 256 - 2

@@ -97,7 +97,11 @@ class BPETrainer:
 
         start = time.perf_counter()
         budget = max(0, config.vocab_size - len(tokens))
-        result = learn_merges(
+        if config.merge_kernel == "numba":
+            from tokkit.train.bpe_merge_numba import learn_merges_compiled as merge_loop
+        else:
+            merge_loop = learn_merges
+        result = merge_loop(
             words,
             weights,
             tokens,

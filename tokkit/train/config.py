@@ -43,13 +43,25 @@ class BPEConfig(TrainConfig):
 
     ``pattern`` is a built-in split pattern name (``gpt2``, ``gpt4``/``cl100k``, ``o200k``) or a
     custom regex; ``workers`` processes count pre-tokenized chunks (None: all cores).
+    ``merge_kernel`` picks the merge loop: ``python`` (:mod:`tokkit.train.bpe_merge`, the
+    specification) or ``numba`` (:mod:`tokkit.train.bpe_merge_numba`, compiled, same merges; needs
+    ``pip install 'tokkit[fast]'``).
     """
 
     pattern: str = "gpt4"
     workers: int | None = None
+    merge_kernel: str = "python"
 
     def check(self) -> None:
         super().check()
+        if self.merge_kernel not in ("python", "numba"):
+            raise InputError(f"merge_kernel must be 'python' or 'numba', got '{self.merge_kernel}'")
+        if self.merge_kernel == "numba":
+            from tokkit.train.bpe_merge_numba import available
+
+            if not available():
+                raise InputError("merge_kernel 'numba' needs numba: pip install 'tokkit[fast]' "
+                                 "(wheels, no compiler), or use merge_kernel='python'")
         floor = 256 + len(self.special_tokens)
         if self.vocab_size < floor:
             raise InputError(
