@@ -3,7 +3,7 @@
 Anchor: ``tokenizers.Tokenizer.encode_batch_fast([text])``, the fast tokenizer given the whole
 record at once (~100 bytes of working memory per input byte). Ours: the whole ``write_shards``
 run on a one-line corpus holding the record, which encodes it in pieces (tokkit.shards.pack). Each
-runs in a fresh process and reads its own peak RSS (VmHWM). Target (issue 12 item 7): ours within ~64 MB +
+runs in a fresh process and reads its own peak RSS (VmHWM). Target (issue 12 item 7): ours within ~80 MB +
 8 bytes per byte of the record above the process's start, and the same ids as the anchor.
 
     python benchmarks/bench_shard_long.py                 # 50 MB, LLaMA-3's tokenizer.json

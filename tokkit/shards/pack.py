@@ -10,7 +10,7 @@ trains. Which split a document lands in depends only on its text (:func:`is_val`
 position, so partitioned engines agree with the local one.
 
 Memory: a document longer than :data:`PIECE_CHARS` is encoded in pieces cut where the ids do not
-change (:func:`encode_long`), so sharding one huge record needs about 64 MB of tokenizer work
+change (:func:`encode_long`), so sharding one huge record needs about 80 MB of tokenizer work
 space plus ~8 bytes per byte of the record (its text, its ids and one framed copy) instead of the
 tokenizer's ~100 bytes per byte (5.6 GiB for one 50 MB record before); measured by
 ``benchmarks/bench_shard_long.py`` and ``tests/shards/test_memory.py``.
