@@ -139,13 +139,16 @@ def _print_extras(report: Report, console: object) -> None:
 
     assert isinstance(console, Console)
     if report.parity:
+        # one column per tokenizer, as in the headline table: fits a terminal with several
         langs = list(report.parity[0]["premium"])
-        table = Table(title="premium over English (1.0 = parity) and Gini", title_justify="left")
-        for col in ("tokenizer", *langs, "Gini"):
-            table.add_column(col, justify="left" if col == "tokenizer" else "right")
+        table = Table(title="premium over English per language (1.0 = parity), and the Gini "
+                            "coefficient across languages", title_justify="left")
+        table.add_column("language", style="bold")
         for p in report.parity:
-            table.add_row(p["tokenizer"], *(f"{p['premium'][lang]:.2f}" for lang in langs),
-                          f"{p['gini']:.3f}")
+            table.add_column(p["tokenizer"], justify="right")
+        for lang in langs:
+            table.add_row(lang, *(f"{p['premium'][lang]:.2f}" for p in report.parity))
+        table.add_row("Gini", *(f"{p['gini']:.3f}" for p in report.parity), style="bold")
         console.print(table)
     if report.compare:
         c = report.compare
