@@ -462,7 +462,9 @@ def _dedup(config: PipelineConfig, source: Path, output: Path, progress: Progres
     settings = config.stage("dedup")
     report = dedup_corpus([source], output, config=DedupConfig(**_pick(settings, DedupConfig, "dedup")),
                           force=True, progress=progress)
-    return {"counts": report.counts, "bytes": report.manifest.get("bytes", {})}
+    used = report.manifest.get("config", {})
+    return {"counts": report.counts, "bytes": report.manifest.get("bytes", {}),
+            "granularity": used.get("granularity", "document"), "near_min_words": used.get("near_min_words")}
 
 
 def _train(config: PipelineConfig, corpus: list[Path], output: Path, progress: Progress) -> dict[str, Any]:
@@ -608,7 +610,10 @@ def stage_summary(result: StageResult) -> str:
     if result.name == "sample":
         return "; ".join(f"{k}: {v['bytes'] / 1e6:,.1f} MB in {v['files']} files" for k, v in f.items())
     if result.name == "dedup":
-        return ", ".join(f"{k} {_fmt(v)}" for k, v in f.get("counts", {}).items())
+        from tokkit.dedup.summary import summary_line
+
+        return summary_line(f.get("counts", {}), granularity=f.get("granularity", "document"),
+                            near_min_words=f.get("near_min_words"))
     if result.name == "train":
         return f"vocab {_fmt(f['vocab_size'])}, held-out bytes/token {_fmt(f['heldout_bytes_per_token'])}"
     if result.name == "extend":

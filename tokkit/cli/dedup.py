@@ -15,11 +15,14 @@ from tokkit.progress import console, rich_progress
 def print_report(report: object) -> None:
     """The end-of-run table."""
     from tokkit.dedup.pipeline import DedupReport
+    from tokkit.dedup.summary import summary_line
 
     assert isinstance(report, DedupReport)
     m = report.manifest
     c, b, cfg = m["counts"], m["bytes"], m["config"]
-    table = Table(title=f"dedup → {report.output}", show_header=False)
+    table = Table(title=f"dedup → {report.output}", show_header=False,
+                  caption=summary_line(c, granularity=cfg["granularity"],
+                                       near_min_words=cfg.get("near_min_words")))
     table.add_column("figure", style="bold")
     table.add_column("value", justify="right")
     mb_in = b["in"] / 1e6
@@ -68,6 +71,9 @@ def print_report(report: object) -> None:
 @click.option("--min-length", type=click.IntRange(min=0), default=0, show_default=True,
               help="Never remove documents shorter than this many characters (stock lines such as "
                    "'CHAPTER I' at paragraph granularity).")
+@click.option("--near-min-words", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Documents of fewer words (a CJK character is one) are only exact-deduplicated: "
+                   "a near-duplicate test on a few words is noise ('    CHAPTER XIII' vs 'Chapter XIII').")
 @click.option("--lowercase", is_flag=True, help="Exact dedup ignores case too.")
 @click.option("--no-exact", is_flag=True, help="Skip exact dedup (near dedup still merges identical texts).")
 @click.option("--no-near", is_flag=True, help="Only exact dedup.")
@@ -86,7 +92,7 @@ def print_report(report: object) -> None:
 @click.pass_context
 def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: float, num_perm: int,
           ngram: int, unit: str, granularity: str, keep: str, seed: int, min_length: int,
-          lowercase: bool,
+          near_min_words: int, lowercase: bool,
           no_exact: bool, no_near: bool, verify: str, bands: int | None, rows: int | None, text_field: str,
           encoding_errors: str, force: bool, engine: Engine) -> None:
     """Remove exact and near-duplicate documents from INPUTS (files, directories, globs).
@@ -109,7 +115,7 @@ def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: f
 
     config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, unit=unit,  # type: ignore[arg-type]
                          granularity=granularity, keep=keep, seed=seed,  # type: ignore[arg-type]
-                         min_length=min_length, lowercase=lowercase, exact=not no_exact, near=not no_near,
+                         min_length=min_length, near_min_words=near_min_words, lowercase=lowercase, exact=not no_exact, near=not no_near,
                          verify=verify, bands=bands, rows=rows).check()  # type: ignore[arg-type]
     try:
         with rich_progress(disable=quiet(ctx)) as progress:

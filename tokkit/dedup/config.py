@@ -38,6 +38,12 @@ class DedupConfig:
     ``lowercase`` applies to exact dedup only (near dedup always case-folds). Documents shorter
     than ``min_length`` characters are never removed: at paragraph granularity, stock lines
     ("CHAPTER I", '"What do you mean?"') recur in unrelated books.
+    ``near_min_words`` (default 10, about 50 characters of English) is the minimum length for
+    *near*-duplicate detection, in words, a CJK character counting as one (:func:`~tokkit.dedup.
+    shingles.count_words`), as datatrove's filters take a minimum word count: a text of a few
+    shingles has a MinHash that says little, and casefolded ``'    CHAPTER XIII'`` and
+    ``'Chapter XIII'`` share every shingle, so shorter texts are only exact-deduplicated (they are
+    not shingled at all).
     """
 
     threshold: float = 0.8
@@ -57,6 +63,7 @@ class DedupConfig:
     false_negative_weight: float = 0.95
     verify: Verify = "exact"
     min_length: int = 0
+    near_min_words: int = 10
     batch_docs: int = 2048
     batch_chars: int = 1_000_000
 
@@ -91,6 +98,8 @@ class DedupConfig:
             raise InputError("LSH false positive/negative weights must be >= 0 and not both 0")
         if self.min_length < 0:
             raise InputError(f"--min-length {self.min_length}: must be >= 0 characters")
+        if self.near_min_words < 0:
+            raise InputError(f"--near-min-words {self.near_min_words}: must be >= 0")
         if self.batch_docs < 1 or self.batch_chars < 1:
             raise InputError("batch sizes must be positive")
         if not (self.exact or self.near):

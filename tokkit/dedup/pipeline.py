@@ -42,7 +42,7 @@ from tokkit.dedup.reading import (
     read_options_for,
     transcode_legacy,
 )
-from tokkit.dedup.shingles import hash_shingles
+from tokkit.dedup.shingles import has_words, hash_shingles
 from tokkit.dedup.signatures import minhash_signatures, permutations
 from tokkit.errors import InputError
 from tokkit.progress import NULL_PROGRESS
@@ -89,9 +89,11 @@ def compute_features(texts: Sequence[str], config: DedupConfig) -> Features:
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     perms = permutations(config.num_perm, config.seed)
     if config.near:
-        hashes, offsets = hash_shingles(texts, config.unit, ngram=config.ngram,
-                                        cjk_ratio=config.cjk_ratio,
-                                        folded=[t.casefold() for t in nfkc])
+        # texts under near_min_words take no part in near dedup: they are not even shingled
+        long = [has_words(t, config.near_min_words) for t in nfkc]
+        hashes, offsets = hash_shingles([t if ok else "" for t, ok in zip(texts, long, strict=True)],
+                                        config.unit, ngram=config.ngram, cjk_ratio=config.cjk_ratio,
+                                        folded=[t.casefold() if ok else "" for t, ok in zip(nfkc, long, strict=True)])
         sigs = minhash_signatures(hashes, offsets, perms)
         shingled = np.diff(offsets) > 0
         sets, set_offsets = shingle_sets(hashes, offsets) if config.verify == "exact" else (None, None)

@@ -43,6 +43,25 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+_WORD = re.compile(f"{_CJK.pattern}|[^\\W_]+")
+"""A word: a run of letters/digits, or one CJK character (Chinese is written without spaces)."""
+
+
+def count_words(text: str) -> int:
+    """Words of ``text``, a CJK character counting as one: ``'Chapter XIII'`` has 2, a Chinese
+    sentence of 40 characters 40 (or about that; punctuation is no word)."""
+    return len(_WORD.findall(text))
+
+
+def has_words(text: str, minimum: int) -> bool:
+    """``count_words(text) >= minimum``, without reading a long text to its end."""
+    if minimum <= 0:
+        return True
+    if len(text) < minimum:
+        return False
+    return any(found >= minimum for found, _ in enumerate(_WORD.finditer(text), start=1))
+
+
 def choose_unit(text: str, unit: Unit = "auto", *, cjk_ratio: float = 0.3) -> ShingleUnit:
     """``char`` when at least ``cjk_ratio`` of the non-space characters are CJK (for ``auto``),
     counted on the folded text."""
