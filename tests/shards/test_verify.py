@@ -245,3 +245,12 @@ def test_hostile_values_resealed_never_raise_anything_but_one_line(shards: Path,
             open_shards(shards)
         except InputError as err:
             assert "\n" not in str(err), (field, value, err)
+
+
+def test_a_shard_symlinked_to_a_file_outside_the_dir_is_refused(shards: Path, tmp_path: Path) -> None:
+    shard = shards / "train-00000.bin"
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(shard.read_bytes())
+    shard.unlink()
+    shard.symlink_to(outside)
+    _refused(shards, "'train-00000.bin' resolves outside")

@@ -294,3 +294,41 @@ def test_two_identical_runs_write_identical_manifests(tmp_path: Path, corpus: Pa
     assert manifests[0] == manifests[1]
     assert json.loads(manifests[0])["tokenizer"]["files"] == {
         "tokenizer.json": hashlib.sha256((bpe_dir / "tokenizer.json").read_bytes()).hexdigest()}
+
+
+@pytest.mark.parametrize("journal", ["[1, 2]", '{"fingerprint": null}', "{not json", ""])
+def test_an_unreadable_journal_means_starting_over(
+    tmp_path: Path, corpus: Path, bpe_dir: Path, journal: str
+) -> None:
+    config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.1, workers=1)
+    clean = write_shards([corpus], bpe_dir, tmp_path / "clean", config=config)
+    partial = partial_dir(tmp_path / "out")
+    partial.mkdir()
+    (partial / "journal.json").write_text(journal, encoding="utf-8")
+    (partial / "train-00000.bin").write_bytes(b"\x00\x01")
+    assert write_shards([corpus], bpe_dir, tmp_path / "out", config=config).splits == clean.splits
+
+
+def test_a_journal_naming_files_outside_the_partial_dir_is_not_trusted(
+    tmp_path: Path, corpus: Path, bpe_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.0, workers=1)
+    clean = write_shards([corpus], bpe_dir, tmp_path / "clean", config=config)
+    finish = stream_module.ShardStream._finish
+
+    def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
+        if len(self.shards) == 2:
+            raise _Crash
+        finish(self, end)
+
+    monkeypatch.setattr(stream_module.ShardStream, "_finish", crashing_finish)
+    with pytest.raises(_Crash):
+        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
+    monkeypatch.undo()
+    partial = partial_dir(tmp_path / "out")
+    data = json.loads((partial / "journal.json").read_text())
+    outside = tmp_path / "elsewhere.bin"
+    outside.write_bytes((partial / "train-00000.bin").read_bytes())
+    data["shards"]["train"][0]["file"] = str(outside)
+    (partial / "journal.json").write_text(json.dumps(data))
+    assert write_shards([corpus], bpe_dir, tmp_path / "out", config=config).splits == clean.splits

@@ -247,21 +247,25 @@ def _fingerprint(
 
 def _restore(partial: Path, fingerprint: dict[str, Any]) -> dict[str, list[ShardInfo]]:
     """Finished shards of an interrupted run that are still intact (verified by sha256)."""
+    from tokkit.shards.stream import shard_name
+
     journal = partial / JOURNAL_FILE
     try:
         data = json.loads(journal.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    if data.get("fingerprint") != json.loads(json.dumps(fingerprint)):
-        log.warning("%s: corpus, tokenizer or options changed since the interrupted run; starting over", partial)
-        return {}
+        if data.get("fingerprint") != json.loads(json.dumps(fingerprint)):
+            log.warning("%s: corpus, tokenizer or options changed since the interrupted run; starting over",
+                        partial)
+            return {}
+        listed = {split: [ShardInfo.from_json(raw) for raw in data["shards"].get(split, [])] for split in SPLITS}
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError, TypeError, ValueError,
+            IndexError):
+        return {}  # no journal, or one this run cannot trust: start over
     restored: dict[str, list[ShardInfo]] = {}
-    for split in SPLITS:
+    for split, shards in listed.items():
         good: list[ShardInfo] = []
-        for raw in data.get("shards", {}).get(split, []):
-            shard = ShardInfo.from_json(raw)
+        for k, shard in enumerate(shards):
             path = partial / shard.file
-            if not path.is_file() or sha256_file(path) != shard.sha256:
+            if shard.file != shard_name(split, k) or not path.is_file() or sha256_file(path) != shard.sha256:
                 log.warning("%s: missing or damaged, rewriting it and the shards after it", path)
                 break
             good.append(shard)
