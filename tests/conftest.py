@@ -42,13 +42,15 @@ def _pinned_terminal() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _restore_tokkit_logger() -> Iterator[None]:
-    """In-process CLI runs configure the ``tokkit`` logger (level, handlers); undo that per test."""
-    logger = logging.getLogger("tokkit")
-    saved = logger.level, list(logger.handlers), logger.propagate
+    """In-process CLI runs configure the ``tokkit`` logger (level, handlers, no propagation); put it
+    back as the library leaves it after every test. (Back to the state the test started with is not
+    enough: a module-scoped fixture that ran the CLI is set up before this fixture saves anything,
+    and left propagation off for every later test, so ``caplog`` saw nothing: seen with pytest 8.0.)"""
     yield
-    logger.setLevel(saved[0])
-    logger.handlers[:] = saved[1]
-    logger.propagate = saved[2]
+    logger = logging.getLogger("tokkit")
+    logger.setLevel(logging.NOTSET)
+    logger.handlers.clear()
+    logger.propagate = True
 
 
 @pytest.fixture(scope="session")
