@@ -107,3 +107,14 @@ def test_matplotlib_and_torch_stay_unloaded() -> None:
             "bad = [m for m in ('matplotlib', 'torch', 'transformers') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_chart_leaves_out_whitespace_and_noise_scripts() -> None:
+    """LLaMA's dummy prefix made whitespace the tallest bar of every Chinese chart."""
+    from tokkit.analyze.plot import chart_scripts
+    from tokkit.analyze.scripts import SCRIPTS
+
+    first = {s: {"chars": 0} for s in SCRIPTS}
+    first.update({"whitespace": {"chars": 5_000}, "han": {"chars": 90_000}, "punctuation": {"chars": 9_000},
+                  "latin": {"chars": 100}})
+    assert chart_scripts(first) == [s for s in SCRIPTS if s in ("han", "punctuation")]

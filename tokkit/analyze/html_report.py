@@ -17,7 +17,6 @@ from typing import Any
 
 from tokkit.analyze.compression import Report
 from tokkit.analyze.measure import Measurer, NamedTokenizer
-from tokkit.analyze.scripts import SCRIPTS
 from tokkit.analyze.token_bytes import FALLBACK, PARTIAL, SPECIAL, UNKNOWN
 from tokkit.atomic import atomic_file
 
@@ -157,10 +156,12 @@ def _bars(title: str, groups: Sequence[str], series: dict[str, list[float | None
 
 def _script_chart(report: Report, corpus: str) -> str:
     names = [t["name"] for t in report.tokenizers]
-    used = [s for s in SCRIPTS if report.result(names[0], corpus).figures["scripts"][s]["chars"]]
+    from tokkit.analyze.plot import CHART_NOTE, chart_scripts
+
+    used = chart_scripts(report.result(names[0], corpus).figures["scripts"])
     series = {n: [report.result(n, corpus).figures["scripts"][s]["tokens_per_char"] for s in used]
               for n in names}
-    return _bars(f"{corpus}: tokens per character, by script (lower is cheaper)", used, series)
+    return _bars(f"{corpus}: tokens per character, by script (lower is cheaper; {CHART_NOTE})", used, series)
 
 
 def _parity_section(report: Report) -> str:

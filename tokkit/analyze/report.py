@@ -160,7 +160,10 @@ def script_table(report: Report, corpus: str, file: str | None, results: list[Re
 
 SCRIPT_CAPTION = (
     "A byte-level BPE starts from UTF-8 bytes: a Han character is 3 bytes, so it costs up to 3 "
-    "tokens until the vocabulary holds it whole."
+    "tokens until the vocabulary holds it whole. Each row counts only the tokens spent on that "
+    "script's characters (a token's cost spread over its bytes); tokens/Han char above divides "
+    "every token of the text (punctuation, spaces, Latin too) by the Han characters. whitespace "
+    "carries sentencepiece's dummy prefix '▁', one per line."
 )
 
 
