@@ -70,6 +70,9 @@ def cpt(ctx: click.Context, model: str, shards: str, output: str, stage: str, lo
       tokkit cpt --model ckpt/stage1/final --shards shards/ -o ckpt/stage2 --train all --lora-r 64
       torchrun --nproc-per-node 8 -m tokkit cpt --model M --shards S -o ckpt/stage1 --batch-tokens 1048576
     """
+    # OpenMP threads that spin while waiting make a CPU step many times slower as soon as the cores
+    # are shared (6x on the 2-core test machine, bench_cpt_defaults.py); read when torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from tokkit.cpt import CPTConfig, run_cpt
 
     config = CPTConfig(
