@@ -225,3 +225,13 @@ def test_the_bar_moves_within_a_step_so_an_eta_shows_before_the_first_step_ends(
         assert bar.completed == 0.5 and bar.time_remaining is not None and bar.time_remaining > 0
         display.update(step=10)
         assert bar.finished
+
+
+def test_a_checkpoint_state_without_a_config_is_one_clear_error(cpt_assets: dict[str, Path], tmp_path: Path) -> None:
+    run_cpt(_config(cpt_assets, tmp_path / "run", steps=1, eval_every=0), display=False)
+    state = tmp_path / "run" / "checkpoints" / "step-00000001" / "state.json"
+    saved = json.loads(state.read_text())
+    del saved["config"]["model"]
+    state.write_text(json.dumps(saved))
+    with pytest.raises(InputError, match=r"step-00000001: its config is not a CPT config"):
+        run_cpt(_config(cpt_assets, tmp_path / "run", steps=2, eval_every=0), display=False, resume=True)

@@ -406,14 +406,20 @@ def _train(
         saved = load_checkpoint(resume_from, model=model, optimizer=optimizer, rank=dist.rank)
         if saved.get("base") != base_fingerprint(config.model):
             raise InputError(f"{resume_from}: was trained from another base model than {config.model}")
-        changed = config.resumable_with(CPTConfig.from_dict(saved["config"]))
+        try:
+            before = CPTConfig.from_dict(saved["config"])
+        except TypeError as err:  # a required setting missing, say
+            raise InputError(f"{resume_from}: its config is not a CPT config ({err}); "
+                             "delete the checkpoint or start over with --force") from None
+        changed = config.resumable_with(before)
         if changed:
             raise InputError(
                 f"{resume_from}: cannot resume exactly with changed {', '.join(changed)}; "
                 "use the checkpoint's settings or --force to start over"
             )
         start = reached[0] = int(saved["step"])
-        last_loss = float(saved.get("loss", float("nan")))
+        loss = saved.get("loss")
+        last_loss = float(loss) if isinstance(loss, (int, float)) else float("nan")
     if dist.main:
         config.save(run_dir.path)
         mark_output(run_dir.path)
