@@ -172,3 +172,35 @@ def test_round_trip_with_surrogates_is_the_repaired_text(trained: ByteLevelBPETo
     assert trained.encode(text) == trained.encode(repaired)
     if not any("\ud800" <= ch <= "\udfff" for ch in text):
         assert repaired is text
+
+
+def test_from_vocab_keeps_foreign_ids_and_gaps(tmp_path: Path) -> None:
+    """Another library's ids: bytes anywhere, a merge at a low id, a special after a gap."""
+    order = list(range(256))[::-1]
+    vocab = {bytes([b]): 10 + k for k, b in enumerate(order)}
+    vocab[b"ab"], vocab[b"abc"], vocab[b"zz"] = 3, 4, 5  # "zz": no merge reaches it
+    tok = ByteLevelBPETokenizer.from_vocab(vocab, [(b"a", b"b"), (b"ab", b"c")], pattern="gpt4",
+                                           special_tokens={"<eot>": 300}, whole_chunks=True)
+    assert tok.encode("abc ab<eot>") == [4, vocab[b" "], 3, 300]
+    assert tok.encode("zz") == [5] and tok.encode("zzz") == [vocab[b"z"]] * 3  # whole chunk only
+    assert tok.vocab_size == 301 and tok.byte_id(ord("a")) == vocab[b"a"]
+    assert tok.decode([4, 300]) == "abc<eot>"
+    with pytest.raises(InputError, match="id 0 is no token"):
+        tok.decode([0])
+    with pytest.raises(InputError, match="id 299 is no token"):
+        tok.token_bytes(299)
+    tok.save(tmp_path)
+    assert json.loads((tmp_path / "bpe.model").read_text(encoding="utf-8"))["version"] == 2
+    again = ByteLevelBPETokenizer.load(tmp_path)
+    assert again.encode("abc zz ab<eot>") == tok.encode("abc zz ab<eot>")
+    assert again.special_tokens == {"<eot>": 300}
+
+
+def test_from_vocab_errors_name_the_argument() -> None:
+    vocab = {bytes([b]): b for b in range(256)}
+    with pytest.raises(InputError, match="vocab: byte 0x00 has no id"):
+        ByteLevelBPETokenizer.from_vocab({b"a": 0}, [], pattern="gpt4")
+    with pytest.raises(InputError, match="merges: merge 0"):
+        ByteLevelBPETokenizer.from_vocab(vocab, [(b"a", b"b")], pattern="gpt4")  # no "ab" token
+    with pytest.raises(InputError, match="given twice"):
+        ByteLevelBPETokenizer.from_vocab({**vocab, b"ab": 5}, [], pattern="gpt4")

@@ -144,6 +144,10 @@ class ByteLevelBPETokenizer:
         token). ``whole_chunks``: a chunk that is itself a token is emitted as that token, before
         any merge (tiktoken does this; ``tokenizers`` calls it ``ignore_merges``).
         """
+        missing = [b for b in range(256) if bytes([b]) not in vocab]
+        if missing:
+            raise InputError(f"vocab: byte {missing[0]:#04x} has no id; a byte-level vocabulary "
+                             "needs all 256 single bytes")
         specials = dict(special_tokens or {})
         size = 1 + max([*vocab.values(), *specials.values()])
         tokens = [b""] * size
@@ -160,10 +164,6 @@ class ByteLevelBPETokenizer:
                 raise InputError(f"special_tokens: {text!r} has a negative id {id}")
             tokens[id] = text.encode("utf-8")
             holes.discard(id)
-        missing = [b for b in range(256) if bytes([b]) not in vocab]
-        if missing:
-            raise InputError(f"vocab: byte {missing[0]:#04x} has no id; a byte-level vocabulary "
-                             "needs all 256 single bytes")
         self = cls.__new__(cls)
         self.pattern = resolve_pattern(pattern)
         self._specials = sorted(specials, key=specials.__getitem__)
