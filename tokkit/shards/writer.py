@@ -385,6 +385,10 @@ def write_shards(
 ) -> Manifest:
     """Shard ``paths`` with the tokenizer at ``tokenizer_path`` into ``output``; return the manifest.
 
+    A finished ``output`` is verified whole and returned when it is what this call would write
+    (:func:`verify_finished`); ``force`` rebuilds it. An interrupted run into ``output`` resumes.
+    Another live run into the same ``output`` raises :class:`~tokkit.errors.OutputBusyError`.
+
     >>> write_shards(["corpus/"], "vocab/llama-zh", "shards/",
     ...              config=ShardConfig(seq_len=2048))  # doctest: +SKIP
     """
