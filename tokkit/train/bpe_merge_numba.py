@@ -34,8 +34,13 @@ try:
     import numba
     from numba import types
     from numba.typed import List
+
+    _jit = numba.njit(cache=True, nogil=True)
 except ImportError:  # pragma: no cover - numba is optional
     numba = None  # type: ignore[assignment]
+
+    def _jit(fn: Any) -> Any:  # the kernels stay plain functions, never called
+        return fn
 
 
 def available() -> bool:
@@ -43,207 +48,217 @@ def available() -> bool:
     return numba is not None
 
 
-_kernels: dict[str, Any] = {}
 _EMPTY = -1
 _GOLDEN = 0x9E3779B97F4A7C15
 
 
+# Pair codes map to pair indices through an open-addressing table in two numpy arrays (numba's
+# typed dict costs ~10× more per lookup, and a merge does several per site); per-pair figures are
+# arrays indexed by pair index. Module-level functions, so numba caches them on disk.
+
+@_jit
+def slot(keys, code):
+    mask = np.uint64(len(keys) - 1)
+    h = (np.uint64(code) * np.uint64(_GOLDEN)) >> np.uint64(20)
+    h &= mask
+    while keys[h] != code and keys[h] != _EMPTY:
+        h = (h + np.uint64(1)) & mask
+    return h
+
+@_jit
+def intern(code, keys, values, meta, pair_code, positions):
+    h = slot(keys, code)
+    if keys[h] == code:
+        return values[h]
+    q = meta[0]
+    meta[0] = q + 1
+    keys[h] = code
+    values[h] = q
+    pair_code[q] = code
+    positions.append(np.empty(4, dtype=np.int32))
+    return q
+
+@_jit
+def seed(codes, nodes, bounds, counts_in, keys, values, meta, pair_code, counts, positions,
+         lengths):
+    for k in range(len(bounds) - 1):
+        start, end = bounds[k], bounds[k + 1]
+        q = intern(codes[start], keys, values, meta, pair_code, positions)
+        counts[q] = counts_in[k]
+        vector = np.empty(max(4, end - start), dtype=np.int32)
+        vector[: end - start] = nodes[start:end]
+        positions[q] = vector
+        lengths[q] = end - start
+
+@_jit
+def rehash(keys, values, meta, pair_code, new_keys, new_values):
+    for q in range(meta[0]):
+        h = slot(new_keys, pair_code[q])
+        new_keys[h] = pair_code[q]
+        new_values[h] = q
+
+@_jit
+def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, meta, pair_code,
+          counts, positions, lengths, pending, mark, fill, seen, known, floor):
+    """Merge (a, b) into x. Returns the changed pairs (code, count now, rose?) except (a, b),
+    or None when the tables need to grow first (nothing changed then)."""
+    shift = np.int64(1 << 21)
+    pair = a * shift + b
+    h = slot(keys, pair)
+    if keys[h] != pair:  # never recorded: nothing to merge
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.bool_)
+    k = values[h]
+    need = meta[0] + 2 * lengths[k] + 2
+    if need > len(counts) or 2 * need > len(keys):
+        meta[2] = need
+        return None
+    found = positions[k][: lengths[k]].copy()
+    lengths[k] = 0
+    positions[k] = np.empty(4, dtype=np.int32)
+    counts[k] = 0
+    if a == b:
+        found.sort()
+    stamp = meta[1] + 1
+    meta[1] = stamp
+    changed = np.empty(4 * len(found) + 1, dtype=np.int64)
+    m = 0
+    formed_pair = np.empty(2 * len(found) + 1, dtype=np.int64)
+    formed_at = np.empty(2 * len(found) + 1, dtype=np.int32)
+    f = 0
+    for i in found:
+        if symbol[i] != a:
+            continue
+        j = following[i]
+        if j < 0 or symbol[j] != b:
+            continue
+        w = weights[chunk[i]]
+        p = preceding[i]
+        if p >= 0:
+            left = symbol[p]
+            if seen[0, left] == stamp:
+                q = known[0, left]
+            else:
+                h = slot(keys, np.int64(left) * shift + a)
+                q = values[h] if keys[h] != _EMPTY else -1
+                if q >= 0 or left != x:  # (x, a) may still form in this merge
+                    seen[0, left] = stamp
+                    known[0, left] = q
+            if q >= 0:
+                if mark[q] != stamp:
+                    mark[q] = stamp
+                    changed[m] = q
+                    m += 1
+                pending[q] -= w
+            if seen[1, left] == stamp:
+                q = known[1, left]
+            else:
+                q = intern(np.int64(left) * shift + x, keys, values, meta, pair_code, positions)
+                seen[1, left] = stamp
+                known[1, left] = q
+            if mark[q] != stamp:
+                mark[q] = stamp
+                changed[m] = q
+                m += 1
+            pending[q] += w
+            formed_pair[f] = q
+            formed_at[f] = p
+            f += 1
+        n = following[j]
+        if n >= 0:
+            right = symbol[n]
+            if seen[2, right] == stamp:
+                q = known[2, right]
+            else:
+                h = slot(keys, b * shift + right)
+                q = values[h] if keys[h] != _EMPTY else -1
+                if q >= 0 or right != x:  # (b, x) may still form in this merge
+                    seen[2, right] = stamp
+                    known[2, right] = q
+            if q >= 0:
+                if mark[q] != stamp:
+                    mark[q] = stamp
+                    changed[m] = q
+                    m += 1
+                pending[q] -= w
+            if seen[3, right] == stamp:
+                q = known[3, right]
+            else:
+                q = intern(x * shift + right, keys, values, meta, pair_code, positions)
+                seen[3, right] = stamp
+                known[3, right] = q
+            if mark[q] != stamp:
+                mark[q] = stamp
+                changed[m] = q
+                m += 1
+            pending[q] += w
+            formed_pair[f] = q
+            formed_at[f] = i
+            f += 1
+            preceding[n] = i
+        following[i] = n
+        symbol[i] = x
+        symbol[j] = -1
+    # record where the new pairs formed, one vector access per pair (a typed-list access
+    # costs ~100× an array's, so not one per site)
+    order = np.empty(f, dtype=np.int64)  # counting sort by pair: O(sites), not O(sites log sites)
+    for t in range(m):
+        fill[changed[t]] = 0
+    for t in range(f):
+        fill[formed_pair[t]] += 1
+    offset = 0
+    for t in range(m):
+        q = changed[t]
+        size = fill[q]
+        fill[q] = offset
+        offset += size
+    for t in range(f):
+        q = formed_pair[t]
+        order[fill[q]] = t
+        fill[q] += 1
+    start = 0
+    while start < f:
+        q = formed_pair[order[start]]
+        end = start
+        while end < f and formed_pair[order[end]] == q:
+            end += 1
+        size = lengths[q]
+        vector = positions[q]
+        if size + end - start > len(vector):
+            grown = np.empty(max(2 * len(vector), size + end - start), dtype=np.int32)
+            grown[:size] = vector[:size]
+            vector = grown
+            positions[q] = grown
+        for t in range(start, end):
+            vector[size + t - start] = formed_at[order[t]]
+        lengths[q] = size + end - start
+        start = end
+    out_codes = np.empty(m, dtype=np.int64)
+    out_counts = np.empty(m, dtype=np.int64)
+    out_rose = np.empty(m, dtype=np.bool_)
+    r = 0
+    for t in range(m):
+        q = changed[t]
+        change = pending[q]
+        pending[q] = 0
+        if q == k:
+            continue
+        total = counts[q] + change
+        if total < floor:  # can no longer be merged: forget it
+            total = 0
+            lengths[q] = 0
+            positions[q] = np.empty(4, dtype=np.int32)
+        counts[q] = total
+        out_codes[r] = pair_code[q]
+        out_counts[r] = total
+        out_rose[r] = change > 0
+        r += 1
+    return out_codes[:r], out_counts[:r], out_rose[:r]
+
+
+
 def _compile() -> dict[str, Any]:
-    """Compile the kernels once per process (cached on disk by numba between runs).
-
-    Pair codes map to pair indices through an open-addressing table in two numpy arrays (numba's
-    typed dict costs ~10× more per lookup, and a merge does several per site); per-pair figures are
-    arrays indexed by pair index.
-    """
-    if _kernels:
-        return _kernels
-    jit = numba.njit(cache=True, nogil=True)
-
-    @jit
-    def slot(keys, code):
-        mask = np.uint64(len(keys) - 1)
-        h = (np.uint64(code) * np.uint64(_GOLDEN)) >> np.uint64(20)
-        h &= mask
-        while keys[h] != code and keys[h] != _EMPTY:
-            h = (h + np.uint64(1)) & mask
-        return h
-
-    @jit
-    def intern(code, keys, values, meta, pair_code, positions):
-        h = slot(keys, code)
-        if keys[h] == code:
-            return values[h]
-        q = meta[0]
-        meta[0] = q + 1
-        keys[h] = code
-        values[h] = q
-        pair_code[q] = code
-        positions.append(np.empty(4, dtype=np.int32))
-        return q
-
-    @jit
-    def seed(codes, nodes, bounds, counts_in, keys, values, meta, pair_code, counts, positions,
-             lengths):
-        for k in range(len(bounds) - 1):
-            start, end = bounds[k], bounds[k + 1]
-            q = intern(codes[start], keys, values, meta, pair_code, positions)
-            counts[q] = counts_in[k]
-            vector = np.empty(max(4, end - start), dtype=np.int32)
-            vector[: end - start] = nodes[start:end]
-            positions[q] = vector
-            lengths[q] = end - start
-
-    @jit
-    def rehash(keys, values, meta, pair_code, new_keys, new_values):
-        for q in range(meta[0]):
-            h = slot(new_keys, pair_code[q])
-            new_keys[h] = pair_code[q]
-            new_values[h] = q
-
-    @jit
-    def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, meta, pair_code,
-              counts, positions, lengths, pending, mark, seen, known, floor):
-        """Merge (a, b) into x. Returns the changed pairs (code, count now, rose?) except (a, b),
-        or None when the tables need to grow first (nothing changed then)."""
-        shift = np.int64(1 << 21)
-        pair = a * shift + b
-        h = slot(keys, pair)
-        if keys[h] != pair:  # never recorded: nothing to merge
-            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.bool_)
-        k = values[h]
-        need = meta[0] + 2 * lengths[k] + 2
-        if need > len(counts) or 2 * need > len(keys):
-            return None
-        found = positions[k][: lengths[k]].copy()
-        lengths[k] = 0
-        positions[k] = np.empty(4, dtype=np.int32)
-        counts[k] = 0
-        if a == b:
-            found.sort()
-        stamp = meta[1] + 1
-        meta[1] = stamp
-        changed = np.empty(4 * len(found) + 1, dtype=np.int64)
-        m = 0
-        formed_pair = np.empty(2 * len(found) + 1, dtype=np.int64)
-        formed_at = np.empty(2 * len(found) + 1, dtype=np.int32)
-        f = 0
-        for i in found:
-            if symbol[i] != a:
-                continue
-            j = following[i]
-            if j < 0 or symbol[j] != b:
-                continue
-            w = weights[chunk[i]]
-            p = preceding[i]
-            if p >= 0:
-                left = symbol[p]
-                if seen[0, left] == stamp:
-                    q = known[0, left]
-                else:
-                    h = slot(keys, np.int64(left) * shift + a)
-                    q = values[h] if keys[h] != _EMPTY else -1
-                    if q >= 0 or left != x:  # (x, a) may still form in this merge
-                        seen[0, left] = stamp
-                        known[0, left] = q
-                if q >= 0:
-                    if mark[q] != stamp:
-                        mark[q] = stamp
-                        changed[m] = q
-                        m += 1
-                    pending[q] -= w
-                if seen[1, left] == stamp:
-                    q = known[1, left]
-                else:
-                    q = intern(np.int64(left) * shift + x, keys, values, meta, pair_code, positions)
-                    seen[1, left] = stamp
-                    known[1, left] = q
-                if mark[q] != stamp:
-                    mark[q] = stamp
-                    changed[m] = q
-                    m += 1
-                pending[q] += w
-                formed_pair[f] = q
-                formed_at[f] = p
-                f += 1
-            n = following[j]
-            if n >= 0:
-                right = symbol[n]
-                if seen[2, right] == stamp:
-                    q = known[2, right]
-                else:
-                    h = slot(keys, b * shift + right)
-                    q = values[h] if keys[h] != _EMPTY else -1
-                    if q >= 0 or right != x:  # (b, x) may still form in this merge
-                        seen[2, right] = stamp
-                        known[2, right] = q
-                if q >= 0:
-                    if mark[q] != stamp:
-                        mark[q] = stamp
-                        changed[m] = q
-                        m += 1
-                    pending[q] -= w
-                if seen[3, right] == stamp:
-                    q = known[3, right]
-                else:
-                    q = intern(x * shift + right, keys, values, meta, pair_code, positions)
-                    seen[3, right] = stamp
-                    known[3, right] = q
-                if mark[q] != stamp:
-                    mark[q] = stamp
-                    changed[m] = q
-                    m += 1
-                pending[q] += w
-                formed_pair[f] = q
-                formed_at[f] = i
-                f += 1
-                preceding[n] = i
-            following[i] = n
-            symbol[i] = x
-            symbol[j] = -1
-        # record where the new pairs formed, one vector access per pair (a typed-list access
-        # costs ~100× an array's, so not one per site)
-        order = np.argsort(formed_pair[:f], kind="mergesort")
-        start = 0
-        while start < f:
-            q = formed_pair[order[start]]
-            end = start
-            while end < f and formed_pair[order[end]] == q:
-                end += 1
-            size = lengths[q]
-            vector = positions[q]
-            if size + end - start > len(vector):
-                grown = np.empty(max(2 * len(vector), size + end - start), dtype=np.int32)
-                grown[:size] = vector[:size]
-                vector = grown
-                positions[q] = grown
-            for t in range(start, end):
-                vector[size + t - start] = formed_at[order[t]]
-            lengths[q] = size + end - start
-            start = end
-        out_codes = np.empty(m, dtype=np.int64)
-        out_counts = np.empty(m, dtype=np.int64)
-        out_rose = np.empty(m, dtype=np.bool_)
-        r = 0
-        for t in range(m):
-            q = changed[t]
-            change = pending[q]
-            pending[q] = 0
-            if q == k:
-                continue
-            total = counts[q] + change
-            if total < floor:  # can no longer be merged: forget it
-                total = 0
-                lengths[q] = 0
-                positions[q] = np.empty(4, dtype=np.int32)
-            counts[q] = total
-            out_codes[r] = pair_code[q]
-            out_counts[r] = total
-            out_rose[r] = change > 0
-            r += 1
-        return out_codes[:r], out_counts[:r], out_rose[:r]
-
-    _kernels.update(seed=seed, merge=merge, rehash=rehash)
-    return _kernels
+    """The kernels (compiled on first call, then loaded from numba's on-disk cache)."""
+    return {"seed": seed, "merge": merge, "rehash": rehash}
 
 
 class _Tables:
@@ -253,23 +268,32 @@ class _Tables:
         size = 1 << max(10, (4 * pairs).bit_length())
         self.keys = np.full(size, _EMPTY, dtype=np.int64)
         self.values = np.zeros(size, dtype=np.int64)
-        self.meta = np.zeros(2, dtype=np.int64)  # pair indices in use, merges applied
+        self.meta = np.zeros(3, dtype=np.int64)  # pair indices in use, merges applied, room needed
         capacity = max(1024, 2 * pairs)
         self.pair_code = np.zeros(capacity, dtype=np.int64)
         self.counts = np.zeros(capacity, dtype=np.int64)
         self.lengths = np.zeros(capacity, dtype=np.int64)
         self.pending = np.zeros(capacity, dtype=np.int64)
         self.mark = np.zeros(capacity, dtype=np.int64)
+        self.fill = np.zeros(capacity, dtype=np.int64)
         self.positions = List.empty_list(types.int32[::1])
 
     def grow(self, rehash: Any) -> None:
-        keys = np.full(2 * len(self.keys), _EMPTY, dtype=np.int64)
-        values = np.zeros(len(keys), dtype=np.int64)
+        """Make room for ``meta[2]`` pair indices (the kernel's request), at least doubling."""
+        need = int(self.meta[2])
+        size = len(self.keys)
+        while size < 2 * need:
+            size *= 2
+        keys = np.full(size, _EMPTY, dtype=np.int64)
+        values = np.zeros(size, dtype=np.int64)
         rehash(self.keys, self.values, self.meta, self.pair_code, keys, values)
         self.keys, self.values = keys, values
-        for name in ("pair_code", "counts", "lengths", "pending", "mark"):
+        capacity = max(2 * len(self.counts), 2 * need)
+        for name in ("pair_code", "counts", "lengths", "pending", "mark", "fill"):
             old = getattr(self, name)
-            setattr(self, name, np.concatenate([old, np.zeros(len(old), dtype=np.int64)]))
+            grown = np.zeros(capacity, dtype=np.int64)
+            grown[: len(old)] = old
+            setattr(self, name, grown)
 
 
 def learn_merges_compiled(
@@ -352,7 +376,8 @@ def learn_merges_compiled(
         while True:
             t = tables
             out = merge(left, right, new_id, symbol, following, preceding, chunk, weight_of, t.keys,
-                        t.values, t.meta, t.pair_code, t.counts, t.positions, t.lengths, t.pending, t.mark, seen, known, floor)
+                        t.values, t.meta, t.pair_code, t.counts, t.positions, t.lengths, t.pending,
+                        t.mark, t.fill, seen, known, floor)
             if out is not None:
                 break
             tables.grow(kernels["rehash"])
