@@ -66,7 +66,7 @@ def slot(keys, code):
     return h
 
 @_jit
-def intern(code, keys, values, meta, pair_code, positions):
+def intern(code, keys, values, meta, pair_code, positions, empty):
     h = slot(keys, code)
     if keys[h] == code:
         return values[h]
@@ -75,20 +75,58 @@ def intern(code, keys, values, meta, pair_code, positions):
     keys[h] = code
     values[h] = q
     pair_code[q] = code
-    positions.append(np.empty(4, dtype=np.int32))
+    positions.append(empty)  # shared by every pair without positions: no allocation per pair
     return q
 
 @_jit
-def seed(codes, nodes, bounds, counts_in, keys, values, meta, pair_code, counts, positions,
-         lengths):
-    for k in range(len(bounds) - 1):
-        start, end = bounds[k], bounds[k + 1]
-        q = intern(codes[start], keys, values, meta, pair_code, positions)
-        counts[q] = counts_in[k]
-        vector = np.empty(max(4, end - start), dtype=np.int32)
-        vector[: end - start] = nodes[start:end]
-        positions[q] = vector
-        lengths[q] = end - start
+def count_from(start, symbol, following, chunk, weights, keys, values, meta, pair_code, counts,
+               lengths, positions):
+    """Pass one of the first count, from node ``start``: each pair's weighted count and number of
+    positions. Returns the node where it stopped for lack of room (``len(symbol)``: done)."""
+    shift = np.int64(1 << 21)
+    empty = np.empty(0, dtype=np.int32)
+    for i in range(start, len(symbol)):
+        j = following[i]
+        if j < 0:
+            continue
+        if 2 * (meta[0] + 1) > len(keys) or meta[0] + 1 > len(counts):
+            meta[2] = meta[0] + 1
+            return i
+        q = intern(np.int64(symbol[i]) * shift + symbol[j], keys, values, meta, pair_code, positions,
+                   empty)
+        counts[q] += weights[chunk[i]]
+        lengths[q] += 1
+    return len(symbol)
+
+
+@_jit
+def seed_positions(symbol, following, keys, values, meta, counts, lengths, fill, positions, floor):
+    """Pass two: the positions of each pair reaching ``floor`` (the others are forgotten), written
+    through one flat array so each pair's vector is set with one list access."""
+    shift = np.int64(1 << 21)
+    total = 0
+    for q in range(meta[0]):
+        if counts[q] < floor:
+            counts[q] = 0
+            lengths[q] = 0
+        fill[q] = total
+        total += lengths[q]
+    flat = np.empty(total, dtype=np.int32)
+    for i in range(len(symbol)):
+        j = following[i]
+        if j < 0:
+            continue
+        q = values[slot(keys, np.int64(symbol[i]) * shift + symbol[j])]
+        if lengths[q]:
+            flat[fill[q]] = i
+            fill[q] += 1
+    for q in range(meta[0]):
+        size = lengths[q]
+        if size:
+            vector = np.empty(max(4, size), dtype=np.int32)
+            vector[:size] = flat[fill[q] - size : fill[q]]
+            positions[q] = vector
+
 
 @_jit
 def rehash(keys, values, meta, pair_code, new_keys, new_values):
@@ -103,6 +141,7 @@ def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, m
     """Merge (a, b) into x. Returns the changed pairs (code, count now, rose?) except (a, b),
     or None when the tables need to grow first (nothing changed then)."""
     shift = np.int64(1 << 21)
+    empty = np.empty(0, dtype=np.int32)
     pair = a * shift + b
     h = slot(keys, pair)
     if keys[h] != pair:  # never recorded: nothing to merge
@@ -114,7 +153,7 @@ def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, m
         return None
     found = positions[k][: lengths[k]].copy()
     lengths[k] = 0
-    positions[k] = np.empty(4, dtype=np.int32)
+    positions[k] = empty
     counts[k] = 0
     if a == b:
         found.sort()
@@ -152,7 +191,7 @@ def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, m
             if seen[1, left] == stamp:
                 q = known[1, left]
             else:
-                q = intern(np.int64(left) * shift + x, keys, values, meta, pair_code, positions)
+                q = intern(np.int64(left) * shift + x, keys, values, meta, pair_code, positions, empty)
                 seen[1, left] = stamp
                 known[1, left] = q
             if mark[q] != stamp:
@@ -183,7 +222,7 @@ def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, m
             if seen[3, right] == stamp:
                 q = known[3, right]
             else:
-                q = intern(x * shift + right, keys, values, meta, pair_code, positions)
+                q = intern(x * shift + right, keys, values, meta, pair_code, positions, empty)
                 seen[3, right] = stamp
                 known[3, right] = q
             if mark[q] != stamp:
@@ -242,12 +281,16 @@ def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, m
         pending[q] = 0
         if q == k:
             continue
-        total = counts[q] + change
+        was = counts[q]
+        total = was + change
         if total < floor:  # can no longer be merged: forget it
             total = 0
-            lengths[q] = 0
-            positions[q] = np.empty(4, dtype=np.int32)
+            if lengths[q]:
+                lengths[q] = 0
+                positions[q] = empty
         counts[q] = total
+        if was < floor and total < floor:
+            continue  # never in the caller's counts: nothing to tell it
         out_codes[r] = pair_code[q]
         out_counts[r] = total
         out_rose[r] = change > 0
@@ -258,7 +301,8 @@ def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, m
 
 def _compile() -> dict[str, Any]:
     """The kernels (compiled on first call, then loaded from numba's on-disk cache)."""
-    return {"seed": seed, "merge": merge, "rehash": rehash}
+    return {"count_from": count_from, "seed_positions": seed_positions, "merge": merge,
+            "rehash": rehash}
 
 
 class _Tables:
@@ -323,28 +367,21 @@ def learn_merges_compiled(
     preceding[starts[nonempty]] = -1
     weight_of = np.asarray(weights, dtype=np.int64)
 
-    nodes = np.flatnonzero(following[:-1] >= 0).astype(np.int32) if size else np.empty(0, np.int32)
-    codes = (symbol[nodes].astype(np.int64) << _ID_BITS) | symbol[nodes + 1]
-    order = np.argsort(codes, kind="stable")
-    codes, nodes = codes[order], nodes[order]
-    del order
-    bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.empty(0, np.int64)
-    sums = np.add.reduceat(weight_of[chunk[nodes]], bounds) if len(codes) else np.empty(0, np.int64)
-    keep = sums >= floor
-    group_size = np.diff(np.r_[bounds, len(codes)])
-    kept_element = np.repeat(keep, group_size)
-    kept_codes, kept_nodes = codes[kept_element], nodes[kept_element]
-    del codes, nodes, kept_element
-    kept_bounds = np.r_[0, np.cumsum(group_size[keep])].astype(np.int64)
-    kept_counts = sums[keep].astype(np.int64)
-    pair_codes = kept_codes[kept_bounds[:-1]] if len(kept_codes) else np.empty(0, np.int64)
-
-    tables = _Tables(len(kept_counts))
-    kernels["seed"](kept_codes, kept_nodes, kept_bounds, kept_counts, tables.keys, tables.values,
-                    tables.meta, tables.pair_code, tables.counts, tables.positions, tables.lengths)
-    del kept_codes, kept_nodes
-
-    counts: dict[int, int] = dict(zip(pair_codes.tolist(), kept_counts.tolist(), strict=True))
+    tables = _Tables(min(size, 1 << 16))
+    start = 0
+    while True:
+        t = tables
+        start = kernels["count_from"](start, symbol, following, chunk, weight_of, t.keys, t.values,
+                                      t.meta, t.pair_code, t.counts, t.lengths, t.positions)
+        if start >= size:
+            break
+        tables.grow(kernels["rehash"])
+    t = tables
+    kernels["seed_positions"](symbol, following, t.keys, t.values, t.meta, t.counts, t.lengths,
+                              t.fill, t.positions, floor)
+    used = int(t.meta[0])
+    kept = np.flatnonzero(t.counts[:used] >= floor)
+    counts: dict[int, int] = dict(zip(t.pair_code[kept].tolist(), t.counts[kept].tolist(), strict=True))
     heap = [((_COUNT_CAP - n) << _COUNT_SHIFT) | code for code, n in counts.items()]
     heapq.heapify(heap)
     merges: list[tuple[int, int, int]] = []
