@@ -148,6 +148,6 @@ def test_stale_temps_of_a_dead_run_go_but_another_outputs_temps_stay(tmp_path: P
 def test_an_output_where_nothing_can_be_written_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    with pytest.raises(TokkitError, match=r"a-file/out: cannot write there \(.*\); choose another -o"):
+    with pytest.raises(TokkitError, match=r"a-file/out: cannot write there \(.*\); choose an output in a folder"):
         _write(blocker / "out", "x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

@@ -179,9 +179,18 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def unwritable(target: Path, err: OSError) -> TokkitError:
-    return TokkitError(f"{target}: cannot write there ({err.strerror or err}); choose another -o "
-                       "in a folder you can write to")
+class UnwritableOutputError(TokkitError):
+    """An output cannot be created where it was asked for; ``os_error`` says why."""
+
+    def __init__(self, target: Path, os_error: OSError) -> None:
+        super().__init__(f"{target}: cannot write there ({os_error.strerror or os_error}); "
+                         "choose an output in a folder you can write to")
+        self.target = target
+        self.os_error = os_error
+
+
+def unwritable(target: Path, err: OSError) -> UnwritableOutputError:
+    return UnwritableOutputError(target, err)
 
 
 def _lock_owner(fd: int) -> str:

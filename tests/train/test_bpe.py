@@ -47,9 +47,10 @@ def test_train_returns_tokenizer_and_stats() -> None:
     assert stats["corpus_bytes"] == sum(len(t.encode()) for t in TEXTS)
     assert stats["merges"] == len(tok.merges) == 300 - 256
     assert stats["unique_chunks"] > 10
-    # the phases are timed inside the call: both ran, and together they fit in it
+    # the phases are timed inside the call: both ran, and together they fit in it (each figure
+    # is rounded to the millisecond)
     assert stats["seconds_count"] > 0 and stats["seconds_merge"] > 0
-    assert stats["seconds_count"] + stats["seconds_merge"] <= elapsed
+    assert stats["seconds_count"] + stats["seconds_merge"] <= elapsed + 0.001
     (_, _, counted), (_, merge_total, merged) = progress.tasks
     assert counted == stats["corpus_bytes"]
     assert merge_total == 300 - 256 and merged == stats["merges"]

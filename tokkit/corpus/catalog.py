@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tokkit.atomic import atomic_dir, atomic_file
+from tokkit.atomic import UnwritableOutputError, atomic_dir, atomic_file
 from tokkit.corpus.deb_archive import DebArchiveError, read_deb_member
 from tokkit.errors import InputError, TokkitError
 from tokkit.progress import NULL_PROGRESS
@@ -567,6 +567,8 @@ def fetch_corpus(
         path = _alias_dir(name, parts, catalog, cache_root)
     except OSError as err:
         raise _unwritable(cache_root, err) from None
+    except UnwritableOutputError as err:
+        raise _unwritable(cache_root, err.os_error) from None
     return Fetched(name=name, path=path, origin="alias", files=sum(p.files for p in parts),
                    bytes=sum(p.bytes for p in parts), hashed=sum(p.hashed for p in parts),
                    downloaded=sum(p.downloaded for p in parts), parts=parts)
