@@ -122,8 +122,8 @@ class BPETrainer:
             "unique_chunks": unique_chunks,
             "merges": len(result.merges),
             "vocab_size": tokenizer.vocab_size,
-            "seconds_count": round(seconds_count, 3),
-            "seconds_merge": round(time.perf_counter() - start, 3),
+            "seconds_count": round(seconds_count, 6),
+            "seconds_merge": round(time.perf_counter() - start, 6),
         }
         return tokenizer
 
