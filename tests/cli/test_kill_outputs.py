@@ -37,7 +37,7 @@ def _corpus(root: Path) -> Path:
 def _content(output: Path, command: str) -> dict[str, object]:
     """What must be identical between runs (not the timings in the manifests)."""
     files = {p.relative_to(output).as_posix(): p.read_bytes() for p in sorted(output.rglob("*"))
-             if p.is_file() and p.name not in ("manifest.json", "tokkit.json")}
+             if p.is_file() and p.name not in ("manifest.json", "tokkit.json", "train_report.json")}
     if command == "dedup":
         manifest = json.loads((output / "manifest.json").read_text())
         files["counts"] = manifest["counts"]
