@@ -33,7 +33,8 @@ def test_trains_and_writes_a_loadable_tokenizer(backend: str, corpus: Path, tmp_
     assert tok.decode(tok.encode("the best of times")) == "the best of times"
     if backend == "scratch":
         assert {p.name for p in out.iterdir()} == {
-            "unigram.json", "unigram.vocab", "spm.model", "tokenizer.json", "tokkit.json"}
+            "unigram.json", "unigram.vocab", "spm.model", "tokenizer.json", "tokkit.json",
+            "train_report.json"}
         sp = spm.SentencePieceProcessor(model_file=str(out / "spm.model"))
         assert list(sp.EncodeAsIds("the best of 天下")) == tok.encode("the best of 天下")
 

@@ -26,7 +26,8 @@ def test_trains_and_writes_a_loadable_tokenizer(backend: str, corpus: Path, tmp_
     assert tok.vocab_size <= 120
     assert tok.decode(tok.encode("best of times")) == "best of times"
     if backend == "scratch":
-        assert {p.name for p in out.iterdir()} == {"wordpiece.json", "vocab.txt", "tokenizer.json", "tokkit.json"}
+        assert {p.name for p in out.iterdir()} == {"wordpiece.json", "vocab.txt", "tokenizer.json",
+                                                   "tokkit.json", "train_report.json"}
 
 
 def test_bad_input(tmp_path: Path, corpus: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
