@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "explain": "tokkit.cli.analyze:explain",
     "dedup": "tokkit.cli.dedup:dedup",
     "extend-llama": "tokkit.cli.llama:extend_llama",
+    "extend": "tokkit.cli.extend:extend",
     "resize-embeddings": "tokkit.cli.llama:resize_embeddings",
     "shard": "tokkit.cli.shard:shard",
     "cpt": "tokkit.cli.cpt:cpt",

@@ -1,0 +1,125 @@
+"""``tokkit extend``: extend a byte-level vocabulary (Llama 3, Qwen, Tekken) with continued BPE.
+
+``extend-llama`` stays the SentencePiece LLaMA recipe; this command is for the byte-level family.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.table import Table
+
+from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.cli.llama import _catalog_paths, _heldout
+from tokkit.errors import InputError
+from tokkit.progress import console, rich_progress
+
+if TYPE_CHECKING:
+    from tokkit.llama.bytelevel_extend import ExtendRun
+
+DEFAULT_ADD = 24000
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def print_report(run: ExtendRun) -> None:
+    """Before/after table on held-out text, then what was added and where."""
+    summary = run.extension.summary()
+    table = Table(title=f"extend → {run.output}  ({summary['base_tokens']:,} + {summary['added']:,} tokens)")
+    table.add_column("held-out")
+    for c in run.comparisons:
+        table.add_column(f"{c.name} before", justify="right")
+        table.add_column(f"{c.name} after", justify="right")
+
+    def row(label: str, values: list[tuple[str, str]]) -> None:
+        table.add_row(label, *[v for pair in values for v in pair])
+
+    cs = run.comparisons
+    row("lines", [(str(c.lines), "") for c in cs])
+    row("tokens", [(f"{c.tokens_before:,}", f"{c.tokens_after:,} ({c.tokens_after / max(1, c.tokens_before) - 1:+.1%})")
+                   for c in cs])
+    row("tokens / Han char", [(_fmt(c.tokens_per_han_before), _fmt(c.tokens_per_han_after)) for c in cs])
+    row("bytes / token", [(_fmt(c.bytes_per_token_before, 2), _fmt(c.bytes_per_token_after, 2)) for c in cs])
+    row("lines changed", [("", str(c.changed_lines)) for c in cs])
+    for label in sorted({k for c in cs for k in c.mismatches}):
+        row(f"{label} ≠ reference", [("", str(c.mismatches.get(label, "—"))) for c in cs])
+    if cs:
+        console.print(table)
+    skipped = summary["skipped"]
+    console.print(
+        f"added {summary['added']:,} tokens at ids {summary['first_new_id']}–{summary['id_range'] - 1} "
+        f"(base ids unchanged; {summary['dropped_unreachable']} unreachable dropped, "
+        f"{skipped['partial']} partial-character and {skipped['non_cjk']} non-CJK candidates skipped; "
+        f"last merge seen {summary['last_count']} times)",
+        highlight=False, soft_wrap=True,
+    )
+    if summary["added"] < run.meta["extend_config"]["add"]:
+        console.print(f"[yellow]only {summary['added']} tokens reached the minimum frequency; "
+                      "pass a larger corpus or a lower --min-frequency[/]")
+
+
+@click.command("extend")
+@click.option("--base", required=True, type=click.Path(),
+              help="A byte-level vocabulary: tiktoken rank file (Llama 3's tokenizer.model), "
+                   "tokenizer.json, transformers dir or Tekken json.")
+@click.option("--zh-corpus", multiple=True, type=click.Path(),
+              help="Chinese training text (files/dirs; repeatable) [default: the sample zh corpus].")
+@click.option("--add", type=click.IntRange(min=1), default=DEFAULT_ADD, show_default=True,
+              help="New tokens to learn on top of the base's merges.")
+@click.option("--min-frequency", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Stop when the best pair occurs fewer times than this.")
+@click.option("--only-cjk", is_flag=True,
+              help="Only add tokens containing a CJK character, so other scripts cannot change.")
+@click.option("--allow-partial", is_flag=True,
+              help="Allow tokens that end or start inside a UTF-8 character (off: whole characters only).")
+@click.option("--zh-max-mb", type=float, default=None, help="Train on only the first N MB of the corpus.")
+@click.option("--heldout-zh", multiple=True, type=click.Path(),
+              help="Held-out Chinese for the before/after table [default: the sample held-out text].")
+@click.option("--heldout-en", multiple=True, type=click.Path(),
+              help="Held-out English for the before/after table [default: the sample held-out text].")
+@click.option("--no-compare", is_flag=True, help="Skip the before/after table.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Chunk-counting processes [default: all cores].")
+@click.option("-o", "--output", type=click.Path(), default=None, help="Output dir [default: vocab/<base>-zh-N].")
+@click.option("--force", is_flag=True, help="Replace an existing output dir.")
+@corpus_options
+@click.pass_context
+def extend(ctx: click.Context, base: str, zh_corpus: tuple[str, ...], add: int, min_frequency: int,
+           only_cjk: bool, allow_partial: bool, zh_max_mb: float | None, heldout_zh: tuple[str, ...],
+           heldout_en: tuple[str, ...], no_compare: bool, workers: int | None, output: str | None,
+           force: bool, split: str, text_field: str, encoding_errors: str) -> None:
+    """Extend a byte-level BPE vocabulary (Llama 3, Qwen, Mistral Tekken) for Chinese.
+
+    Encodes the Chinese corpus with the base's own pre-tokenizer and merges, learns --add new
+    merges on top, and appends the new tokens after the base's last id (base ranks and special
+    token ids unchanged). Every new token is checked to be reachable. Writes a tokenizer.json +
+    transformers dir, an extended tiktoken rank file (and a Tekken json for Tekken bases), and
+    prints a before/after table on held-out Chinese and English.
+
+    \b
+    Example:
+      tokkit extend --base ../shared/fixtures/llama3/tokenizer.model \\
+          --zh-corpus ../shared/corpora/zh --add 24000 -o vocab/llama3-zh
+      tokkit extend --base tekken.json --add 8000 --only-cjk -o vocab/tekken-zh
+    """
+    from tokkit.llama.bytelevel_extend import extend_bytelevel
+    from tokkit.train.bpe_continue import ContinueConfig
+
+    if zh_max_mb is not None and zh_max_mb <= 0:
+        raise InputError(f"--zh-max-mb {zh_max_mb} must be positive")
+    corpus = list(zh_corpus) if zh_corpus else list(_catalog_paths("zh", "--zh-corpus"))
+    config = ContinueConfig(add=add, min_frequency=min_frequency, only_cjk=only_cjk, allow_partial=allow_partial)
+    out = Path(output) if output else Path("vocab") / f"{Path(base).stem}-zh-{add}"
+    with rich_progress(disable=quiet(ctx)) as progress:
+        run = extend_bytelevel(
+            base, out, zh_corpus=corpus, config=config,
+            heldout=_heldout(heldout_zh, heldout_en, no_compare),
+            read_options=read_options(split, text_field, encoding_errors),
+            max_bytes=int(zh_max_mb * 2**20) if zh_max_mb is not None else None,
+            workers=workers, force=force, progress=progress,
+        )
+    if not quiet(ctx):
+        print_report(run)
