@@ -173,11 +173,11 @@ def extend_llama(ctx: click.Context, base: str, zh_vocab: int | None, zh_corpus:
 @click.option("--model", "model_dir", required=True, type=click.Path(),
               help="A transformers LLaMA checkpoint dir (config.json + safetensors).")
 @click.option("--tokenizer", "tokenizer_dir", required=True, type=click.Path(),
-              help="The extended tokenizer (an extend-llama output dir).")
+              help="The extended tokenizer (an extend-llama or extend output dir).")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output checkpoint dir.")
-@click.option("--init", type=click.Choice(["subword-mean", "mean", "random"]), default="subword-mean",
+@click.option("--init", type=click.Choice(["subword-mean", "mean", "multivariate", "random"]), default="subword-mean",
               show_default=True,
-              help="New rows: mean of the base rows of the token's base pieces, of all rows, or random.")
+              help="New rows: mean of the base rows of the token's base pieces, of all rows, transformers' multivariate sample, or random.")
 @click.option("--pad-to-multiple-of", type=int, default=None,
               help="Round the embedding rows up to a multiple of N (e.g. 64).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --init random.")

@@ -180,8 +180,14 @@ def line_encoder(vocab: ByteLevelVocab) -> Encoder:
     return hf_encoder(vocab)
 
 
-def hf_encoder(vocab: ByteLevelVocab) -> Encoder:
-    tokenizer = hf_tokenizer(vocab)
+def hf_encoder(vocab: ByteLevelVocab, path: Path | None = None) -> Encoder:
+    """``tokenizers`` on ``vocab`` (from the ``tokenizer.json`` at ``path`` when it was written)."""
+    if path is not None:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(path))
+    else:
+        tokenizer = hf_tokenizer(vocab)
     return lambda lines: [e.ids for e in tokenizer.encode_batch(list(lines), add_special_tokens=False)]
 
 
@@ -344,7 +350,7 @@ def extend_bytelevel(
         files.append(NEW_TOKENS)
         task.advance()
         before, after = line_encoder(vocab), line_encoder(extended)
-        others = {"tokenizers": hf_encoder(extended)} if extended.ranked else {}
+        others = {"tokenizers": hf_encoder(extended, tmp / "tokenizer.json")} if extended.ranked else {}
         comparisons = []
         for label, lines in heldout_lines.items():
             comparisons.append(compare(label, lines, before, after, others))

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,12 +96,14 @@ class ByteLevelVocab:
     hf_special_map: dict[str, Any] | None = field(default=None, repr=False)
     tekken: dict[str, Any] | None = field(default=None, repr=False)
     """The Tekken json without its ``vocab`` (config, special_tokens, image...)."""
+    derived: list[tuple[bytes, bytes]] | None = field(default=None, repr=False, compare=False)
+    """:meth:`derived_merges` when already known (read from a file, or extended from a base's)."""
 
     @property
     def ranked(self) -> bool:
         return self.merges is None
 
-    @property
+    @cached_property
     def next_id(self) -> int:
         """The first id after every regular and special id: where appended tokens start."""
         return 1 + max(max(self.ranks.values()), max(self.special_tokens.values(), default=-1))
@@ -118,20 +122,28 @@ class ByteLevelVocab:
         tiktoken files, so a Llama 3 ``tokenizer.json`` holds exactly this list)."""
         if self.merges is not None:
             return list(self.merges)
-        return derive_merges(self.ranks)
+        if self.derived is None:
+            object.__setattr__(self, "derived", derive_merges(self.ranks))
+        assert self.derived is not None
+        return list(self.derived)
 
     def with_tokens(self, new: Iterable[bytes], merges: Iterable[tuple[bytes, bytes]] = ()) -> ByteLevelVocab:
         """This vocabulary with ``new`` tokens appended at :attr:`next_id`…; an explicit merge list
         gets ``merges`` appended (ranked ones need none)."""
         ranks = dict(self.ranks)
         next_id = self.next_id
-        for token in new:
+        added = list(new)
+        for token in added:
             if token in ranks:
                 raise InputError(f"token {token!r} is already in the vocabulary; it cannot be appended")
             ranks[token] = next_id
             next_id += 1
-        explicit = None if self.merges is None else [*self.merges, *merges]
-        return replace(self, ranks=ranks, merges=explicit)
+        if self.merges is not None:
+            return replace(self, ranks=ranks, merges=[*self.merges, *merges], derived=None)
+        derived = None
+        if self.derived is not None:
+            derived = _extend_derived(self.derived, self.ranks, ranks, added)
+        return replace(self, ranks=ranks, derived=derived)
 
     def tiktoken_encoding(self) -> Any:
         """``tiktoken.Encoding`` with these ranks, pattern and specials (ranked vocabularies only)."""
@@ -160,6 +172,31 @@ def derive_merges(ranks: Mapping[bytes, int]) -> list[tuple[bytes, bytes]]:
         local.sort(key=lambda pair: (get(pair[0]), get(pair[1])))
         merges += local
     return merges
+
+
+def _extend_derived(base: list[tuple[bytes, bytes]], old: Mapping[bytes, int], ranks: Mapping[bytes, int],
+                    added: list[bytes]) -> list[tuple[bytes, bytes]] | None:
+    """:func:`derive_merges` of ``ranks`` from the base's list, or None when a base token gains a
+    split through a new token (then it is derived afresh). New tokens have the highest ids, so
+    their splits go last; a base token gains one only if a new token is its prefix or suffix."""
+    starts = sorted(old)
+    ends = sorted(token[::-1] for token in old)
+    for token in added:
+        for table, key in ((starts, token), (ends, token[::-1])):
+            at = bisect.bisect_right(table, key)
+            while at < len(table) and table[at].startswith(key):
+                rest = table[at][len(key):]
+                if (rest if table is starts else rest[::-1]) in ranks:
+                    return None
+                at += 1
+    extra: list[tuple[bytes, bytes]] = []
+    get = ranks.get
+    for token in added:
+        local = [(token[:i], token[i:]) for i in range(1, len(token))
+                 if token[:i] in ranks and token[i:] in ranks]
+        local.sort(key=lambda pair: (get(pair[0]), get(pair[1])))
+        extra += local
+    return [*base, *extra]
 
 
 # --- tiktoken rank files ---------------------------------------------------------------------
@@ -227,7 +264,8 @@ def read_tiktoken(
     vocab = ByteLevelVocab(ranks=ranks, pattern=pattern, special_tokens=dict(special_tokens),
                            format="tiktoken", source=str(path), name=name, hf_json=hf_json,
                            hf_config=hf_config, hf_special_map=special_map,
-                           ignore_merges=bool(sibling and sibling.ignore_merges))
+                           ignore_merges=bool(sibling and sibling.ignore_merges),
+                           derived=sibling.derived if sibling else None)
     _check_ids(vocab, path)
     return vocab
 
@@ -274,15 +312,19 @@ def read_tokenizer_json(path: str | Path) -> ByteLevelVocab:
         merges = [_merge_pair(m, path) for m in model["merges"]]
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"{path}: corrupt tokenizer.json ({err!r}); pass the file transformers saved") from None
-    regular_ids = set(ranks.values())
-    specials = {s: i for s, i in specials.items() if i not in regular_ids}  # added over a regular token
+    for special, id in specials.items():  # a special listed in model.vocab too (ids in a gap)
+        raw = undisplay(special)
+        if raw is not None and ranks.get(raw) == id:
+            del ranks[raw]
     _check_bytes(ranks, path)
-    explicit = None if merges == derive_merges(ranks) else merges
+    derived = derive_merges(ranks)
+    explicit = None if merges == derived else merges
     hf_config, special_map = _read_hf_config(path.parent)
     vocab = ByteLevelVocab(ranks=ranks, pattern=pattern, special_tokens=specials, merges=explicit,
                            ignore_merges=bool(model.get("ignore_merges")), format="tokenizer.json",
                            source=str(path), name=path.parent.name or "bytelevel", hf_json=data,
-                           hf_config=hf_config, hf_special_map=special_map)
+                           hf_config=hf_config, hf_special_map=special_map,
+                           derived=derived if explicit is None else None)
     _check_ids(vocab, path)
     return vocab
 

@@ -58,7 +58,7 @@ def tokenizer_json(vocab: ByteLevelVocab) -> dict[str, Any]:
             merges_out: list[Any] = [m.split(" ") for m in merges]
         else:
             merges_out = merges
-        data["model"] = {**model, "vocab": display_vocab(vocab.ranks), "merges": merges_out}
+        data["model"] = {**model, "vocab": model_vocab(vocab), "merges": merges_out}
         return data
     bos = _bos_eos(vocab)[0]
     return {
@@ -89,9 +89,24 @@ def tokenizer_json(vocab: ByteLevelVocab) -> dict[str, Any]:
         "model": {
             "type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
             "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
-            "ignore_merges": vocab.ignore_merges, "vocab": display_vocab(vocab.ranks), "merges": merges,
+            "ignore_merges": vocab.ignore_merges, "vocab": model_vocab(vocab), "merges": merges,
         },
     }
+
+
+def model_vocab(vocab: ByteLevelVocab) -> dict[str, int]:
+    """``model.vocab``, holding the specials too when they sit below a regular id.
+
+    ``tokenizers`` numbers an added token missing from ``model.vocab`` after the model's last
+    entry, so specials in a gap (Llama 3's 128000…128255 once tokens follow them, Tekken's 0…999)
+    must be in ``model.vocab`` under their own ids; merges never produce them.
+    """
+    regular = display_vocab(vocab.ranks)
+    top = max(vocab.ranks.values())
+    if all(id > top for id in vocab.special_tokens.values()):
+        return regular
+    merged = {**regular, **vocab.special_tokens}
+    return dict(sorted(merged.items(), key=lambda item: item[1]))
 
 
 def _bos_eos(vocab: ByteLevelVocab) -> tuple[str | None, str | None]:
