@@ -160,7 +160,7 @@ def chunk_encoder(vocab: ByteLevelVocab) -> Callable[[str | bytes], list[int]]:
     tiktoken's for a ranked vocabulary, ``tokenizers``' BPE model for an explicit merge list."""
     if vocab.ranked:
         encoding = vocab.tiktoken_encoding()
-        return encoding._encode_single_piece  # type: ignore[no-any-return]
+        return encoding._encode_single_piece
     from tokkit.models.bpe_bytes import display
 
     model = hf_tokenizer(vocab).model
