@@ -146,24 +146,32 @@ class ExtendRun:
 # --- encoders --------------------------------------------------------------------------------
 
 
-def hf_tokenizer(vocab: ByteLevelVocab) -> Any:
-    """A ``tokenizers.Tokenizer`` built from :func:`tokenizer_json` (what the written file loads as)."""
+def hf_tokenizer(vocab: ByteLevelVocab, *, merges_only: bool = False) -> Any:
+    """A ``tokenizers.Tokenizer`` built from :func:`tokenizer_json` (what the written file loads as).
+
+    ``merges_only``: with ``ignore_merges`` off, so a chunk that is a token is still built by merges
+    (tiktoken and ``ignore_merges`` emit such a chunk whole, which says nothing of reachability).
+    """
     import json
 
     from tokenizers import Tokenizer
 
-    return Tokenizer.from_str(json.dumps(tokenizer_json(vocab), ensure_ascii=False))
+    data = tokenizer_json(vocab)
+    if merges_only:
+        data["model"]["ignore_merges"] = False
+    return Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
 
 
-def chunk_encoder(vocab: ByteLevelVocab) -> Callable[[str | bytes], list[int]]:
+def chunk_encoder(vocab: ByteLevelVocab, *, merges_only: bool = False) -> Callable[[str | bytes], list[int]]:
     """The base's encoding of one pre-tokenized chunk (no further split, no specials):
-    tiktoken's for a ranked vocabulary, ``tokenizers``' BPE model for an explicit merge list."""
-    if vocab.ranked:
+    tiktoken's for a ranked vocabulary, ``tokenizers``' BPE model for an explicit merge list (or
+    with ``merges_only``, see :func:`hf_tokenizer`)."""
+    if vocab.ranked and not merges_only:
         encoding = vocab.tiktoken_encoding()
         return encoding._encode_single_piece
     from tokkit.models.bpe_bytes import display
 
-    model = hf_tokenizer(vocab).model
+    model = hf_tokenizer(vocab, merges_only=merges_only).model
 
     def encode(chunk: str | bytes) -> list[int]:
         raw = chunk if isinstance(chunk, bytes) else chunk.encode("utf-8", "surrogatepass")
@@ -195,8 +203,8 @@ def hf_encoder(vocab: ByteLevelVocab, path: Path | None = None) -> Encoder:
 
 
 def unreachable_tokens(vocab: ByteLevelVocab, tokens: Sequence[bytes]) -> list[bytes]:
-    """Tokens of ``vocab`` that encoding their own bytes does not give as one token."""
-    encode = chunk_encoder(vocab)
+    """Tokens of ``vocab`` that encoding their own bytes by merges does not give as one token."""
+    encode = chunk_encoder(vocab, merges_only=True)
     return [t for t in tokens if encode(t) != [vocab.ranks[t]]]
 
 
