@@ -358,7 +358,10 @@ def extend_bytelevel(
         files.append(NEW_TOKENS)
         task.advance()
         before, after = line_encoder(vocab), line_encoder(extended)
-        others = {"tokenizers": hf_encoder(extended, tmp / "tokenizer.json")} if extended.ranked else {}
+        ours = extended.tokenizer()
+        others = {"tokkit": lambda lines: [ours.encode(line) for line in lines]}
+        if extended.ranked:
+            others["tokenizers"] = hf_encoder(extended, tmp / "tokenizer.json")
         comparisons = []
         for label, lines in heldout_lines.items():
             comparisons.append(compare(label, lines, before, after, others))

@@ -145,6 +145,16 @@ class ByteLevelVocab:
             derived = _extend_derived(self.derived, self.ranks, ranks, added)
         return replace(self, ranks=ranks, derived=derived)
 
+    def tokenizer(self) -> Any:
+        """tokkit's own :class:`~tokkit.models.bpe.ByteLevelBPETokenizer` with these ids: the
+        derived merges for a ranked vocabulary (a chunk that is a token is emitted whole, as
+        tiktoken does), else the explicit list (whole chunks only with ``ignore_merges``)."""
+        from tokkit.models.bpe import ByteLevelBPETokenizer
+
+        whole = self.ignore_merges or (self.ranked and self.format != "tokenizer.json")
+        return ByteLevelBPETokenizer.from_vocab(self.ranks, self.derived_merges(), pattern=self.pattern,
+                                                special_tokens=self.special_tokens, whole_chunks=whole)
+
     def tiktoken_encoding(self) -> Any:
         """``tiktoken.Encoding`` with these ranks, pattern and specials (ranked vocabularies only)."""
         if not self.ranked:
