@@ -43,22 +43,17 @@ HELDOUT = SHARED / "corpora" / "heldout"
 def child(backend: str, vocab: int, corpus: list[str], out: str) -> None:
     """Train one model and save it; print what the parent needs as JSON."""
     from tokkit.corpus.readers import ReadOptions, read_texts
+    from tokkit.load import make_trainer
     from tokkit.train.config import UnigramConfig
 
     config = UnigramConfig(vocab_size=vocab, input_sentence_size=0)
-    if backend == "spm":
-        from tokkit.backends.unigram import SPMUnigramTrainer as Trainer
-    elif backend == "hf":
-        from tokkit.backends.unigram import HFUnigramTrainer as Trainer  # type: ignore[assignment]
-    else:
-        from tokkit.train.unigram import UnigramTrainer as Trainer  # type: ignore[assignment]
     start = time.perf_counter()
-    trainer = Trainer(config)
+    trainer = make_trainer("unigram", backend, config)
     tok = trainer.train(read_texts(corpus, ReadOptions(split="line")))
     seconds = time.perf_counter() - start
     tok.save(out)
     print(json.dumps({"seconds": seconds, "vocab_size": tok.vocab_size,
-                      "stats": {k: v for k, v in trainer.stats.items() if isinstance(v, int | float)}}))
+                      "stats": {k: v for k, v in getattr(trainer, "stats", {}).items() if isinstance(v, int | float)}}))
 
 
 def run_child(backend: str, vocab: int, corpus: list[str], out: Path) -> dict[str, object]:

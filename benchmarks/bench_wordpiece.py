@@ -29,20 +29,17 @@ HELDOUT = SHARED / "corpora" / "heldout"
 
 def child(backend: str, vocab: int, corpus: list[str], out: str) -> None:
     from tokkit.corpus.readers import ReadOptions, read_texts
+    from tokkit.load import make_trainer
     from tokkit.train.config import WordPieceConfig
 
     config = WordPieceConfig(vocab_size=vocab)
-    if backend == "hf":
-        from tokkit.backends.wordpiece import HFWordPieceTrainer as Trainer
-    else:
-        from tokkit.train.wordpiece import WordPieceTrainer as Trainer  # type: ignore[assignment]
     start = time.perf_counter()
-    trainer = Trainer(config)
+    trainer = make_trainer("wordpiece", backend, config)
     tok = trainer.train(read_texts(corpus, ReadOptions(split="line")))
     seconds = time.perf_counter() - start
     tok.save(out)
     print(json.dumps({"seconds": seconds, "vocab_size": tok.vocab_size,
-                      "stats": {k: v for k, v in trainer.stats.items() if isinstance(v, int | float)}}))
+                      "stats": {k: v for k, v in getattr(trainer, "stats", {}).items() if isinstance(v, int | float)}}))
 
 
 def run_child(backend: str, vocab: int, corpus: list[str], out: Path) -> dict[str, object]:

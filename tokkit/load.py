@@ -1,26 +1,33 @@
-"""Open any tokenizer tokkit knows: its own output dirs, ``tokenizer.json``, sentencepiece
+"""The two registries: open any tokenizer tokkit knows, make any trainer it knows.
+
+Open any tokenizer tokkit knows: its own output dirs, ``tokenizer.json``, sentencepiece
 ``.model``, a ``transformers`` tokenizer dir, ``tiktoken:<encoding>`` (tiktoken itself), or a
 tiktoken rank file (``*.tiktoken``, Llama 3's ``tokenizer.model``: tokkit's own byte-level BPE with
 tiktoken's ids, see :meth:`~tokkit.models.bpe.ByteLevelBPETokenizer.from_tiktoken_file`).
 
 A tokkit output dir holds ``tokkit.json`` (which kind and backend wrote it, the training config and
 run statistics); :data:`KINDS` maps its ``kind`` to the class that loads it, so new algorithms
-register one line here and every later stage can open their output.
+register one line here (or call :func:`register_kind`) and every later stage can open their output.
+
+:data:`TRAINERS` maps ``(algorithm, backend)`` to the trainer that makes that kind of tokenizer;
+:func:`make_trainer` is what the CLI, the pipeline and the benchmarks call, so a new algorithm or
+backend is one line here (or :func:`register_trainer`) and every caller can train it.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 from tokkit.errors import InputError
-from tokkit.types import Tokenizer
+from tokkit.types import Tokenizer, Trainer
 
 META_FILE = "tokkit.json"
 
-KINDS: dict[str, str] = {
+KINDS: dict[str, str | type[Tokenizer]] = {
     "hf": "tokkit.backends.hf:HFTokenizer",
     "spm": "tokkit.backends.spm:SPMTokenizer",
     "bpe": "tokkit.models.bpe:ByteLevelBPETokenizer",
@@ -28,15 +35,66 @@ KINDS: dict[str, str] = {
     "unigram": "tokkit.models.unigram:UnigramTokenizer",
     "tiktoken": "tokkit.backends.tiktoken:TiktokenTokenizer",
 }
-"""Tokenizer kind → ``module:Class`` with a ``load(path)`` classmethod."""
+"""Tokenizer kind → ``module:Class`` (imported on first use) or the class, with a ``load(path)``
+classmethod."""
+
+TrainerFactory = Callable[[Any], Trainer]
+"""``(config) -> Trainer``: a trainer class, or any callable that builds one from its config."""
+
+TRAINERS: dict[tuple[str, str], str | TrainerFactory] = {
+    ("bpe", "scratch"): "tokkit.train.bpe:BPETrainer",
+    ("bpe", "hf"): "tokkit.backends.bpe:HFBPETrainer",
+    ("bpe", "spm"): "tokkit.backends.bpe:SPMBPETrainer",
+    ("wordpiece", "scratch"): "tokkit.train.wordpiece:WordPieceTrainer",
+    ("wordpiece", "hf"): "tokkit.backends.wordpiece:HFWordPieceTrainer",
+    ("unigram", "scratch"): "tokkit.train.unigram:UnigramTrainer",
+    ("unigram", "hf"): "tokkit.backends.unigram:HFUnigramTrainer",
+    ("unigram", "spm"): "tokkit.backends.unigram:SPMUnigramTrainer",
+}
+"""``(algorithm, backend)`` → ``module:Class`` (imported on first use) or a factory ``(config) -> Trainer``."""
+
+
+def _resolve(entry: str | Any) -> Any:
+    if not isinstance(entry, str):
+        return entry
+    module, _, name = entry.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def register_kind(kind: str, tokenizer: str | type[Tokenizer]) -> None:
+    """Let :func:`load_tokenizer` open output dirs whose ``tokkit.json`` says ``kind``."""
+    KINDS[kind] = tokenizer
 
 
 def tokenizer_class(kind: str) -> type[Tokenizer]:
     try:
-        module, _, name = KINDS[kind].partition(":")
+        entry = KINDS[kind]
     except KeyError:
         raise InputError(f"unknown tokenizer kind '{kind}'; known: {', '.join(KINDS)}") from None
-    return cast("type[Tokenizer]", getattr(importlib.import_module(module), name))
+    return cast("type[Tokenizer]", _resolve(entry))
+
+
+def register_trainer(algorithm: str, backend: str, factory: str | TrainerFactory) -> None:
+    """Let :func:`make_trainer` (and so every caller) build ``algorithm`` on ``backend``."""
+    TRAINERS[(algorithm, backend)] = factory
+
+
+def trainer_pairs(algorithm: str | None = None) -> list[tuple[str, str]]:
+    """The known ``(algorithm, backend)`` pairs, of one ``algorithm`` when given."""
+    return [pair for pair in TRAINERS if algorithm is None or pair[0] == algorithm]
+
+
+def make_trainer(algorithm: str, backend: str, config: Any) -> Trainer:
+    """The trainer for ``algorithm`` on ``backend``, built from ``config``; raise
+    :class:`InputError` naming the known pairs if there is none."""
+    try:
+        entry = TRAINERS[(algorithm, backend)]
+    except KeyError:
+        known = ", ".join(f"{a}/{b}" for a, b in TRAINERS)
+        raise InputError(
+            f"no trainer for algorithm={algorithm!r} with backend={backend!r}; known: {known}"
+        ) from None
+    return cast("Trainer", _resolve(entry)(config))
 
 
 def read_meta(directory: str | Path) -> dict[str, Any]:

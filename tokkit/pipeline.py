@@ -469,7 +469,7 @@ def _dedup(config: PipelineConfig, source: Path, output: Path, progress: Progres
 
 def _train(config: PipelineConfig, corpus: list[Path], output: Path, progress: Progress) -> dict[str, Any]:
     from tokkit.corpus.readers import ReadOptions
-    from tokkit.train.bpe import BPETrainer
+    from tokkit.load import make_trainer
     from tokkit.train.config import BPEConfig
     from tokkit.train.run import train_to_dir
 
@@ -478,7 +478,7 @@ def _train(config: PipelineConfig, corpus: list[Path], output: Path, progress: P
         settings["special_tokens"] = tuple(settings["special_tokens"])
     bpe = BPEConfig(**_pick(settings, BPEConfig, "train"))
     bpe.check()
-    report = train_to_dir(BPETrainer(bpe), corpus=list(corpus), output=output, algorithm="bpe", backend="scratch",
+    report = train_to_dir(make_trainer("bpe", "scratch", bpe), corpus=list(corpus), output=output, algorithm="bpe", backend="scratch",
                           config=bpe.to_dict(), read_options=ReadOptions(split="line"), force=True,
                           progress=progress)
     return {"vocab_size": report.vocab_size, "documents": report.documents, "corpus_bytes": report.corpus_bytes,

@@ -10,9 +10,10 @@ import click
 from rich.table import Table
 
 from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.load import make_trainer
 from tokkit.progress import console, rich_progress
+from tokkit.train.config import TrainConfig
 from tokkit.train.run import TrainReport, train_to_dir
-from tokkit.types import Trainer
 
 
 def resolve_corpus(paths: Sequence[str]) -> list[str | Path]:
@@ -59,7 +60,7 @@ def print_report(report: TrainReport) -> None:
 def run_training_command(
     ctx: click.Context,
     *,
-    make_trainer: Callable[[], Trainer],
+    trainer_config: TrainConfig,
     algorithm: str,
     backend: str,
     config: dict[str, Any],
@@ -71,8 +72,9 @@ def run_training_command(
     text_field: str,
     encoding_errors: str,
 ) -> TrainReport:
-    """What every ``train-*`` command does after parsing its own options."""
-    trainer = make_trainer()
+    """What every ``train-*`` command does after parsing its own options: the trainer comes from
+    the library's registry (:func:`tokkit.load.make_trainer`)."""
+    trainer = make_trainer(algorithm, backend, trainer_config)
     out = Path(output) if output else default_output(algorithm, backend, config["vocab_size"], name)
     paths = resolve_corpus(corpus)
     with rich_progress(disable=quiet(ctx)) as progress:
@@ -139,20 +141,7 @@ def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, back
                        min_frequency=min_frequency, workers=workers)
     config.check()
 
-    def make_trainer() -> Trainer:
-        if backend == "hf":
-            from tokkit.backends.bpe import HFBPETrainer
-
-            return HFBPETrainer(config)
-        if backend == "spm":
-            from tokkit.backends.bpe import SPMBPETrainer
-
-            return SPMBPETrainer(config)
-        from tokkit.train.bpe import BPETrainer
-
-        return BPETrainer(config)
-
-    run_training_command(ctx, make_trainer=make_trainer, algorithm="bpe", backend=backend,
+    run_training_command(ctx, trainer_config=config, algorithm="bpe", backend=backend,
                          config=config.to_dict(), corpus=corpus, output=output, name=name,
                          force=force, split=split, text_field=text_field,
                          encoding_errors=encoding_errors)

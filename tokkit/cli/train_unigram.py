@@ -7,7 +7,6 @@ import click
 from tokkit.cli.common import corpus_options, quiet
 from tokkit.cli.train import output_options, run_training_command
 from tokkit.progress import console
-from tokkit.types import Trainer
 
 
 @click.command("train-unigram")
@@ -62,20 +61,7 @@ def train_unigram(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, 
                            input_sentence_size=input_sentence_size)
     config.check()
 
-    def make_trainer() -> Trainer:
-        if backend == "hf":
-            from tokkit.backends.unigram import HFUnigramTrainer
-
-            return HFUnigramTrainer(config)
-        if backend == "spm":
-            from tokkit.backends.unigram import SPMUnigramTrainer
-
-            return SPMUnigramTrainer(config)
-        from tokkit.train.unigram import UnigramTrainer
-
-        return UnigramTrainer(config)
-
-    report = run_training_command(ctx, make_trainer=make_trainer, algorithm="unigram",
+    report = run_training_command(ctx, trainer_config=config, algorithm="unigram",
                                   backend=backend, config=config.to_dict(), corpus=corpus,
                                   output=output, name=name, force=force, split=split,
                                   text_field=text_field, encoding_errors=encoding_errors)

@@ -6,7 +6,6 @@ import click
 
 from tokkit.cli.common import corpus_options
 from tokkit.cli.train import output_options, run_training_command
-from tokkit.types import Trainer
 
 
 @click.command("train-wordpiece")
@@ -55,16 +54,7 @@ def train_wordpiece(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int
                              max_input_chars_per_word=max_input_chars_per_word)
     config.check()
 
-    def make_trainer() -> Trainer:
-        if backend == "hf":
-            from tokkit.backends.wordpiece import HFWordPieceTrainer
-
-            return HFWordPieceTrainer(config)
-        from tokkit.train.wordpiece import WordPieceTrainer
-
-        return WordPieceTrainer(config)
-
-    run_training_command(ctx, make_trainer=make_trainer, algorithm="wordpiece", backend=backend,
+    run_training_command(ctx, trainer_config=config, algorithm="wordpiece", backend=backend,
                          config=config.to_dict(), corpus=corpus, output=output, name=name,
                          force=force, split=split, text_field=text_field,
                          encoding_errors=encoding_errors)
