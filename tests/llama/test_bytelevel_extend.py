@@ -171,3 +171,27 @@ def test_only_cjk_leaves_other_text_alone(tekken_encodings: tuple[Any, Any], tex
        | st.sampled_from(["", "a" * 10_000, "中国" * 500, "🙂👍🏽", "\x00\x01\t\r\n"]))
 def test_round_trip(llama3_encoding: Any, text: str) -> None:
     assert llama3_encoding.decode(llama3_encoding.encode_ordinary(text)) == text
+
+
+def _cli(*args: str) -> Any:
+    import subprocess
+    import sys
+
+    code = "import sys; from tokkit.cli import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600)
+
+
+def test_cli_help_and_clean_failures(llama_model: Path, corpora: Path, tmp_path: Path) -> None:
+    shown = _cli("extend", "--help")
+    assert shown.returncode == 0 and "Example:" in shown.stdout and "--only-cjk" in shown.stdout
+    spm = _cli("extend", "--base", str(llama_model), "--zh-corpus", str(corpora / "zh"), "-o", str(tmp_path / "x"))
+    assert spm.returncode == 2 and "extend-llama" in spm.stderr and "Traceback" not in spm.stderr
+    assert not (tmp_path / "x").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "keep.txt").write_text("mine", encoding="utf-8")
+    rank_file = tmp_path / "ranks.tiktoken"
+    rank_file.write_bytes(b"".join(__import__("base64").b64encode(bytes([b])) + f" {b}\n".encode() for b in range(256)))
+    refused = _cli("extend", "--base", str(rank_file), "--zh-corpus", str(corpora / "zh"), "-o", str(existing))
+    assert refused.returncode != 0 and "pass pattern=" in refused.stderr and "Traceback" not in refused.stderr
+    assert [p.name for p in existing.iterdir()] == ["keep.txt"]
