@@ -71,7 +71,9 @@ def cpt(ctx: click.Context, model: str, shards: str, output: str, stage: str, lo
       torchrun --nproc-per-node 8 -m tokkit cpt --model M --shards S -o ckpt/stage1 --batch-tokens 1048576
     """
     # OpenMP threads that spin while waiting make a CPU step many times slower as soon as the cores
-    # are shared (6x on the 2-core test machine, bench_cpt_defaults.py); read when torch loads.
+    # are shared (6x on the 2-core test machine, bench_cpt_defaults.py); read once, when torch loads,
+    # so the variable is set only for that (in-process callers get their environment back).
+    wait_policy_set = "OMP_WAIT_POLICY" not in os.environ
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from tokkit.cpt import CPTConfig, run_cpt
 
@@ -83,8 +85,12 @@ def cpt(ctx: click.Context, model: str, shards: str, output: str, stage: str, lo
         save_every=save_every, log_every=log_every, seed=seed, device=device,
         precision=precision, threads=threads, verify_shards=not no_verify,  # type: ignore[arg-type]
     )
-    result = run_cpt(config, resume=resume, force=force, display=not quiet(ctx),
-                     tokenizer_check=not no_tokenizer_check)
+    try:
+        result = run_cpt(config, resume=resume, force=force, display=not quiet(ctx),
+                         tokenizer_check=not no_tokenizer_check)
+    finally:
+        if wait_policy_set:
+            os.environ.pop("OMP_WAIT_POLICY", None)
     if int(os.environ.get("RANK", "0")) != 0:
         return
     if not quiet(ctx):
