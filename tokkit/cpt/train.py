@@ -18,10 +18,9 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tokkit.atomic import (
@@ -44,6 +43,7 @@ from tokkit.cpt.compat import check_compatible, model_vocab_size
 from tokkit.cpt.config import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, CPTConfig
 from tokkit.cpt.data import BatchPlan
 from tokkit.cpt.display import LOG_FILE, JsonlLog, StepDisplay
+from tokkit.cpt.run_dir import RunDir
 from tokkit.errors import InputError, MissingDependencyError, OutputExistsError, TokkitError
 
 if TYPE_CHECKING:
@@ -185,34 +185,6 @@ class CPTInterrupted(TokkitError):
     exit_code = 130
 
 
-class _RunDir:
-    """Where a run's files go: a temp sibling of ``output`` until the first checkpoint, then ``output``.
-
-    Before a checkpoint there is nothing to resume, so a fresh run that stops early (Ctrl-C, an
-    error, kill -9) must leave nothing behind: its ``cpt.json`` and ``log.jsonl`` wait in the temp
-    dir (:func:`tokkit.atomic.atomic_dir`), which the first checkpoint renames into place. A resumed
-    run writes into ``output`` directly.
-    """
-
-    def __init__(self, output: Path, *, fresh: bool) -> None:
-        self.output = output
-        self._pending = ExitStack()
-        self.path = self._pending.enter_context(atomic_dir(output)) if fresh else output
-
-    def publish(self) -> None:
-        """Rename the temp dir into place (once; the first checkpoint is in it)."""
-        if self.path != self.output:
-            self._pending.close()
-            self.path = self.output
-
-    def __enter__(self) -> _RunDir:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._pending.__exit__(kind, value, tb)  # on an error: the temp dir goes
-
-
 @contextmanager
 def _quiet_transformers() -> Iterator[None]:
     """No tqdm bars from ``transformers`` while it loads or saves: tokkit draws its own."""
@@ -351,7 +323,7 @@ def _run(
                 import torch.distributed as tdist
 
                 tdist.barrier()
-            with _RunDir(output, fresh=resume_from is None and dist.main) as run_dir:
+            with RunDir(output, fresh=resume_from is None and dist.main) as run_dir:
                 return _train(config, torch, run_dir=run_dir, resume_from=resume_from, plan=plan,
                               train_seqs=train_seqs, val_seqs=shards.sequences("val"), dist=dist,
                               device=device, precision=precision, display=display, progress=progress,
@@ -370,7 +342,7 @@ def _train(
     config: CPTConfig,
     torch: Any,
     *,
-    run_dir: _RunDir,
+    run_dir: RunDir,
     resume_from: Path | None,
     plan: BatchPlan,
     train_seqs: Any,
