@@ -11,6 +11,12 @@ chunk, for its weight); each pair (code ``left << 21 | right``) has an index, a 
 growable vector of the left nodes where it was formed (stale entries are checked in O(1) when the
 pair is merged, then dropped with the vector). A merge costs its occurrences whatever the chunk's
 length. numba comes from PyPI wheels (no compiler needed); without it tokkit uses the Python loop.
+
+Measured (``benchmarks/bench_bpe_scale.py``, 33.3 MB en+zh @ 32000, 2 shared cores at load ~7):
+58 s / 1.35 GB against the Python loop's 103 s / 0.71 GB and rustbpe's 82 s / 0.91 GB, merges
+identical to ``tokenizers``. It holds 16 bytes per symbol of every distinct chunk plus per-pair
+tables, so on a 50 MB line of classical Chinese @ 8000 it peaked at 2.7 GB where the Python loop
+needs 1.6 GB, for no gain in time: that is why it is opt-in (``merge_kernel="numba"``).
 """
 
 from __future__ import annotations
