@@ -98,7 +98,9 @@ def check_extension(out: Path, heldout: dict[str, list[str]], rank_file: str) ->
     vocab = read_bytelevel(out)
     base_next = meta["base"]["next_id"]
     base_vocab = read_bytelevel(meta["base"]["path"])
+    ours = vocab.tokenizer()
     encoders = {
+        "tokkit": ours.encode,
         "tiktoken": tiktoken.Encoding("ext", pat_str=vocab.pattern, special_tokens=vocab.special_tokens,
                                       mergeable_ranks=tiktoken.load.load_tiktoken_bpe(str(out / rank_file))
                                       ).encode_ordinary,
@@ -122,7 +124,7 @@ def check_extension(out: Path, heldout: dict[str, list[str]], rank_file: str) ->
         result[f"{label} tokens/Han after"] = sum(map(len, ids)) / han if han else None
         result[f"{label} lines changed"] = sum(a != b for a, b in zip(before, ids, strict=True))
         result[f"{label} round-trip failures"] = sum(decode(x) != line for x, line in zip(ids, lines, strict=True))
-        for name in ("tokenizers", "transformers"):
+        for name in ("tokkit", "tokenizers", "transformers"):
             result[f"{label} {name} ≠ tiktoken"] = sum(encoders[name](line) != x for line, x in zip(lines, ids, strict=True))
     return result
 

@@ -112,7 +112,8 @@ def extend(ctx: click.Context, base: str, zh_corpus: tuple[str, ...], add: int, 
         raise InputError(f"--zh-max-mb {zh_max_mb} must be positive")
     corpus = list(zh_corpus) if zh_corpus else list(_catalog_paths("zh", "--zh-corpus"))
     config = ContinueConfig(add=add, min_frequency=min_frequency, only_cjk=only_cjk, allow_partial=allow_partial)
-    out = Path(output) if output else Path("vocab") / f"{Path(base).stem}-zh-{add}"
+    name = Path(base).stem if Path(base).stem not in ("tokenizer", "") else Path(base).resolve().parent.name
+    out = Path(output) if output else Path("vocab") / f"{name}-zh-{add}"
     with rich_progress(disable=quiet(ctx)) as progress:
         run = extend_bytelevel(
             base, out, zh_corpus=corpus, config=config,
