@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -101,8 +101,32 @@ def _ratio(a: float, b: float) -> float | None:
     return float(a) / float(b) if b else None
 
 
+Figure = Callable[[TextTally, TokenTally, TokenTable, int], Any]
+"""``(text, tokens, table, vocab_size) -> value``: one figure from the tallies :func:`figures` gets."""
+
+EXTRA_FIGURES: dict[str, Figure] = {}
+"""Figures added with :func:`register_figure`, computed after the built-in ones."""
+
+
+def register_figure(key: str, compute: Figure) -> None:
+    """Add a figure to every result under ``key`` (show it with
+    :func:`tokkit.analyze.report.register_column`); built-in keys cannot be replaced."""
+    if key in _BUILT_IN_KEYS:
+        raise InputError(f"figure key '{key}' is a built-in figure; choose another key")
+    EXTRA_FIGURES[key] = compute
+
+
 def figures(text: TextTally, tokens: TokenTally, table: TokenTable, vocab_size: int) -> dict[str, Any]:
-    """Every figure of one tokenizer on one text (see docs/analyze.md for definitions)."""
+    """Every figure of one tokenizer on one text (see docs/analyze.md for definitions), then the
+    registered ones (:data:`EXTRA_FIGURES`)."""
+    out = _built_in_figures(text, tokens, table, vocab_size)
+    for key, compute in EXTRA_FIGURES.items():
+        out[key] = compute(text, tokens, table, vocab_size)
+    return out
+
+
+def _built_in_figures(text: TextTally, tokens: TokenTally, table: TokenTable,
+                      vocab_size: int) -> dict[str, Any]:
     hist = tokens.histogram
     n_tokens = int(hist.sum())
     used = hist > 0
@@ -158,6 +182,17 @@ def figures(text: TextTally, tokens: TokenTally, table: TokenTable, vocab_size: 
         "roundtrip_rate": _ratio(tokens.roundtrip_exact, text.documents),
         "scripts": scripts,
     }
+
+
+_BUILT_IN_KEYS = frozenset({
+    "renyi_efficiency", "shannon_efficiency", "documents", "chars", "bytes", "words", "han_chars",
+    "tokens", "chars_per_token", "bytes_per_token", "tokens_per_char", "tokens_per_han_char",
+    "tokens_per_word", "byte_fallback_tokens", "byte_fallback_rate", "unk_tokens", "unk_rate",
+    "partial_char_tokens", "partial_char_rate", "han_whole", "han_split", "han_whole_share",
+    "han_split_share", "vocab_size", "vocab_used", "vocab_utilization", "mean_token_bytes",
+    "mean_token_chars", "roundtrip_exact", "roundtrip_rate", "scripts", "health",
+    "words_whole_share", "han_vocab_coverage", "han_top_coverage", "han_distinct", "han_top",
+})
 
 
 def versus(figs: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:

@@ -83,9 +83,20 @@ def value(figures: dict[str, Any], key: str) -> Any:
     return figures
 
 
+EXTRA_COLUMNS: list[Column] = []
+"""Columns added with :func:`register_column`, shown after the built-in ones."""
+
+
+def register_column(column: Column) -> None:
+    """Show a figure (a registered one, see :func:`tokkit.analyze.compression.register_figure`) in
+    the terminal and Markdown tables."""
+    EXTRA_COLUMNS[:] = [c for c in EXTRA_COLUMNS if c.key != column.key] + [column]
+
+
 def columns(results: list[Result]) -> tuple[Column, ...]:
     judged = all("health" in r.figures for r in results)
-    return COLUMNS + JUDGED if judged else COLUMNS
+    shown = tuple(c for c in EXTRA_COLUMNS if all(c.key in r.figures for r in results))
+    return (COLUMNS + JUDGED if judged else COLUMNS) + shown
 
 
 def groups(report: Report) -> Iterator[tuple[str, str | None, list[Result]]]:
