@@ -16,6 +16,7 @@ from tokkit.corpus.readers import (
     iter_files,
     read_documents,
     read_texts,
+    register_format,
 )
 
 _CATALOG_NAMES = ("Catalog", "default_corpus_paths", "fetch_corpus", "get_corpus", "load_catalog")
@@ -32,6 +33,7 @@ __all__ = [
     "load_catalog",
     "read_documents",
     "read_texts",
+    "register_format",
 ]
 
 

@@ -38,7 +38,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -738,11 +738,53 @@ def _sniff_skip(src: _Source, stats: ReadStats) -> bool:
     return False
 
 
-_READERS = {
+_READERS: dict[str, Callable[..., Iterator[Batch]]] = {
     **dict.fromkeys(JSONL_SUFFIXES, _read_jsonl),
     **dict.fromkeys(JSON_SUFFIXES, _read_json),
     **dict.fromkeys(PARQUET_SUFFIXES, _read_parquet),
 }
+_BUILT_IN_SUFFIXES = frozenset(KNOWN_SUFFIXES)
+
+RecordReader = Callable[[IO[bytes], Path, "ReadOptions"], Iterator[tuple[int, "str | None"]]]
+"""``(stream, path, options) -> (index, text)`` for each record of one file: ``stream`` is the
+decompressed bytes (a UTF-8 byte-order mark already skipped), ``index`` the record's id within the
+file (``<path>:<index>``), ``text`` None for a record without text."""
+
+
+def register_format(suffixes: Iterable[str], read: RecordReader) -> None:
+    """Read files ending in one of ``suffixes`` (also gzip/zstd compressed) with ``read``: folder
+    walks pick them up and :func:`read_texts`/:func:`read_documents` stream their records, so every
+    stage that reads a corpus does. Empty and whitespace-only texts are dropped unless
+    ``options.keep_empty``; bounding a record's size is ``read``'s job."""
+    for suffix in suffixes:
+        if not suffix.startswith(".") or suffix in COMPRESSION_SUFFIXES:
+            raise InputError(f"register_format: suffix '{suffix}' must be a file suffix such as "
+                             "'.tsv', not a compression suffix")
+        if suffix in _BUILT_IN_SUFFIXES:
+            raise InputError(f"register_format: '{suffix}' is a built-in format; choose another suffix")
+        _READERS[suffix] = _record_reader(read)
+        KNOWN_SUFFIXES.add(suffix)
+
+
+def _record_reader(read: RecordReader) -> Callable[..., Iterator[Batch]]:
+    def reader(src: _Source, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
+               want_ids: bool) -> Iterator[Batch]:
+        ids: list[int] = []
+        texts: list[str] = []
+        for index, text in read(src.stream, src.path, options):
+            if text is None or not _keep(text, options):
+                continue
+            ids.append(index)
+            texts.append(text)
+            if len(texts) >= _BATCH_RECORDS:
+                src.report(task)
+                yield (ids if want_ids else None), texts
+                ids, texts = [], []
+        src.report(task)
+        if texts:
+            yield (ids if want_ids else None), texts
+
+    return reader
 
 
 def _read_file(path: Path, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
