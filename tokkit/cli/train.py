@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from tokkit.cli.common import corpus_options, quiet, read_options
-from tokkit.load import make_trainer
+from tokkit.load import make_trainer, trainer_pairs
 from tokkit.progress import console, rich_progress
 from tokkit.train.config import TrainConfig
 from tokkit.train.run import TrainReport, train_to_dir
@@ -95,6 +95,11 @@ def run_training_command(
     return report
 
 
+def backends(algorithm: str) -> list[str]:
+    """The ``--backend`` choices of a ``train-*`` command: what the trainer registry holds."""
+    return [backend for _, backend in trainer_pairs(algorithm)]
+
+
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``-o/--output``, ``--name`` and ``--force``: shared by every ``train-*`` command."""
     f = click.option("--force", is_flag=True, help="Replace an existing output directory.")(f)
@@ -108,7 +113,7 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("corpus", nargs=-1, type=click.Path())
 @click.option("--vocab", "vocab_size", type=int, default=32000, show_default=True,
               help="Final vocabulary size: 256 bytes + merges + special tokens.")
-@click.option("--backend", type=click.Choice(["scratch", "hf", "spm"]), default="scratch",
+@click.option("--backend", type=click.Choice(backends("bpe")), default="scratch",
               show_default=True,
               help="scratch: tokkit's own trainer; hf: tokenizers' BpeTrainer; spm: sentencepiece BPE.")
 @click.option("--pattern", default="gpt4", show_default=True,

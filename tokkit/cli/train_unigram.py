@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from tokkit.cli.common import corpus_options, quiet
-from tokkit.cli.train import output_options, run_training_command
+from tokkit.cli.train import backends, output_options, run_training_command
 from tokkit.progress import console
 
 
@@ -13,7 +13,7 @@ from tokkit.progress import console
 @click.argument("corpus", nargs=-1, type=click.Path())
 @click.option("--vocab", "vocab_size", type=int, default=32000, show_default=True,
               help="Final vocabulary size: special tokens (+ 256 bytes) + pieces.")
-@click.option("--backend", type=click.Choice(["scratch", "hf", "spm"]), default="scratch",
+@click.option("--backend", type=click.Choice(backends("unigram")), default="scratch",
               show_default=True,
               help="scratch: tokkit's trainer; hf: tokenizers' UnigramTrainer; spm: sentencepiece.")
 @click.option("--special", multiple=True, default=("<unk>", "<s>", "</s>"), show_default=True,

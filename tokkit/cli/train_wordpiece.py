@@ -5,14 +5,14 @@ from __future__ import annotations
 import click
 
 from tokkit.cli.common import corpus_options
-from tokkit.cli.train import output_options, run_training_command
+from tokkit.cli.train import backends, output_options, run_training_command
 
 
 @click.command("train-wordpiece")
 @click.argument("corpus", nargs=-1, type=click.Path())
 @click.option("--vocab", "vocab_size", type=int, default=32000, show_default=True,
               help="Final vocabulary size: special tokens + characters (and ##characters) + merges.")
-@click.option("--backend", type=click.Choice(["scratch", "hf"]), default="scratch", show_default=True,
+@click.option("--backend", type=click.Choice(backends("wordpiece")), default="scratch", show_default=True,
               help="scratch: tokkit's trainer (likelihood score); hf: tokenizers' WordPieceTrainer "
                    "(ranks merges by count).")
 @click.option("--special", multiple=True, default=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"),
