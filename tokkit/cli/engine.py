@@ -17,19 +17,17 @@ which engine runs it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
+from tokkit.engines.engine import ENGINES, Engine
 from tokkit.engines.ray_runtime import RayOptions
 from tokkit.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EngineName = Literal["local", "ray"]
 _RAY_ONLY = {
     "ray_address": "--ray-address",
     "ray_cpus": "--ray-cpus",
@@ -38,35 +36,6 @@ _RAY_ONLY = {
     "shuffle_partitions": "--shuffle-partitions",
     "max_retries": "--max-retries",
 }
-
-
-@dataclass(frozen=True)
-class Engine:
-    """Which engine runs a stage; ``ray`` holds the Ray knobs when it is Ray."""
-
-    name: EngineName = "local"
-    ray: RayOptions | None = None
-
-    def dedup(self, paths: Sequence[str | Path], output: str | Path, **kwargs: Any) -> Any:
-        """:func:`tokkit.dedup.dedup_corpus` or its Ray twin, same arguments, same output."""
-        if self.name == "ray":
-            from tokkit.engines.ray_dedup import ray_dedup_corpus
-
-            return ray_dedup_corpus(paths, output, options=self.ray, **kwargs)
-        from tokkit.dedup import dedup_corpus
-
-        return dedup_corpus(paths, output, **kwargs)
-
-    def shard(self, paths: Sequence[str | Path], tokenizer_path: str | Path, output: str | Path,
-              **kwargs: Any) -> Any:
-        """:func:`tokkit.shards.write_shards` or its Ray twin (shards cut per partition)."""
-        if self.name == "ray":
-            from tokkit.engines.ray_shard import ray_write_shards
-
-            return ray_write_shards(paths, tokenizer_path, output, options=self.ray, **kwargs)
-        from tokkit.shards.writer import write_shards
-
-        return write_shards(paths, tokenizer_path, output, **kwargs)
 
 
 def make_engine(engine: str, ray_address: str | None = None, ray_cpus: int | None = None,
@@ -103,7 +72,7 @@ def engine_options(f: F) -> F:
         return f(*args, **kwargs)
 
     decorators = [
-        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+        click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
                      envvar="TOKKIT_ENGINE",
                      help="Run on this machine, or on Ray (a local instance, or --ray-address)."),
         click.option("--ray-address", default=None, metavar="ADDRESS",
