@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import multiprocessing.util
 import signal
+import sys
 import threading
 import weakref
 from collections import deque
@@ -37,6 +39,26 @@ def fork_safe(thread: threading.Thread) -> threading.Thread:
     need (the CLI's interrupt watchdog), so that it does not stop :func:`pool_context` forking."""
     _FORK_SAFE.add(thread)
     return thread
+
+
+class _AfterFork:
+    """What every forked worker does first: die with its parent (Linux ``PR_SET_PDEATHSIG``), so
+    a parent that ends at once on Ctrl-C (``os._exit``) never leaves a worker waiting on a pipe
+    that a sibling, forked later, still holds open."""
+
+    def __call__(self, _obj: object) -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+
+
+_AFTER_FORK = _AfterFork()
+multiprocessing.util.register_after_fork(_AFTER_FORK, _AFTER_FORK)
 
 
 def pool_context() -> BaseContext:

@@ -83,6 +83,10 @@ def _watch(read: int) -> None:
             return
         if signal.SIGINT in data:
             time.sleep(GRACE_SECONDS)
+            if not _exiting.acquire(timeout=0.5):  # the main thread is exiting but stuck: end anyway
+                os.write(2, f"\nerror: {INTERRUPTED}\n".encode())
+                os._exit(130)
+            _exiting.release()
             exit_interrupted(INTERRUPTED)  # raw write: the main thread may hold the console's lock
 
 
@@ -127,10 +131,10 @@ def _kill_children() -> None:
     deadline = time.monotonic() + 0.5
     for child in children:
         child.join(timeout=max(0.0, deadline - time.monotonic()))
-    for pid in helpers:
+    for pid in helpers:  # reap them (never wait: a pid that is not ours any more would block)
         if pid:
             with contextlib.suppress(OSError):
-                os.waitpid(pid, 0)
+                os.waitpid(pid, os.WNOHANG)
 
 
 def _nothing(*_args: object) -> None:
