@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import multiprocessing.util
+import os
 import signal
 import sys
 import threading
@@ -41,20 +42,29 @@ def fork_safe(thread: threading.Thread) -> threading.Thread:
     return thread
 
 
+def die_with_parent() -> None:
+    """Have the kernel kill this process when its parent ends (Linux ``PR_SET_PDEATHSIG``): a
+    parent that ends at once on Ctrl-C (``os._exit``) then never leaves a worker behind, busy
+    with a batch or waiting on a pipe that a sibling still holds open. Spawned workers call it
+    from their initializer; forked ones get it from :class:`_AfterFork`."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent ended before the call: nobody will signal us
+        os._exit(1)
+
+
 class _AfterFork:
-    """What every forked worker does first: die with its parent (Linux ``PR_SET_PDEATHSIG``), so
-    a parent that ends at once on Ctrl-C (``os._exit``) never leaves a worker waiting on a pipe
-    that a sibling, forked later, still holds open."""
+    """What every forked worker does first: :func:`die_with_parent`."""
 
     def __call__(self, _obj: object) -> None:
-        if not sys.platform.startswith("linux"):
-            return
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            return
+        die_with_parent()
 
 
 _AFTER_FORK = _AfterFork()

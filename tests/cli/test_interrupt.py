@@ -54,11 +54,26 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs. A zombie (exited, waiting for its new parent,
+    PID 1, to reap it) does not count: it holds nothing but a pid, and reaping is not ours."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp ...
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def _args(name: str, english: Path, llama: Path, out: Path) -> list[str]:

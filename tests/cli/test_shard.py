@@ -117,6 +117,7 @@ def test_a_rerun_on_a_finished_dir_verifies_it(tmp_path: Path, tokenizer_dir: Pa
 def test_two_runs_into_one_output_one_wins_the_other_gets_one_line(tmp_path: Path, tokenizer_dir: Path) -> None:
     """Two real processes: the second is refused while the first writes, and the first is unharmed."""
     import os
+    import signal
     import subprocess
     import sys
     import time
@@ -136,7 +137,13 @@ def test_two_runs_into_one_output_one_wins_the_other_gets_one_line(tmp_path: Pat
         deadline = time.monotonic() + 60
         while not any(partial_dir(out).glob("*.bin")) and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)  # the first run is writing shards
-        second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+        # frozen while it holds the lock, so the second surely meets it (an idle machine can
+        # otherwise finish the first run before the second starts)
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
     finally:
         _, stderr = first.communicate(timeout=120)
     assert first.returncode == 0, stderr

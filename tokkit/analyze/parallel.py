@@ -22,7 +22,7 @@ import numpy as np
 
 from tokkit.analyze.measure import Measurer, TextTally, TokenTally, text_tally
 from tokkit.errors import TokkitError
-from tokkit.pool import pool_context, submit_in_order
+from tokkit.pool import die_with_parent, pool_context, submit_in_order
 
 PackedTally = tuple[np.ndarray, np.ndarray, np.ndarray, int, int]
 """A :class:`TokenTally` for the trip back: ids with a non-zero count, their counts, split
@@ -45,6 +45,7 @@ def _unpack(packed: PackedTally, size: int) -> TokenTally:
 
 
 def _start_worker(measurers: Sequence[Measurer]) -> None:
+    die_with_parent()  # forkserver children too: a Ctrl-C'd parent leaves no worker behind
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # tokenizers too: one thread per worker
     _MEASURERS[:] = measurers
 

@@ -34,7 +34,7 @@ from tokkit.atomic import TMP_PREFIX, check_apart, check_output_dir, mark_output
 from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_documents
 from tokkit.errors import InputError, OutputExistsError, TokkitError
 from tokkit.load import load_tokenizer
-from tokkit.pool import submit_in_order
+from tokkit.pool import die_with_parent, submit_in_order
 from tokkit.shards.framing import AUTO, Framing, framing_for
 from tokkit.shards.lock import output_lock
 from tokkit.shards.manifest import (
@@ -137,6 +137,7 @@ _WORKER: tuple[Encoder, Framing, float] | None = None
 
 
 def _init_worker(tokenizer_path: str, framing: Framing, val_fraction: float) -> None:
+    die_with_parent()  # a spawned worker: Ctrl-C ends the parent at once, the kernel ends us
     # Parallelism comes from the processes; a Rust thread pool per process would oversubscribe.
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     global _WORKER
