@@ -50,6 +50,7 @@ from tokkit.llama.bytelevel_write import (
     write_transformers_dir,
 )
 from tokkit.llama.cjk import han_count
+from tokkit.llama.compare import Comparison as SentencePieceComparison
 from tokkit.load import write_meta
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.bpe_continue import ContinueConfig, ContinueResult, continue_training
@@ -65,45 +66,12 @@ Encoder = Callable[[list[str]], list[list[int]]]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Comparison:
-    """Held-out text under the base and the extended vocabulary."""
+class Comparison(SentencePieceComparison):
+    """Held-out text under the base and the extended vocabulary (the figures of
+    :class:`tokkit.llama.compare.Comparison`), checked against every written encoder."""
 
-    name: str
-    lines: int
-    bytes: int
-    han: int
-    tokens_before: int
-    tokens_after: int
-    changed_lines: int
     mismatches: dict[str, int] = field(default_factory=dict)
     """Encoder name → lines whose ids differ from the extended reference encoder's."""
-
-    @property
-    def tokens_per_han_before(self) -> float | None:
-        return self.tokens_before / self.han if self.han else None
-
-    @property
-    def tokens_per_han_after(self) -> float | None:
-        return self.tokens_after / self.han if self.han else None
-
-    @property
-    def bytes_per_token_before(self) -> float:
-        return self.bytes / self.tokens_before if self.tokens_before else 0.0
-
-    @property
-    def bytes_per_token_after(self) -> float:
-        return self.bytes / self.tokens_after if self.tokens_after else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "lines": self.lines, "bytes": self.bytes, "han": self.han,
-            "tokens_before": self.tokens_before, "tokens_after": self.tokens_after,
-            "changed_lines": self.changed_lines, "mismatches": dict(self.mismatches),
-            "tokens_per_han_before": self.tokens_per_han_before,
-            "tokens_per_han_after": self.tokens_per_han_after,
-            "bytes_per_token_before": self.bytes_per_token_before,
-            "bytes_per_token_after": self.bytes_per_token_after,
-        }
 
 
 @dataclass
