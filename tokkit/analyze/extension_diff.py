@@ -18,7 +18,7 @@ import numpy as np
 
 from tokkit.analyze.measure import Measurer, open_tokenizers
 from tokkit.analyze.scripts import HAN, SCRIPTS, script_table
-from tokkit.analyze.token_bytes import FALLBACK, SPECIAL, UNKNOWN
+from tokkit.analyze.vocab_health import regular_tokens
 from tokkit.corpus.readers import ReadOptions, iter_files, read_documents
 from tokkit.errors import InputError
 from tokkit.types import Progress, Tokenizer
@@ -74,9 +74,8 @@ class ExtensionDiff:
 
 
 def _regular_surfaces(m: Measurer) -> list[bytes | None]:
-    bad = FALLBACK | UNKNOWN | SPECIAL
-    return [s if s and not int(f) & bad else None
-            for s, f in zip(m.table.surfaces, m.table.flags.tolist(), strict=True)]
+    mask = regular_tokens(m.table).tolist()
+    return [s if keep else None for s, keep in zip(m.table.surfaces, mask, strict=True)]
 
 
 def _batches(lines: Iterable[str]) -> Iterable[list[str]]:

@@ -18,8 +18,8 @@ import numpy as np
 
 from tokkit.analyze.efficiency import RENYI_ALPHA, efficiency
 from tokkit.analyze.lexicon import Lexicon, han_coverage, words_whole_share
-from tokkit.analyze.token_bytes import FALLBACK, PARTIAL, SPECIAL, UNKNOWN, TokenTable
-from tokkit.analyze.vocab_health import Health, reachability, usage
+from tokkit.analyze.token_bytes import PARTIAL, TokenTable
+from tokkit.analyze.vocab_health import Health, reachability, regular_tokens, usage
 
 METASPACE = "▁"
 
@@ -40,11 +40,10 @@ class VocabularyShape:
 
     @classmethod
     def of(cls, tokenizer: Any, table: TokenTable) -> VocabularyShape:
-        bad = FALLBACK | UNKNOWN | SPECIAL
-        regular = [s for s, f in zip(table.surfaces, table.flags.tolist(), strict=True)
-                   if s and not f & bad]
-        vocabulary = {s for s, f in zip(table.surfaces, table.flags.tolist(), strict=True)
-                      if s and not f & (bad | PARTIAL)}
+        mask = regular_tokens(table)
+        regular = [table.surfaces[i] for i in np.flatnonzero(mask).tolist()]
+        whole = mask & ~(table.flags & PARTIAL).astype(bool)
+        vocabulary = {table.surfaces[i] for i in np.flatnonzero(whole).tolist()}
         # every byte a regular token: byte-level BPE, whose "▁" or "##" tokens are plain text
         if len({s for s in regular if len(s) == 1}) == 256:
             return cls(metaspace=False, continuation=None, byte_level=True, vocabulary=vocabulary)

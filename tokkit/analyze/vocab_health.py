@@ -59,7 +59,8 @@ class Health:
         }
 
 
-def _regular(table: TokenTable) -> np.ndarray:
+def regular_tokens(table: TokenTable) -> np.ndarray:
+    """Mask of the ids that stand for text: not special, control, unknown or byte-fallback."""
     bad = FALLBACK | UNKNOWN | SPECIAL
     return np.array([bool(s) and not (int(f) & bad) for s, f in zip(table.surfaces, table.flags,
                                                                       strict=True)])
@@ -68,7 +69,7 @@ def _regular(table: TokenTable) -> np.ndarray:
 def testable_texts(table: TokenTable, *, metaspace: bool, continuation: Sequence[bool] | None
                    ) -> tuple[list[int], list[str], int]:
     """(ids, texts to encode, untestable count) of the regular tokens."""
-    regular = _regular(table)
+    regular = regular_tokens(table)
     ids: list[int] = []
     texts: list[str] = []
     untestable = 0
@@ -163,7 +164,7 @@ def reachability(table: TokenTable,
     ``metaspace``: sentencepiece-style pieces (``▁`` marks a word start). ``continuation``: per id,
     a WordPiece ``##`` piece.
     """
-    regular = int(_regular(table).sum())
+    regular = int(regular_tokens(table).sum())
     ids, texts, untestable = testable_texts(table, metaspace=metaspace, continuation=continuation)
     return regular, len(ids), untestable, unreachable_tokens(encode_batch, ids, texts)
 
@@ -174,7 +175,7 @@ def usage(table: TokenTable, counts: np.ndarray, *, rank: Sequence[int] | None =
 
     ``rank``: per id, its BPE merge rank (byte-level BPE only: turns on the residue count).
     """
-    regular = _regular(table)
+    regular = regular_tokens(table)
     counts = np.asarray(counts)[: len(regular)]
     never = int((regular & (counts == 0)).sum())
     if rank is None:
