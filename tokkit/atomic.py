@@ -140,7 +140,7 @@ def check_output_dir(target: str | Path, *, force: bool, inputs: Iterable[str | 
     target = Path(target)
     check_apart(target, inputs)
     if target.exists() and not target.is_dir():
-        raise InputError(f"{target}: exists and is not a directory; choose another -o")
+        raise InputError(f"{target}: exists and is not a directory; choose another `output`")
     if target.is_dir() and any(target.iterdir()):
         if not force:
             raise OutputExistsError(str(target))

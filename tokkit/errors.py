@@ -1,6 +1,8 @@
 """Errors that say what happened and how to fix it.
 
 The library raises these; only the CLI turns them into a red one-line message and an exit code.
+A message names the argument to change in backticks, as a Python caller writes it
+(```vocab_size=258```, ```force=True```); the CLI prints the flag instead (``tokkit/cli/flags.py``).
 """
 
 from __future__ import annotations
@@ -31,24 +33,24 @@ class EncodingError(InputError):
         self.offset = offset
         super().__init__(
             f"{path}: {reason} at byte offset {offset}; "
-            "re-encode the file to UTF-8 or pass --encoding-errors replace|skip"
+            "re-encode the file to UTF-8 or pass `encoding_errors='replace'|'skip'`"
         )
 
 
 class OutputExistsError(TokkitError):
-    """Refuse to overwrite an existing output without --force."""
+    """Refuse to overwrite an existing output unless told to (``force=True``)."""
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"{path} already exists; choose another -o or pass --force to replace it")
+        super().__init__(f"{path} already exists; choose another `output` or pass `force=True` to replace it")
 
 
 class NotTokkitOutputError(TokkitError):
-    """Refuse to let --force replace a directory tokkit did not write (a corpus, a model...)."""
+    """Refuse to let ``force`` replace a directory tokkit did not write (a corpus, a model...)."""
 
     def __init__(self, path: str, marker: str) -> None:
         super().__init__(
-            f"{path}: not a tokkit output (no {marker} marker inside), so --force will not replace it; "
-            "choose another -o or delete the directory yourself"
+            f"{path}: not a tokkit output (no {marker} marker inside), so `force=True` will not replace it; "
+            "choose another `output` or delete the directory yourself"
         )
 
 
@@ -57,7 +59,7 @@ class OutputBusyError(TokkitError):
 
     def __init__(self, path: str, owner: str = "") -> None:
         super().__init__(f"{path}: another run (pid {owner or '?'}) is writing it; wait for it to finish or "
-                         "choose another -o")
+                         "choose another `output`")
 
 
 class MissingDependencyError(TokkitError):

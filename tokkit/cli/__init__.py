@@ -55,6 +55,21 @@ class LazyGroup(click.Group):
             command.params.append(_QUIET_AFTER)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; a library error's argument names become that command's flags."""
+        from tokkit.errors import TokkitError
+
+        try:
+            return super().invoke(ctx)
+        except TokkitError as err:
+            name = ctx.invoked_subcommand
+            command = self.get_command(ctx, name) if name else None
+            if command is not None and len(err.args) == 1 and isinstance(err.args[0], str):
+                from tokkit.cli.flags import speak_flags
+
+                err.args = (speak_flags(err.args[0], _leaf(command, ctx)),)
+            raise
+
 
 def _quiet_after(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     if value:
@@ -68,6 +83,18 @@ def _quiet_after(ctx: click.Context, _param: click.Parameter, value: bool) -> bo
 _QUIET_AFTER = click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_quiet_after,
                             help="Only errors; no progress bars or warnings (also before the command).")
 """``tokkit train-bpe ... -q`` as well as ``tokkit -q train-bpe ...``: users put it either side."""
+
+
+def _leaf(command: click.Command, ctx: click.Context) -> click.Command:
+    """The parameters of the command that ran; for a group (``corpus``), those of its subcommands."""
+    if not isinstance(command, click.Group):
+        return command
+    params: dict[str, click.Parameter] = {}
+    for name in command.list_commands(ctx):
+        sub = command.get_command(ctx, name)
+        for param in _leaf(sub, ctx).params if sub is not None else ():
+            params.setdefault(param.name or "", param)
+    return click.Command(command.name, params=list(params.values()))
 
 
 def _unavailable(name: str, err: Exception) -> click.Command:

@@ -19,8 +19,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def setup_logging(level: int) -> None:
+    from tokkit.cli.flags import FlagsFilter
+
     logger = logging.getLogger("tokkit")
-    logger.handlers[:] = [RichHandler(console=console, show_time=False, show_path=False)]
+    handler = RichHandler(console=console, show_time=False, show_path=False)
+    handler.addFilter(FlagsFilter())  # warnings name the library's arguments; print them as flags
+    logger.handlers[:] = [handler]
     logger.setLevel(level)
     logger.propagate = False
 

@@ -1,0 +1,95 @@
+"""The one place that turns the library's argument names into the running command's flags.
+
+The library speaks Python: an error names the argument to change in backticks, as a caller would
+write it (``use `vocab_size=258```, ``choose another `output```, ``pass `force=True```). The CLI
+prints the same message with the flag of the command that ran (``use --vocab 258``, ``choose
+another -o``, ``pass --force``). A name the command has no parameter for is left as it is (the
+``pipeline`` command's settings live in its TOML file, whose keys are the library's names).
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+
+import click
+
+ALIASES: dict[str, str] = {
+    "max_document_bytes": "max_document_mb",  # the library counts bytes, the flag MiB (no value given)
+    "output_dir": "output",
+    "tokenizer": "tokenizer_path",  # shard
+    "tokenizer_dir": "tokenizer_path",
+    "model": "model_dir",  # resize-embeddings; cpt's parameter is ``model`` itself
+    "zh_vocab_size": "zh_vocab",
+    "corpus": "corpora",  # analyze
+}
+"""Library argument name → the click parameter name of a command that spells it differently.
+Tried after the name itself, so a command whose parameter has the library's name uses that one."""
+
+_REFERENCE = re.compile(r"`([a-z_][a-z0-9_]*)(?:=([^`]+))?`")
+
+
+def speak_flags(message: str, command: click.Command | None) -> str:
+    """``message`` with every backticked argument reference the ``command`` takes as its flag."""
+    if command is None:
+        return message
+    params = {param.name: param for param in command.params if param.name}
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        param = params.get(name) or params.get(ALIASES.get(name, ""))
+        if param is None or (value is not None and param.name != name and name in _UNIT_CHANGES):
+            return match.group(0)
+        return _spelled(param, value)
+
+    return _REFERENCE.sub(flag, message)
+
+
+_UNIT_CHANGES = {"max_document_bytes"}
+"""Aliases whose values differ in unit: a reference with a value stays in Python."""
+
+
+def _spelled(param: click.Parameter, value: str | None) -> str:
+    if isinstance(param, click.Argument):
+        return param.human_readable_name
+    if value is None:
+        return _preferred(param)
+    if isinstance(param, click.Option) and param.is_flag:
+        if _literal(value) is False and param.secondary_opts:
+            return param.secondary_opts[0]
+        return _preferred(param)
+    return f"{_preferred(param)} {'|'.join(_shown(choice) for choice in value.split('|'))}"
+
+
+def _preferred(param: click.Parameter) -> str:
+    """``-o`` for the output (the spelling every example uses), else the long flag."""
+    short = [opt for opt in param.opts if not opt.startswith("--")]
+    if param.name == "output" and short:
+        return short[0]
+    long = [opt for opt in param.opts if opt.startswith("--")]
+    return (long or param.opts)[0]
+
+
+def _literal(value: str) -> object:
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+def _shown(value: str) -> str:
+    """A Python literal as typed on a command line: ``'line'`` → ``line``; other text unchanged."""
+    literal = _literal(value.strip())
+    return literal if isinstance(literal, str) else value
+
+
+class FlagsFilter(logging.Filter):
+    """Renders warnings the library logs in the running command's flags, like its errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and "`" in str(record.msg):
+            record.msg = speak_flags(record.getMessage(), ctx.command)
+            record.args = None
+        return True
