@@ -58,10 +58,10 @@ def test_spm_trainer_sampling_is_reported(lines: list[str]) -> None:
 
 
 def test_spm_vocab_smaller_than_alphabet_is_a_clear_error(lines: list[str]) -> None:
-    with pytest.raises(InputError, match=r"--vocab 300 is smaller than the \d+ pieces"):
+    with pytest.raises(InputError, match=r"`vocab_size=300` is smaller than the \d+ pieces"):
         SPMBPETrainer(BPEConfig(vocab_size=300)).train(iter(lines))
 
 
 def test_vocab_smaller_than_bytes_plus_specials() -> None:
-    with pytest.raises(InputError, match="use --vocab 258 or more"):
+    with pytest.raises(InputError, match="use `vocab_size=258` or more"):
         HFBPETrainer(BPEConfig(vocab_size=257, special_tokens=("<a>", "<b>"))).train(iter(["x"]))

@@ -108,7 +108,7 @@ def test_streams_a_generator_and_parallel_equals_serial() -> None:
 
 
 def test_vocab_smaller_than_alphabet_is_refused() -> None:
-    with pytest.raises(InputError, match="--vocab 258 or more"):
+    with pytest.raises(InputError, match="`vocab_size=258` or more"):
         BPETrainer(BPEConfig(vocab_size=257, special_tokens=("<s>", "</s>"))).train(TEXTS)
 
 

@@ -50,7 +50,7 @@ def test_existing_output_is_refused_before_training(corpus: Path, tmp_path: Path
         def train(self, texts: Iterable[str], *, progress: object = None) -> None:
             raise AssertionError("must not train")
 
-    with pytest.raises(OutputExistsError, match="--force"):
+    with pytest.raises(OutputExistsError, match="`force=True`"):
         train_to_dir(Exploding(), corpus=[corpus], output=out, algorithm="bpe", backend="x",  # type: ignore[arg-type]
                      config={})
     assert (out / "keep.txt").read_text() == "mine"

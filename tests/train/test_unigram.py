@@ -130,7 +130,7 @@ def test_exact_size_characters_and_stats(small_corpus: list[str]) -> None:
 
 
 def test_vocab_smaller_than_the_alphabet(small_corpus: list[str]) -> None:
-    with pytest.raises(InputError, match=r"smaller than the \d+ characters.*--byte-fallback"):
+    with pytest.raises(InputError, match=r"smaller than the \d+ characters.*`byte_fallback=True`"):
         UnigramTrainer(UnigramConfig(vocab_size=300)).train(small_corpus)
     tok = UnigramTrainer(UnigramConfig(vocab_size=300, byte_fallback=True)).train(small_corpus)
     assert tok.vocab_size == 300

@@ -88,7 +88,7 @@ def test_stats_and_exact_size(corpora: Path) -> None:
 
 def test_vocab_smaller_than_the_alphabet_is_a_clear_error(corpora: Path) -> None:
     texts = (corpora / "zh" / "三字经.txt").read_text(encoding="utf-8").splitlines()
-    with pytest.raises(InputError, match=r"smaller than the \d+ characters .* --limit-alphabet"):
+    with pytest.raises(InputError, match=r"smaller than the \d+ characters .* `limit_alphabet`"):
         WordPieceTrainer(WordPieceConfig(vocab_size=100)).train(texts)
     tok = WordPieceTrainer(WordPieceConfig(vocab_size=100, limit_alphabet=80)).train(texts)
     assert tok.vocab_size == 5 + 80  # each CJK character is a word of its own: nothing to merge
@@ -112,5 +112,5 @@ def test_empty_corpus_and_bad_configs() -> None:
         WordPieceTrainer(WordPieceConfig(vocab_size=100, special_tokens=("[PAD]",)))
     with pytest.raises(InputError, match="leaves no room"):
         WordPieceTrainer(WordPieceConfig(vocab_size=5))
-    with pytest.raises(InputError, match="min-frequency"):
+    with pytest.raises(InputError, match="`min_frequency`"):
         WordPieceTrainer(WordPieceConfig(vocab_size=100, min_frequency=-1))

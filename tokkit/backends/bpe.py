@@ -147,15 +147,15 @@ class SPMBPETrainer:
             sizes = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", message)
             if sizes:
                 raise InputError(
-                    f"--vocab {self.config.vocab_size} is smaller than the {sizes.group(2)} pieces "
+                    f"`vocab_size={self.config.vocab_size}` is smaller than the {sizes.group(2)} pieces "
                     "sentencepiece needs for this corpus' characters plus byte fallback; "
-                    f"use --vocab {sizes.group(2)} or more"
+                    f"use `vocab_size={sizes.group(2)}` or more"
                 ) from None
             high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", message)
             if high:
                 raise InputError(
-                    f"--vocab {high.group(1)} is more than sentencepiece can learn from this corpus; "
-                    f"use --vocab {high.group(2)} or less, or a larger corpus"
+                    f"`vocab_size={high.group(1)}` is more than sentencepiece can learn from this corpus; "
+                    f"use `vocab_size={high.group(2)}` or less, or a larger corpus"
                 ) from None
             raise InputError(f"sentencepiece training failed: {message}") from None
         finally:

@@ -18,6 +18,7 @@ import click
 ALIASES: dict[str, str] = {
     "max_document_bytes": "max_document_mb",  # the library counts bytes, the flag MiB (no value given)
     "output_dir": "output",
+    "special_tokens": "special",  # train-*
     "tokenizer": "tokenizer_path",  # shard
     "tokenizer_dir": "tokenizer_path",
     "model": "model_dir",  # resize-embeddings; cpt's parameter is ``model`` itself

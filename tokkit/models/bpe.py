@@ -81,7 +81,7 @@ def base_vocabulary(special_tokens: Sequence[str]) -> tuple[list[bytes], dict[by
         if raw is not None:
             if len(raw) == 1:
                 raise InputError(
-                    f"--special '{special}' is the display form of a single byte, which the "
+                    f"`special_tokens` '{special}' is the display form of a single byte, which the "
                     "byte alphabet already holds; choose a longer special token"
                 )
             ids_by_bytes.setdefault(raw, id)

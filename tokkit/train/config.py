@@ -32,9 +32,9 @@ class TrainConfig:
 
     def check(self) -> None:
         if self.min_frequency < 0:
-            raise InputError(f"--min-frequency must be ≥ 0, got {self.min_frequency}")
+            raise InputError(f"`min_frequency` must be ≥ 0, got {self.min_frequency}")
         if len(set(self.special_tokens)) != len(self.special_tokens):
-            raise InputError("--special: the same special token is given twice")
+            raise InputError("`special_tokens`: the same special token is given twice")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,8 +65,8 @@ class BPEConfig(TrainConfig):
         floor = 256 + len(self.special_tokens)
         if self.vocab_size < floor:
             raise InputError(
-                f"--vocab {self.vocab_size} is smaller than the byte alphabet (256) plus "
-                f"{len(self.special_tokens)} special tokens; use --vocab {floor} or more"
+                f"`vocab_size={self.vocab_size}` is smaller than the byte alphabet (256) plus "
+                f"{len(self.special_tokens)} special tokens; use `vocab_size={floor}` or more"
             )
 
 
@@ -97,12 +97,12 @@ class WordPieceConfig(TrainConfig):
         if not self.continuing_prefix:
             raise InputError("the WordPiece continuation prefix must not be empty (BERT uses '##')")
         if self.max_input_chars_per_word < 1:
-            raise InputError("--max-input-chars-per-word must be ≥ 1")
+            raise InputError("`max_input_chars_per_word` must be ≥ 1")
         if self.limit_alphabet is not None and self.limit_alphabet < 1:
-            raise InputError("--limit-alphabet must be ≥ 1 (or left unset)")
+            raise InputError("`limit_alphabet` must be ≥ 1 (or left unset)")
         if self.vocab_size <= len(self.special_tokens):
             raise InputError(
-                f"--vocab {self.vocab_size} leaves no room beside {len(self.special_tokens)} special "
+                f"`vocab_size={self.vocab_size}` leaves no room beside {len(self.special_tokens)} special "
                 f"tokens for the alphabet; use a vocab of {len(self.special_tokens) + 1} or more "
                 "(in practice thousands)"
             )
@@ -139,21 +139,21 @@ class UnigramConfig(TrainConfig):
         if "<unk>" not in self.special_tokens:
             raise InputError("unigram: '<unk>' must be one of the special tokens")
         if self.normalization not in ("nfkc", "identity"):
-            raise InputError(f"--normalization must be nfkc or identity, got '{self.normalization}'")
+            raise InputError(f"`normalization` must be nfkc or identity, got '{self.normalization}'")
         if not 0.9 <= self.character_coverage <= 1.0:
-            raise InputError("--character-coverage must be between 0.9 and 1.0 (e.g. 0.9995)")
+            raise InputError("`character_coverage` must be between 0.9 and 1.0 (e.g. 0.9995)")
         if not 1 <= self.max_piece_length <= 64:
-            raise InputError("--max-piece-length must be between 1 and 64")
+            raise InputError("`max_piece_length` must be between 1 and 64")
         if not 0.5 <= self.shrinking_factor < 1.0:
-            raise InputError("--shrinking-factor must be in [0.5, 1.0)")
+            raise InputError("`shrinking_factor` must be in [0.5, 1.0)")
         if self.em_sub_iterations < 1 or self.seed_size < 1000:
-            raise InputError("unigram: em_sub_iterations must be ≥ 1 and --seed-size ≥ 1000")
+            raise InputError("unigram: `em_sub_iterations` must be ≥ 1 and `seed_size` ≥ 1000")
         if self.input_sentence_size != 0 and self.input_sentence_size <= 100:
-            raise InputError("--input-sentence-size must be 0 (all sentences) or more than 100")
+            raise InputError("`input_sentence_size` must be 0 (all sentences) or more than 100")
         floor = len(self.special_tokens) + (256 if self.byte_fallback else 0) + 1
         if self.vocab_size < floor:
             raise InputError(
-                f"--vocab {self.vocab_size} leaves no room for pieces beside {len(self.special_tokens)} "
+                f"`vocab_size={self.vocab_size}` leaves no room for pieces beside {len(self.special_tokens)} "
                 f"special tokens{' and 256 byte pieces' if self.byte_fallback else ''}; "
-                f"use --vocab {floor} or more (in practice thousands)"
+                f"use `vocab_size={floor}` or more (in practice thousands)"
             )

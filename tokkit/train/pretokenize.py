@@ -45,7 +45,7 @@ def resolve_pattern(name_or_regex: str) -> str:
         regex.compile(name_or_regex)
     except regex.error as err:
         raise InputError(
-            f"--pattern: '{name_or_regex}' is neither a built-in ({', '.join(PATTERNS)}) "
+            f"`pattern`: '{name_or_regex}' is neither a built-in ({', '.join(PATTERNS)}) "
             f"nor a valid regex ({err})"
         ) from None
     return name_or_regex

@@ -165,7 +165,7 @@ def _train_to_dir(
     if first is None:
         raise InputError(
             f"{', '.join(map(str, corpus))}: no documents to train on (empty or skipped files); "
-            "check the corpus path and --split/--text-field"
+            "check the corpus path and `split`/`text_field`"
         )
     start = time.perf_counter()
     try:

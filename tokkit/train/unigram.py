@@ -295,10 +295,10 @@ class UnigramTrainer:
         if len(required) > room:
             if not config.byte_fallback:
                 raise InputError(
-                    f"--vocab {config.vocab_size} is smaller than the {len(required)} characters "
-                    f"needed for --character-coverage {config.character_coverage} plus {n_meta} "
-                    f"special tokens; use --vocab {len(required) + n_meta + 1} or more, a lower "
-                    "--character-coverage, or --byte-fallback"
+                    f"`vocab_size={config.vocab_size}` is smaller than the {len(required)} characters "
+                    f"needed for `character_coverage={config.character_coverage}` plus {n_meta} "
+                    f"special tokens; use `vocab_size={len(required) + n_meta + 1}` or more, a lower "
+                    "`character_coverage`, or `byte_fallback=True`"
                 )
             required = required[:room]  # byte fallback spells the rest
         stats["alphabet"] = len(required)

@@ -112,9 +112,10 @@ class WordPieceTrainer:
         vocab += [p for p in (prefix + c for c in continuing) if p not in taken]
         if len(vocab) > config.vocab_size:
             raise InputError(
-                f"--vocab {config.vocab_size} is smaller than the {len(vocab) - len(specials)} "
-                f"characters of the corpus plus {len(specials)} special tokens; use --vocab "
-                f"{len(vocab)} or more, or --limit-alphabet to keep only the most frequent characters"
+                f"`vocab_size={config.vocab_size}` is smaller than the {len(vocab) - len(specials)} "
+                f"characters of the corpus plus {len(specials)} special tokens; use "
+                f"`vocab_size={len(vocab)}` or more, or `limit_alphabet` to keep only the most frequent "
+                "characters"
             )
         stats["alphabet"] = len(vocab) - len(specials)
         t1 = time.perf_counter()
