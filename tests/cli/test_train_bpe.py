@@ -88,3 +88,31 @@ def test_quiet_works_after_the_command_too(corpus, tmp_path, run_main) -> None: 
     assert "merging pairs" in loud.stderr
     assert quiet.stderr == "" and quiet.stdout == loud.stdout.replace("loud", "quiet")
     assert (tmp_path / "quiet" / "tokenizer.json").exists()
+
+
+def test_merge_kernels_learn_the_same_merges(tmp_path: Path, run_main) -> None:  # type: ignore[no-untyped-def]
+    from tokkit.train.bpe_merge_numba import available
+
+    corpus = tmp_path / "c.txt"
+    lines = [f"line {i} 第{i}行 low lower lowest 我们学习中文 " + "汉字" * (i % 7) for i in range(300)]
+    corpus.write_text("\n".join(lines) + "\n" + "汉字" * 1500 + " word" * 40 + "\n", encoding="utf-8")
+    kernels = ["python", "auto"] + (["numba"] if available() else [])
+    merges = {}
+    for kernel in kernels:
+        out = tmp_path / kernel
+        result = run_main("-q", "train-bpe", str(corpus), "--vocab", "600", "--merge-kernel", kernel,
+                          "--workers", "1", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        meta = read_meta(out)
+        assert meta["config"]["merge_kernel"] == kernel
+        ran = meta["report"]["trainer"]["merge_kernel"]
+        assert ran == (kernel if kernel != "auto" else ("numba" if available() else "python"))
+        merges[kernel] = load_tokenizer(out).merges  # type: ignore[attr-defined]
+    assert len(merges["python"]) == 600 - 256 - 1
+    assert all(m == merges["python"] for m in merges.values())
+
+
+def test_unknown_merge_kernel_is_refused(corpus: Path, tmp_path: Path, run_main) -> None:  # type: ignore[no-untyped-def]
+    result = run_main("train-bpe", str(corpus), "--merge-kernel", "rust", "-o", str(tmp_path / "o"))
+    assert result.returncode == 2 and "--merge-kernel" in result.stderr
+    assert not (tmp_path / "o").exists()

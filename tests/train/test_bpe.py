@@ -129,3 +129,21 @@ def test_every_pattern_trains_and_round_trips(pattern: str) -> None:
     tok = BPETrainer(BPEConfig(vocab_size=320, pattern=pattern)).train(TEXTS)
     for text in TEXTS[:3]:
         assert tok.decode(tok.encode(text)) == text
+
+
+def test_auto_kernel_is_numba_when_importable_else_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokkit.train.bpe_merge_numba as compiled
+
+    assert BPEConfig(vocab_size=300).merge_kernel == "auto"
+    assert BPEConfig(vocab_size=300, merge_kernel="python").kernel() == "python"
+    monkeypatch.setattr(compiled, "available", lambda: True)
+    assert BPEConfig(vocab_size=300).kernel() == "numba"
+    monkeypatch.setattr(compiled, "available", lambda: False)
+    assert BPEConfig(vocab_size=300).kernel() == "python"
+    trainer = BPETrainer(BPEConfig(vocab_size=300, workers=1))
+    trainer.train(TEXTS)
+    assert trainer.stats["merge_kernel"] == "python"
+    with pytest.raises(InputError, match="needs numba"):
+        BPEConfig(vocab_size=300, merge_kernel="numba").check()
+    with pytest.raises(InputError, match="merge_kernel must be one of auto, python, numba"):
+        BPEConfig(vocab_size=300, merge_kernel="rust").check()

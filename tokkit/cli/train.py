@@ -12,7 +12,7 @@ from rich.table import Table
 from tokkit.cli.common import corpus_options, quiet, read_options
 from tokkit.load import make_trainer, trainer_pairs
 from tokkit.progress import console, rich_progress
-from tokkit.train.config import TrainConfig
+from tokkit.train.config import MERGE_KERNELS, TrainConfig
 from tokkit.train.run import TrainReport, train_to_dir
 
 
@@ -123,12 +123,15 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--min-frequency", type=int, default=2, show_default=True,
               help="Stop merging when the best pair occurs fewer times.")
 @click.option("--workers", type=int, default=None, help="Processes for counting [default: all cores].")
+@click.option("--merge-kernel", type=click.Choice(MERGE_KERNELS), default="auto", show_default=True,
+              help="scratch's merge loop: numba (compiled), python, or auto (numba when installed); "
+                   "the merges are the same.")
 @output_options
 @corpus_options
 @click.pass_context
 def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, backend: str,
               pattern: str, special: tuple[str, ...], min_frequency: int, workers: int | None,
-              output: str | None, name: str | None, force: bool, split: str, text_field: str,
+              merge_kernel: str, output: str | None, name: str | None, force: bool, split: str, text_field: str,
               encoding_errors: str) -> None:
     """Train a byte-level BPE tokenizer on CORPUS (files, directories, globs).
 
@@ -138,12 +141,13 @@ def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, back
     \b
     Examples:
       tokkit train-bpe corpus/ --vocab 32000
+      tokkit train-bpe corpus/ --vocab 32000 --merge-kernel python
       tokkit train-bpe data/*.jsonl.gz --text-field content --backend hf -o vocab/hf32k
     """
     from tokkit.train.config import BPEConfig
 
     config = BPEConfig(vocab_size=vocab_size, pattern=pattern, special_tokens=tuple(special),
-                       min_frequency=min_frequency, workers=workers)
+                       min_frequency=min_frequency, workers=workers, merge_kernel=merge_kernel)
     config.check()
 
     run_training_command(ctx, trainer_config=config, algorithm="bpe", backend=backend,

@@ -97,7 +97,8 @@ class BPETrainer:
 
         start = time.perf_counter()
         budget = max(0, config.vocab_size - len(tokens))
-        if config.merge_kernel == "numba":
+        kernel = config.kernel()
+        if kernel == "numba":
             from tokkit.train.bpe_merge_numba import learn_merges_compiled as merge_loop
         else:
             merge_loop = learn_merges
@@ -121,6 +122,7 @@ class BPETrainer:
             "corpus_bytes": counted.corpus_bytes,
             "unique_chunks": unique_chunks,
             "merges": len(result.merges),
+            "merge_kernel": kernel,
             "vocab_size": tokenizer.vocab_size,
             "seconds_count": round(seconds_count, 6),
             "seconds_merge": round(time.perf_counter() - start, 6),

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from tokkit.errors import InputError
 
 Backend = Literal["scratch", "hf", "spm"]
+MERGE_KERNELS = ("auto", "python", "numba")
+"""``BPEConfig.merge_kernel`` values; every one learns the same merges."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,18 +46,27 @@ class BPEConfig(TrainConfig):
     ``pattern`` is a built-in split pattern name (``gpt2``, ``gpt4``/``cl100k``, ``o200k``) or a
     custom regex; ``workers`` processes count pre-tokenized chunks (None: all cores).
     ``merge_kernel`` picks the merge loop: ``python`` (:mod:`tokkit.train.bpe_merge`, the
-    specification) or ``numba`` (:mod:`tokkit.train.bpe_merge_numba`, compiled, same merges; needs
-    ``pip install 'tokkit[fast]'``).
+    specification), ``numba`` (:mod:`tokkit.train.bpe_merge_numba`, compiled, same merges; needs
+    ``pip install 'tokkit[fast]'``) or ``auto`` (numba when it is importable, else python).
     """
 
     pattern: str = "gpt4"
     workers: int | None = None
-    merge_kernel: str = "python"
+    merge_kernel: str = "auto"
+
+    def kernel(self) -> str:
+        """The merge loop that will run: ``merge_kernel`` with ``auto`` resolved."""
+        if self.merge_kernel != "auto":
+            return self.merge_kernel
+        from tokkit.train.bpe_merge_numba import available
+
+        return "numba" if available() else "python"
 
     def check(self) -> None:
         super().check()
-        if self.merge_kernel not in ("python", "numba"):
-            raise InputError(f"merge_kernel must be 'python' or 'numba', got '{self.merge_kernel}'")
+        if self.merge_kernel not in MERGE_KERNELS:
+            raise InputError(f"merge_kernel must be one of {', '.join(MERGE_KERNELS)}, "
+                             f"got '{self.merge_kernel}'")
         if self.merge_kernel == "numba":
             from tokkit.train.bpe_merge_numba import available
 
