@@ -16,7 +16,8 @@ Measured (``benchmarks/bench_bpe_scale.py``, 33.3 MB en+zh @ 32000, 2 shared cor
 58 s / 1.35 GB against the Python loop's 103 s / 0.71 GB and rustbpe's 82 s / 0.91 GB, merges
 identical to ``tokenizers``. It holds 16 bytes per symbol of every distinct chunk plus per-pair
 tables, so on a 50 MB line of classical Chinese @ 8000 it peaked at 2.7 GB where the Python loop
-needs 1.6 GB, for no gain in time: that is why it is opt-in (``merge_kernel="numba"``).
+needs 1.6 GB, for no gain in time. It is the default when numba is importable
+(``merge_kernel="auto"``); ``merge_kernel="python"`` picks the readable loop.
 """
 
 from __future__ import annotations
