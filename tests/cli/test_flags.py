@@ -33,7 +33,7 @@ def _command(**_: object) -> None:
     ("read it with `split='line'`", "read it with --split line"),
     ("pass `encoding_errors='replace'|'skip'`", "pass --encoding-errors replace|skip"),
     ("raise `max_document_bytes`", "raise --max-document-mb"),
-    ("raise `max_document_bytes=2048`", "raise `max_document_bytes=2048`"),  # bytes are not MiB
+    ("raise `max_document_bytes=3145728` or more", "raise --max-document-mb 3 or more"),  # MiB
     ("check `corpus`", "check CORPUS"),
     ("`seq_len` must be ≥ 2", "`seq_len` must be ≥ 2"),  # not this command's: left in Python
     ("`ray start --head`", "`ray start --head`"),

@@ -62,12 +62,12 @@ def test_one_long_line_over_the_cap_gets_advice_that_works_under_either_split(tm
             list(read_texts([path], ReadOptions(split=split, max_document_bytes=1 << 20)))  # type: ignore[arg-type]
         messages[split] = str(err.value)
     for message in messages.values():
-        assert message.startswith(f"{path}: ") and "--max-document-mb 3 or more" in message, message
-        assert "read it with split=" not in message, message  # no pointing at the other split
+        assert message.startswith(f"{path}: ") and "`max_document_bytes=3145728` or more" in message, message
+        assert "`split=" not in message, message  # no pointing at the other split
     # where the other split does help, it is still the advice
     lines = tmp_path / "lines.txt"
     lines.write_text("short line\n" * 60_000)
-    with pytest.raises(InputError, match=r"read it with split='line' or 'paragraph'"):
+    with pytest.raises(InputError, match=r"read it with `split='line'` or 'paragraph'"):
         list(read_texts([lines], ReadOptions(split="file", max_document_bytes=500_000)))
 
 

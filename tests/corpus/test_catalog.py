@@ -177,7 +177,7 @@ def test_mirror_only_corpus_says_so(tmp_path: Path) -> None:
         get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "c", mirror=tmp_path)
     message = str(err.value)
     assert message.startswith("toy/a.txt.zst is available from a mirror only")
-    assert "--mirror DIR" in message and "\n" not in message
+    assert "`mirror=DIR`" in message and "\n" not in message
     (tmp_path / "toy").mkdir()
     (tmp_path / "toy" / "a.txt.zst").write_bytes(b"abc")
     assert get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "c", mirror=tmp_path) == \
@@ -312,7 +312,7 @@ def test_offline_is_one_line_with_url_and_fix(tmp_path: Path, server: Server) ->
         get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "c", mirror=tmp_path)
     message = str(err.value)
     assert message.startswith("cannot download toy/a.txt from http://127.0.0.1:1/a (")
-    assert "--mirror DIR" in message and cat.MIRROR_ENV in message and "\n" not in message
+    assert "`mirror=DIR`" in message and cat.MIRROR_ENV in message and "\n" not in message
     catalog = make_catalog(tmp_path, {"toy/b.txt": entry(B, server.url + "/missing")})
     with pytest.raises(CorpusUnavailableError, match="HTTP 404"):
         get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "c", mirror=tmp_path)
@@ -423,7 +423,7 @@ def test_debian_package_member_is_unpacked_and_verified(tmp_path: Path, server: 
                                                              transform="gunzip")})
         with pytest.raises(ChecksumError, match=expected) as err:
             get_corpus("toy", catalog=catalog, cache_dir=tmp_path / "d", mirror=tmp_path)
-        assert "\n" not in str(err.value) and "--mirror DIR" in str(err.value)
+        assert "\n" not in str(err.value) and "`mirror=DIR`" in str(err.value)
         assert files_under(tmp_path / "d") in ([], ["verified.json"])
     catalog = make_catalog(tmp_path, {"toy/z.txt": entry(text + b"!", url, transform="gunzip",
                                                          members="usr/share/doc/x/x.de.txt.gz")})
@@ -491,7 +491,7 @@ def test_unwritable_cache_is_one_line(tmp_path: Path, server: Server) -> None:
     with pytest.raises(TokkitError) as err:
         get_corpus("toy", catalog=catalog, cache_dir=not_a_dir, mirror=tmp_path)
     assert str(err.value).startswith(f"cannot write to the corpus cache {not_a_dir} (")
-    assert "--cache-dir DIR" in str(err.value)
+    assert "`cache_dir=DIR`" in str(err.value)
     mirror = tmp_path / "mirror"
     (mirror / "toy").mkdir(parents=True)
     (mirror / "toy" / "a.txt").write_bytes(A)

@@ -132,7 +132,7 @@ def test_invalid_utf8_names_file_and_offset(tmp_path: Path, suffix: str, split: 
     message = str(err.value)
     assert err.value.offset == BAD_AT and err.value.path == str(f)
     assert f"{f}: invalid UTF-8" in message and f"byte offset {BAD_AT}" in message
-    assert "--encoding-errors" in message and "\n" not in message
+    assert "`encoding_errors=" in message and "\n" not in message
     assert ("decompressed" in message) == (suffix != ".txt")
 
 
@@ -231,7 +231,7 @@ def test_huge_line_is_a_clear_error_with_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     message = str(err.value)
     assert f"{f}: a line at byte offset 6 is larger than max_document_bytes=4,194,304" in message
-    assert "--max-document-mb 41 or more" in message and "\n" not in message
+    assert "`max_document_bytes=42991616` or more" in message and "\n" not in message
     assert "split='file'" not in message  # the file holds the line: that split is over the cap too
     assert peak < 3 * cap
 
@@ -395,7 +395,7 @@ def test_jsonl_bad_line_and_missing_field(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         texts([g])
     assert str(err.value) == (f"{g}:line 2: no field 'text' (fields: body, id); "
-                              "pass --text-field NAME")
+                              "pass `text_field=NAME`")
     h = write(tmp_path / "num.jsonl", b'{"text": 5}\n')
     with pytest.raises(InputError, match="is a int, not a string"):
         texts([h])

@@ -12,11 +12,12 @@ from __future__ import annotations
 import ast
 import logging
 import re
+from collections.abc import Callable
 
 import click
 
 ALIASES: dict[str, str] = {
-    "max_document_bytes": "max_document_mb",  # the library counts bytes, the flag MiB (no value given)
+    "max_document_bytes": "max_document_mb",  # bytes → MiB: UNITS
     "output_dir": "output",
     "special_tokens": "special",  # train-*
     "tokenizer": "tokenizer_path",  # shard
@@ -40,15 +41,22 @@ def speak_flags(message: str, command: click.Command | None) -> str:
     def flag(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
         param = params.get(name) or params.get(ALIASES.get(name, ""))
-        if param is None or (value is not None and param.name != name and name in _UNIT_CHANGES):
+        if param is None:
             return match.group(0)
+        if value is not None and param.name != name and name in UNITS:
+            value = UNITS[name](value)
         return _spelled(param, value)
 
     return _REFERENCE.sub(flag, message)
 
 
-_UNIT_CHANGES = {"max_document_bytes"}
-"""Aliases whose values differ in unit: a reference with a value stays in Python."""
+def _mib(value: str) -> str:
+    mib = int(value) / (1 << 20)
+    return f"{mib:g}"
+
+
+UNITS: dict[str, Callable[[str], str]] = {"max_document_bytes": _mib}
+"""Library argument → the value its flag takes for the library's value (the flag counts MiB)."""
 
 
 def _spelled(param: click.Parameter, value: str | None) -> str:

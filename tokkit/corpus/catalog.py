@@ -200,7 +200,7 @@ def default_cache_dir() -> Path:
 def mirror_candidates(mirror: str | Path | None = None) -> list[tuple[Path, str]]:
     """The mirror to look in, with how it was chosen (for messages)."""
     if mirror is not None:
-        return [(Path(mirror).expanduser().absolute(), "--mirror")]
+        return [(Path(mirror).expanduser().absolute(), "`mirror`")]
     env = os.environ.get(MIRROR_ENV)
     if env:
         return [(Path(env).expanduser().absolute(), f"${MIRROR_ENV}")]
@@ -312,7 +312,7 @@ def member_pattern(glob: str) -> re.Pattern[str]:
 
 
 def _offline_hint() -> str:
-    return (f"if this machine is offline, pass --mirror DIR (a copy of the corpora) or set "
+    return (f"if this machine is offline, pass `mirror=DIR` (a copy of the corpora) or set "
             f"{MIRROR_ENV}")
 
 
@@ -359,7 +359,7 @@ def _mismatch(f: CatalogFile, origin: str, size: int, digest: str) -> ChecksumEr
     return ChecksumError(
         f"{f.path}: {origin} gives {size:,} bytes with sha256 {digest[:12]}…, the catalog "
         f"expects {f.bytes:,} bytes with {f.sha256[:12]}… (the upstream file changed?); nothing "
-        "was saved; use --mirror DIR with a verified copy")
+        "was saved; use `mirror=DIR` with a verified copy")
 
 
 def _install(data: bytes, f: CatalogFile, cache_root: Path, origin: str,
@@ -412,7 +412,7 @@ def _extract_members(archive: Path, pattern: str, url: str) -> tuple[bytes, int]
                                      f"{_offline_hint()}") from None
     if not names:
         raise ChecksumError(f"{url}: no member matches {pattern} (the repository changed?); "
-                            "use --mirror DIR with a verified copy")
+                            "use `mirror=DIR` with a verified copy")
     return b"".join(parts), len(names)
 
 
@@ -434,7 +434,7 @@ def _download_deb(f: CatalogFile, cache_root: Path, stamps: _Stamps, progress: P
         try:
             data = read_deb_member(tmp, f.members, gunzip=f.transform == "gunzip")
         except DebArchiveError as err:
-            raise ChecksumError(f"{f.url}: {err} (the package changed?); use --mirror DIR with "
+            raise ChecksumError(f"{f.url}: {err} (the package changed?); use `mirror=DIR` with "
                                 "a verified copy") from None
         _install(data, f, cache_root, f"{f.members} of {f.url}", stamps)
 
@@ -443,7 +443,7 @@ def _mirror_only(files: Sequence[CatalogFile]) -> CorpusUnavailableError:
     f = files[0]
     return CorpusUnavailableError(
         f"{f.path} is available from a mirror only (it was cut from {f.source}, which publishes "
-        f"no file with these bytes); pass --mirror DIR (a folder holding {f.path.split('/')[0]}/) "
+        f"no file with these bytes); pass `mirror=DIR` (a folder holding {f.path.split('/')[0]}/) "
         f"or set {MIRROR_ENV}")
 
 
@@ -475,7 +475,7 @@ def _fetch_one(corpus: Corpus, *, mirror: str | Path | None, cache_root: Path, v
     tried: list[str] = []
     for root, how in mirror_candidates(mirror):
         if not root.is_dir():
-            if how == "--mirror" or how.startswith("$"):
+            if how == "`mirror`" or how.startswith("$"):
                 raise InputError(f"{root}: the corpus mirror ({how}) is not a directory; "
                                  "pass the folder that holds en/, zh/, ...")
             continue
@@ -510,7 +510,7 @@ def _fetch_one(corpus: Corpus, *, mirror: str | Path | None, cache_root: Path, v
 
 def _unwritable(cache_root: Path, err: OSError) -> TokkitError:
     return TokkitError(f"cannot write to the corpus cache {cache_root} ({err.strerror or err}); "
-                       f"pass --cache-dir DIR (a writable folder) or set {CACHE_ENV}")
+                       f"pass `cache_dir=DIR` (a writable folder) or set {CACHE_ENV}")
 
 
 def _alias_dir(name: str, parts: list[Fetched], catalog: Catalog, cache_root: Path) -> Path:

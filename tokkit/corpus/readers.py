@@ -369,17 +369,17 @@ class _Source:
 
 
 def _mib_for(src: _Source) -> str:
-    """``--max-document-mb`` large enough for the whole file, when its size says (not compressed)."""
+    """``max_document_bytes`` large enough for the whole file (in whole MiB), when its size says (not
+    compressed)."""
     if src.compression:
-        return ""
-    return f" {-(-src.path.stat().st_size // (1 << 20))} or more"
+        return "`max_document_bytes`"
+    return f"`max_document_bytes={-(-src.path.stat().st_size // (1 << 20)) << 20}` or more"
 
 
 def _line_fix(src: _Source) -> str:
     """What to do about a line over the cap. Not split='file': the file holds the line, so it is
     over the cap too (and that advice sent users back here)."""
-    return ("it is not line-oriented text: re-wrap it into lines, or raise max_document_bytes "
-            f"(--max-document-mb{_mib_for(src)})")
+    return f"it is not line-oriented text: re-wrap it into lines, or raise {_mib_for(src)}"
 
 
 def _too_large(src: _Source, what: str, offset: int | None, cap: int, fix: str) -> InputError:
@@ -526,10 +526,9 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats, task: Progr
     if options.split == "file":
         data, newline = _read_capped(src.stream, cap)
         if data is None:
-            fix = ("read it with split='line' or 'paragraph' (--split line), or raise max_document_bytes "
-                   "(--max-document-mb)" if newline else
+            fix = ("read it with `split='line'` or 'paragraph', or raise `max_document_bytes`" if newline else
                    "its first max_document_bytes hold no line break either, so split='line' would not help: "
-                   f"raise max_document_bytes (--max-document-mb{_mib_for(src)})")
+                   f"raise {_mib_for(src)}")
             raise _too_large(src, "the file (one document with split='file')", None, cap, fix)
         text = _decode_unit(data, src.base, src, options, stats, "file")
         src.report(task)
@@ -559,7 +558,7 @@ def _read_text(src: _Source, options: ReadOptions, stats: ReadStats, task: Progr
                 if size > cap:
                     number = index + len(paragraphs)
                     raise _too_large(src, f"paragraph {number} (from line {first_line})", None,
-                                     cap, "read it with split='line' (--split line), or raise max_document_bytes (--max-document-mb)")
+                                     cap, "read it with `split='line'`, or raise `max_document_bytes`")
             elif block:
                 paragraphs.append("\n".join(block))
                 block, size = [], 0
@@ -580,12 +579,12 @@ def _record_text(record: object, src: _Source, where: str, options: ReadOptions)
     if options.text_field not in record:
         fields = ", ".join(sorted(record)[:8]) or "none"
         raise InputError(f"{src.path}:{where}: no field '{options.text_field}' (fields: {fields}); "
-                         "pass --text-field NAME")
+                         "pass `text_field=NAME`")
     value = record[options.text_field]
     if value is None or isinstance(value, str):
         return value
     raise InputError(f"{src.path}:{where}: field '{options.text_field}' is a "
-                     f"{type(value).__name__}, not a string; pass --text-field NAME")
+                     f"{type(value).__name__}, not a string; pass `text_field=NAME`")
 
 
 def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
@@ -601,7 +600,7 @@ def _read_jsonl(src: _Source, options: ReadOptions, stats: ReadStats, task: Prog
         start, offset = offset, offset + len(line)
         if len(line) > cap and not line.endswith(b"\n"):
             raise _too_large(src, f"record on line {lineno}", start, cap,
-                             "split the record or raise max_document_bytes (--max-document-mb)")
+                             "split the record or raise `max_document_bytes`")
         if not line.strip():
             continue
         raw = _decode_unit(line, start, src, options, stats, "record")
@@ -691,12 +690,12 @@ def _read_parquet(src: _Source, options: ReadOptions, stats: ReadStats,
     if options.text_field not in schema.names:
         fields = ", ".join(schema.names[:8])
         raise InputError(f"{src.path}: no column '{options.text_field}' (columns: {fields}); "
-                         "pass --text-field NAME")
+                         "pass `text_field=NAME`")
     kind = schema.field(options.text_field).type
     is_string_view = getattr(pa.types, "is_string_view", lambda _: False)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_string_view(kind)):
         raise InputError(f"{src.path}: column '{options.text_field}' holds {kind}, not strings; "
-                         "pass --text-field NAME")
+                         "pass `text_field=NAME`")
     first = 0
     rows = max(1, pf.metadata.num_rows)
     size = src.path.stat().st_size

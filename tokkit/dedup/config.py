@@ -70,36 +70,36 @@ class DedupConfig:
     def check(self) -> DedupConfig:
         """Raise :class:`InputError` on nonsensical values; return self for chaining."""
         if not 0.0 < self.threshold <= 1.0:
-            raise InputError(f"--threshold {self.threshold}: must be in (0, 1], e.g. 0.8")
+            raise InputError(f"`threshold={self.threshold!r}`: must be in (0, 1], e.g. 0.8")
         if not 2 <= self.num_perm <= 4096:
-            raise InputError(f"--num-perm {self.num_perm}: must be between 2 and 4096, e.g. 128")
+            raise InputError(f"`num_perm={self.num_perm!r}`: must be between 2 and 4096, e.g. 128")
         if not 1 <= self.ngram <= 64:
-            raise InputError(f"--ngram {self.ngram}: must be between 1 and 64, e.g. 5")
+            raise InputError(f"`ngram={self.ngram!r}`: must be between 1 and 64, e.g. 5")
         if self.unit not in ("auto", "char", "word"):
-            raise InputError(f"--unit {self.unit}: choose auto, char or word")
+            raise InputError(f"`unit={self.unit!r}`: choose auto, char or word")
         if self.granularity not in ("document", "paragraph"):
-            raise InputError(f"--granularity {self.granularity}: choose document or paragraph")
+            raise InputError(f"`granularity={self.granularity!r}`: choose document or paragraph")
         if self.keep not in ("first", "longest"):
-            raise InputError(f"--keep {self.keep}: choose first or longest")
+            raise InputError(f"`keep={self.keep!r}`: choose first or longest")
         if not 0.0 <= self.cjk_ratio <= 1.0:
             raise InputError(f"cjk_ratio {self.cjk_ratio}: must be in [0, 1]")
         if self.verify not in ("exact", "estimate"):
-            raise InputError(f"--verify {self.verify}: choose exact or estimate")
+            raise InputError(f"`verify={self.verify!r}`: choose exact or estimate")
         if (self.bands is None) != (self.rows is None):
-            raise InputError("give both --bands and --rows, or neither (then they are optimised)")
+            raise InputError("give both `bands` and `rows`, or neither (then they are optimised)")
         if self.bands is not None and self.rows is not None and (
             self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm
         ):
             raise InputError(
-                f"--bands {self.bands} x --rows {self.rows} must be >= 1 and fit in --num-perm {self.num_perm}"
+                f"`bands={self.bands!r}` x `rows={self.rows!r}` must be >= 1 and fit in `num_perm={self.num_perm!r}`"
             )
         if not (self.false_positive_weight >= 0 and self.false_negative_weight >= 0
                 and self.false_positive_weight + self.false_negative_weight > 0):
             raise InputError("LSH false positive/negative weights must be >= 0 and not both 0")
         if self.min_length < 0:
-            raise InputError(f"--min-length {self.min_length}: must be >= 0 characters")
+            raise InputError(f"`min_length={self.min_length!r}`: must be >= 0 characters")
         if self.near_min_words < 0:
-            raise InputError(f"--near-min-words {self.near_min_words}: must be >= 0")
+            raise InputError(f"`near_min_words={self.near_min_words!r}`: must be >= 0")
         if self.batch_docs < 1 or self.batch_chars < 1:
             raise InputError("batch sizes must be positive")
         if not (self.exact or self.near):
