@@ -108,6 +108,13 @@ def test_words_come_back_merged() -> None:
     assert len(words[0]) < 600
 
 
+def test_a_long_chunk_without_a_frequent_pair_gives_the_byte_alphabet() -> None:
+    """No pair of a long chunk reaches min_frequency: the linked path records nothing (it raised
+    IndexError on its empty position list)."""
+    tok = BPETrainer(BPEConfig(vocab_size=300, min_frequency=5000, workers=1)).train(["x" * 2000])
+    assert tok.vocab_size == 256 and tok.merges == []
+
+
 def _train_seconds(run: int) -> float:
     text = "汉字" * (run // 2) + " word" * 100
     best = float("inf")

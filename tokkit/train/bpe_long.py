@@ -83,6 +83,8 @@ class LongChunks:
         self._symbols = None
         kept = np.isin(codes, keep)
         codes, nodes = codes[kept], nodes[kept].astype(np.int32)
+        if not len(codes):  # no pair reaches min_frequency: nothing to record
+            return
         order = np.argsort(codes, kind="stable")
         codes, nodes = codes[order], nodes[order]
         bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
