@@ -4,7 +4,7 @@ The encoder merges a chunk one rank at a time with ``str.replace`` (all sites of
 pass). Each rank costs a pass over the chunk, so a chunk whose merging pops many ranks would cost
 O(n × ranks): past a budget of passes the merge goes on in a linked list with a heap of merge
 sites (O(log n) per merge). These tests count the passes (``str.replace`` calls, seen through
-``sys.setprofile``) and hold both paths to the readable twin, :func:`merge_by_rank`.
+``sys.setprofile``) and hold both paths to the readable twin, :func:`tokkit.train.reference.bpe.encode`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokkit.models.bpe import ByteLevelBPETokenizer
-from tokkit.models.bpe_reference import merge_by_rank
 from tokkit.train.bpe import BPETrainer
 from tokkit.train.config import BPEConfig
+from tokkit.train.reference import bpe
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +72,14 @@ def test_passes_over_a_diverse_chunk_are_budgeted(dracula: ByteLevelBPETokenizer
     tok = fresh(dracula)
     calls = replace_calls(lambda: tok.encode(text))
     assert calls <= 4 * 64 + 8  # the budget: 64 passes over the chunk, counted in characters
-    assert tok.encode(text) == merge_by_rank(tok, text)
+    assert tok.encode(text) == bpe.encode(tok, text)
 
 
 @pytest.mark.parametrize("text", [" " * 5000, "x" * 5000, "ab" * 3000, "\n\n " * 2000, "中" * 3000,
                                   "🎉" * 1000, "aaab" * 1500])
 def test_long_runs_equal_the_twin(dracula: ByteLevelBPETokenizer, text: str) -> None:
     ids = fresh(dracula).encode(text)
-    assert ids == merge_by_rank(dracula, text)
+    assert ids == bpe.encode(dracula, text)
     assert dracula.decode(ids) == text
 
 
@@ -92,7 +92,7 @@ def test_linked_merge_equals_the_replace_merge(dracula: ByteLevelBPETokenizer, s
     """Both merge paths, on any byte symbols, give what the twin gives."""
     raw = dracula._byte_symbols(symbols)
     assert dracula._merge_linked(raw) == dracula._merge(raw, budget=1 << 60)
-    assert list(map(ord, dracula._merge_linked(raw))) == merge_by_rank(dracula, symbols, whole=True)
+    assert list(map(ord, dracula._merge_linked(raw))) == bpe.encode(dracula, symbols, whole=True)
 
 
 @settings(max_examples=100, deadline=None)
@@ -113,4 +113,4 @@ def test_reused_ids_keep_the_replace_semantics(dracula: ByteLevelBPETokenizer) -
         text = "".join(rng.choices("etaoin sh", k=rng.randint(3, 200)))
         raw = tok._byte_symbols(text)
         assert tok._merge_linked(raw) == tok._merge(raw, budget=1 << 60)
-        assert list(map(ord, tok._merge_linked(raw))) == merge_by_rank(tok, text, whole=True)
+        assert list(map(ord, tok._merge_linked(raw))) == bpe.encode(tok, text, whole=True)

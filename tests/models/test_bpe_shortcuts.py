@@ -3,14 +3,14 @@
 Text with non-ASCII characters is cut into pieces at boundaries no token can lie across, and a
 character is merged on its own first unless a token can cut it. Both rest on an index of where
 tokens cut characters (:class:`tokkit.models.bpe._Boundaries`), checked here against brute
-force, and the ids against an independent reference merge and against ``tokenizers``.
+force, and the ids against the readable twin (:func:`tokkit.train.reference.bpe.encode`) and against
+``tokenizers``.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
 from tokkit.models.bpe import _FREE, ByteLevelBPETokenizer, _ascii_pairs, _starting_with
-from tokkit.models.bpe_bytes import BYTE_RANK, repair_surrogates
 from tokkit.train.bpe import BPETrainer
 from tokkit.train.config import BPEConfig
 from tokkit.train.pretokenize import resolve_pattern
+from tokkit.train.reference import bpe
 
 # Han characters sharing lead bytes (E4 B8 .., E6 AF ..), so byte-level merges cut them
 # every which way; with punctuation, Latin, two-byte letters, emoji and a ZWJ sequence.
@@ -85,37 +85,6 @@ def real(corpora: Path) -> ByteLevelBPETokenizer:
             if size > 150_000:
                 break
     return hf_trained(lines, 6000)
-
-
-def reference(tok: ByteLevelBPETokenizer, text: str) -> list[int]:
-    """The plain merge, written out: per chunk, merge every occurrence of the lowest-ranked pair
-    present (left to right, not overlapping) until no pair has a rank."""
-    offset = len(tok.special_tokens)
-    rank = {pair: r for r, pair in enumerate(tok.merges)}  # a later duplicate wins
-    id_of: dict[bytes, int] = {}
-    for id in range(tok.vocab_size):
-        id_of.setdefault(tok.token_bytes(id), id)
-    result = [id_of[tok.token_bytes(a) + tok.token_bytes(b)] for a, b in tok.merges]
-    ids: list[int] = []
-    for chunk in tok._split(repair_surrogates(text)):
-        symbols = [offset + BYTE_RANK[b] for b in chunk.encode("utf-8")]
-        while True:
-            ranks = [rank[p] for p in pairwise(symbols) if p in rank]
-            if not ranks:
-                break
-            best = min(ranks)
-            pair, new = tok.merges[best], result[best]
-            merged, k = [], 0
-            while k < len(symbols):
-                if k + 1 < len(symbols) and (symbols[k], symbols[k + 1]) == pair:
-                    merged.append(new)
-                    k += 2
-                else:
-                    merged.append(symbols[k])
-                    k += 1
-            symbols = merged
-        ids += symbols
-    return ids
 
 
 def fresh(tok: ByteLevelBPETokenizer) -> ByteLevelBPETokenizer:
@@ -203,7 +172,7 @@ def test_code_points_starting_with_a_prefix_form_a_range(code_point: int) -> Non
 @given(text=st.text(st.sampled_from(ALPHABET + RARE_END[:9] + RARE_START[::25]), max_size=120)
        | st.text(max_size=60))
 def test_ids_equal_the_reference_merge(synthetic: ByteLevelBPETokenizer, text: str) -> None:
-    assert synthetic.encode(text) == reference(synthetic, text)
+    assert synthetic.encode(text) == bpe.encode(synthetic, text)
 
 
 @settings(max_examples=200, deadline=None)
@@ -220,7 +189,7 @@ def test_adversarial_text(synthetic: ByteLevelBPETokenizer, text: str) -> None:
     assert ids == hf_of(synthetic).encode(text, add_special_tokens=False).ids
     assert synthetic.decode(ids) == text
     if len(text) <= 1000:
-        assert ids == reference(synthetic, text)
+        assert ids == bpe.encode(synthetic, text)
 
 
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
@@ -259,7 +228,7 @@ def test_lone_surrogates_in_the_vocabulary() -> None:
     tok = BPETrainer(BPEConfig(vocab_size=400, min_frequency=1, workers=1)).train(lines)
     assert tok._shortcuts
     for text in [*lines[:50], "\ud800中" * 50, "中\udbff\udc00文" * 30]:
-        assert tok.encode(text) == reference(tok, text) == plain(tok).encode(text)
+        assert tok.encode(text) == bpe.encode(tok, text) == plain(tok).encode(text)
 
 
 def test_reused_ids_turn_the_shortcuts_off(synthetic: ByteLevelBPETokenizer) -> None:
@@ -268,12 +237,12 @@ def test_reused_ids_turn_the_shortcuts_off(synthetic: ByteLevelBPETokenizer) -> 
     tok = ByteLevelBPETokenizer([*merges, merges[40]], pattern="gpt4")
     assert not tok._shortcuts
     for text in ADVERSARIAL[3:]:
-        assert tok.encode(text[:400]) == reference(tok, text[:400])
+        assert tok.encode(text[:400]) == bpe.encode(tok, text[:400])
 
 
 def test_separator_in_text_takes_the_chunk_path(synthetic: ByteLevelBPETokenizer) -> None:
     text = f"中文{_FREE}比毕，毙{_FREE}"
-    assert synthetic.encode(text) == reference(synthetic, text)
+    assert synthetic.encode(text) == bpe.encode(synthetic, text)
     assert synthetic.decode(synthetic.encode(text)) == text
 
 
@@ -283,9 +252,9 @@ def test_runs_of_unseen_chunks_between_cached_ones(synthetic: ByteLevelBPETokeni
     tok = ByteLevelBPETokenizer(synthetic.merges, pattern="gpt4")
     tok.encode("中文，比毕")  # cached chunks that later split runs of unseen ones
     text = "丁七，中文，比毕万丈 abc，三上下 中文，丐丑专 12 世丘，比毕"
-    assert tok.encode(text) == reference(tok, text) == tok.encode(text)
+    assert tok.encode(text) == bpe.encode(tok, text) == tok.encode(text)
     tok.encode("x é y")
     assert " é" in tok._cache  # a lone unseen chunk is remembered
     text = "слово и слово, ещё слово 中文比毕"
-    assert tok.encode(text) == reference(tok, text)
+    assert tok.encode(text) == bpe.encode(tok, text)
     assert {" и", " слово", " ещё"} <= tok._cache.keys()  # words after a space recur: remembered

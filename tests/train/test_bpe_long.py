@@ -1,13 +1,12 @@
-"""Long chunks in the merge loop: the linked path learns the string path's merges, the naive
-recount's merges, and a long run of letters costs linear time. The compiled loop
-(:mod:`tokkit.train.bpe_merge_numba`) learns the same merges."""
+"""Long chunks in the merge loop: the linked path learns the string path's merges and the
+readable twin's (:mod:`tokkit.train.reference.bpe`), and a long run of letters costs linear time.
+The compiled loop (:mod:`tokkit.train.bpe_merge_numba`) learns the same merges."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections import Counter
-from itertools import pairwise
 
 import pytest
 
@@ -17,45 +16,9 @@ from tokkit.train.bpe import BPETrainer, _symbol_words
 from tokkit.train.bpe_merge import learn_merges
 from tokkit.train.bpe_merge_numba import available, learn_merges_compiled
 from tokkit.train.config import BPEConfig
+from tokkit.train.reference import bpe
 
 needs_numba = pytest.mark.skipif(not available(), reason="numba is not installed (tokkit[fast])")
-
-
-def naive_merges(chunks: Counter[str], vocab_size: int, min_frequency: int) -> list[tuple[int, int, int]]:
-    """The specification, slowly: recount every pair before each merge, merge leftmost first."""
-    tokens, ids_by_bytes = base_vocabulary([])
-    table, _ = _symbol_words(chunks, 0)
-    words = [[ord(c) for c in word] for word in table]
-    weights = list(chunks.values())
-    merges = []
-    while len(tokens) < vocab_size:
-        counts: Counter[tuple[int, int]] = Counter()
-        for word, weight in zip(words, weights, strict=True):
-            for pair in pairwise(word):
-                counts[pair] += weight
-        if not counts:
-            break
-        (left, right), count = min(counts.items(), key=lambda item: (-item[1], item[0]))
-        if count < max(1, min_frequency):
-            break
-        merged = tokens[left] + tokens[right]
-        new = ids_by_bytes.get(merged)
-        if new is None:
-            new = len(tokens)
-            tokens.append(merged)
-            ids_by_bytes[merged] = new
-        merges.append((left, right, new))
-        for k, word in enumerate(words):
-            out, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and word[i] == left and word[i + 1] == right:
-                    out.append(new)
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            words[k] = out
-    return merges
 
 
 def fast_merges(chunks: Counter[str], vocab_size: int, min_frequency: int, long_chunk: int) -> list[tuple[int, int, int]]:
@@ -81,9 +44,9 @@ def random_chunks(seed: int) -> Counter[str]:
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_linked_path_learns_the_naive_merges(seed: int) -> None:
+def test_linked_path_learns_the_twins_merges(seed: int) -> None:
     chunks = random_chunks(seed)
-    expected = naive_merges(chunks, 330, 1)
+    expected = bpe.learn_merges(chunks, 330, min_frequency=1)
     assert fast_merges(chunks, 330, 1, long_chunk=1 << 30) == expected  # strings only
     assert fast_merges(chunks, 330, 1, long_chunk=0) == expected  # linked only
     assert fast_merges(chunks, 330, 1, long_chunk=6) == expected  # both
@@ -154,7 +117,7 @@ def compiled(chunks: Counter[str], vocab_size: int, min_frequency: int) -> tuple
 @pytest.mark.parametrize("seed", range(30))
 def test_compiled_learns_the_python_merges(seed: int) -> None:
     chunks = random_chunks(seed)
-    assert compiled(chunks, 330, 1)[0] == naive_merges(chunks, 330, 1)
+    assert compiled(chunks, 330, 1)[0] == bpe.learn_merges(chunks, 330, min_frequency=1)
     assert compiled(chunks, 400, 3)[0] == fast_merges(chunks, 400, 3, long_chunk=1 << 30)
 
 

@@ -1,8 +1,8 @@
-"""Unigram training: the numeric core against brute force, runs, seeds, sizes, bad input."""
+"""Unigram training: the numeric core, runs, seeds, sizes, bad input (the lattice against its
+readable twin: tests/train/test_reference_twins.py)."""
 
 from __future__ import annotations
 
-import itertools
 import math
 import unicodedata
 from pathlib import Path
@@ -13,69 +13,7 @@ import pytest
 from tokkit.errors import InputError
 from tokkit.train.config import UnigramConfig
 from tokkit.train.unigram import UnigramTrainer, digamma
-from tokkit.train.unigram_lattice import HashTable, Lattice, _logsumexp, string_hashes
-
-
-def brute_force(runs: list[str], counts: list[float], vocab: list[str], logp: np.ndarray):  # type: ignore[no-untyped-def]
-    """Expected piece counts and log-likelihood by enumerating every segmentation."""
-    index = {p: i for i, p in enumerate(vocab)}
-    expected = np.zeros(len(vocab))
-    loglik = 0.0
-    for run, count in zip(runs, counts, strict=True):
-        segs = []
-        for cuts in itertools.product([False, True], repeat=len(run) - 1):
-            bounds = [0, *[i + 1 for i, c in enumerate(cuts) if c], len(run)]
-            parts = [run[a:b] for a, b in itertools.pairwise(bounds)]
-            if all(p in index for p in parts):
-                segs.append((sum(logp[index[p]] for p in parts), parts))
-        z = math.log(sum(math.exp(s) for s, _ in segs))
-        loglik += count * z
-        for s, parts in segs:
-            for p in parts:
-                expected[index[p]] += count * math.exp(s - z)
-    return expected, loglik
-
-
-def lattice_of(runs: list[str], counts: list[float], vocab: list[str]) -> Lattice:
-    order = sorted(range(len(runs)), key=lambda i: -len(runs[i]))
-    runs = [runs[i] for i in order]
-    lengths = np.array([len(r) for r in runs])
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    table = HashTable.build(string_hashes(vocab, 16), np.array([len(p) for p in vocab]),
-                            np.ones(len(vocab), dtype=bool), 16)
-    return Lattice.build("".join(runs), starts, lengths, np.array([counts[i] for i in order], dtype=float),
-                         table, 16)
-
-
-def test_forward_backward_and_viterbi_match_brute_force() -> None:
-    rng = np.random.default_rng(0)
-    vocab = ["▁", "a", "b", "c", "▁a", "ab", "bc", "abc", "ca", "▁ab", "bca", "cab", "aa"]
-    runs = ["▁abcab", "abc", "▁a", "cabcaab", "b", "▁aabca", "bcabcabcaa"]
-    counts = [3.0, 1.0, 7.0, 2.0, 5.0, 1.0, 2.0]
-    logp = np.log(rng.dirichlet(np.ones(len(vocab))))
-    lat = lattice_of(runs, counts, vocab)
-    expected, loglik = lat.forward_backward(logp)
-    want_expected, want_loglik = brute_force(runs, counts, vocab, logp)
-    assert expected == pytest.approx(want_expected, rel=1e-9)
-    assert loglik == pytest.approx(want_loglik, rel=1e-12)
-    tok_runs, tok_pieces, scores = lat.viterbi(logp)
-    order = sorted(range(len(runs)), key=lambda i: -len(runs[i]))
-    for r, original in enumerate(order):
-        pieces = [vocab[p] for rr, p in zip(tok_runs, tok_pieces, strict=True) if rr == r][::-1]
-        assert "".join(pieces) == runs[original]
-        best = max(s for s, _ in [(sum(logp[vocab.index(p)] for p in pieces), 0)])
-        assert scores[r] == pytest.approx(best)
-    # dropping a piece removes its edges and leaves a valid lattice
-    alive = np.ones(len(vocab), dtype=bool)
-    alive[vocab.index("abc")] = False
-    lat.keep_pieces(alive)
-    kept = [p for p, a in zip(vocab, alive, strict=True) if a]
-    sub = np.array([logp[vocab.index(p)] for p in kept])
-    expected, loglik = lat.forward_backward(logp)
-    want_expected, want_loglik = brute_force(runs, counts, kept, sub)
-    assert loglik == pytest.approx(want_loglik, rel=1e-12)
-    assert expected[alive] == pytest.approx(want_expected, rel=1e-9)
-    assert expected[vocab.index("abc")] == 0
+from tokkit.train.unigram_lattice import _logsumexp
 
 
 def test_logsumexp_falls_back_to_the_max_when_exp_overflows_or_vanishes() -> None:

@@ -1,54 +1,16 @@
-"""WordPiece training: the likelihood score, exact against a brute-force reference, bad input."""
+"""WordPiece training: the likelihood score, exact against the readable twin
+(:mod:`tokkit.train.reference.wordpiece`), bad input."""
 
 from __future__ import annotations
 
-import itertools
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tokkit.errors import InputError
-from tokkit.models.wordpiece_normalize import bert_pretokenize
 from tokkit.train.config import WordPieceConfig
+from tokkit.train.reference import wordpiece
 from tokkit.train.wordpiece import WordPieceTrainer
-
-
-def reference_vocab(texts: list[str], config: WordPieceConfig) -> list[str]:
-    """The textbook algorithm: recompute every pair's score after every merge (slow, obvious)."""
-    counts = Counter(w for t in texts for w in bert_pretokenize(t))
-    words = {w: [w[0], *("##" + c for c in w[1:])] for w in counts}
-    vocab = list(config.special_tokens)
-    vocab += sorted({w[0] for w in counts} - set(vocab))
-    vocab += sorted({"##" + c for w in counts for c in w[1:]} - set(vocab))
-    while len(vocab) < config.vocab_size:
-        symbols: Counter[str] = Counter()
-        pairs: Counter[tuple[str, str]] = Counter()
-        for w, split in words.items():
-            for s in split:
-                symbols[s] += counts[w]
-            for p in itertools.pairwise(split):
-                pairs[p] += counts[w]
-        ids = {s: i for i, s in enumerate(vocab)}
-        live = [(p, c) for p, c in pairs.items() if c >= config.min_frequency]
-        if not live:
-            break
-        (a, b), _ = min(live, key=lambda pc: (-pc[1] / (symbols[pc[0][0]] * symbols[pc[0][1]]),
-                                             -pc[1], ids[pc[0][0]], ids[pc[0][1]]))
-        merged = a + b.removeprefix("##")
-        if merged not in ids:
-            vocab.append(merged)
-        for w, split in words.items():
-            out, i = [], 0
-            while i < len(split):
-                if i + 1 < len(split) and split[i] == a and split[i + 1] == b:
-                    out.append(merged)
-                    i += 2
-                else:
-                    out.append(split[i])
-                    i += 1
-            words[w] = out
-    return vocab
 
 
 def test_hand_worked_example() -> None:
@@ -67,12 +29,12 @@ def test_hand_worked_example() -> None:
 
 
 def test_exactly_the_reference_merges(corpora: Path) -> None:
-    """Same vocabulary, in the same order, as the brute-force algorithm (the slack heap is exact)."""
+    """Same vocabulary, in the same order, as the twin (the slack heap is exact)."""
     text = (corpora / "en" / "pride_and_prejudice.txt").read_text(encoding="utf-8")[:15_000]
     text += (corpora / "zh" / "三字经.txt").read_text(encoding="utf-8")[:1000]
     texts = text.splitlines()
     config = WordPieceConfig(vocab_size=700)
-    assert WordPieceTrainer(config).train(texts).vocab == reference_vocab(texts, config)
+    assert WordPieceTrainer(config).train(texts).vocab == wordpiece.train_vocab(texts, config)
 
 
 def test_stats_and_exact_size(corpora: Path) -> None:
@@ -100,7 +62,7 @@ def test_single_repeated_character() -> None:
     config = WordPieceConfig(vocab_size=12, min_frequency=1)
     tok = WordPieceTrainer(config).train(texts)
     # a=3 and ##a=297: (a, ##a) scores 3/(3·297) > (##a, ##a) 294/297², so words grow from the left
-    assert tok.vocab[5:] == reference_vocab(texts, config)[5:] == [
+    assert tok.vocab[5:] == wordpiece.train_vocab(texts, config)[5:] == [
         "a", "##a", "aa", "aaa", "aaaa", "aaaaa", "aaaaaa"]
     assert tok.decode(tok.encode("a" * 100)) == "a" * 100
 
