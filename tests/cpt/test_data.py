@@ -27,7 +27,7 @@ def test_ranks_split_the_global_batch_without_overlap() -> None:
 
 
 def test_a_batch_smaller_than_one_micro_batch_is_refused() -> None:
-    with pytest.raises(InputError, match="--batch-tokens"):
+    with pytest.raises(InputError, match="`batch_tokens="):
         BatchPlan(sequences=100, seq_len=64, batch_tokens=100, micro_batch=2)
     with pytest.raises(InputError, match="no whole sequence"):
         BatchPlan(sequences=0, seq_len=64, batch_tokens=1000, micro_batch=1)

@@ -61,7 +61,7 @@ def test_resume_continues_with_identical_losses(cpt_assets: dict[str, Path], tmp
 
     with pytest.raises(Crash):
         run_cpt(_config(cpt_assets, tmp_path / "resumed", **settings), display=False, on_step=crash_at_8)
-    with pytest.raises(InputError, match="--resume"):
+    with pytest.raises(InputError, match="`resume=True`"):
         run_cpt(_config(cpt_assets, tmp_path / "resumed", **settings), display=False)
     resumed = run_cpt(_config(cpt_assets, tmp_path / "resumed", **settings), display=False, resume=True)
     assert resumed.resumed_from == 5
@@ -115,9 +115,9 @@ def test_existing_output_and_bad_settings_are_refused(cpt_assets: dict[str, Path
     (tmp_path / "taken" / "x").write_text("x")
     with pytest.raises(OutputExistsError):
         run_cpt(_config(cpt_assets, tmp_path / "taken", steps=1), display=False)
-    with pytest.raises(InputError, match="--lora-r needs --train all"):
+    with pytest.raises(InputError, match=r"`lora_r` needs `train=.all.`"):
         run_cpt(_config(cpt_assets, tmp_path / "o", lora_r=4), display=False)
-    with pytest.raises(InputError, match="--batch-tokens"):
+    with pytest.raises(InputError, match="`batch_tokens="):
         run_cpt(_config(cpt_assets, tmp_path / "o", batch_tokens=16), display=False)
 
 

@@ -25,6 +25,9 @@ ALIASES: dict[str, str] = {
     "model": "model_dir",  # resize-embeddings; cpt's parameter is ``model`` itself
     "zh_vocab_size": "zh_vocab",
     "corpus": "corpora",  # analyze
+    "train": "stage",  # cpt: ``CPTConfig.train`` is its ``--train``
+    "tokenizer_check": "no_tokenizer_check",  # cpt: the negated flags; only their off value is advised
+    "verify_shards": "no_verify",
 }
 """Library argument name → the click parameter name of a command that spells it differently.
 Tried after the name itself, so a command whose parameter has the library's name uses that one."""
@@ -40,7 +43,7 @@ def speak_flags(message: str, command: click.Command | None) -> str:
 
     def flag(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
-        param = params.get(name) or params.get(ALIASES.get(name, ""))
+        param = params.get(name) or params.get(ALIASES.get(name, "")) or _elsewhere(name)
         if param is None:
             return match.group(0)
         if value is not None and param.name != name and name in UNITS:
@@ -48,6 +51,21 @@ def speak_flags(message: str, command: click.Command | None) -> str:
         return _spelled(param, value)
 
     return _REFERENCE.sub(flag, message)
+
+
+ELSEWHERE: dict[str, str] = {"seq_len": "shard", "val_fraction": "shard", "tokenizer": "shard"}
+"""Arguments a message sends the user to another command for (``cpt``: "re-shard with
+`seq_len=512`"): shown as that command's flag when the running one has no such parameter."""
+
+
+def _elsewhere(name: str) -> click.Parameter | None:
+    if name not in ELSEWHERE:
+        return None
+    from tokkit.cli import cli
+
+    other = cli.get_command(click.Context(cli), ELSEWHERE[name])
+    params = {param.name: param for param in other.params} if other is not None else {}
+    return params.get(name) or params.get(ALIASES.get(name, ""))
 
 
 def _mib(value: str) -> str:

@@ -132,7 +132,7 @@ def read_state(directory: Path) -> dict[str, Any]:
 
 def _fix(directory: Path) -> str:
     return (f"delete {directory} to resume from an earlier checkpoint, "
-            "or start over (--force)")
+            "or start over (`force=True`)")
 
 
 def refuse_pickles(directory: Path) -> None:
@@ -161,7 +161,7 @@ def load_checkpoint(
         missing = sorted(expected - set(tensors))[:3]
         raise InputError(
             f"{directory}: the checkpoint's trainable weights do not match this run "
-            f"(e.g. {missing or sorted(set(tensors) - expected)[:3]}); resume with the same --train/--lora-r"
+            f"(e.g. {missing or sorted(set(tensors) - expected)[:3]}); resume with the same `train`/`lora_r`"
         )
     with torch.no_grad():
         for name, tensor in tensors.items():

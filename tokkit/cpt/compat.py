@@ -23,7 +23,7 @@ TOKENIZER_FILES = ("tokkit.json", "tokenizer.json", "tokenizer.model", "spm.mode
 def _model_config(model_dir: str | Path) -> dict[str, Any]:
     path = Path(model_dir) / "config.json"
     if not path.is_file():
-        raise InputError(f"{path}: missing; --model must be a transformers model directory")
+        raise InputError(f"{path}: missing; `model` must be a transformers model directory")
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -54,7 +54,7 @@ def check_compatible(model_dir: str | Path, manifest: Manifest, *, shards: str |
 
     The model directory should carry its tokenizer (``tokenizer.json`` / ``tokenizer.model``, as
     ``tokkit resize-embeddings`` writes it); its vocabulary hash must equal the manifest's. The
-    model may have more rows than the tokenizer has tokens (``--pad-to-multiple-of`` padding),
+    model may have more rows than the tokenizer has tokens (``pad_to_multiple_of`` padding),
     never fewer. Its positions must hold a whole sequence (``seq_len``): past them, rotary or
     learned position embeddings are extrapolated or fail, and the loss is meaningless. With ``require_tokenizer=False`` a model without tokenizer files is accepted when
     its row count equals the vocabulary size.
@@ -64,7 +64,7 @@ def check_compatible(model_dir: str | Path, manifest: Manifest, *, shards: str |
     if positions is not None and manifest.seq_len > positions:
         raise InputError(
             f"{shards}: its sequences are {manifest.seq_len:,} tokens but {model_dir} has "
-            f"{positions:,} positions (max_position_embeddings); re-shard with --seq-len {positions} "
+            f"{positions:,} positions (max_position_embeddings); re-shard with `seq_len={positions}` "
             "or less, or train a model with more positions"
         )
     rows = model_vocab_size(model_dir)
@@ -82,7 +82,7 @@ def check_compatible(model_dir: str | Path, manifest: Manifest, *, shards: str |
         if require_tokenizer:
             raise InputError(
                 f"{model_dir}: no tokenizer files beside the model, so the shards' tokenizer cannot "
-                "be verified; save the tokenizer into the model dir or pass --no-tokenizer-check"
+                "be verified; save the tokenizer into the model dir or pass `tokenizer_check=False`"
             )
         log.warning("%s: no tokenizer beside the model; checked the vocab size only", model_dir)
         return
@@ -94,7 +94,7 @@ def check_compatible(model_dir: str | Path, manifest: Manifest, *, shards: str |
         raise InputError(
             f"{model_dir}: the model's tokenizer ({tokenizer.vocab_size:,} tokens) differs from the "
             f"one that made {shards} ({manifest.tokenizer.path}, {vocab:,} tokens); re-shard with "
-            f"--tokenizer {model_dir}"
+            f"`tokenizer={model_dir}`"
         )
     if rows > vocab:
         log.info("%s: %d padding rows beyond the tokenizer's %d tokens (never produced)",

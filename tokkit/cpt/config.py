@@ -66,24 +66,24 @@ class CPTConfig:
 
     def validate(self) -> None:
         checks = [
-            (self.train in ("embeddings", "all"), f"--train {self.train!r} must be 'embeddings' or 'all'"),
-            (self.lora_r >= 0, f"--lora-r {self.lora_r} must be >= 0"),
+            (self.train in ("embeddings", "all"), f"`train={self.train!r}` must be 'embeddings' or 'all'"),
+            (self.lora_r >= 0, f"`lora_r={self.lora_r!r}` must be >= 0"),
             (not (self.lora_r and self.train == "embeddings"),
-             "--lora-r needs --train all (stage 1 trains only embeddings and the LM head)"),
-            (self.steps >= 1, f"--steps {self.steps} must be >= 1"),
+             "`lora_r` needs `train='all'` (stage 1 trains only embeddings and the LM head)"),
+            (self.steps >= 1, f"`steps={self.steps!r}` must be >= 1"),
             (self.batch_tokens is None or self.batch_tokens >= 1,
-             f"--batch-tokens {self.batch_tokens} must be positive"),
-            (self.micro_batch >= 1, f"--micro-batch {self.micro_batch} must be >= 1"),
-            (self.lr > 0, f"--lr {self.lr} must be positive"),
+             f"`batch_tokens={self.batch_tokens!r}` must be positive"),
+            (self.micro_batch >= 1, f"`micro_batch={self.micro_batch!r}` must be >= 1"),
+            (self.lr > 0, f"`lr={self.lr!r}` must be positive"),
             (0 <= self.min_lr_ratio <= 1, f"min_lr_ratio {self.min_lr_ratio} must be in [0, 1]"),
             (self.warmup_steps is None or self.warmup_steps >= 0,
-             f"--warmup-steps {self.warmup_steps} must be >= 0"),
-            (self.grad_clip >= 0, f"--grad-clip {self.grad_clip} must be >= 0 (0 = off)"),
+             f"`warmup_steps={self.warmup_steps!r}` must be >= 0"),
+            (self.grad_clip >= 0, f"`grad_clip={self.grad_clip!r}` must be >= 0 (0 = off)"),
             (self.eval_every >= 0 and self.save_every >= 0 and self.log_every >= 1,
-             "--eval-every/--save-every must be >= 0 (0 = off) and --log-every >= 1"),
-            (self.threads >= 0, f"--threads {self.threads} must be >= 0 (0 = torch's default)"),
-            (self.eval_sequences >= 1, f"--eval-sequences {self.eval_sequences} must be >= 1"),
-            (self.precision in ("auto", "fp32", "bf16"), f"--precision {self.precision!r}: auto, fp32 or bf16"),
+             "`eval_every`/`save_every` must be >= 0 (0 = off) and `log_every` >= 1"),
+            (self.threads >= 0, f"`threads={self.threads!r}` must be >= 0 (0 = torch's default)"),
+            (self.eval_sequences >= 1, f"`eval_sequences={self.eval_sequences!r}` must be >= 1"),
+            (self.precision in ("auto", "fp32", "bf16"), f"`precision={self.precision!r}`: auto, fp32 or bf16"),
         ]
         for ok, message in checks:
             if not ok:

@@ -30,15 +30,15 @@ class BatchPlan:
     def __post_init__(self) -> None:
         if self.sequences < 1:
             raise InputError(
-                "the train split holds no whole sequence; shard more text or lower --seq-len"
+                "the train split holds no whole sequence; shard more text or lower `seq_len`"
             )
         per_step = self.batch_tokens // self.seq_len
         unit = self.micro_batch * self.world_size
         self.sequences_per_step = per_step // unit * unit
         if self.sequences_per_step < 1:
             raise InputError(
-                f"--batch-tokens {self.batch_tokens} is less than one micro-batch on every device "
-                f"({unit} × {self.seq_len} tokens); raise --batch-tokens or lower --micro-batch"
+                f"`batch_tokens={self.batch_tokens}` is less than one micro-batch on every device "
+                f"({unit} × {self.seq_len} tokens); raise `batch_tokens` or lower `micro_batch`"
             )
         self.accumulation = self.sequences_per_step // unit
 

@@ -136,7 +136,7 @@ def _set_trainable(model: Any, config: CPTConfig) -> None:
         wrapped = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha, targets=config.lora_targets)
         if not wrapped:
             raise InputError(
-                f"--lora-r: no linear layer named {', '.join(config.lora_targets)} in {config.model}"
+                f"`lora_r`: no linear layer named {', '.join(config.lora_targets)} in {config.model}"
             )
     embeddings.requires_grad_(True)
     if head is not None:
@@ -170,8 +170,8 @@ def _prepare_output(config: CPTConfig, *, resume: bool, force: bool, dist: _Dist
     if output.exists() and any(output.iterdir()):
         if not force and not resume:
             raise OutputExistsError(str(output)) if not checkpoints else InputError(
-                f"{output}: holds a run up to step {checkpoints[-1][0]}; pass --resume to continue "
-                "it or --force to start over"
+                f"{output}: holds a run up to step {checkpoints[-1][0]}; pass `resume=True` to continue "
+                "it or `force=True` to start over"
             )
         check_output_dir(output, force=True)  # never a folder tokkit did not write
         if dist.main:
@@ -302,7 +302,7 @@ def _run(
     check_compatible(config.model, shards.manifest, shards=config.shards, require_tokenizer=tokenizer_check)
     device_kind = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     if device_kind.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is visible; use --device cpu")
+        raise InputError("`device='cuda'`: no CUDA device is visible; use `device='cpu'`")
     dist = _setup_distributed(torch, device_kind.split(":")[0])
     device = torch.device(f"cuda:{dist.local_rank}" if device_kind == "cuda" else device_kind)
     precision = config.precision if config.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
@@ -319,7 +319,7 @@ def _run(
     try:
         with output_lock(output) if dist.main else nullcontext():  # one run per output dir
             resume_from = _prepare_output(config, resume=resume, force=force, dist=dist)
-            if dist.world_size > 1:  # rank 0 may have cleared the output dir for --force
+            if dist.world_size > 1:  # rank 0 may have cleared the output dir (force)
                 import torch.distributed as tdist
 
                 tdist.barrier()
@@ -334,7 +334,7 @@ def _run(
             raise  # nothing was written (or kept): the plain interrupt message is the truth
         raise CPTInterrupted(
             f"interrupted at step {reached[0]}; {output} keeps the run up to its checkpoint of step "
-            f"{checkpoints[-1][0]}: re-run with --resume to continue it (or --force to start over)"
+            f"{checkpoints[-1][0]}: re-run with `resume=True` to continue it (or `force=True` to start over)"
         ) from None
 
 
@@ -382,12 +382,12 @@ def _train(
             before = CPTConfig.from_dict(saved["config"])
         except TypeError as err:  # a required setting missing, say
             raise InputError(f"{resume_from}: its config is not a CPT config ({err}); "
-                             "delete the checkpoint or start over with --force") from None
+                             "delete the checkpoint or start over with `force=True`") from None
         changed = config.resumable_with(before)
         if changed:
             raise InputError(
                 f"{resume_from}: cannot resume exactly with changed {', '.join(changed)}; "
-                "use the checkpoint's settings or --force to start over"
+                "use the checkpoint's settings or `force=True` to start over"
             )
         start = reached[0] = int(saved["step"])
         loss = saved.get("loss")
@@ -423,7 +423,7 @@ def _train(
         return loss
 
     if len(val_seqs) == 0 and config.eval_every and dist.main:
-        log.warning("%s: the val split holds no whole sequence; no validation loss (raise --val-fraction)",
+        log.warning("%s: the val split holds no whole sequence; no validation loss (re-shard with a larger `val_fraction`)",
                     config.shards)
     state = {"base": base_fingerprint(config.model), "config": config.to_dict()}
     began = time.perf_counter()
@@ -458,7 +458,7 @@ def _train(
                 step_loss /= dist.world_size
             last_loss = float(step_loss)
             if not math.isfinite(last_loss):
-                raise InputError(f"loss became {last_loss} at step {step + 1}; lower --lr or check the data")
+                raise InputError(f"loss became {last_loss} at step {step + 1}; lower `lr` or check the data")
             done = reached[0] = step + 1
             window_tokens += plan.tokens_per_step
             if done % config.log_every == 0 or done == config.steps:
