@@ -14,7 +14,7 @@ from typing import IO
 import pytest
 
 from tokkit import BPEConfig, InputError, ReadOptions, make_trainer, read_documents, train_to_dir
-from tokkit.corpus import readers, register_format
+from tokkit.corpus import formats, register_format
 
 
 def read_tsv(stream: IO[bytes], path: Path, options: ReadOptions) -> Iterator[tuple[int, str | None]]:
@@ -28,8 +28,7 @@ def read_tsv(stream: IO[bytes], path: Path, options: ReadOptions) -> Iterator[tu
 
 @pytest.fixture
 def tsv_format(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "_READERS", dict(readers._READERS))
-    monkeypatch.setattr(readers, "KNOWN_SUFFIXES", set(readers.KNOWN_SUFFIXES))
+    monkeypatch.setattr(formats, "FORMATS", dict(formats.FORMATS))
     register_format([".tsv"], read_tsv)
 
 
@@ -71,3 +70,16 @@ def test_built_in_and_compression_suffixes_cannot_be_taken(tsv_format: None) -> 
         register_format([".jsonl"], read_tsv)
     with pytest.raises(InputError, match="not a compression suffix"):
         register_format([".gz"], read_tsv)
+
+
+def test_the_format_table_tells_writers_and_dedup(tsv_format: None) -> None:
+    """One table: dedup treats the registered files as records, and a writer refuses a format it
+    was not told how to write back until the registration says (``write=``)."""
+    from tokkit.corpus.writers import format_of
+    from tokkit.dedup.reading import is_text_file
+
+    assert not is_text_file(Path("a.tsv.gz")) and is_text_file(Path("a.txt"))
+    with pytest.raises(InputError, match=r"reads '\.tsv' files but has no writer"):
+        format_of("kept/a.tsv")
+    register_format([".psv"], read_tsv, write="jsonl")
+    assert format_of("kept/a.psv.zst") == ("jsonl", ".zst")

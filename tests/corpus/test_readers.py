@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from tokkit.corpus import readers
+from tokkit.corpus import decode
 from tokkit.corpus.readers import (
     DEFAULT_MAX_DOCUMENT_BYTES,
     ReadOptions,
@@ -493,7 +493,7 @@ def test_real_corpora_match_a_plain_reference(corpora: Path) -> None:
 
 def test_chunk_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Lines straddling read chunks come out whole (chunk shrunk to a few bytes)."""
-    monkeypatch.setattr(readers, "_CHUNK", 7)
+    monkeypatch.setattr(decode, "_CHUNK", 7)
     data = "α line\r\nβ\n\nlonger line here\r\n中文中文中文\nend".encode()
     f = write(tmp_path / "c.txt", data)
     assert texts([f], split="line") == ["α line", "β", "longer line here", "中文中文中文", "end"]

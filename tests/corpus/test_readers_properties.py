@@ -15,7 +15,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokkit.corpus import readers
+from tokkit.corpus import decode
 from tokkit.corpus.readers import ReadOptions, read_texts
 from tokkit.errors import EncodingError
 
@@ -26,12 +26,12 @@ SUFFIXES = [".txt", ".txt.gz", ".txt.zst"]
 
 @contextmanager
 def chunk_size(n: int) -> Iterator[None]:
-    old = readers._CHUNK
-    readers._CHUNK = n
+    old = decode._CHUNK
+    decode._CHUNK = n
     try:
         yield
     finally:
-        readers._CHUNK = old
+        decode._CHUNK = old
 
 
 def write(directory: Path, suffix: str, data: bytes) -> Path:

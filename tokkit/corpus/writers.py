@@ -18,23 +18,18 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from tokkit.atomic import TMP_PREFIX
+from tokkit.corpus.formats import TEXT, WriteFormat, file_format, format_for
 from tokkit.errors import InputError
 from tokkit.types import Document
 
-Format = Literal["txt", "jsonl", "parquet"]
+Format = WriteFormat
 
 SEPARATORS = {"file": "", "paragraph": "\n\n", "line": "\n"}
 """Text written after each document in a txt file, for each reader ``split``."""
 
-_FORMATS: dict[str, Format] = {
-    ".txt": "txt", ".text": "txt", ".md": "txt",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-    ".parquet": "parquet",
-}
-_COMPRESSIONS = {".gz", ".zst", ".zstd"}
 
 
 def _umask() -> int:
@@ -46,11 +41,15 @@ def _umask() -> int:
 def format_of(path: str | Path) -> tuple[Format, str | None]:
     """(format, compression suffix or None) from a file name, e.g. ``a.jsonl.zst`` → (jsonl, .zst).
 
-    Unknown suffixes are text, as the readers treat them.
+    The format table (:data:`tokkit.corpus.formats.FORMATS`) says; unknown suffixes are text, as
+    the readers treat them.
     """
-    suffixes = [s.lower() for s in Path(path).suffixes]
-    compression = suffixes.pop() if suffixes and suffixes[-1] in _COMPRESSIONS else None
-    return _FORMATS.get(suffixes[-1] if suffixes else "", "txt"), compression
+    suffix, compression = file_format(path)
+    fmt = format_for(path) or TEXT
+    if fmt.write is None:
+        raise InputError(f"{path}: tokkit reads '{suffix}' files but has no writer for them; "
+                         "register the format with `write=` or write to a .jsonl path")
+    return fmt.write, compression
 
 
 class DocumentWriter:
@@ -65,8 +64,11 @@ class DocumentWriter:
     def __init__(self, path: str | Path, fmt: Format | None = None, *, text_field: str = "text",
                  separator: str = "\n", with_id: bool = True, row_group_rows: int = 65536) -> None:
         self.path = Path(path)
-        guessed, self.compression = format_of(self.path)
-        self.fmt: Format = fmt or guessed
+        if fmt is None:
+            fmt, self.compression = format_of(self.path)
+        else:
+            self.compression = file_format(self.path)[1]
+        self.fmt: Format = fmt
         if self.fmt not in ("txt", "jsonl", "parquet"):
             raise InputError(f"{self.path}: unknown output format {self.fmt!r}; use txt, jsonl or parquet")
         if self.fmt == "parquet" and self.compression:

@@ -18,14 +18,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tokkit.corpus.readers import (
-    JSON_SUFFIXES,
-    JSONL_SUFFIXES,
-    PARQUET_SUFFIXES,
     EncodingErrors,
     ReadOptions,
     ReadStats,
     Split,
     file_format,
+    format_for,
     open_decompressed,
     read_documents,
 )
@@ -35,7 +33,6 @@ from tokkit.types import Document, ProgressTask
 
 log = logging.getLogger("tokkit")
 
-_RECORD_SUFFIXES = JSONL_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES
 _CHUNK = 1 << 20
 
 
@@ -52,8 +49,10 @@ def read_options_for(config: DedupConfig, text_field: str,
 
 
 def is_text_file(path: Path) -> bool:
-    """True for files read as plain text (not jsonl/json/parquet)."""
-    return file_format(path)[0] not in _RECORD_SUFFIXES
+    """True for files read as plain text, not records (jsonl/json/parquet or a registered format:
+    the format table says)."""
+    fmt = format_for(path)
+    return fmt is None or not fmt.records
 
 
 def _check_utf8(path: Path) -> bool | None:
