@@ -27,7 +27,6 @@ def test_one_byte_path_equals_the_general_path(llama: Measurer, data: st.DataObj
     fallback = np.flatnonzero(llama.table.flags & FALLBACK).tolist()
     text_ids = llama.encode_batch(["混合 mixed 文本 🙂"])[0]
     ids = np.array(data.draw(st.lists(st.sampled_from([*fallback, *text_ids]), max_size=40)), np.int64)
-    ids = ids[llama._partial[ids]]  # what the tally hands over: the partial-character tokens
     fast, general = TokenTally(histogram=np.zeros(0)), TokenTally(histogram=np.zeros(0))
     llama._split_chars(ids, fast)
     llama._partial_single_bytes = False

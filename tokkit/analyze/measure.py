@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from tokkit.analyze import tally_numba
 from tokkit.analyze.scripts import (
     HAN,
     OTHER,
@@ -138,15 +137,7 @@ def text_tally(texts: Sequence[str], encoded: Sequence[bytes]) -> TextTally:
 class Measurer:
     """Encodes batches with one tokenizer and tallies them against its :class:`TokenTable`."""
 
-    def __init__(self, named: NamedTokenizer, table: TokenTable | None = None, *, kernel: str = "auto") -> None:
-        """``kernel``: ``numpy`` (the readable passes), ``numba`` (:mod:`tokkit.analyze.tally_numba`,
-        one compiled pass, same tallies) or ``auto`` (numba where importable, on batches of at least
-        :data:`KERNEL_MIN_IDS` ids, so small analyses never wait for a compile)."""
-        if kernel not in ("auto", "numpy", "numba"):
-            raise ValueError(f"kernel must be 'auto', 'numpy' or 'numba', got {kernel!r}")
-        if kernel == "numba" and not tally_numba.available():
-            raise TokkitError("kernel 'numba' needs numba: pip install 'tokkit[fast]'")
-        self.kernel = kernel
+    def __init__(self, named: NamedTokenizer, table: TokenTable | None = None) -> None:
         self.named = named
         self.tokenizer = named.tokenizer
         self.table = table if table is not None else token_table(self.tokenizer)
@@ -210,34 +201,17 @@ class Measurer:
             ids = np.concatenate(id_lists).astype(np.int64, copy=False)
         else:
             ids = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=total)
-        if self._compiled(total):
-            try:
-                histogram, exact, partial_ids = tally_numba.tally(
-                    ids, counts, list(encoded), self.table.decode_prefix, self._lengths, self._offsets,
-                    self._blob, self._partial, self.table.size)
-            except ValueError:
-                histogram = np.bincount(ids)  # (only to name the id below)
-        else:
-            histogram = np.bincount(ids, minlength=self.table.size) if total else self.empty().histogram
+        histogram = np.bincount(ids, minlength=self.table.size) if total else self.empty().histogram
         if len(histogram) > self.table.size:
             raise TokkitError(
                 f"{self.named.name}: produced id {len(histogram) - 1} outside its vocabulary of "
                 f"{self.table.size}; the tokenizer files are inconsistent"
             )
-        if not self._compiled(total):
-            partial_ids = np.compress(self._partial[ids], ids) if self._has_partial else ids[:0]
-            exact = self._byte_exact(encoded, ids, counts)
         tally = TokenTally(histogram=histogram)
-        if len(partial_ids):
-            self._split_chars(partial_ids, tally)
-        tally.roundtrip_exact = self._roundtrip(texts, id_lists, exact)
+        if self._has_partial and total:
+            self._split_chars(ids, tally)
+        tally.roundtrip_exact = self._roundtrip(texts, encoded, id_lists, ids, counts)
         return tally
-
-    def _compiled(self, total: int) -> bool:
-        """Whether this batch goes through the compiled pass (see ``kernel``)."""
-        if self.kernel == "auto":
-            return total >= KERNEL_MIN_IDS and tally_numba.available()
-        return self.kernel == "numba"
 
     def _stream(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The bytes ``ids`` stand for, concatenated (one numpy gather), and each id's length."""
@@ -251,14 +225,17 @@ class Measurer:
         shift += np.arange(total, dtype=index_type)
         return self._blob[shift], lengths
 
-    def _split_chars(self, sub: np.ndarray, tally: TokenTally) -> None:
+    def _split_chars(self, ids: np.ndarray, tally: TokenTally) -> None:
         """Attribute the bytes of characters split across tokens, in context.
 
-        ``sub`` holds only the tokens holding part of a character, in order: the bytes of a split
-        character are always in consecutive such tokens, so their concatenation reassembles it.
+        Only tokens holding part of a character are looked at: the bytes of a split character are
+        always in consecutive such tokens, so their concatenation reassembles it.
         """
         if self._partial_single_bytes:
-            self._split_single_bytes(sub, tally)
+            self._split_single_bytes(ids, tally)
+            return
+        sub = np.compress(self._partial[ids], ids)  # (faster than a boolean index)
+        if not len(sub):
             return
         stream, lengths = self._stream(sub)
         cps = code_points(stream.tobytes().decode("utf-8", errors="surrogateescape"))
@@ -274,41 +251,40 @@ class Measurer:
                                            minlength=len(SCRIPTS))
         tally.han_split += int(np.count_nonzero(split & (classes == HAN)))
 
-    def _split_single_bytes(self, sub: np.ndarray, tally: TokenTally) -> None:
+    def _split_single_bytes(self, ids: np.ndarray, tally: TokenTally) -> None:
         """:meth:`_split_chars` where every partial token is one byte (sentencepiece byte fallback):
         a character is split exactly when it has more than one byte, and costs one token per byte."""
-        stream = self._first_byte[sub]
+        stream = np.compress(self._partial[ids], self._first_byte[ids])
         cps = code_points(stream.tobytes().decode("utf-8", errors="surrogateescape"))
         by_length = chars_by_length(cps)
         tally.split_scripts += np.arange(2, 5) @ by_length[1:]
         tally.split_scripts[OTHER] += np.count_nonzero(escaped_bytes(cps))  # (escaped bytes are "other")
         tally.han_split += int(by_length[1:, HAN].sum())
 
-    def _roundtrip(self, texts: list[str], id_lists: Sequence[Sequence[int]], exact: np.ndarray) -> int:
-        """Documents with ``decode(encode(x)) == x``: those :meth:`_byte_exact` vouches for, and
-        every other one decoded by the library."""
+    def _roundtrip(self, texts: list[str], encoded: Sequence[bytes], id_lists: Sequence[Sequence[int]],
+                   ids: np.ndarray, counts: np.ndarray) -> int:
+        """Documents with ``decode(encode(x)) == x``.
+
+        Where the table vouches that the library's decode is the concatenated token bytes minus a
+        known prefix, documents whose bytes equal ``prefix + input`` are exact without decoding;
+        every other document is decoded by the library.
+        """
+        exact = np.zeros(len(texts), dtype=bool)
+        if self.table.decode_prefix is not None and len(ids):
+            # slices of about _SLICE_TOKENS tokens keep the arrays in cache
+            token_ends = np.cumsum(counts)
+            cuts = np.searchsorted(token_ends, np.arange(_SLICE_TOKENS, int(token_ends[-1]), _SLICE_TOKENS))
+            bounds = [0, *np.unique(cuts + 1).tolist(), len(texts)]
+            for a, b in itertools.pairwise(bounds):
+                if a < b:
+                    first = int(token_ends[a] - counts[a])
+                    exact[a:b] = self._same_bytes(encoded[a:b], ids[first:token_ends[b - 1]], counts[a:b])
         unsure = np.flatnonzero(~exact).tolist()
         if unsure:
             decoded = self.decode_batch([list(map(int, id_lists[i])) for i in unsure])
             for i, text in zip(unsure, decoded, strict=True):
                 exact[i] = text == texts[i]
         return int(exact.sum())
-
-    def _byte_exact(self, encoded: Sequence[bytes], ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """Per document, whether its token bytes are ``prefix + input``, where the table vouches
-        that the library's decode is the concatenated token bytes minus a known prefix (all False
-        where it cannot: those documents go to the library's decode)."""
-        exact = np.zeros(len(encoded), dtype=bool)
-        if self.table.decode_prefix is not None and len(ids):
-            # slices of about _SLICE_TOKENS tokens keep the arrays in cache
-            token_ends = np.cumsum(counts)
-            cuts = np.searchsorted(token_ends, np.arange(_SLICE_TOKENS, int(token_ends[-1]), _SLICE_TOKENS))
-            bounds = [0, *np.unique(cuts + 1).tolist(), len(encoded)]
-            for a, b in itertools.pairwise(bounds):
-                if a < b:
-                    first = int(token_ends[a] - counts[a])
-                    exact[a:b] = self._same_bytes(encoded[a:b], ids[first:token_ends[b - 1]], counts[a:b])
-        return exact
 
     def _same_bytes(self, encoded: Sequence[bytes], ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """Whether each document's token bytes are ``decode_prefix + input``."""
@@ -359,9 +335,6 @@ class Measurer:
 
 _SLICE_TOKENS = 1 << 16
 """Tokens per slice of the round-trip check."""
-
-KERNEL_MIN_IDS = 1 << 15
-"""Batches with fewer ids take the numpy passes under ``kernel="auto"`` (no compile for them)."""
 
 
 def _word_table(lengths: np.ndarray, offsets: np.ndarray, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
