@@ -38,6 +38,8 @@ def _command(**_: object) -> None:
     ("`em_sub_iterations` must be ≥ 1", "`em_sub_iterations` must be ≥ 1"),  # no flag: left in Python
     ("re-shard with `seq_len=8`", "re-shard with --seq-len 8"),  # another command's (ELSEWHERE)
     ("`ray start --head`", "`ray start --head`"),
+    ("rebuild with `write_shards(..., force=True)`", "rebuild with `tokkit shard ... --force`"),
+    ("`print(x)`", "`print(x)`"),
 ])
 def test_argument_references_become_the_commands_flags(python: str, cli: str) -> None:
     assert speak_flags(python, _command) == cli

@@ -112,7 +112,7 @@ def test_a_worker_that_keeps_dying_fails_cleanly_without_output(
                          stage_hook=KillWorker(marker, "filter", partition=0, once=False))
     message = str(err.value)
     assert marker.exists(), message
-    assert "\n" not in message and "nothing was written" in message and "--max-retries" in message
+    assert "\n" not in message and "nothing was written" in message and "`max_retries`" in message
     assert len(marker.read_text().split()) == 2  # first attempt + one retry
     assert not out.exists() and list(tmp_path.iterdir()) == [marker]
 

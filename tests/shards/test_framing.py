@@ -40,7 +40,7 @@ def test_tokenizer_config_decides_and_bos_equal_to_eos_is_dropped(tmp_path: Path
 
 def test_a_tokenizer_without_eos_is_refused_with_the_fix(tmp_path: Path, make_bpe) -> None:
     directory = make_bpe(tmp_path / "t", ["hello world"] * 5, special=("<pad>",))
-    with pytest.raises(InputError, match="--eos TOKEN"):
+    with pytest.raises(InputError, match="`eos=TOKEN`"):
         framing_for(load_tokenizer(directory), directory)
     with pytest.raises(InputError, match="not a single token"):
         framing_for(load_tokenizer(directory), directory, eos="<nope>")

@@ -213,7 +213,7 @@ def test_a_resealed_manifest_is_still_held_to_its_shards(
     data = _load(shards)
     edit(data, shards)
     _save(shards, data, reseal=True)
-    _refused(shards, message, "--force")
+    _refused(shards, message, "force=True")
 
 
 def test_ids_beyond_the_models_embedding_rows_are_refused(shards: Path) -> None:
@@ -226,7 +226,7 @@ def test_an_old_manifest_without_a_checksum_is_refused_with_the_fix(shards: Path
     data = _load(shards)
     del data["checksum"]
     _save(shards, data, reseal=False)
-    _refused(shards, "carries no checksum", "--force")
+    _refused(shards, "carries no checksum", "force=True")
 
 
 HOSTILE = [None, "abc", [], {}, -1, 10**30, 1.5, True]

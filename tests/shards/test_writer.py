@@ -98,15 +98,15 @@ def test_existing_output_is_verified_or_refused_unless_forced(
         again = write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
     assert again == open_shards(tmp_path / "out").manifest and again.splits == first.splits
     assert "already finished; verified 1 shards" in caplog.text
-    with pytest.raises(OutputExistsError, match=r"another seq_len, val_fraction; .*--force"):
+    with pytest.raises(OutputExistsError, match=r"another seq_len, val_fraction; .*`force=True`"):
         write_shards([corpus], bpe_dir, tmp_path / "out", config=ShardConfig(seq_len=8, workers=1))
     shard = tmp_path / "out" / "train-00000.bin"
     shard.write_bytes(shard.read_bytes()[::-1])
-    with pytest.raises(ShardIntegrityError, match=r"train-00000\.bin: sha256 does not match.*--force"):
+    with pytest.raises(ShardIntegrityError, match=r"train-00000\.bin: sha256 does not match.*force=True"):
         write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
     (tmp_path / "stray").mkdir()
     (tmp_path / "stray" / "notes.txt").write_text("mine")
-    with pytest.raises(OutputExistsError, match="--force"):
+    with pytest.raises(OutputExistsError, match="`force=True`"):
         write_shards([corpus], bpe_dir, tmp_path / "stray", config=config)
     write_shards([corpus], bpe_dir, tmp_path / "out", config=ShardConfig(seq_len=8, workers=1), force=True)
     assert open_shards(tmp_path / "out").manifest.seq_len == 8
@@ -115,10 +115,10 @@ def test_existing_output_is_verified_or_refused_unless_forced(
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        (ShardConfig(seq_len=1), "--seq-len"),
-        (ShardConfig(seq_len=64, tokens_per_shard=10), "--tokens-per-shard"),
-        (ShardConfig(val_fraction=1.5), "--val-fraction"),
-        (ShardConfig(workers=-1), "--workers"),
+        (ShardConfig(seq_len=1), "`seq_len="),
+        (ShardConfig(seq_len=64, tokens_per_shard=10), "`tokens_per_shard="),
+        (ShardConfig(val_fraction=1.5), "`val_fraction="),
+        (ShardConfig(workers=-1), "`workers="),
     ],
 )
 def test_nonsensical_sizes_are_refused(tmp_path: Path, corpus: Path, bpe_dir: Path,

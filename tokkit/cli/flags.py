@@ -28,6 +28,9 @@ ALIASES: dict[str, str] = {
     "train": "stage",  # cpt: ``CPTConfig.train`` is its ``--train``
     "tokenizer_check": "no_tokenizer_check",  # cpt: the negated flags; only their off value is advised
     "verify_shards": "no_verify",
+    "num_cpus": "ray_cpus",  # RayOptions → dedup and shard's --ray-* flags
+    "object_store_mb": "ray_object_store_mb",
+    "address": "ray_address",
 }
 """Library argument name → the click parameter name of a command that spells it differently.
 Tried after the name itself, so a command whose parameter has the library's name uses that one."""
@@ -50,7 +53,33 @@ def speak_flags(message: str, command: click.Command | None) -> str:
             value = UNITS[name](value)
         return _spelled(param, value)
 
-    return _REFERENCE.sub(flag, message)
+    return _REFERENCE.sub(flag, _CALL.sub(_call, message))
+
+
+CALLS: dict[str, str] = {"write_shards": "shard"}
+"""Library calls a message tells the user to make again (```write_shards(..., force=True)```) →
+the command that makes it, shown as ```tokkit shard ... --force```."""
+
+_CALL = re.compile(r"`([a-z_][a-z0-9_]*)\(([^`()]*)\)`")
+
+
+def _call(match: re.Match[str]) -> str:
+    command = _command(CALLS.get(match.group(1), ""))
+    if command is None:
+        return match.group(0)
+    words = [f"tokkit {command.name}"]
+    for arg in (part.strip() for part in match.group(2).split(",")):
+        words.append(speak_flags(f"`{arg}`", command).strip("`") if arg != "..." else arg)
+    return f"`{' '.join(words)}`"
+
+
+def _command(name: str) -> click.Command | None:
+    """The ``tokkit`` command ``name`` (imported on first use), or None."""
+    if not name:
+        return None
+    from tokkit.cli import cli
+
+    return cli.get_command(click.Context(cli), name)
 
 
 ELSEWHERE: dict[str, str] = {"seq_len": "shard", "val_fraction": "shard", "tokenizer": "shard"}
@@ -59,11 +88,7 @@ ELSEWHERE: dict[str, str] = {"seq_len": "shard", "val_fraction": "shard", "token
 
 
 def _elsewhere(name: str) -> click.Parameter | None:
-    if name not in ELSEWHERE:
-        return None
-    from tokkit.cli import cli
-
-    other = cli.get_command(click.Context(cli), ELSEWHERE[name])
+    other = _command(ELSEWHERE.get(name, ""))
     params = {param.name: param for param in other.params} if other is not None else {}
     return params.get(name) or params.get(ALIASES.get(name, ""))
 

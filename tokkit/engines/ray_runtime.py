@@ -53,17 +53,17 @@ class RayOptions:
 
     def check(self) -> RayOptions:
         if self.num_cpus is not None and self.num_cpus < 1:
-            raise InputError(f"--ray-cpus {self.num_cpus}: must be >= 1, e.g. 2")
+            raise InputError(f"`num_cpus={self.num_cpus}`: must be >= 1, e.g. 2")
         if self.object_store_mb is not None and self.object_store_mb < 80:
-            raise InputError(f"--ray-object-store-mb {self.object_store_mb}: Ray needs at least 80, e.g. 2000")
+            raise InputError(f"`object_store_mb={self.object_store_mb}`: Ray needs at least 80, e.g. 2000")
         if not self.partition_mb > 0:
-            raise InputError(f"--partition-mb {self.partition_mb}: must be positive, e.g. 64")
+            raise InputError(f"`partition_mb={self.partition_mb}`: must be positive, e.g. 64")
         if self.shuffle_partitions < 0:
-            raise InputError(f"--shuffle-partitions {self.shuffle_partitions}: must be >= 0 (0 = 4 per CPU)")
+            raise InputError(f"`shuffle_partitions={self.shuffle_partitions}`: must be >= 0 (0 = 4 per CPU)")
         if self.max_retries < 0:
-            raise InputError(f"--max-retries {self.max_retries}: must be >= 0, e.g. 3")
+            raise InputError(f"`max_retries={self.max_retries}`: must be >= 0, e.g. 3")
         if self.address is not None and (self.num_cpus is not None or self.object_store_mb is not None):
-            log.warning("--ray-cpus/--ray-object-store-mb apply to a local instance; ignored for %s",
+            log.warning("`num_cpus`/`object_store_mb` apply to a local instance; ignored for %s",
                         self.address)
         return self
 
@@ -101,8 +101,8 @@ def ray_session(options: RayOptions) -> Iterator[Any]:
             ray.init(address=options.address, **kwargs)
         except ConnectionError as err:
             raise InputError(
-                f"--ray-address {options.address}: no Ray cluster there ({err}); start one with "
-                "`ray start --head` or drop --ray-address to run a local instance"
+                f"`address={options.address!r}`: no Ray cluster there ({err}); start one with "
+                "`ray start --head` or drop `address` to run a local instance"
             ) from None
         started = True
     configure_data_context(ray)
@@ -253,7 +253,7 @@ def ray_errors(what: str) -> Iterator[None]:
             raise _rebuild(cause) from None
         raise TokkitError(
             f"Ray {what} failed ({_first_line(err)}); nothing was written. A worker died beyond "
-            "--max-retries (out of memory? lower --partition-mb) or the cluster went away; re-run"
+            "`max_retries` (out of memory? lower `partition_mb`) or the cluster went away; re-run"
         ) from None
 
 

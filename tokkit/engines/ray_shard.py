@@ -144,7 +144,7 @@ def ray_write_shards(
     progress = progress or NULL_PROGRESS
     output = Path(output)
     if output.exists() and not output.is_dir():
-        raise InputError(f"{output}: exists and is not a directory; choose another -o")
+        raise InputError(f"{output}: exists and is not a directory; choose another `output`")
     if not paths:
         raise InputError("no corpus given; pass one or more files or directories")
 
@@ -156,7 +156,7 @@ def ray_write_shards(
     stats = ReadStats()
     files = list(iter_files(paths, stats))
     if not files:
-        raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and --split")
+        raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and `split`")
     plan = plan_partitions(files, options.partition_bytes)
     part_bytes = [sum(files[i].stat().st_size for i in part) for part in plan]
     specs = [{"partition": p, "spec": json.dumps({"partition": p, "files": [str(files[i]) for i in part]})}
@@ -183,7 +183,7 @@ def ray_write_shards(
                 shards[split].extend(_globalize(ShardInfo.from_json(s), p, documents) for s in raw)
             documents += int(row["documents"])
         if documents == 0:
-            raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and --split")
+            raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and `split`")
         remove_strays(tmp)
         manifest = build_manifest(info, config, shards, paths=paths, read_options=read_options,
                                   stats=stats, documents=documents,

@@ -81,7 +81,7 @@ def framing_for(
     if eos_token is None:
         raise InputError(
             f"{where}: the tokenizer has no end-of-document token (looked for "
-            f"{', '.join(EOS_CANDIDATES)}); pass --eos TOKEN"
+            f"{', '.join(EOS_CANDIDATES)}); pass `eos=TOKEN`"
         )
     eos_id = _id_of(tokenizer, eos_token, where)
 

@@ -191,12 +191,12 @@ class Manifest:
             if "checksum" not in data:
                 raise InputError(
                     f"{path}: the manifest carries no checksum (written by an older tokkit, or edited); "
-                    "rebuild the shards with `tokkit shard ... --force`"
+                    "rebuild the shards with `write_shards(..., force=True)`"
                 )
             if data["checksum"] != manifest_checksum(data):
                 raise ShardIntegrityError(
                     f"{path}: the manifest's checksum does not match its content (the manifest was "
-                    "edited or damaged); rebuild the shards with `tokkit shard ... --force`"
+                    "edited or damaged); rebuild the shards with `write_shards(..., force=True)`"
                 )
             tok = data["tokenizer"]
             splits = {

@@ -36,7 +36,7 @@ from tokkit.shards.manifest import (
     token_dtype,
 )
 
-REBUILD = "rebuild the shards with `tokkit shard ... --force`"
+REBUILD = "rebuild the shards with `write_shards(..., force=True)`"
 SHARD_FILE = re.compile(r"(?:part-(\d{5})/)?(train|val)-(\d{5})\.bin")
 """A shard's ``file`` entry: the local engine's ``train-00003.bin``, Ray's ``part-00001/val-00000.bin``."""
 READ_BYTES = 1 << 22

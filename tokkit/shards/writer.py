@@ -78,16 +78,16 @@ class ShardConfig:
 
     def validate(self) -> None:
         if not 2 <= self.seq_len <= 1 << 24:
-            raise InputError(f"--seq-len {self.seq_len} is out of range; use 2..16777216 (e.g. 2048)")
+            raise InputError(f"`seq_len={self.seq_len}` is out of range; use 2..16777216 (e.g. 2048)")
         if not 0.0 <= self.val_fraction < 1.0:
-            raise InputError(f"--val-fraction {self.val_fraction} must be in [0, 1) (e.g. 0.005)")
+            raise InputError(f"`val_fraction={self.val_fraction}` must be in [0, 1) (e.g. 0.005)")
         if self.tokens_per_shard < self.seq_len:
             raise InputError(
-                f"--tokens-per-shard {self.tokens_per_shard} is smaller than --seq-len "
-                f"{self.seq_len}; a shard must hold at least one sequence"
+                f"`tokens_per_shard={self.tokens_per_shard}` is smaller than "
+                f"`seq_len={self.seq_len}`; a shard must hold at least one sequence"
             )
         if self.workers < 0:
-            raise InputError(f"--workers {self.workers} must be >= 0 (0 = one per CPU)")
+            raise InputError(f"`workers={self.workers}` must be >= 0 (0 = one per CPU)")
         if self.batch_bytes < 1:
             raise InputError(f"batch_bytes {self.batch_bytes} must be positive")
 
@@ -224,7 +224,7 @@ def _encoded(
     except BrokenProcessPool:
         raise TokkitError(
             "a tokenizer worker process died (out of memory?); re-run the same command to resume, "
-            "or lower --workers"
+            "or lower `workers`"
         ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -401,7 +401,7 @@ def write_shards(
     progress = progress or NULL_PROGRESS
     output = Path(output)
     if output.exists() and not output.is_dir():
-        raise InputError(f"{output}: exists and is not a directory; choose another -o")
+        raise InputError(f"{output}: exists and is not a directory; choose another `output`")
     check_apart(output, [*paths, tokenizer_path])
     if force:  # without it, an existing finished output is verified below
         check_output_dir(output, force=True)
@@ -486,7 +486,7 @@ def _write_locked(paths: Sequence[str | Path], tokenizer_path: str | Path, outpu
         raise
     if documents == 0:
         shutil.rmtree(partial, ignore_errors=True)
-        raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and --split")
+        raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and `split`")
 
     manifest = build_manifest(info, config, {split: stream.shards for split, stream in streams.items()},
                               paths=paths, read_options=read_options, stats=stats, documents=documents)
@@ -529,8 +529,8 @@ def verify_finished(output: Path, info: TokenizerInfo, config: ShardConfig, *, p
     ) if theirs != ours]
     if differs:
         raise ShardsExistError(
-            f"{output} holds finished shards made with another {', '.join(differs)}; choose another -o "
-            "or pass --force to replace them"
+            f"{output} holds finished shards made with another {', '.join(differs)}; choose another `output` "
+            "or pass `force=True` to replace them"
         )
     count = sum(len(split.shards) for split in manifest.splits.values())
     log.warning("%s: already finished; verified %d shards against its manifest, nothing to do", output, count)
