@@ -34,6 +34,7 @@ from tokkit.analyze.measure import (
 from tokkit.analyze.parallel import MeasurePool, can_ship
 from tokkit.analyze.scripts import HAN, OTHER, SCRIPTS
 from tokkit.analyze.token_bytes import FALLBACK, PARTIAL, UNKNOWN, TokenTable
+from tokkit.batches import batched
 from tokkit.corpus.readers import ReadOptions, ReadStats, iter_files, read_documents
 from tokkit.errors import InputError
 from tokkit.progress import NULL_PROGRESS
@@ -284,22 +285,10 @@ def _sample(files: Sequence[Path], config: AnalyzeConfig, stats: ReadStats) -> I
 
 
 def _batches(pairs: Iterator[tuple[str, str]], batch_bytes: int) -> Iterator[tuple[str, list[str], list[bytes]]]:
-    """Group texts into batches of one source file each, about ``batch_bytes`` long."""
-    source: str | None = None
-    texts: list[str] = []
-    encoded: list[bytes] = []
-    size = 0
-    for src, text in pairs:
-        if texts and (src != source or size >= batch_bytes):
-            yield str(source), texts, encoded
-            texts, encoded, size = [], [], 0
-        source = src
-        raw = text.encode("utf-8")
-        texts.append(text)
-        encoded.append(raw)
-        size += len(raw)
-    if texts:
-        yield str(source), texts, encoded
+    """Group texts into batches of one source file each, about ``batch_bytes`` UTF-8 bytes long."""
+    triples = ((source, text, text.encode("utf-8")) for source, text in pairs)
+    for batch in batched(triples, batch_bytes, size=lambda t: len(t[2]), key=lambda t: t[0]):
+        yield batch[0][0], [text for _, text, _ in batch], [raw for _, _, raw in batch]
 
 
 def analyze(

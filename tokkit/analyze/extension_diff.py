@@ -19,6 +19,7 @@ import numpy as np
 from tokkit.analyze.measure import Measurer, open_tokenizers
 from tokkit.analyze.scripts import HAN, SCRIPTS, script_table
 from tokkit.analyze.vocab_health import regular_tokens
+from tokkit.batches import batched
 from tokkit.corpus.readers import ReadOptions, iter_files, read_documents
 from tokkit.errors import InputError
 from tokkit.types import Progress, Tokenizer
@@ -79,14 +80,7 @@ def _regular_surfaces(m: Measurer) -> list[bytes | None]:
 
 
 def _batches(lines: Iterable[str]) -> Iterable[list[str]]:
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    return batched(lines, BATCH, size=lambda _: 1)  # BATCH documents each
 
 
 def compare_extension(base: str | Path | Tokenizer, extended: str | Path | Tokenizer,

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tokkit.atomic import TMP_PREFIX, check_apart, check_output_dir, mark_output, publish_dir
+from tokkit.batches import batched
 from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_documents
 from tokkit.errors import InputError, OutputExistsError, TokkitError
 from tokkit.load import load_tokenizer
@@ -152,16 +153,7 @@ def _encode_in_worker(texts: list[str]) -> EncodedBatch:
 
 def text_batches(docs: Iterable[str], batch_bytes: int) -> Iterator[list[str]]:
     """Group texts into batches of about ``batch_bytes`` characters, the unit every engine encodes."""
-    batch: list[str] = []
-    size = 0
-    for text in docs:
-        batch.append(text)
-        size += len(text)
-        if size >= batch_bytes:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+    return batched(docs, batch_bytes)
 
 
 def pack_partition(texts: Iterable[str], streams: Mapping[str, ShardStream], encode: Encoder,

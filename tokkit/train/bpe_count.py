@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from tokkit.batches import batched
 from tokkit.pool import map_in_order
 from tokkit.train.pretokenize import compiled
 from tokkit.types import ProgressTask
@@ -43,9 +44,7 @@ def count_batch(pattern: str, texts: list[str]) -> tuple[Counter[str], int, int]
     return counts, len(texts), size
 
 
-def _batches(texts: Iterable[str], batch_chars: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    size = 0
+def _checked(texts: Iterable[str]) -> Iterator[str]:
     for text in texts:
         if not isinstance(text, str):
             from tokkit.errors import InputError
@@ -54,13 +53,7 @@ def _batches(texts: Iterable[str], batch_chars: int) -> Iterator[list[str]]:
                 f"BPE training expects texts as str, got {type(text).__name__}; "
                 "decode the corpus first (tokkit.corpus.read_texts does)"
             )
-        batch.append(text)
-        size += len(text)
-        if size >= batch_chars:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+        yield text
 
 
 def _add(total: ChunkCounts, result: tuple[Counter[str], int, int], task: ProgressTask) -> None:
@@ -84,7 +77,7 @@ def count_chunks(
     """
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     total = ChunkCounts()
-    batches = _batches(texts, BATCH_CHARS)
+    batches = batched(_checked(texts), BATCH_CHARS)
     for _, result in map_in_order(functools.partial(count_batch, pattern), batches, workers):
         _add(total, result, task)
     return total

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tokkit.atomic import atomic_dir, check_output_dir, output_lock
+from tokkit.batches import batched
 from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_texts
 from tokkit.errors import CorpusError, InputError
 from tokkit.load import write_meta
@@ -56,22 +57,11 @@ def joined_batches(texts: Iterable[str], stats: dict[str, Any], batch_chars: int
     A newline always separates words, so splitting a batch splits each text. Counts
     ``stats["documents"]`` and ``stats["corpus_bytes"]`` (the texts' UTF-8 bytes) on the way.
     """
-    def joined(batch: list[str]) -> str:
+    for batch in batched(texts, batch_chars):
         text = "\n".join(batch)
+        stats["documents"] += len(batch)
         stats["corpus_bytes"] += len(text.encode("utf-8")) - (len(batch) - 1)
-        return text
-
-    batch: list[str] = []
-    size = 0
-    for text in texts:
-        stats["documents"] += 1
-        batch.append(text)
-        size += len(text)
-        if size >= batch_chars:
-            yield joined(batch)
-            batch, size = [], 0
-    if batch:
-        yield joined(batch)
+        yield text
 
 
 @dataclass
