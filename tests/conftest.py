@@ -77,3 +77,12 @@ def llama_model(shared: Path) -> Path:
     if not path.exists():
         pytest.skip(f"LLaMA tokenizer not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def mistral_v3_model(shared: Path) -> Path:
+    """Mistral's v3 sentencepiece model: LLaMA-like, 32,768 pieces, 20 user-defined ones."""
+    path = shared / "fixtures" / "mistral" / "tokenizer.model.v3"
+    if not path.exists():
+        pytest.skip(f"Mistral v3 tokenizer not found at {path}")
+    return path

@@ -106,13 +106,26 @@ def test_parity_on_arbitrary_text(extended: ExtendResult) -> None:
     check()
 
 
-def test_user_defined_pieces_are_refused(base: ModelProto) -> None:
+def test_user_defined_pieces_are_cut_out_like_sentencepiece(base: ModelProto) -> None:
+    from tokkit.llama.spm_io import new_model
+
+    model = new_model()
+    model.CopyFrom(base)
+    for name in ("<|im_start|>", "<|im"):
+        piece = model.pieces.add()
+        piece.piece, piece.type = name, 4
+    hf, sp = build_hf_tokenizer(model), processor(model)
+    for text in ("<|im_start|>", "a<|im_start|>b", " <|im_start|> x", "<|im<|im_start|>中文", "x <|im", "<|i"):
+        assert hf.encode(text, add_special_tokens=False).ids == sp.encode(text), text
+
+
+def test_user_defined_pieces_with_spaces_are_refused(base: ModelProto) -> None:
     from tokkit.errors import InputError
     from tokkit.llama.spm_io import new_model
 
     model = new_model()
     model.CopyFrom(base)
     piece = model.pieces.add()
-    piece.piece, piece.type = "<|im_start|>", 4
-    with pytest.raises(InputError, match="user-defined"):
+    piece.piece, piece.type = "▁<|im_start|>", 4
+    with pytest.raises(InputError, match="user-defined piece holding a space"):
         build_hf_tokenizer(model)

@@ -31,6 +31,18 @@ Two settings need care so that every reader of the dir agrees with sentencepiece
   files behave the same). It still merges the keys of ``special_tokens_map.json`` into its
   constructor's arguments, so the flags are written there too (and in the config, for readers
   that take them from there); loaded, ``add_bos_token`` reads True and toggling either keeps the other.
+* **User-defined pieces** (Mistral v3's ``[REFERENCE_DOC_0]``…): sentencepiece cuts them out
+  of the *normalized* text and never merges across them, so the dummy ``▁`` is prepended once, to
+  the whole text. ``tokenizers``' added tokens cannot do that (normalized ones are matched with
+  the prefix included, unnormalized ones get the prefix on every stretch between them), so the
+  export isolates them with a ``Split`` pre-tokenizer on the normalized text instead, and turns on
+  ``ignore_merges`` so a stretch that is a whole piece (the symbol) is emitted as that piece. That
+  is exact only if BPE builds every other piece from its own text (else a line that is such a
+  piece would differ): :func:`build_hf_tokenizer` checks it and refuses a model where it fails.
+  One case stays different: a stretch right after a user-defined symbol that spells a control or
+  byte piece exactly, to the end of the text or the next symbol (``[REFERENCE_DOC_1]<0x41>``:
+  sentencepiece reads ``<0x41>`` as text, the export emits the byte piece).
+
 Exact parity needs distinct scores among the pieces a line can merge (sentencepiece breaks score
 ties by position, a ranked merge list cannot); :func:`score_ties` finds them.
 """
@@ -57,7 +69,7 @@ UNUSED = 5
 BYTE = 6
 MERGEABLE = (NORMAL,)
 """Piece types sentencepiece's BPE produces by merging (user-defined pieces are matched whole
-before BPE and never merged; the export refuses them: ``tokenizers``' added tokens match differently)."""
+before BPE and never merged: see the module docstring)."""
 
 
 def _check_bpe(model: ModelProto) -> None:
@@ -72,11 +84,11 @@ def _check_bpe(model: ModelProto) -> None:
             f"the tokenizer.json export supports the 'identity' normalizer (LLaMA's), not '{spec.name}'; "
             "pass a LLaMA-style tokenizer.model"
         )
-    user = [p.piece for p in model.pieces if p.type == USER_DEFINED]
-    if user:
+    spaced = [p.piece for p in model.pieces if p.type == USER_DEFINED and ("▁" in p.piece or " " in p.piece)]
+    if spaced:
         raise InputError(
-            f"the model has {len(user)} user-defined pieces (e.g. {user[0]!r}), which the tokenizer.json "
-            "export cannot reproduce exactly; pass a model without user_defined_symbols"
+            f"the model has a user-defined piece holding a space ({spaced[0]!r}), which the tokenizer.json "
+            "export cannot match like sentencepiece; pass a model whose user_defined_symbols have no spaces"
         )
     if model.trainer_spec.treat_whitespace_as_suffix:
         raise InputError("treat_whitespace_as_suffix models are not supported; pass a LLaMA-style model")
@@ -115,9 +127,36 @@ def _piece_or_none(model: ModelProto, id_: int) -> str | None:
     return model.pieces[id_].piece if 0 <= id_ < len(model.pieces) else None
 
 
+def user_defined(model: ModelProto) -> list[str]:
+    """The model's user-defined pieces (matched whole in text, never merged)."""
+    return [p.piece for p in model.pieces if p.type == USER_DEFINED]
+
+
+def unbuilt_pieces(model: ModelProto) -> list[str]:
+    """Multi-character normal pieces that sentencepiece's BPE does not build from their own text."""
+    from tokkit.llama.spm_io import new_model, processor
+
+    plain = new_model()
+    plain.CopyFrom(model)
+    plain.normalizer_spec.add_dummy_prefix = False
+    sp = processor(plain)
+    pieces = [(i, p.piece) for i, p in enumerate(model.pieces) if p.type in MERGEABLE and len(p.piece) > 1]
+    encoded = sp.encode([piece.replace("▁", " ") for _, piece in pieces])
+    return [piece for (i, piece), ids in zip(pieces, encoded, strict=True) if ids != [i]]
+
+
 def build_hf_tokenizer(model: ModelProto) -> Any:
     """A ``tokenizers.Tokenizer`` that encodes like sentencepiece with ``model``."""
-    from tokenizers import AddedToken, Tokenizer, decoders, normalizers, processors
+    import regex
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from tokenizers.models import BPE
 
     _check_bpe(model)
@@ -128,6 +167,13 @@ def build_hf_tokenizer(model: ModelProto) -> Any:
         vocab[p.piece] = i
     spec = model.trainer_spec
     unk = _piece_or_none(model, spec.unk_id) or _special(model, UNKNOWN)
+    user = user_defined(model)
+    if user and (unbuilt := unbuilt_pieces(model)):
+        raise InputError(
+            f"the model has user-defined pieces and {len(unbuilt)} pieces BPE cannot build from their own "
+            f"text (e.g. {unbuilt[0]!r}), so the tokenizer.json export cannot match sentencepiece; "
+            "extend with intermediate pieces (the default) or pass a model without user_defined_symbols"
+        )
     tokenizer = Tokenizer(
         BPE(
             vocab=vocab,
@@ -135,6 +181,7 @@ def build_hf_tokenizer(model: ModelProto) -> Any:
             unk_token=unk,
             fuse_unk=True,
             byte_fallback=spec.byte_fallback,
+            ignore_merges=bool(user),
         )
     )
     steps: list[Any] = []
@@ -144,6 +191,9 @@ def build_hf_tokenizer(model: ModelProto) -> Any:
         steps.append(normalizers.Replace(" ", "▁"))
     tokenizer.normalizer = normalizers.Sequence(steps)
     tokenizer.pre_tokenizer = None
+    if user:  # longest first: sentencepiece's prefix matcher takes the longest symbol
+        alternation = "|".join(regex.escape(u) for u in sorted(user, key=len, reverse=True))
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(alternation), behavior="isolated")
     dec = [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
     if model.normalizer_spec.add_dummy_prefix:
         dec.append(decoders.Strip(" ", 1, 0))
