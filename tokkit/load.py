@@ -126,7 +126,8 @@ def load_tokenizer(spec: str | Path) -> Tokenizer:
         meta = read_meta(path)
         if "kind" in meta:
             return tokenizer_class(meta["kind"]).load(path)
-        for name, kind in (("tokenizer.json", "hf"), ("tokenizer.model", "spm"), ("spm.model", "spm")):
+        # spm.model first: an spm trainer's own model beside the tokenizer.json made from it
+        for name, kind in (("spm.model", "spm"), ("tokenizer.json", "hf"), ("tokenizer.model", "spm")):
             if (path / name).exists():
                 if name == "tokenizer.model":  # sentencepiece, or Llama 3's tiktoken ranks
                     return load_tokenizer(path / name)

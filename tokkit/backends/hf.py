@@ -18,8 +18,11 @@ class HFTokenizer:
 
     kind = "hf"
 
-    def __init__(self, tokenizer: _HFTokenizer) -> None:
+    def __init__(self, tokenizer: _HFTokenizer, *, named_specials: Mapping[str, int] | None = None) -> None:
         self.hf = tokenizer
+        self.named_specials = dict(named_specials or {})
+        """Specials the config beside the file names (``bos_token``...) that the file does not
+        register as added tokens: sentencepiece exports keep them out so text spelling them stays text."""
 
     @property
     def vocab_size(self) -> int:
@@ -27,7 +30,8 @@ class HFTokenizer:
 
     @property
     def special_tokens(self) -> Mapping[str, int]:
-        return {t.content: i for i, t in self.hf.get_added_tokens_decoder().items() if t.special}
+        added = {t.content: i for i, t in self.hf.get_added_tokens_decoder().items() if t.special}
+        return {**self.named_specials, **added}
 
     def encode(self, text: str) -> list[int]:
         return list(self.hf.encode(text, add_special_tokens=False).ids)
@@ -61,18 +65,25 @@ class HFTokenizer:
             tokenizer = _HFTokenizer.from_file(str(path))
         except Exception as err:  # the binding raises plain Exception
             raise InputError(f"{path}: not a loadable tokenizer.json ({err})") from None
-        tokenizer.encode_special_tokens = _splits_special_tokens(path.parent / TOKENIZER_CONFIG)
-        return cls(tokenizer)
+        config = _config(path.parent / TOKENIZER_CONFIG)
+        tokenizer.encode_special_tokens = config.get("split_special_tokens") is True
+        named: dict[str, int] = {}
+        for key in ("bos_token", "eos_token", "unk_token", "pad_token"):
+            token = config.get(key)
+            if isinstance(token, str) and (id_ := tokenizer.token_to_id(token)) is not None:
+                named[token] = id_
+        return cls(tokenizer, named_specials=named)
 
 
-def _splits_special_tokens(config: Path) -> bool:
-    """``split_special_tokens`` from a ``tokenizer_config.json`` beside the file: transformers'
-    switch for "special-token text is text" (``tokenizer.json`` cannot store it). tokkit's LLaMA
-    export sets it so the file encodes a literal ``<unk>`` as sentencepiece does."""
+def _config(path: Path) -> dict[str, object]:
+    """The ``tokenizer_config.json`` beside the file ({} if none or unreadable: transformers'
+    defaults). Its ``split_special_tokens`` is transformers' switch for "special-token text is
+    text" (``tokenizer.json`` cannot store it); its ``bos_token``... name specials that a
+    sentencepiece export keeps out of the added tokens."""
     import json
 
     try:
-        data = json.loads(config.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False  # no config, or one transformers could not read either: its default
-    return isinstance(data, dict) and data.get("split_special_tokens") is True
+        return {}
+    return data if isinstance(data, dict) else {}

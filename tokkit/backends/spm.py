@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import sentencepiece as spm
 from tokkit.errors import InputError
 
 SPM_MODEL = "spm.model"
+log = logging.getLogger("tokkit")
 
 
 def train_from_iterator(texts: Iterable[str], **options: Any) -> None:
@@ -84,7 +86,19 @@ class SPMTokenizer:
         with open(directory / "spm.vocab", "w", encoding="utf-8") as f:
             for i in range(self.vocab_size):
                 f.write(f"{self.sp.IdToPiece(i)}\t{self.sp.GetScore(i):g}\n")
+        self.save_hf(directory)
         return path
+
+    def save_hf(self, directory: str | Path) -> list[Path]:
+        """``tokenizer.json`` (+ the ``transformers`` config files) with sentencepiece's ids
+        (:mod:`tokkit.backends.spm_hf`); a model the export does not support gets none, with a warning."""
+        from tokkit.backends.spm_hf import parse_model, write_hf_tokenizer
+
+        try:
+            return write_hf_tokenizer(parse_model(self.model_bytes), directory)
+        except InputError as err:
+            log.warning("%s: no tokenizer.json written: %s", directory, err)
+            return []
 
     @classmethod
     def load(cls, path: str | Path) -> SPMTokenizer:
