@@ -106,7 +106,7 @@ def test_an_empty_or_truncated_pipeline_json_is_one_line(ran: Counter[str], tmp_
     config = _config(tmp_path, tmp_path / "run")
     run_pipeline(config)
     (tmp_path / "run" / "pipeline.json").write_text(content)
-    with pytest.raises(InputError, match=r"pipeline\.json: unreadable .*--force") as err:
+    with pytest.raises(InputError, match=r"pipeline\.json: unreadable .*`force=True`") as err:
         run_pipeline(config)
     assert "\n" not in str(err.value)
     run_pipeline(config, force=True)  # still a tokkit run dir: --force starts it over

@@ -324,9 +324,22 @@ def config_problems(config: PipelineConfig) -> list[str]:
             check = getattr(made, "check", None) or getattr(made, "validate", None)
             if check is not None:
                 check()
-        except InputError as err:  # said with flags (--lora-r); a config spells them lora_r
-            problems.append(f"[{stage}] " + re.sub(r"--([a-z][a-z-]*)", lambda m: m[1].replace("-", "_"), str(err)))
+        except InputError as err:  # said in arguments (`lora_r=4`); the TOML spells it lora_r = 4
+            problems.append(f"[{stage}] " + _as_toml(str(err)))
     return problems
+
+
+def _as_toml(message: str) -> str:
+    """A library message's argument references (```lora_r=4```, ```train='x'```) as TOML settings."""
+    def setting(match: re.Match[str]) -> str:
+        name, value = match[1], match[2]
+        if value is None:
+            return name
+        if value[:1] in "'\"":
+            value = json.dumps(value[1:-1])
+        return f"{name} = {value}"
+
+    return re.sub(r"`([a-z_][a-z0-9_.]*)(?:=([^`]+))?`", setting, message)
 
 
 def check_settings(config: PipelineConfig) -> None:
@@ -366,7 +379,7 @@ def read_state(path: Path) -> Any:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
-        raise InputError(f"{path}: unreadable ({err}); pass --force to start the run over "
+        raise InputError(f"{path}: unreadable ({err}); pass `force=True` to start the run over "
                          "or choose another run dir") from None
 
 
@@ -396,7 +409,7 @@ def open_run_dir(run_dir: Path, settings: dict[str, Any], *, force: bool, inputs
             if previous is None:
                 raise OutputExistsError(str(run_dir))
             if previous != json.loads(json.dumps(settings)):
-                raise InputError(f"{run_dir}: holds a pipeline run with another config; pass --force to start "
+                raise InputError(f"{run_dir}: holds a pipeline run with another config; pass `force=True` to start "
                                  "over or choose another run dir")
     run_dir.mkdir(parents=True, exist_ok=True)
     mark_output(run_dir)

@@ -118,7 +118,7 @@ class DiesInWorkers(OutOfVocabulary):
 
 
 def test_a_dead_worker_is_a_clean_error(two_files: Path) -> None:
-    with pytest.raises(TokkitError, match=r"worker process died or could not start.*--workers 1"):
+    with pytest.raises(TokkitError, match=r"worker process died or could not start.*`workers=1`"):
         report([DiesInWorkers()], two_files, workers=2)
 
 
@@ -138,5 +138,5 @@ def test_auto_workers_only_for_a_large_corpus(monkeypatch: pytest.MonkeyPatch) -
     assert auto.worker_count(10 * PARALLEL_MIN_BYTES) == 1
     assert (auto.batch_size(1), auto.batch_size(4)) == (BATCH_BYTES, WORKER_BATCH_BYTES)
     assert AnalyzeConfig(batch_bytes=100).batch_size(4) == 100
-    with pytest.raises(TokkitError, match="--workers -1"):
+    with pytest.raises(TokkitError, match="`workers=-1`"):
         AnalyzeConfig(workers=-1)

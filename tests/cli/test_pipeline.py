@@ -113,7 +113,7 @@ BAD_TYPES = {
     '[dedup]\nthreshold = "high"': 'error: {src}: [dedup] threshold = "high": expected a finite number',
     '[cpt]\nsteps = "x"': 'error: {src}: [cpt] steps = "x": expected an integer',
     '[model]\nhidden_size = "big"': 'error: {src}: [model] hidden_size = "big": expected an integer',
-    "[shard]\nseq_len = 1": "error: {src}: [shard] seq_len 1 is out of range; use 2..16777216 (e.g. 2048)",
+    "[shard]\nseq_len = 1": "error: {src}: [shard] seq_len = 1 is out of range; use 2..16777216 (e.g. 2048)",
     '[train]\nmerge_kernel = "rust"': "error: {src}: [train] merge_kernel must be one of auto, python, "
                                      "numba, got 'rust'",
     '[extend]\nzh_vocab = "many"': 'error: {src}: [extend] zh_vocab = "many": expected an integer',

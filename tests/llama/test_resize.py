@@ -102,7 +102,7 @@ def test_bad_input(tiny: Path, extended_dir: Path, tmp_path: Path) -> None:
         resize_embeddings(tmp_path, extended_dir, tmp_path / "x")
     with pytest.raises(InputError, match=r"no tokenizer\.model"):
         resize_embeddings(tiny, tmp_path, tmp_path / "x")
-    with pytest.raises(InputError, match="pad-to-multiple-of"):
+    with pytest.raises(InputError, match="pad_to_multiple_of"):
         ResizeConfig(pad_to_multiple_of=0)
     with pytest.raises(InputError, match="unknown init"):
         ResizeConfig(init="zeros")  # type: ignore[arg-type]

@@ -43,7 +43,7 @@ def test_bad_input(tmp_path: Path) -> None:
         train_zh_model([empty], ZhModelConfig(vocab_size=200))
     small = tmp_path / "small.txt"
     small.write_text("天下大势\n" * 50, encoding="utf-8")
-    with pytest.raises(InputError, match=r"lower it to --zh-vocab [0-9]+ or add text"):
+    with pytest.raises(InputError, match=r"lower it to `zh_config\.vocab_size=[0-9]+` or add text"):
         train_zh_model([small], ZhModelConfig(vocab_size=5000))
     with pytest.raises(InputError, match="too small"):
         ZhModelConfig(vocab_size=10)
@@ -55,7 +55,7 @@ def test_bad_input(tmp_path: Path) -> None:
 
 
 def test_vocab_below_the_characters_says_raise_it(tmp_path: Path) -> None:
-    """A corpus of 400 distinct characters needs 400+ pieces: the fix is a larger --zh-vocab."""
+    """A corpus of 400 distinct characters needs 400+ pieces: the fix is a larger vocab_size."""
     han = [chr(0x4E00 + i) for i in range(400)]
     small = tmp_path / "varied.txt"
     small.write_text("\n".join("".join(han[(i + j) % 400] for j in range(40)) for i in range(400)) + "\n",
@@ -63,9 +63,9 @@ def test_vocab_below_the_characters_says_raise_it(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         train_zh_model([small], ZhModelConfig(vocab_size=200))
     message = str(err.value)
-    assert "raise it to --zh-vocab 40" in message and str(small) in message
+    assert "raise it to `zh_config.vocab_size=40" in message and str(small) in message
     assert "lower" not in message
-    needed = int(message.rsplit("--zh-vocab ", 1)[1].split()[0])
+    needed = int(message.rsplit("`zh_config.vocab_size=", 1)[1].split("`")[0])
     data, _ = train_zh_model([small], ZhModelConfig(vocab_size=needed))  # the advice works
     assert data
 

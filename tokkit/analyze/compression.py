@@ -74,11 +74,11 @@ class AnalyzeConfig:
 
     def __post_init__(self) -> None:
         if self.max_bytes is not None and self.max_bytes <= 0:
-            raise InputError(f"--max-bytes {self.max_bytes}: must be a positive number of bytes")
+            raise InputError(f"`max_bytes={self.max_bytes}`: must be a positive number of bytes")
         if self.batch_bytes is not None and self.batch_bytes <= 0:
             raise InputError(f"batch_bytes {self.batch_bytes}: must be positive")
         if self.workers < 0:
-            raise InputError(f"--workers {self.workers}: pass 0 (auto), 1 (in-process) or more")
+            raise InputError(f"`workers={self.workers}`: pass 0 (auto), 1 (in-process) or more")
 
     def batch_size(self, workers: int) -> int:
         """``batch_bytes``, or by default :data:`BATCH_BYTES` in-process, :data:`WORKER_BATCH_BYTES`
@@ -310,7 +310,7 @@ def analyze(
     if not isinstance(corpora, Mapping):
         corpora = {Path(p).name or str(p): [p] for p in corpora}
     if not corpora:
-        raise InputError("no corpus given; pass --corpus PATH")
+        raise InputError("no corpus given; pass `corpora=PATH`")
     named = open_tokenizers(tokenizers)
     measurers = [Measurer(n) for n in named]
     judges = [Judge(m.tokenizer, m.table, m.encode_batch) for m in measurers] if config.judge \
@@ -372,7 +372,7 @@ def _analyze_corpus(measurers: Sequence[Measurer], corpus: str, paths: Sequence[
     file_results: list[Result] = []
     seen: list[str] = []
     # files arrive one after the other, so a file's tallies are dropped once it is reported:
-    # memory stays one histogram per tokenizer (plus one per file being read with --by-file)
+    # memory stays one histogram per tokenizer (plus one per file being read with by_file)
     file_text: TextTally | None = None
     file_tokens: list[TokenTally] = []
     done = 0

@@ -1,8 +1,8 @@
-"""``analyze --compare BASE EXTENDED``: what a vocabulary extension changed, on a corpus.
+"""``compare_extension(base, extended, ...)``: what a vocabulary extension changed, on a corpus.
 
 Per script class of a line (``han`` when it holds a Han character, else the class most of its
 characters belong to): tokens before and after, tokens saved, and lines whose ids changed at all.
-An ``--only-cjk`` extension must change no line without Han. New tokens are the extended ids whose
+An ``only_cjk`` extension must change no line without Han. New tokens are the extended ids whose
 bytes are no token of the base; the corpus shows how many of them it uses.
 """
 

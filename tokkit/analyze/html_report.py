@@ -1,4 +1,4 @@
-"""``analyze --html``: one self-contained page to look at, tiktokenizer-style.
+"""``write_html``: the HTML report, one self-contained page to look at, tiktokenizer-style.
 
 Everything is inline (CSS, SVG charts, no script, no font or CDN), so the file opens from a file URL
 on a machine with no network and stays a few hundred KB for the sample corpora. Each sample line is

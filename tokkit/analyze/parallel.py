@@ -102,6 +102,6 @@ class MeasurePool:
         except BrokenProcessPool:
             raise TokkitError(
                 "analyze: a worker process died or could not start (out of memory, killed, or a "
-                "tokenizer object that cannot be rebuilt in a new process); pass --workers 1 to "
+                "tokenizer object that cannot be rebuilt in a new process); pass `workers=1` to "
                 "analyze in one process"
             ) from None

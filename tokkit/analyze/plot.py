@@ -1,7 +1,7 @@
 """A PNG of tokens per character by script and tokenizer (one panel per corpus).
 
-matplotlib is imported here only, with the non-interactive Agg backend, so ``tokkit analyze`` without
-``--plot`` never pays for it and a missing matplotlib only fails this step.
+matplotlib is imported here only, with the non-interactive Agg backend, so an analysis that asks
+for no plot never pays for it and a missing matplotlib only fails this step.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Render a :class:`~tokkit.analyze.compression.Report`: rich tables, Markdown, JSON.
 
-Two tables per corpus (and per file with ``--by-file``): the headline figures, and the per-script
+Two tables per corpus (and per file with ``by_file``): the headline figures, and the per-script
 breakdown whose first row is the text's UTF-8 bytes per character: 3.0 for Han is why a byte-level
 BPE that has not merged a character's bytes pays up to three tokens for it. Cells are coloured
 green/red when better/worse than the baseline (the first tokenizer).

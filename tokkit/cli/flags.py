@@ -19,11 +19,12 @@ import click
 ALIASES: dict[str, str] = {
     "max_document_bytes": "max_document_mb",  # bytes → MiB: UNITS
     "output_dir": "output",
+    "output": "run_dir",  # pipeline: its -o is the run dir
     "special_tokens": "special",  # train-*
     "tokenizer": "tokenizer_path",  # shard
     "tokenizer_dir": "tokenizer_path",
     "model": "model_dir",  # resize-embeddings; cpt's parameter is ``model`` itself
-    "zh_vocab_size": "zh_vocab",
+    "zh_config.vocab_size": "zh_vocab",  # extend-llama: the Chinese model's ZhModelConfig
     "corpus": "corpora",  # analyze
     "train": "stage",  # cpt: ``CPTConfig.train`` is its ``--train``
     "tokenizer_check": "no_tokenizer_check",  # cpt: the negated flags; only their off value is advised
@@ -35,7 +36,7 @@ ALIASES: dict[str, str] = {
 """Library argument name → the click parameter name of a command that spells it differently.
 Tried after the name itself, so a command whose parameter has the library's name uses that one."""
 
-_REFERENCE = re.compile(r"`([a-z_][a-z0-9_]*)(?:=([^`]+))?`")
+_REFERENCE = re.compile(r"`([a-z_][a-z0-9_.]*)(?:=([^`]+))?`")
 
 
 def speak_flags(message: str, command: click.Command | None) -> str:
@@ -116,9 +117,8 @@ def _spelled(param: click.Parameter, value: str | None) -> str:
 
 def _preferred(param: click.Parameter) -> str:
     """``-o`` for the output (the spelling every example uses), else the long flag."""
-    short = [opt for opt in param.opts if not opt.startswith("--")]
-    if param.name == "output" and short:
-        return short[0]
+    if "-o" in param.opts:
+        return "-o"
     long = [opt for opt in param.opts if opt.startswith("--")]
     return (long or param.opts)[0]
 

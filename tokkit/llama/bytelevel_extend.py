@@ -194,7 +194,7 @@ def extend_vocab(
     counted = count_chunks(texts, base.pattern, workers=workers,
                            task=progress.task("counting chunks", unit="bytes"))
     if not counted.counts:
-        raise InputError("the Chinese corpus has no text; pass --zh-corpus files with text in them")
+        raise InputError("the Chinese corpus has no text; pass `zh_corpus` files with text in them")
     seconds_count = time.perf_counter() - start
     start = time.perf_counter()
     result: ContinueResult = continue_training(
@@ -298,7 +298,7 @@ def extend_bytelevel(
     """
     progress = progress or NULL_PROGRESS
     if not zh_corpus:
-        raise InputError("no Chinese corpus; pass --zh-corpus PATH")
+        raise InputError("no Chinese corpus; pass `zh_corpus=PATH`")
     try:
         import tokenizers  # noqa: F401
     except ImportError:

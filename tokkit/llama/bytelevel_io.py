@@ -424,7 +424,7 @@ def read_bytelevel(path: str | Path) -> ByteLevelVocab:
             return read_tekken(tekken[0])
         raise InputError(
             f"{path}: holds no tokenizer.json, tiktoken tokenizer.model or tekken*.json; "
-            "point --base at a byte-level tokenizer"
+            "point `base` at a byte-level tokenizer"
         )
     if path.suffix == ".json":
         with path.open("rb") as f:

@@ -1,4 +1,4 @@
-"""Which characters count as Chinese: for ``--only-cjk`` and for "tokens per Han character"."""
+"""Which characters count as Chinese: for ``only_cjk`` and for "tokens per Han character"."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Tokens per Han character is the number the extension exists to lower (LLaMA spends ~1.9 on
 Chinese, most characters falling back to three byte tokens); bytes per token is the
 language-neutral compression; ``changed lines`` counts lines whose ids differ at all (with
-``--only-cjk`` it must be 0 on English). ``hf_mismatch`` counts lines where the exported
+``only_cjk`` it must be 0 on English). ``hf_mismatch`` counts lines where the exported
 ``tokenizer.json`` disagrees with sentencepiece (must be 0 except under the ``zero`` policy).
 """
 

@@ -116,7 +116,7 @@ def policy_scores(base: ModelProto, count: int, policy: ScorePolicy) -> list[flo
     if len(set(scores)) != count or not beyond:
         raise TokkitError(
             f"cannot give {count} new pieces distinct float32 scores next to base score {start}; "
-            "use --score-policy zero"
+            "use `score_policy='zero'`"
         )
     return scores
 

@@ -61,7 +61,7 @@ def repair(
     """Add intermediates before unreachable pieces of ``order`` (or drop them) until all are reachable.
 
     ``known`` holds the base pieces (never added again); ``allowed`` filters intermediates (with
-    ``--only-cjk`` they must contain a CJK character so English cannot change).
+    ``only_cjk`` they must contain a CJK character so English cannot change).
     """
     result = Repair(pieces=list(order))
     present = set(known) | set(order)

@@ -71,22 +71,22 @@ def extend_llama(
     ...              zh_corpus=["corpora/zh"])  # doctest: +SKIP
     """
     config = config or ExtendConfig()
-    base_file = resolve_model_path(base, "--base")
+    base_file = resolve_model_path(base, "`base`")
     try:
         base_bytes = base_file.read_bytes()
     except OSError as err:
-        raise InputError(f"{base_file}: cannot read ({err.strerror}); pass --base a readable tokenizer.model") from None
+        raise InputError(f"{base_file}: cannot read ({err.strerror}); pass `base` a readable tokenizer.model") from None
     base_model = parse_model(base_bytes, str(base_file))
     if base_model.trainer_spec.model_type != base_model.trainer_spec.BPE:
-        raise InputError(f"{base_file}: not a BPE sentencepiece model; pass LLaMA's tokenizer.model as --base")
+        raise InputError(f"{base_file}: not a BPE sentencepiece model; pass LLaMA's tokenizer.model as `base`")
     if zh_model is None and not zh_corpus:
-        raise InputError("no Chinese model or corpus; pass --zh-model PATH or --zh-corpus PATH")
+        raise InputError("no Chinese model or corpus; pass `zh_model=PATH` or `zh_corpus=PATH`")
     heldout_lines = {name: read_lines(paths) for name, paths in (heldout or {}).items()}
     inputs = [base, *([zh_model] if zh_model is not None else zh_corpus),
               *(p for paths in (heldout or {}).values() for p in paths)]
     with atomic_dir(output, force=force, inputs=inputs) as tmp:
         if zh_model is not None:
-            zh = read_model(zh_model, "--zh-model")
+            zh = read_model(zh_model, "`zh_model`")
             zh_bytes = zh.SerializeToString()
             zh_info: dict[str, Any] = {"path": str(zh_model), "trained": False}
         else:

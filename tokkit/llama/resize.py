@@ -64,7 +64,7 @@ class ResizeConfig:
         if self.init not in INIT_METHODS:
             raise InputError(f"unknown init '{self.init}'; use one of {', '.join(INIT_METHODS)}")
         if self.pad_to_multiple_of is not None and self.pad_to_multiple_of < 1:
-            raise InputError(f"--pad-to-multiple-of {self.pad_to_multiple_of} must be a positive integer")
+            raise InputError(f"`pad_to_multiple_of={self.pad_to_multiple_of}` must be a positive integer")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,7 +191,7 @@ def _multivariate(source: Any, mean: Any, count: int, generator: Any) -> Any:
 
 
 def _spm_plan(tokenizer_dir: Path, rows: int, config: ResizeConfig) -> tuple[RowPlan, ModelProto]:
-    extended = read_model(tokenizer_dir, "--tokenizer")
+    extended = read_model(tokenizer_dir, "`tokenizer_dir`")
     meta = read_meta(tokenizer_dir) if tokenizer_dir.is_dir() else {}
     base_pieces = meta.get("extend", {}).get("base_pieces")
     size = len(extended.pieces)
@@ -203,7 +203,7 @@ def _spm_plan(tokenizer_dir: Path, rows: int, config: ResizeConfig) -> tuple[Row
     if size < rows:
         raise InputError(
             f"vocab mismatch: {tokenizer_dir} has {size} pieces, fewer than the {rows} embedding rows "
-            "of the model; pass the extended tokenizer dir as --tokenizer"
+            "of the model; pass the extended tokenizer dir as `tokenizer_dir`"
         )
     pieces = subword_ids(extended, rows) if config.init == "subword-mean" else [[] for _ in range(rows, size)]
     return RowPlan(size=size, targets=list(range(rows, size)), pieces=pieces, base_ids=list(range(rows)),
@@ -271,9 +271,9 @@ def resize_embeddings(
     start = time.perf_counter()
     model_dir, tokenizer_dir = Path(model_dir), Path(tokenizer_dir)
     if not (model_dir / "config.json").is_file():
-        raise InputError(f"{model_dir}: no config.json; pass --model a transformers checkpoint dir")
+        raise InputError(f"{model_dir}: no config.json; pass `model_dir` a transformers checkpoint dir")
     bytelevel = is_bytelevel_extension(tokenizer_dir)
-    extended = None if bytelevel else read_model(tokenizer_dir, "--tokenizer")
+    extended = None if bytelevel else read_model(tokenizer_dir, "`tokenizer_dir`")
     torch = _import_torch()
     from transformers import AutoConfig, AutoModelForCausalLM
 

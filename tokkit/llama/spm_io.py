@@ -16,7 +16,7 @@ ModelProto = Any
 SPM_FILE = "tokenizer.model"
 
 
-def resolve_model_path(path: str | Path, what: str = "--base") -> Path:
+def resolve_model_path(path: str | Path, what: str = "`base`") -> Path:
     """A ``.model`` file, or a ``transformers`` tokenizer dir that holds ``tokenizer.model``."""
     path = Path(path)
     if not path.exists():
@@ -57,7 +57,7 @@ def parse_model(data: bytes, source: str) -> ModelProto:
     return model
 
 
-def read_model(path: str | Path, what: str = "--base") -> ModelProto:
+def read_model(path: str | Path, what: str = "`base`") -> ModelProto:
     """Load a sentencepiece model from a file or tokenizer dir."""
     file = resolve_model_path(path, what)
     try:

@@ -49,7 +49,7 @@ class ZhModelConfig:
 
     def __post_init__(self) -> None:
         if self.vocab_size < 100:
-            raise InputError(f"--zh-vocab {self.vocab_size} is too small; use at least 100 (the recipe uses 20000)")
+            raise InputError(f"`zh_config.vocab_size={self.vocab_size}` is too small; use at least 100 (the recipe uses 20000)")
         if self.model_type not in ("bpe", "unigram"):
             raise InputError(f"zh model type '{self.model_type}' is not supported; use bpe or unigram")
         if not 0.9 <= self.character_coverage <= 1.0:
@@ -79,23 +79,23 @@ def _training_error(message: str, config: ZhModelConfig, paths: Sequence[str | P
     """sentencepiece's failure as one line that says what to change."""
     where = ", ".join(map(str, paths))
     if counter[1] == 0:
-        return InputError(f"{where}: no Chinese text found in the corpus; pass a non-empty --zh-corpus")
+        return InputError(f"{where}: no Chinese text found in the corpus; pass a non-empty `zh_corpus`")
     if counter[2] == counter[1]:  # sentencepiece dropped every sentence: "[!sentences_.empty()]"
         return InputError(
             f"{where}: every line is longer than sentencepiece's max_sentence_length "
             f"({MAX_SENTENCE_BYTES} bytes), so none is left to train on; break the text into "
-            "shorter lines (one sentence or paragraph per line) and keep --split line")
+            "shorter lines (one sentence or paragraph per line) and keep `split='line'`")
     required = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", message)
     if required:
         return InputError(
-            f"--zh-vocab {config.vocab_size} is smaller than the {required.group(2)} pieces the "
+            f"`zh_config.vocab_size={config.vocab_size}` is smaller than the {required.group(2)} pieces the "
             f"characters of {where} need (character_coverage {config.character_coverage}); "
-            f"raise it to --zh-vocab {required.group(2)} or more")
+            f"raise it to `zh_config.vocab_size={required.group(2)}` or more")
     high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", message)
     if high:
         return InputError(
-            f"{where} is too small for --zh-vocab {config.vocab_size}: sentencepiece can learn at "
-            f"most {high.group(2)} pieces from it; lower it to --zh-vocab {high.group(2)} or add text")
+            f"{where} is too small for `zh_config.vocab_size={config.vocab_size}`: sentencepiece can learn at "
+            f"most {high.group(2)} pieces from it; lower it to `zh_config.vocab_size={high.group(2)}` or add text")
     message = message.rsplit("] ", 1)[-1].strip()  # drop "INTERNAL: file(line) [check]"
     return InputError(f"sentencepiece could not train the Chinese model on {where}: "
                       f"{message or 'no reason given'}")
@@ -116,7 +116,7 @@ def train_zh_model(
     config = config or ZhModelConfig()
     options = read_options or ReadOptions(split="line")
     if not paths:
-        raise InputError("no Chinese corpus given; pass --zh-corpus PATH")
+        raise InputError("no Chinese corpus given; pass `zh_corpus=PATH`")
     stats = ReadStats()
     files = list(iter_files(paths, stats))  # listed once: one warning per skipped file
     # With max_bytes the reader stops early, so the files' total would overstate the work.
