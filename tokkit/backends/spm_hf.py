@@ -24,7 +24,7 @@ BPE merge loop or one Unigram lattice over the whole line. We rebuild sentencepi
   sentencepiece gives; under ``byte_fallback`` the guard would add its own bytes, so there an
   unknown first character is spelled as the byte pieces it falls back to instead (``<`` →
   ``<0x3C>``, which the lattice takes whole). The decoder drops the guard.
-* **user-defined pieces** (tokkit's ``--special`` for ``spm`` BPE, Mistral v3's
+* **user-defined pieces** (tokkit's ``special_tokens`` for ``spm`` BPE, Mistral v3's
   ``[REFERENCE_DOC_k]``): sentencepiece cuts them out of the *normalized* text and never merges
   across them, so the dummy ``▁`` is prepended once, to the whole text. ``tokenizers``' added
   tokens cannot do that (normalized ones are matched with the prefix included, unnormalized ones
