@@ -106,7 +106,7 @@ def test_merge_kernels_learn_the_same_merges(tmp_path: Path, run_main) -> None: 
         meta = read_meta(out)
         assert meta["config"]["merge_kernel"] == kernel
         ran = meta["report"]["trainer"]["merge_kernel"]
-        assert ran == (kernel if kernel != "auto" else ("numba" if available() else "python"))
+        assert ran == (kernel if kernel != "auto" else "python")  # auto: a small corpus keeps Python
         merges[kernel] = load_tokenizer(out).merges  # type: ignore[attr-defined]
     assert len(merges["python"]) == 600 - 256 - 1
     assert all(m == merges["python"] for m in merges.values())

@@ -10,7 +10,7 @@ import pytest
 from tokkit.errors import InputError
 from tokkit.models.bpe import ByteLevelBPETokenizer
 from tokkit.train.bpe import BPETrainer
-from tokkit.train.config import BPEConfig
+from tokkit.train.config import COMPILED_MIN_SYMBOLS, BPEConfig
 
 TEXTS = ["low lower lowest newer wider new", "我们学习中文，我们喜欢中文。", "aaaa bbbb aaaa"] * 20
 
@@ -138,6 +138,13 @@ def test_auto_kernel_is_numba_when_importable_else_python(monkeypatch: pytest.Mo
     assert BPEConfig(vocab_size=300, merge_kernel="python").kernel() == "python"
     monkeypatch.setattr(compiled, "available", lambda: True)
     assert BPEConfig(vocab_size=300).kernel() == "numba"
+    # a small corpus keeps the Python loop: it is done before numba would have loaded
+    assert BPEConfig(vocab_size=300).kernel(COMPILED_MIN_SYMBOLS - 1) == "python"
+    assert BPEConfig(vocab_size=300).kernel(COMPILED_MIN_SYMBOLS) == "numba"
+    assert BPEConfig(vocab_size=300, merge_kernel="numba").kernel(10) == "numba"
+    small = BPETrainer(BPEConfig(vocab_size=300, workers=1))
+    small.train(TEXTS)
+    assert small.stats["merge_kernel"] == "python"
     monkeypatch.setattr(compiled, "available", lambda: False)
     assert BPEConfig(vocab_size=300).kernel() == "python"
     trainer = BPETrainer(BPEConfig(vocab_size=300, workers=1))

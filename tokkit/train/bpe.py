@@ -97,7 +97,7 @@ class BPETrainer:
 
         start = time.perf_counter()
         budget = max(0, config.vocab_size - len(tokens))
-        kernel = config.kernel()
+        kernel = config.kernel(sum(map(len, words)))
         if kernel == "numba":
             from tokkit.train.bpe_merge_numba import learn_merges_compiled as merge_loop
         else:

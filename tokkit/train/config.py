@@ -13,6 +13,10 @@ from tokkit.errors import InputError
 
 Backend = Literal["scratch", "hf", "spm"]
 MERGE_KERNELS = ("auto", "python", "numba")
+
+COMPILED_MIN_SYMBOLS = 1_000_000
+"""``merge_kernel="auto"`` takes the compiled loop from this many byte symbols of distinct chunks
+(about 3 MB of ordinary text): below it the Python loop finishes before numba would have loaded."""
 """``BPEConfig.merge_kernel`` values; every one learns the same merges."""
 
 
@@ -47,17 +51,22 @@ class BPEConfig(TrainConfig):
     custom regex; ``workers`` processes count pre-tokenized chunks (None: all cores).
     ``merge_kernel`` picks the merge loop: ``python`` (:mod:`tokkit.train.bpe_merge`, the
     specification), ``numba`` (:mod:`tokkit.train.bpe_merge_numba`, compiled, same merges; needs
-    ``pip install 'tokkit[fast]'``) or ``auto`` (numba when it is importable, else python).
+    ``pip install 'tokkit[fast]'``) or ``auto`` (numba when it is importable and the distinct
+    chunks hold at least :data:`COMPILED_MIN_SYMBOLS` byte symbols, else python: importing numba and
+    building its typed containers costs 1–3 s a process, which only a large corpus wins back).
     """
 
     pattern: str = "gpt4"
     workers: int | None = None
     merge_kernel: str = "auto"
 
-    def kernel(self) -> str:
-        """The merge loop that will run: ``merge_kernel`` with ``auto`` resolved."""
+    def kernel(self, symbols: int | None = None) -> str:
+        """The merge loop that will run on distinct chunks of ``symbols`` byte symbols in all
+        (None: a large corpus): ``merge_kernel`` with ``auto`` resolved."""
         if self.merge_kernel != "auto":
             return self.merge_kernel
+        if symbols is not None and symbols < COMPILED_MIN_SYMBOLS:
+            return "python"
         from tokkit.train.bpe_merge_numba import available
 
         return "numba" if available() else "python"
