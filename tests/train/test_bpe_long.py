@@ -14,7 +14,7 @@ from tokkit.models.bpe import base_vocabulary
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.bpe import BPETrainer, _symbol_words
 from tokkit.train.bpe_merge import learn_merges
-from tokkit.train.bpe_merge_numba import available, learn_merges_compiled
+from tokkit.train.bpe_merge_numba import available
 from tokkit.train.config import BPEConfig
 from tokkit.train.reference import bpe
 
@@ -108,8 +108,8 @@ def test_first_count_in_small_blocks_learns_the_same_merges(seed: int, monkeypat
 def compiled(chunks: Counter[str], vocab_size: int, min_frequency: int) -> tuple[list, list[str]]:
     tokens, ids_by_bytes = base_vocabulary([])
     words, weights = _symbol_words(chunks, 0)
-    result = learn_merges_compiled(words, weights, tokens, ids_by_bytes, vocab_size=vocab_size,
-                                   min_frequency=min_frequency, task=NULL_PROGRESS.task("merging"))
+    result = learn_merges(words, weights, tokens, ids_by_bytes, vocab_size=vocab_size,
+                          min_frequency=min_frequency, task=NULL_PROGRESS.task("merging"), kernel="numba")
     return result.merges, words
 
 

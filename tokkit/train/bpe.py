@@ -98,11 +98,7 @@ class BPETrainer:
         start = time.perf_counter()
         budget = max(0, config.vocab_size - len(tokens))
         kernel = config.kernel(sum(map(len, words)))
-        if kernel == "numba":
-            from tokkit.train.bpe_merge_numba import learn_merges_compiled as merge_loop
-        else:
-            merge_loop = learn_merges
-        result = merge_loop(
+        result = learn_merges(
             words,
             weights,
             tokens,
@@ -110,6 +106,7 @@ class BPETrainer:
             vocab_size=config.vocab_size,
             min_frequency=config.min_frequency,
             task=progress.task("merging pairs", total=budget),
+            kernel=kernel,
         )
         del words, weights
         tokenizer = ByteLevelBPETokenizer(

@@ -23,10 +23,15 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
+from collections import defaultdict
 from typing import Any
 
 LONG_CHUNK = 1024
 """Chunks with more symbols than this take the linked path (below it ``str.replace`` is faster)."""
+
+
+def _positions() -> array[int]:
+    return array("i")
 
 
 class LongChunks:
@@ -57,7 +62,7 @@ class LongChunks:
         self.starts = starts.tolist()
         self.weights = list(weights)
         self.uniform = self.weights[0] if len(set(self.weights)) == 1 else None
-        self.where: dict[str, array[int]] = {}
+        self.where: defaultdict[str, array[int]] = defaultdict(_positions)
         self.sites = 0
         self._symbols: Any = symbols  # for pair_codes, dropped by seed
 
@@ -113,11 +118,9 @@ class LongChunks:
         order = sorted(positions) if a == b else positions  # only a run of one symbol can overlap
         sites = 0
         for i in order:
-            if symbol[i] != a:
-                continue
             j = following[i]
-            if j < 0 or symbol[j] != b:
-                continue
+            if symbol[i] != a or j < 0 or symbol[j] != b:
+                continue  # a stale position: a neighbouring merge rewrote it
             sites += 1
             w = uniform if uniform is not None else weights[bisect_right(starts, i) - 1]
             p = preceding[i]
@@ -126,22 +129,14 @@ class LongChunks:
                 lost, gained = left + first, left + new
                 delta[lost] = get(lost, 0) - w
                 delta[gained] = get(gained, 0) + w
-                at = where.get(gained)
-                if at is None:
-                    where[gained] = array("i", (p,))
-                else:
-                    at.append(p)
+                where[gained].append(p)
             n = following[j]
             if n >= 0:
                 right = chr(symbol[n])
                 lost, gained = second + right, new + right
                 delta[lost] = get(lost, 0) - w
                 delta[gained] = get(gained, 0) + w
-                at = where.get(gained)
-                if at is None:
-                    where[gained] = array("i", (i,))
-                else:
-                    at.append(i)
+                where[gained].append(i)
                 preceding[n] = i
             following[i] = n
             symbol[i] = x

@@ -32,7 +32,7 @@ from __future__ import annotations
 import gc
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import add
 from typing import Any
@@ -60,6 +60,50 @@ class MergeResult:
     tokens: list[bytes]
 
 
+def pop_best(heap: list[int], count_of: Callable[[int], int | None]) -> int | None:
+    """Pop the best pair whose heap key holds its current count; None when the heap is empty.
+
+    A key's low bits are the pair (``left << _ID_BITS | right``); ``count_of(pair bits)`` is its
+    count now, None for a pair that can no longer be merged. Counts only fall, so a key with an
+    old count is pushed back with the current one (lazy update), never searched for.
+    """
+    while heap:
+        key = heapq.heappop(heap)
+        bits = key & _PAIR_MASK
+        current = count_of(bits)
+        if current is None:
+            continue
+        if current != _COUNT_CAP - (key >> _COUNT_SHIFT):
+            heapq.heappush(heap, ((_COUNT_CAP - current) << _COUNT_SHIFT) | bits)
+            continue
+        return bits
+    return None
+
+
+def add_token(tokens: list[bytes], ids_by_bytes: dict[bytes, int], merged: bytes) -> tuple[int, bool]:
+    """The id of the token spelling ``merged`` and whether it is new (else an existing token's id
+    is reused, as ``tokenizers`` does)."""
+    new_id = ids_by_bytes.get(merged)
+    if new_id is not None:
+        return new_id, False
+    new_id = ids_by_bytes[merged] = len(tokens)
+    tokens.append(merged)
+    return new_id, True
+
+
+@dataclass
+class _Loop:
+    """What the merge steps share: the chunks, the pair counts and where each pair occurs."""
+
+    words: list[str]
+    weights: list[int]
+    counts: dict[str, int]
+    where: dict[str, Any]
+    heap: list[int]
+    floor: int
+    longs: LongChunks | None
+
+
 def learn_merges(
     words: list[str],
     weights: list[int],
@@ -70,6 +114,7 @@ def learn_merges(
     min_frequency: int,
     task: ProgressTask,
     long_chunk: int = LONG_CHUNK,
+    kernel: str = "python",
 ) -> MergeResult:
     """Merge the most frequent pair until ``len(tokens) == vocab_size`` or no pair qualifies.
 
@@ -78,35 +123,33 @@ def learn_merges(
     their counts. The words may already hold merged symbols (training on from a base vocabulary):
     ``tokens``/``ids_by_bytes`` then hold every existing token. On entry they hold at least the
     special tokens and the 256 byte symbols, and they grow with each new token.
+
+    ``kernel="numba"`` runs the compiled twin (:mod:`tokkit.train.bpe_merge_numba`; same merges,
+    no ``long_chunk``: every chunk is linked there).
     """
     floor = max(1, min_frequency)
+    if kernel == "numba":
+        from tokkit.train.bpe_merge_numba import learn_merges_compiled
+
+        return learn_merges_compiled(words, weights, tokens, ids_by_bytes, vocab_size, floor, task)
     longs = _split_long(words, weights, long_chunk)
     counts, where = _count_pairs(words, weights, floor, longs)
     heap = [_key(n, pair) for pair, n in counts.items()]
     heapq.heapify(heap)
 
+    loop = _Loop(words, weights, counts, where, heap, floor, longs)
+
+    def count_of(bits: int) -> int | None:
+        return counts.get(chr(bits >> _ID_BITS) + chr(bits & _ID_MASK))
+
     merges: list[tuple[int, int, int]] = []
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small objects, no cycles: the collector would only rescan them
     try:
-        while len(tokens) < vocab_size and heap:
-            key = heapq.heappop(heap)
-            count = _COUNT_CAP - (key >> _COUNT_SHIFT)
-            left, right = (key >> _ID_BITS) & _ID_MASK, key & _ID_MASK
+        while len(tokens) < vocab_size and (bits := pop_best(heap, count_of)) is not None:
+            left, right = bits >> _ID_BITS, bits & _ID_MASK
             pair = chr(left) + chr(right)
-            current = counts.get(pair)
-            if current is None:
-                continue
-            if current != count:
-                heapq.heappush(heap, ((_COUNT_CAP - current) << _COUNT_SHIFT) | (key & _PAIR_MASK))
-                continue
-            merged = tokens[left] + tokens[right]
-            new_id = ids_by_bytes.get(merged)
-            fresh = new_id is None
-            if new_id is None:
-                new_id = len(tokens)
-                tokens.append(merged)
-                ids_by_bytes[merged] = new_id
+            new_id, fresh = add_token(tokens, ids_by_bytes, tokens[left] + tokens[right])
             merges.append((left, right, new_id))
             del counts[pair]
             touched = where.pop(pair, [])
@@ -116,7 +159,7 @@ def learn_merges(
             if longs is not None:
                 longs.merge(pair, chr(new_id), long_delta)
             apply = _merge_fresh if fresh else _merge_existing
-            apply(pair, chr(new_id), touched, words, weights, counts, where, heap, floor, long_delta, longs)
+            apply(loop, pair, chr(new_id), touched, long_delta)
             task.advance(1)
     finally:
         if gc_was_enabled:
@@ -243,19 +286,8 @@ def _block_pairs(words: list[str], base: int) -> Any:
         start = end
 
 
-def _merge_fresh(
-    pair: str,
-    new: str,
-    touched: Iterable[int],
-    words: list[str],
-    weights: list[int],
-    counts: dict[str, int],
-    where: dict[str, Any],
-    heap: list[int],
-    floor: int,
-    long_delta: dict[str, int],
-    longs: LongChunks | None,
-) -> None:
+def _merge_fresh(loop: _Loop, pair: str, new: str, touched: Iterable[int],
+                 long_delta: dict[str, int]) -> None:
     """Apply a merge whose symbol ``new`` occurs nowhere yet: every ``new`` is a merge site.
 
     Around a site with left neighbour ``x`` the pair ``x+A`` became ``x+new`` (if ``x`` is itself a
@@ -264,6 +296,8 @@ def _merge_fresh(
     chunk where it formed more than once. ``long_delta`` holds the long chunks' changes, already
     made.
     """
+    words, weights, counts, where = loop.words, loop.weights, loop.counts, loop.where
+    heap, floor, longs = loop.heap, loop.floor, loop.longs
     first, second = pair[0], pair[1]
     new_new = new + new
     sites: defaultdict[str, list[int]] = defaultdict(list)
@@ -325,27 +359,17 @@ def _merge_fresh(
         elif longs is not None:
             longs.forget(gained)
     if long_delta:
-        _settle(pair, long_delta, {}, counts, where, heap, floor, longs)
+        _settle(loop, pair, long_delta, {})
 
 
-def _merge_existing(
-    pair: str,
-    new: str,
-    touched: Iterable[int],
-    words: list[str],
-    weights: list[int],
-    counts: dict[str, int],
-    where: dict[str, Any],
-    heap: list[int],
-    floor: int,
-    long_delta: dict[str, int],
-    longs: LongChunks | None,
-) -> None:
+def _merge_existing(loop: _Loop, pair: str, new: str, touched: Iterable[int],
+                    long_delta: dict[str, int]) -> None:
     """Apply a merge whose token already exists (its symbol may already be in the chunks).
 
     Recount each touched chunk's pairs before and after; pairs that gain get a fresh heap key
     (the lazy heap only handles falling counts).
     """
+    words, weights = loop.words, loop.weights
     delta = long_delta
     gained_where: dict[str, list[int]] = {}
     for index in dict.fromkeys(touched):  # a chunk may be listed twice after an earlier reuse
@@ -363,21 +387,13 @@ def _merge_existing(
                 delta[p] = delta.get(p, 0) + change * weight
                 if change > 0:
                     gained_where.setdefault(p, []).append(index)
-    _settle(pair, delta, gained_where, counts, where, heap, floor, longs)
+    _settle(loop, pair, delta, gained_where)
 
 
-def _settle(
-    pair: str,
-    delta: dict[str, int],
-    gained_where: dict[str, list[int]],
-    counts: dict[str, int],
-    where: dict[str, Any],
-    heap: list[int],
-    floor: int,
-    longs: LongChunks | None,
-) -> None:
+def _settle(loop: _Loop, pair: str, delta: dict[str, int], gained_where: dict[str, list[int]]) -> None:
     """Add ``delta`` to the pair counts: a pair that gains gets a fresh heap key and the chunks in
     ``gained_where``; one that falls below ``floor`` is forgotten."""
+    counts, where, heap, floor, longs = loop.counts, loop.where, loop.heap, loop.floor, loop.longs
     for p, change in delta.items():
         if p == pair:
             continue

@@ -32,8 +32,9 @@ from tokkit.train.bpe_merge import (
     _COUNT_SHIFT,
     _ID_BITS,
     _ID_MASK,
-    _PAIR_MASK,
     MergeResult,
+    add_token,
+    pop_best,
 )
 from tokkit.types import ProgressTask
 
@@ -347,20 +348,12 @@ class _Tables:
             setattr(self, name, grown)
 
 
-def learn_merges_compiled(
-    words: list[str],
-    weights: list[int],
-    tokens: list[bytes],
-    ids_by_bytes: dict[bytes, int],
-    *,
-    vocab_size: int,
-    min_frequency: int,
-    task: ProgressTask,
-) -> MergeResult:
-    """:func:`tokkit.train.bpe_merge.learn_merges`, compiled: the same arguments, merges and result
-    (``words`` come back merged too)."""
+def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[bytes],
+                          ids_by_bytes: dict[bytes, int], vocab_size: int, floor: int,
+                          task: ProgressTask) -> MergeResult:
+    """:func:`tokkit.train.bpe_merge.learn_merges` with ``kernel="numba"`` (which calls this, with
+    ``floor = max(1, min_frequency)``): the same merges and result (``words`` come back merged)."""
     kernels = _compile()
-    floor = max(1, min_frequency)
     lengths_of = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     symbol = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32).astype(np.int32)
     size = len(symbol)
@@ -398,23 +391,9 @@ def learn_merges_compiled(
     symbols_max = max(vocab_size, len(tokens)) + 1
     seen = np.zeros((4, symbols_max), dtype=np.int64)
     known = np.zeros((4, symbols_max), dtype=np.int64)
-    while len(tokens) < vocab_size and heap:
-        key = heapq.heappop(heap)
-        count = _COUNT_CAP - (key >> _COUNT_SHIFT)
-        code = key & _PAIR_MASK
-        current = counts.get(code)
-        if current is None:
-            continue
-        if current != count:
-            heapq.heappush(heap, ((_COUNT_CAP - current) << _COUNT_SHIFT) | code)
-            continue
+    while len(tokens) < vocab_size and (code := pop_best(heap, counts.get)) is not None:
         left, right = code >> _ID_BITS, code & _ID_MASK
-        merged = tokens[left] + tokens[right]
-        new_id = ids_by_bytes.get(merged)
-        if new_id is None:
-            new_id = len(tokens)
-            tokens.append(merged)
-            ids_by_bytes[merged] = new_id
+        new_id, _ = add_token(tokens, ids_by_bytes, tokens[left] + tokens[right])
         merges.append((left, right, new_id))
         del counts[code]
         while True:
