@@ -27,15 +27,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cpt import build_assets
 
-
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+from tokkit.resources import own_peak_mb
 
 
 def run(args: list[str], *, timeout: float) -> tuple[float, float, bool]:
@@ -45,7 +37,7 @@ def run(args: list[str], *, timeout: float) -> tuple[float, float, bool]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0.0
     while proc.poll() is None:
-        peak = max(peak, _peak_rss_mb(proc.pid))
+        peak = max(peak, own_peak_mb(proc.pid))
         if time.perf_counter() - began > timeout:
             proc.send_signal(signal.SIGINT)
             proc.communicate()

@@ -32,9 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPORA = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared")) / "corpora"
+from harness import check_corpora, corpora_argument
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -192,10 +190,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=10_000, help="documents for the datasketch comparison")
     parser.add_argument("--full", type=int, default=100_000, help="paragraphs for the full run (0: skip)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    corpora_argument(parser)
     args = parser.parse_args()
-    if not (args.corpora / "en").is_dir():
-        sys.exit(f"corpora not found at {args.corpora}; pass --corpora or set TOKKIT_SHARED")
+    check_corpora(args.corpora)
     docs = load_paragraphs(args.corpora, max(args.docs, args.full))
     compare_signatures(docs[: args.docs], args.repeat)
     if args.full:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 import time
 from collections import defaultdict
@@ -32,9 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPORA = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared")) / "corpora"
+from harness import check_corpora, corpora_argument
 
 
 def base_documents(corpora: Path, n_en: int, n_zh: int, rng: np.random.Generator) -> list[str]:
@@ -139,10 +136,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=1500, help="planted pairs (3/4 English)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    corpora_argument(parser)
     args = parser.parse_args()
-    if not (args.corpora / "en").is_dir():
-        sys.exit(f"corpora not found at {args.corpora}; pass --corpora or set TOKKIT_SHARED")
+    check_corpora(args.corpora)
     from tokkit.dedup import DedupConfig, compute_features
     from tokkit.dedup.shingles import choose_unit
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import resource
 import subprocess
 import sys
@@ -33,11 +32,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness import SHARED, sample_lines
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 console = Console(width=160)
 
 
@@ -132,20 +130,6 @@ def check_extension(out: Path, heldout: dict[str, list[str]], rank_file: str) ->
 # --- resize table ----------------------------------------------------------------------------
 
 
-def _sample(paths: list[Path], max_bytes: int, seed: int) -> list[str]:
-    from tokkit.corpus.readers import ReadOptions, read_texts
-
-    lines = [t for t in read_texts(paths, ReadOptions(split="line")) if t.strip()]
-    random.Random(seed).shuffle(lines)
-    out, size = [], 0
-    for line in lines:
-        size += len(line.encode())
-        if size > max_bytes:
-            break
-        out.append(line)
-    return out
-
-
 def _windows(encode: Any, lines: list[str], length: int, bos: int, eos: int) -> Any:
     import torch
 
@@ -211,8 +195,8 @@ def resize_table(args: argparse.Namespace, extended: Path) -> None:
     vocab = read_bytelevel(extended)
     base_enc, ext_enc = base.tiktoken_encoding().encode_ordinary, vocab.tiktoken_encoding().encode_ordinary
     bos, eos = base.special_tokens["<|begin_of_text|>"], base.special_tokens["<|end_of_text|>"]
-    zh_train = _sample([args.corpora / "zh"], int(args.train_mb * 2**20), seed=1)
-    en_train = _sample([args.corpora / "en"], int(args.train_mb * 2**20), seed=2)
+    zh_train = sample_lines([args.corpora / "zh"], int(args.train_mb * 2**20), seed=1)
+    en_train = sample_lines([args.corpora / "en"], int(args.train_mb * 2**20), seed=2)
     zh_eval = read_lines([args.corpora / "heldout" / "zh_zizhitongjian.txt"])[: args.eval_lines]
     en_eval = read_lines([args.corpora / "heldout" / "en_dracula.txt"])[: args.eval_lines]
     table = Table(title=f"tiny Llama 3 (hidden {args.hidden}, {args.layers} layers, {base.next_id:,} → "

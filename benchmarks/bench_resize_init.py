@@ -18,37 +18,22 @@ from __future__ import annotations
 
 import argparse
 import math
-import random
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from harness import SHARED, sample_lines
 from rich.console import Console
 from rich.table import Table
 
-from tokkit.corpus.readers import ReadOptions, read_texts
 from tokkit.llama.recipe import extend_llama, read_lines
 from tokkit.llama.resize import ResizeConfig, quiet_transformers, resize_embeddings
 from tokkit.llama.spm_io import processor, read_model
 from tokkit.llama.tiny import build_tiny_llama
 from tokkit.llama.zh_model import ZhModelConfig
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 console = Console(width=160)
-
-
-def sample_lines(paths: list[Path], max_bytes: int, seed: int) -> list[str]:
-    lines = [t for t in read_texts(paths, ReadOptions(split="line")) if t.strip()]
-    random.Random(seed).shuffle(lines)
-    out, size = [], 0
-    for line in lines:
-        size += len(line.encode())
-        if size > max_bytes:
-            break
-        out.append(line)
-    return out
 
 
 def windows(sp, lines: list[str], length: int) -> torch.Tensor:  # type: ignore[no-untyped-def]

@@ -29,13 +29,7 @@ SOURCE = ROOT.parent / "shared" / "corpora" / "en"
 OURS = """
 import json, sys, time
 import numpy as np
-from tokkit.resources import peak_rss_mb
-def own_peak_mb():
-    # VmHWM is this process's own peak; ru_maxrss (peak_rss_mb) starts from the spawning parent's
-    try:
-        return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
-    except (OSError, IndexError):
-        return peak_rss_mb(children=False)
+from tokkit.resources import own_peak_mb
 from tokkit.shards import ShardConfig, open_shards, write_shards
 from tokkit.load import load_tokenizer
 corpus, tokenizer, out = sys.argv[1:]
@@ -52,13 +46,7 @@ print(json.dumps({"seconds": seconds, "base_mb": base, "peak_mb": peak, "ids": i
 ANCHOR = """
 import json, sys, time
 from tokenizers import Tokenizer
-from tokkit.resources import peak_rss_mb
-def own_peak_mb():
-    # VmHWM is this process's own peak; ru_maxrss (peak_rss_mb) starts from the spawning parent's
-    try:
-        return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
-    except (OSError, IndexError):
-        return peak_rss_mb(children=False)
+from tokkit.resources import own_peak_mb
 corpus, tokenizer = sys.argv[1:]
 fast = Tokenizer.from_file(tokenizer + "/tokenizer.json")
 text = open(corpus, encoding="utf-8").read().rstrip("\\n")

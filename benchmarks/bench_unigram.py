@@ -22,62 +22,20 @@ hand, on the 2-core development machine; this script sets no time limit).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-from tokkit.resources import tree_pss_mb
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
-DEFAULT_CORPUS = [SHARED / "corpora" / "en", SHARED / "corpora" / "zh"]
-HELDOUT = SHARED / "corpora" / "heldout"
+from harness import heldout_lines, run_child, train_in_child, training_arguments
 
 
 def child(backend: str, vocab: int, corpus: list[str], out: str) -> None:
     """Train one model and save it; print what the parent needs as JSON."""
-    from tokkit.corpus.readers import ReadOptions, read_texts
-    from tokkit.load import make_trainer
     from tokkit.train.config import UnigramConfig
 
-    config = UnigramConfig(vocab_size=vocab, input_sentence_size=0)
-    start = time.perf_counter()
-    trainer = make_trainer("unigram", backend, config)
-    tok = trainer.train(read_texts(corpus, ReadOptions(split="line")))
-    seconds = time.perf_counter() - start
-    tok.save(out)
-    print(json.dumps({"seconds": seconds, "vocab_size": tok.vocab_size,
-                      "stats": {k: v for k, v in getattr(trainer, "stats", {}).items() if isinstance(v, int | float)}}))
-
-
-def run_child(backend: str, vocab: int, corpus: list[str], out: Path) -> dict[str, object]:
-    proc = subprocess.Popen([sys.executable, __file__, "--child", backend, "--vocab", str(vocab),
-                             "--out", str(out), "--corpus", *corpus], stdout=subprocess.PIPE, text=True)
-    tree_peak = [0.0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.1):
-            tree_peak[0] = max(tree_peak[0], tree_pss_mb(proc.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    done.set()
-    sampler.join()
-    output = proc.stdout.read() if proc.stdout else ""
-    if status != 0:
-        raise SystemExit(f"{backend} child failed (status {status})")
-    result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
-    result["peak_mb"] = usage.ru_maxrss / 1024
-    result["tree_mb"] = tree_peak[0]
-    return result
+    train_in_child("unigram", backend, UnigramConfig(vocab_size=vocab, input_sentence_size=0), corpus, out)
 
 
 def load_as_unigram(backend: str, out: Path):  # type: ignore[no-untyped-def]
@@ -97,13 +55,9 @@ def load_as_unigram(backend: str, out: Path):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--vocab", type=int, default=32000)
-    parser.add_argument("--corpus", nargs="+", default=[str(p) for p in DEFAULT_CORPUS])
+    parser = training_arguments(__doc__)
     parser.add_argument("--backends", nargs="+", default=["scratch", "spm"],
                         help="scratch, spm, hf (tokenizers: one run did not finish in 22 min on the default mix)")
-    parser.add_argument("--child")
-    parser.add_argument("--out")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.vocab, args.corpus, args.out)
@@ -111,15 +65,14 @@ def main() -> None:
 
     from tokkit.train.unigram_quality import heldout_quality
 
-    heldout = [line for f in sorted(HELDOUT.glob("*.txt"))
-               for line in f.read_text(encoding="utf-8").splitlines()]
+    heldout = heldout_lines()
     rows = {}
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends:
             out = Path(tmp) / backend
             print(f"training {backend} ...", file=sys.stderr, flush=True)
-            result = run_child(backend, args.vocab, args.corpus, out)
+            result = run_child(__file__, backend, args.vocab, args.corpus, out, tree_memory=True)
             result.update(heldout_quality(load_as_unigram(backend, out), heldout))
             rows[backend] = result
             print(json.dumps({backend: result}), file=sys.stderr, flush=True)

@@ -12,55 +12,22 @@ Target (issue 3): scratch time ≤ 2× the library's.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
-DEFAULT_CORPUS = [SHARED / "corpora" / "en", SHARED / "corpora" / "zh"]
-HELDOUT = SHARED / "corpora" / "heldout"
+from harness import heldout_lines, run_child, train_in_child, training_arguments
 
 
 def child(backend: str, vocab: int, corpus: list[str], out: str) -> None:
-    from tokkit.corpus.readers import ReadOptions, read_texts
-    from tokkit.load import make_trainer
     from tokkit.train.config import WordPieceConfig
 
-    config = WordPieceConfig(vocab_size=vocab)
-    start = time.perf_counter()
-    trainer = make_trainer("wordpiece", backend, config)
-    tok = trainer.train(read_texts(corpus, ReadOptions(split="line")))
-    seconds = time.perf_counter() - start
-    tok.save(out)
-    print(json.dumps({"seconds": seconds, "vocab_size": tok.vocab_size,
-                      "stats": {k: v for k, v in getattr(trainer, "stats", {}).items() if isinstance(v, int | float)}}))
-
-
-def run_child(backend: str, vocab: int, corpus: list[str], out: Path) -> dict[str, object]:
-    proc = subprocess.Popen([sys.executable, __file__, "--child", backend, "--vocab", str(vocab),
-                             "--out", str(out), "--corpus", *corpus], stdout=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    output = proc.stdout.read() if proc.stdout else ""
-    if status != 0:
-        raise SystemExit(f"{backend} child failed (status {status})")
-    result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
-    result["peak_mb"] = usage.ru_maxrss / 1024
-    return result
+    train_in_child("wordpiece", backend, WordPieceConfig(vocab_size=vocab), corpus, out)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--vocab", type=int, default=32000)
-    parser.add_argument("--corpus", nargs="+", default=[str(p) for p in DEFAULT_CORPUS])
-    parser.add_argument("--child")
-    parser.add_argument("--out")
-    args = parser.parse_args()
+    args = training_arguments(__doc__).parse_args()
     if args.child:
         child(args.child, args.vocab, args.corpus, args.out)
         return
@@ -68,15 +35,14 @@ def main() -> None:
     from tokkit.backends.hf import HFTokenizer
     from tokkit.models.wordpiece import WordPieceTokenizer
 
-    heldout = [line for f in sorted(HELDOUT.glob("*.txt"))
-               for line in f.read_text(encoding="utf-8").splitlines()]
+    heldout = heldout_lines()
     chars = sum(len(line) for line in heldout)
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for backend in ("scratch", "hf"):
             out = Path(tmp) / backend
             print(f"training {backend} ...", file=sys.stderr, flush=True)
-            result = run_child(backend, args.vocab, args.corpus, out)
+            result = run_child(__file__, backend, args.vocab, args.corpus, out)
             tok = WordPieceTokenizer.load(out) if backend == "scratch" else HFTokenizer.load(out)
             encoded = [tok.encode(line) for line in heldout]
             unk = tok.special_tokens["[UNK]"]

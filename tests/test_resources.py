@@ -94,3 +94,14 @@ def test_training_samples_its_workers(tmp_path: Path, monkeypatch: pytest.Monkey
     assert max(seen_workers) >= 2  # sampled while the counting workers were alive
     assert report.peak_tree_mb > 0 and report.peak_rss_mb > 0
     assert '"peak_tree_mb"' in (tmp_path / "out" / "tokkit.json").read_text(encoding="utf-8")
+
+
+def test_own_peak_is_this_process_and_zero_for_no_process() -> None:
+    import os
+
+    from tokkit.resources import own_peak_mb, peak_rss_mb
+
+    mine = own_peak_mb()
+    assert 5 < mine <= peak_rss_mb(children=False) + 1  # VmHWM and ru_maxrss: the same peak
+    assert abs(own_peak_mb(os.getpid()) - mine) < 50
+    assert own_peak_mb(2**31 - 1) == 0.0  # no such process

@@ -31,6 +31,23 @@ def peak_rss_mb(*, children: bool = True) -> float:
     return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 
+def own_peak_mb(pid: int | None = None) -> float:
+    """A process's own peak resident memory in MiB (Linux ``VmHWM``; this process by default).
+
+    Unlike ``ru_maxrss`` it does not start from the peak of the parent a child was forked from, so
+    a measuring child reports what its own work took. Off Linux: this process's
+    :func:`peak_rss_mb`, 0.0 for another process.
+    """
+    try:
+        with open(f"/proc/{'self' if pid is None else pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb(children=False) if pid is None else 0.0
+
+
 def release_free_memory() -> None:
     """Give freed heap memory back to the OS. glibc keeps it for reuse, and after the big numpy
     temporaries of counting and seeding the trainer held ~250 MB it no longer used. A no-op off

@@ -13,13 +13,7 @@ RECORD_MB = 4
 MEASURE = """
 import json, sys
 from tokkit.load import load_tokenizer
-from tokkit.resources import peak_rss_mb
-def own_peak_mb():
-    # VmHWM is this process's own peak; ru_maxrss (peak_rss_mb) starts from the spawning parent's
-    try:
-        return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
-    except (OSError, IndexError):
-        return peak_rss_mb(children=False)
+from tokkit.resources import own_peak_mb
 from tokkit.shards import ShardConfig, write_shards
 corpus, tokenizer, output = sys.argv[1:]
 load_tokenizer(tokenizer).encode("warm up")
