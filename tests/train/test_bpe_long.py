@@ -142,3 +142,39 @@ def test_trainer_with_numba_kernel_equals_python_kernel() -> None:
     fast = BPETrainer(BPEConfig(vocab_size=700, workers=1, special_tokens=specials,
                                 merge_kernel="numba")).train(texts)
     assert fast.merges == python.merges and len(fast.merges) == 700 - 256 - 2
+
+
+@needs_numba
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_with_tiny_tables_rebuilds_them_and_learns_the_same_merges(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokkit.train.bpe_merge_numba as compiled_loop
+
+    chunks = random_chunks(seed)
+    expected = compiled(chunks, 420, 2)[0]
+    rebuilds: list[int] = []
+    grow = compiled_loop._Tables.grow
+
+    def counted_grow(self, compact):  # type: ignore[no-untyped-def]
+        rebuilds.append(int(self.meta[0]))
+        grow(self, compact)
+
+    monkeypatch.setattr(compiled_loop, "MIN_PAIRS", 4)
+    monkeypatch.setattr(compiled_loop, "FIRST_PAIRS", 2)
+    monkeypatch.setattr(compiled_loop, "REBUILD_SLACK", 0)
+    monkeypatch.setattr(compiled_loop._Tables, "grow", counted_grow)
+    assert compiled(chunks, 420, 2)[0] == expected == fast_merges(chunks, 420, 2, long_chunk=64)
+    assert rebuilds
+
+
+@needs_numba
+def test_trainer_with_tiny_tables_learns_the_python_merges(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokkit.train.bpe_merge_numba as compiled_loop
+
+    texts = [f"line {i} 第{i}行 low lower lowest 我们学习中文 " + "汉字" * (i % 7) for i in range(300)]
+    python = BPETrainer(BPEConfig(vocab_size=900, workers=1, merge_kernel="python")).train(texts)
+    monkeypatch.setattr(compiled_loop, "MIN_PAIRS", 4)
+    monkeypatch.setattr(compiled_loop, "FIRST_PAIRS", 2)
+    monkeypatch.setattr(compiled_loop, "REBUILD_SLACK", 0)
+    fast = BPETrainer(BPEConfig(vocab_size=900, workers=1, merge_kernel="numba")).train(texts)
+    assert fast.merges == python.merges

@@ -90,25 +90,28 @@ class BPETrainer:
             texts, pattern, workers=config.workers, task=progress.task("counting chunks", unit="bytes")
         )
         chunk_counts = counted.counts
-        words, weights = _symbol_words(chunk_counts, len(specials))
         unique_chunks = len(chunk_counts)
-        del chunk_counts, counted.counts
+        symbol, lengths, weights = chunk_symbols(chunk_counts, len(specials))
+        kernel = config.kernel(len(symbol))
+        if kernel == "python":
+            del symbol, lengths, weights
+            words, counts = _symbol_words(chunk_counts, len(specials))
+        del chunk_counts, counted.counts  # numba: arrays only, no Python object per chunk
         seconds_count = time.perf_counter() - start
 
         start = time.perf_counter()
         budget = max(0, config.vocab_size - len(tokens))
-        kernel = config.kernel(sum(map(len, words)))
-        result = learn_merges(
-            words,
-            weights,
-            tokens,
-            ids_by_bytes,
-            vocab_size=config.vocab_size,
-            min_frequency=config.min_frequency,
-            task=progress.task("merging pairs", total=budget),
-            kernel=kernel,
-        )
-        del words, weights
+        task = progress.task("merging pairs", total=budget)
+        if kernel == "numba":
+            from tokkit.train.bpe_merge_numba import learn_merges_arrays
+
+            result = learn_merges_arrays(symbol, lengths, weights, tokens, ids_by_bytes,
+                                         config.vocab_size, max(1, config.min_frequency), task)
+            del symbol, lengths, weights
+        else:
+            result = learn_merges(words, counts, tokens, ids_by_bytes, vocab_size=config.vocab_size,
+                                  min_frequency=config.min_frequency, task=task, kernel=kernel)
+            del words, counts
         tokenizer = ByteLevelBPETokenizer(
             [(left, right) for left, right, _ in result.merges],
             pattern=pattern,
@@ -125,6 +128,28 @@ class BPETrainer:
             "seconds_merge": round(time.perf_counter() - start, 6),
         }
         return tokenizer
+
+
+def chunk_symbols(chunk_counts: dict[str, int], offset: int) -> tuple[Any, Any, Any]:
+    """The chunks as arrays: every chunk's byte-symbol ids end to end (``int32``), symbols per chunk
+    and counts (``int64``), computed in bulk (no Python object per chunk)."""
+    import numpy as np
+
+    text = "".join(chunk_counts)
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    width = (1 + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000)).astype(np.int64)
+    del points
+    chars = np.fromiter(map(len, chunk_counts), dtype=np.int64, count=len(chunk_counts))
+    byte_ends = np.zeros(len(width) + 1, dtype=np.int64)  # UTF-8 bytes before each character
+    np.cumsum(width, out=byte_ends[1:])
+    del width
+    lengths = np.diff(byte_ends[np.cumsum(chars)], prepend=0)
+    del byte_ends, chars
+    ranks = np.frombuffer(RANK_TABLE, dtype=np.uint8).astype(np.int32) + offset
+    symbol = ranks[np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)]
+    del text
+    weights = np.fromiter(chunk_counts.values(), dtype=np.int64, count=len(chunk_counts))
+    return symbol, lengths, weights
 
 
 def _symbol_words(chunk_counts: dict[str, int], offset: int) -> tuple[list[str], list[int]]:

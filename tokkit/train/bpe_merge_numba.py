@@ -6,17 +6,20 @@ work (rewrite a chunk, find the neighbours, record the pairs formed); that part 
 while the heap, the token table and the id reuse stay in Python (one call per merge).
 
 Representation (every chunk, as :mod:`tokkit.train.bpe_long` keeps its long ones): all chunks end to
-end in ``int32`` arrays ``symbol``/``next``/``prev`` (-1 at a chunk's ends) and ``chunk`` (node →
-chunk, for its weight); each pair (code ``left << 21 | right``) has an index, a weighted count and a
-growable vector of the left nodes where it was formed (stale entries are checked in O(1) when the
-pair is merged, then dropped with the vector). A merge costs its occurrences whatever the chunk's
-length. numba comes from PyPI wheels (no compiler needed); without it tokkit uses the Python loop.
+end in ``int32`` arrays ``symbol``/``next``/``prev`` (-1 at a chunk's ends; 12 bytes per symbol), a
+node's chunk (for its weight) found by binary search in the chunk starts; each pair (code
+``left << 21 | right``) has an index, a weighted count and a growable vector of the left nodes where
+it was formed (stale entries are checked in O(1) when the pair is merged, then dropped with the
+vector). A merge costs its occurrences whatever the chunk's length. The trainer hands the chunks
+over as arrays (:func:`learn_merges_arrays`), never as one Python string per chunk. Most pairs a
+merge forms never reach ``min_frequency``; the pair tables and the heap are rebuilt from the live
+pairs when dead ones dominate, so memory follows the live pairs. numba comes from PyPI wheels (no
+compiler needed); without it tokkit uses the Python loop.
 
 Measured (``benchmarks/bench_bpe_scale.py``, 33.3 MB en+zh @ 32000, 2 shared cores at load ~7):
 58 s / 1.35 GB against the Python loop's 103 s / 0.71 GB and rustbpe's 82 s / 0.91 GB, merges
-identical to ``tokenizers``. It holds 16 bytes per symbol of every distinct chunk plus per-pair
-tables, so on a 50 MB line of classical Chinese @ 8000 it peaked at 2.7 GB where the Python loop
-needs 1.6 GB, for no gain in time. It is the default when numba is importable
+identical to ``tokenizers``, before the arrays/rebuilds above; with them the same run peaks at
+0.74 GB (process tree, load ~11). It is the default when numba is importable
 (``merge_kernel="auto"``); ``merge_kernel="python"`` picks the readable loop.
 """
 
@@ -77,7 +80,7 @@ def slot(keys, code):
 def intern(code, keys, values, meta, pair_code, positions, empty):
     h = slot(keys, code)
     if keys[h] == code:
-        return values[h]
+        return np.int64(values[h])
     q = meta[0]
     meta[0] = q + 1
     keys[h] = code
@@ -87,13 +90,16 @@ def intern(code, keys, values, meta, pair_code, positions, empty):
     return q
 
 @_jit
-def count_from(start, symbol, following, chunk, weights, keys, values, meta, pair_code, counts,
+def count_from(start, symbol, following, starts, weights, keys, values, meta, pair_code, counts,
                lengths, positions):
     """Pass one of the first count, from node ``start``: each pair's weighted count and number of
     positions. Returns the node where it stopped for lack of room (``len(symbol)``: done)."""
     shift = np.int64(1 << 21)
     empty = np.empty(0, dtype=np.int32)
+    c = np.searchsorted(starts, start, side="right") - 1  # the chunk of node i, walked along
     for i in range(start, len(symbol)):
+        while c + 1 < len(starts) and starts[c + 1] <= i:
+            c += 1
         j = following[i]
         if j < 0:
             continue
@@ -102,7 +108,7 @@ def count_from(start, symbol, following, chunk, weights, keys, values, meta, pai
             return i
         q = intern(np.int64(symbol[i]) * shift + symbol[j], keys, values, meta, pair_code, positions,
                    empty)
-        counts[q] += weights[chunk[i]]
+        counts[q] += weights[c]
         lengths[q] += 1
     return len(symbol)
 
@@ -137,14 +143,22 @@ def seed_positions(symbol, following, keys, values, meta, counts, lengths, fill,
 
 
 @_jit
-def rehash(keys, values, meta, pair_code, new_keys, new_values):
-    for q in range(meta[0]):
-        h = slot(new_keys, pair_code[q])
-        new_keys[h] = pair_code[q]
-        new_values[h] = q
+def compact(live, pair_code, counts, lengths, positions, new_keys, new_values, new_pair_code,
+            new_counts, new_lengths, new_positions):
+    """Re-index the ``live`` pairs 0, 1, … into the new tables (the others are forgotten)."""
+    for r in range(len(live)):
+        q = live[r]
+        code = pair_code[q]
+        h = slot(new_keys, code)
+        new_keys[h] = code
+        new_values[h] = r
+        new_pair_code[r] = code
+        new_counts[r] = counts[q]
+        new_lengths[r] = lengths[q]
+        new_positions.append(positions[q])
 
 @_jit
-def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, meta, pair_code,
+def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, meta, pair_code,
           counts, positions, lengths, pending, mark, fill, seen, known, floor):
     """Merge (a, b) into x. Returns the changed pairs (code, count now, rose?) except (a, b),
     or None when the tables need to grow first (nothing changed then)."""
@@ -155,7 +169,8 @@ def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, m
     if keys[h] != pair:  # never recorded: nothing to merge
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.bool_)
     k = values[h]
-    need = meta[0] + 2 * lengths[k] + 2
+    # each site forms (left, x) and (x, right): at most two new pairs per site, and per symbol
+    need = meta[0] + 2 * min(lengths[k], seen.shape[1]) + 2
     if need > len(counts) or 2 * need > len(keys):
         meta[2] = need
         return None
@@ -178,7 +193,7 @@ def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, m
         j = following[i]
         if j < 0 or symbol[j] != b:
             continue
-        w = weights[chunk[i]]
+        w = weights[np.searchsorted(starts, i, side="right") - 1]
         p = preceding[i]
         if p >= 0:
             left = symbol[p]
@@ -310,42 +325,68 @@ def merge(a, b, x, symbol, following, preceding, chunk, weights, keys, values, m
 def _compile() -> dict[str, Any]:
     """The kernels (compiled on first call, then loaded from numba's on-disk cache)."""
     return {"count_from": count_from, "seed_positions": seed_positions, "merge": merge,
-            "rehash": rehash}
+            "compact": compact}
+
+
+def _release_freed_memory() -> None:
+    """Hand the freed position vectors back to the system (glibc keeps small freed blocks)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+MIN_PAIRS = 1024
+FIRST_PAIRS = 1 << 16
+REBUILD_SLACK = 1 << 16
+"""The smallest pair table, the first one's room, and how many dead pair indices (or stale heap
+keys) beyond a multiple of the live ones trigger a rebuild (tests make them tiny)."""
 
 
 class _Tables:
-    """The pair tables the kernels share, grown (doubled) on the kernels' request."""
+    """The pair tables the kernels share, rebuilt on the kernels' request.
+
+    Most pairs a merge forms never reach ``min_frequency`` (on 33 MB @ 32k, 2.4 M pairs were
+    indexed, 0.45 M were live at the end): a rebuild keeps only the live ones (count > 0), so the
+    tables follow the live pairs, not every pair ever seen.
+    """
 
     def __init__(self, pairs: int) -> None:
-        size = 1 << max(10, (4 * pairs).bit_length())
-        self.keys = np.full(size, _EMPTY, dtype=np.int64)
-        self.values = np.zeros(size, dtype=np.int64)
+        self._allocate(max(MIN_PAIRS, 2 * pairs))
         self.meta = np.zeros(3, dtype=np.int64)  # pair indices in use, merges applied, room needed
-        capacity = max(1024, 2 * pairs)
-        self.pair_code = np.zeros(capacity, dtype=np.int64)
-        self.counts = np.zeros(capacity, dtype=np.int64)
-        self.lengths = np.zeros(capacity, dtype=np.int64)
-        self.pending = np.zeros(capacity, dtype=np.int64)
-        self.mark = np.zeros(capacity, dtype=np.int64)
-        self.fill = np.zeros(capacity, dtype=np.int64)
         self.positions = List.empty_list(types.int32[::1])
 
-    def grow(self, rehash: Any) -> None:
-        """Make room for ``meta[2]`` pair indices (the kernel's request), at least doubling."""
-        need = int(self.meta[2])
-        size = len(self.keys)
-        while size < 2 * need:
-            size *= 2
-        keys = np.full(size, _EMPTY, dtype=np.int64)
-        values = np.zeros(size, dtype=np.int64)
-        rehash(self.keys, self.values, self.meta, self.pair_code, keys, values)
-        self.keys, self.values = keys, values
-        capacity = max(2 * len(self.counts), 2 * need)
-        for name in ("pair_code", "counts", "lengths", "pending", "mark", "fill"):
-            old = getattr(self, name)
-            grown = np.zeros(capacity, dtype=np.int64)
-            grown[: len(old)] = old
-            setattr(self, name, grown)
+    def _allocate(self, capacity: int) -> None:
+        size = 1 << (2 * capacity - 1).bit_length()  # a load factor of at most 1/2
+        self.keys = np.full(size, _EMPTY, dtype=np.int64)
+        self.values = np.zeros(size, dtype=np.int32)
+        self.pair_code = np.zeros(capacity, dtype=np.int64)
+        self.counts = np.zeros(capacity, dtype=np.int64)
+        self.lengths = np.zeros(capacity, dtype=np.int32)
+        self.pending = np.zeros(capacity, dtype=np.int64)
+        self.mark = np.zeros(capacity, dtype=np.int32)
+        self.fill = np.zeros(capacity, dtype=np.int32)
+
+    def grow(self, compact: Any) -> None:
+        """Make room for ``meta[2]`` pair indices (the kernel's request) beside the live pairs.
+
+        Between merges (or count passes) only: ``pending`` is all zero and pair indices are not
+        held anywhere else (the Python side keys pairs by code).
+        """
+        used = int(self.meta[0])
+        live = np.flatnonzero(self.counts[:used] > 0).astype(np.int64)
+        room = len(live) + int(self.meta[2]) - used
+        old = (self.pair_code, self.counts, self.lengths, self.positions)
+        self._allocate(max(MIN_PAIRS, 2 * room))
+        positions = List.empty_list(types.int32[::1])
+        compact(live, *old, self.keys, self.values, self.pair_code, self.counts, self.lengths,
+                positions)
+        self.positions = positions
+        self.meta[0] = len(live)
+        del old
+        _release_freed_memory()
 
 
 def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[bytes],
@@ -353,35 +394,62 @@ def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[byt
                           task: ProgressTask) -> MergeResult:
     """:func:`tokkit.train.bpe_merge.learn_merges` with ``kernel="numba"`` (which calls this, with
     ``floor = max(1, min_frequency)``): the same merges and result (``words`` come back merged)."""
-    kernels = _compile()
-    lengths_of = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     symbol = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32).astype(np.int32)
-    size = len(symbol)
+    result = learn_merges_arrays(symbol, lengths, np.asarray(weights, dtype=np.int64), tokens,
+                                 ids_by_bytes, vocab_size, floor, task)
+    live = symbol >= 0
+    text = symbol[live].astype(np.uint32).tobytes().decode("utf-32-le")
     starts = np.zeros(len(words), dtype=np.int64)
-    np.cumsum(lengths_of[:-1], out=starts[1:])
-    chunk = np.repeat(np.arange(len(words), dtype=np.int32), lengths_of)
-    following = np.arange(1, size + 1, dtype=np.int32)
-    preceding = np.arange(-1, size - 1, dtype=np.int32)
-    nonempty = lengths_of > 0
-    following[(starts + lengths_of - 1)[nonempty]] = -1
-    preceding[starts[nonempty]] = -1
-    weight_of = np.asarray(weights, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    chunk_of = np.searchsorted(starts, np.flatnonzero(live), side="right") - 1
+    sizes = np.bincount(chunk_of, minlength=len(words)).tolist()
+    at = 0
+    for k, n in enumerate(sizes):
+        words[k] = text[at : at + n]
+        at += n
+    return result
 
-    tables = _Tables(min(size, 1 << 16))
+
+def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.ndarray,
+                        tokens: list[bytes], ids_by_bytes: dict[bytes, int], vocab_size: int,
+                        floor: int, task: ProgressTask) -> MergeResult:
+    """The compiled loop on chunks given as arrays: ``symbol`` (``int32``, every chunk's symbol ids
+    end to end; merged in place, a merged-away node becomes -1), ``lengths`` (symbols per chunk)
+    and ``weights`` (each chunk's count). What the trainer calls: no Python object per chunk."""
+    kernels = _compile()
+    size = len(symbol)
+    if size >= 2**31 - 1:
+        from tokkit.errors import InputError
+
+        raise InputError("distinct chunks of more than 2 G symbols in total cannot be trained; "
+                         "train on a part of the corpus")
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    following = np.arange(1, size + 1, dtype=np.int32)
+    nonempty = lengths > 0
+    following[(starts + lengths - 1)[nonempty]] = -1
+    preceding = np.arange(-1, size - 1, dtype=np.int32)
+    preceding[starts[nonempty]] = -1
+    del nonempty
+    weight_of = np.ascontiguousarray(weights, dtype=np.int64)
+
+    tables = _Tables(min(size, FIRST_PAIRS))
     start = 0
     while True:
         t = tables
-        start = kernels["count_from"](start, symbol, following, chunk, weight_of, t.keys, t.values,
+        start = kernels["count_from"](start, symbol, following, starts, weight_of, t.keys, t.values,
                                       t.meta, t.pair_code, t.counts, t.lengths, t.positions)
         if start >= size:
             break
-        tables.grow(kernels["rehash"])
+        tables.grow(kernels["compact"])
     t = tables
     kernels["seed_positions"](symbol, following, t.keys, t.values, t.meta, t.counts, t.lengths,
                               t.fill, t.positions, floor)
     used = int(t.meta[0])
     kept = np.flatnonzero(t.counts[:used] >= floor)
     counts: dict[int, int] = dict(zip(t.pair_code[kept].tolist(), t.counts[kept].tolist(), strict=True))
+    del kept
     heap = [((_COUNT_CAP - n) << _COUNT_SHIFT) | code for code, n in counts.items()]
     heapq.heapify(heap)
     merges: list[tuple[int, int, int]] = []
@@ -398,12 +466,12 @@ def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[byt
         del counts[code]
         while True:
             t = tables
-            out = merge(left, right, new_id, symbol, following, preceding, chunk, weight_of, t.keys,
+            out = merge(left, right, new_id, symbol, following, preceding, starts, weight_of, t.keys,
                         t.values, t.meta, t.pair_code, t.counts, t.positions, t.lengths, t.pending,
                         t.mark, t.fill, seen, known, floor)
             if out is not None:
                 break
-            tables.grow(kernels["rehash"])
+            tables.grow(kernels["compact"])
         changed, totals, rose = out
         for pair, total, up in zip(changed.tolist(), totals.tolist(), rose.tolist(), strict=True):
             if total >= floor:
@@ -412,13 +480,11 @@ def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[byt
                     heapq.heappush(heap, ((_COUNT_CAP - total) << _COUNT_SHIFT) | pair)
             else:
                 counts.pop(pair, None)
+        if int(t.meta[0]) > 2 * len(counts) + REBUILD_SLACK:  # mostly pairs gone below the floor
+            t.meta[2] = t.meta[0]
+            tables.grow(kernels["compact"])
+        if len(heap) > 2 * len(counts) + REBUILD_SLACK:  # mostly stale keys
+            heap = [((_COUNT_CAP - n) << _COUNT_SHIFT) | code for code, n in counts.items()]
+            heapq.heapify(heap)
         task.advance(1)
-
-    live = symbol >= 0
-    text = symbol[live].astype(np.uint32).tobytes().decode("utf-32-le")
-    sizes = np.bincount(chunk[live], minlength=len(words)).tolist()
-    at = 0
-    for k, n in enumerate(sizes):
-        words[k] = text[at : at + n]
-        at += n
     return MergeResult(merges=merges, tokens=tokens)
