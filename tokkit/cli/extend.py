@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from tokkit.cli.common import corpus_options, quiet, read_options
-from tokkit.cli.llama import _catalog_paths, _heldout
+from tokkit.cli.llama import _catalog_paths, _heldout, comparison_table
 from tokkit.errors import InputError
 from tokkit.progress import console, rich_progress
 
@@ -22,33 +21,16 @@ if TYPE_CHECKING:
 DEFAULT_ADD = 24000
 
 
-def _fmt(x: float | None, digits: int = 3) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
 def print_report(run: ExtendRun) -> None:
     """Before/after table on held-out text, then what was added and where."""
     summary = run.extension.summary()
-    table = Table(title=f"extend → {run.output}  ({summary['base_tokens']:,} + {summary['added']:,} tokens)")
-    table.add_column("held-out")
-    for c in run.comparisons:
-        table.add_column(f"{c.name} before", justify="right")
-        table.add_column(f"{c.name} after", justify="right")
-
-    def row(label: str, values: list[tuple[str, str]]) -> None:
-        table.add_row(label, *[v for pair in values for v in pair])
-
     cs = run.comparisons
-    row("lines", [(str(c.lines), "") for c in cs])
-    row("tokens", [(f"{c.tokens_before:,}", f"{c.tokens_after:,} ({c.tokens_after / max(1, c.tokens_before) - 1:+.1%})")
-                   for c in cs])
-    row("tokens / Han char", [(_fmt(c.tokens_per_han_before), _fmt(c.tokens_per_han_after)) for c in cs])
-    row("bytes / token", [(_fmt(c.bytes_per_token_before, 2), _fmt(c.bytes_per_token_after, 2)) for c in cs])
-    row("lines changed", [("", str(c.changed_lines)) for c in cs])
-    for label in sorted({k for c in cs for k in c.mismatches}):
-        row(f"{label} ≠ reference", [("", str(c.mismatches.get(label, "—"))) for c in cs])
+    mismatches = [(f"{label} ≠ reference", lambda c, label=label: ("", str(c.mismatches.get(label, "—"))))
+                  for label in sorted({k for c in cs for k in c.mismatches})]
     if cs:
-        console.print(table)
+        console.print(comparison_table(
+            f"extend → {run.output}  ({summary['base_tokens']:,} + {summary['added']:,} tokens)", cs,
+            lambda c: c.tokens_after / max(1, c.tokens_before) - 1, mismatches))
     skipped = summary["skipped"]
     console.print(
         f"added {summary['added']:,} tokens at ids {summary['first_new_id']}–{summary['id_range'] - 1} "

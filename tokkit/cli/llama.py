@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from rich.table import Table
@@ -15,7 +15,10 @@ from tokkit.errors import InputError
 from tokkit.progress import console, rich_progress
 
 if TYPE_CHECKING:
+    from tokkit.llama.compare import Comparison
     from tokkit.llama.recipe import ExtendRun
+
+C = TypeVar("C", bound="Comparison")
 
 DEFAULT_ZH_VOCAB = 20000
 
@@ -49,25 +52,36 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
+def comparison_table(title: str, comparisons: Sequence[C], change: Callable[[C], float],
+                     extra: Sequence[tuple[str, Callable[[C], tuple[str, str]]]] = ()) -> Table:
+    """The before/after table of held-out texts that ``extend-llama`` and ``extend`` print:
+    a pair of columns a text, the shared figures, then ``extra`` rows; ``change`` is the relative
+    change in tokens shown beside the count after."""
+    table = Table(title=title)
+    table.add_column("held-out")
+    for c in comparisons:
+        table.add_column(f"{c.name} before", justify="right")
+        table.add_column(f"{c.name} after", justify="right")
+    rows: list[tuple[str, Callable[[C], tuple[str, str]]]] = [
+        ("lines", lambda c: (str(c.lines), "")),
+        ("tokens", lambda c: (f"{c.tokens_before:,}", f"{c.tokens_after:,} ({change(c):+.1%})")),
+        ("tokens / Han char", lambda c: (_fmt(c.tokens_per_han_before), _fmt(c.tokens_per_han_after))),
+        ("bytes / token", lambda c: (_fmt(c.bytes_per_token_before, 2), _fmt(c.bytes_per_token_after, 2))),
+        ("lines changed", lambda c: ("", str(c.changed_lines))),
+        *extra,
+    ]
+    for label, cells in rows:
+        table.add_row(label, *[v for c in comparisons for v in cells(c)])
+    return table
+
+
 def print_extend_report(run: ExtendRun) -> None:
     """Before/after table on held-out text, plus the merge counts."""
     summary = run.result.summary()
-    table = Table(title=f"extend-llama → {run.output}  ({summary['base_pieces']} → {summary['vocab_size']} pieces)")
-    table.add_column("held-out")
-    for c in run.comparisons:
-        table.add_column(f"{c.name} before", justify="right")
-        table.add_column(f"{c.name} after", justify="right")
-    rows: list[tuple[str, list[str]]] = [
-        ("lines", [v for c in run.comparisons for v in (str(c.lines), "")]),
-        ("tokens", [v for c in run.comparisons for v in (f"{c.tokens_before:,}", f"{c.tokens_after:,} ({-c.token_reduction:+.1%})")]),
-        ("tokens / Han char", [v for c in run.comparisons for v in (_fmt(c.tokens_per_han_before), _fmt(c.tokens_per_han_after))]),
-        ("bytes / token", [v for c in run.comparisons for v in (_fmt(c.bytes_per_token_before, 2), _fmt(c.bytes_per_token_after, 2))]),
-        ("lines changed", [v for c in run.comparisons for v in ("", str(c.changed_lines))]),
-        ("tokenizer.json ≠ spm", [v for c in run.comparisons for v in ("", "—" if c.hf_mismatch is None else str(c.hf_mismatch))]),
-    ]
-    for label, values in rows:
-        table.add_row(label, *values)
-    console.print(table)
+    console.print(comparison_table(
+        f"extend-llama → {run.output}  ({summary['base_pieces']} → {summary['vocab_size']} pieces)",
+        run.comparisons, lambda c: -c.token_reduction,
+        [("tokenizer.json ≠ spm", lambda c: ("", "—" if c.hf_mismatch is None else str(c.hf_mismatch)))]))
     console.print(
         f"appended {summary['appended']} pieces ({summary['appended_from_zh']} from the Chinese model, "
         f"{summary['intermediates']} intermediates for reachability; "

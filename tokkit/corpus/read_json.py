@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from tokkit.corpus.decode import _CHUNK, decode_unit, read_capped, too_large
 from tokkit.corpus.decompress import Source
@@ -52,6 +52,14 @@ def _record_text(record: object, src: Source, where: str, options: ReadOptions) 
                      f"{type(value).__name__}, not a string; pass `text_field=NAME`")
 
 
+def _loads(raw: str, problem: Callable[[json.JSONDecodeError], str]) -> object:
+    """The JSON value of ``raw``; invalid JSON is an :class:`InputError` saying ``problem(err)``."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise InputError(problem(err)) from None
+
+
 def read_jsonl(src: Source, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
                want_ids: bool) -> Iterator[Batch]:
     """JSON Lines, a record a line; ids are 0-based line numbers."""
@@ -73,11 +81,8 @@ def _jsonl_records(src: Source, options: ReadOptions, stats: ReadStats) -> Itera
         raw = decode_unit(line, start, src, options, stats, "record")
         if raw is None:
             continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{src.path}:{lineno}: invalid JSON ({err.msg} at column "
-                             f"{err.colno}); fix or remove that line") from None
+        record = _loads(raw, lambda err, at=lineno: f"{src.path}:{at}: invalid JSON ({err.msg} at "
+                        f"column {err.colno}); fix or remove that line")
         yield lineno - 1, _record_text(record, src, f"line {lineno}", options)
 
 
@@ -115,11 +120,8 @@ def read_json(src: Source, options: ReadOptions, stats: ReadStats, task: Progres
     src.report(task)
     if raw is None:
         return
-    try:
-        document = json.loads(raw)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{src.path}: invalid JSON at line {err.lineno} column {err.colno} "
-                         f"({err.msg}); fix the file") from None
+    document = _loads(raw, lambda err: f"{src.path}: invalid JSON at line {err.lineno} column "
+                      f"{err.colno} ({err.msg}); fix the file")
     records = document if isinstance(document, list) else [document]  # a single record
     texts = ((index, _record_text(record, src, f"record {index}", options))
              for index, record in enumerate(records))

@@ -30,12 +30,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
+from typing import TypeVar
 
 from tokkit.models.bpe import ByteLevelBPETokenizer, base_vocabulary
 from tokkit.models.bpe_bytes import repair_surrogates
 from tokkit.train.pretokenize import resolve_pattern, split
 
 Pair = tuple[int, int]
+S = TypeVar("S")
 
 
 def train(
@@ -97,9 +99,10 @@ def add_token(tokens: list[bytes], ids_by_bytes: dict[bytes, int], merged: bytes
     return ids_by_bytes[merged]
 
 
-def merge(ids: list[int], pair: Pair, new: int) -> list[int]:
-    """``ids`` with every occurrence of ``pair`` replaced by ``new``, leftmost first, no overlap."""
-    out: list[int] = []
+def merge(ids: list[S], pair: tuple[S, S], new: S) -> list[S]:
+    """``ids`` with every occurrence of ``pair`` replaced by ``new``, leftmost first, no overlap
+    (symbols of any kind: WordPiece's twin merges strings with it)."""
+    out: list[S] = []
     i = 0
     while i < len(ids):
         if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:

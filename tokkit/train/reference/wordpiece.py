@@ -11,8 +11,9 @@ Training:
 5. take the pair with the highest score ``count(ab) / (count(a) · count(b))``, ties to the larger
    count, then to the smaller ``(id of a, id of b)``, among the pairs seen ``min_frequency`` times;
 6. its token is ``a`` joined with ``b`` without its ``##`` (a new entry, unless that string is
-   already in the vocabulary); rewrite every word with the pair merged, leftmost first, and go
-   back to 4 until the vocabulary reaches ``vocab_size``.
+   already in the vocabulary); rewrite every word with the pair merged, leftmost first, as BPE
+   does (:func:`tokkit.train.reference.bpe.merge`), and go back to 4 until the vocabulary
+   reaches ``vocab_size``.
 
 The fast trainer updates counts only around merge sites and keeps a heap whose keys may lag the
 true scores by a bounded slack; this page recounts everything every step.
@@ -33,6 +34,7 @@ from itertools import pairwise
 from tokkit.models.wordpiece import WordPieceTokenizer
 from tokkit.models.wordpiece_normalize import bert_pretokenize
 from tokkit.train.config import WordPieceConfig
+from tokkit.train.reference.bpe import merge
 
 
 def train_vocab(texts: Iterable[str], config: WordPieceConfig) -> list[str]:
@@ -70,20 +72,6 @@ def train_vocab(texts: Iterable[str], config: WordPieceConfig) -> list[str]:
             vocab.append(merged)
         words = {w: merge(split, (a, b), merged) for w, split in words.items()}
     return vocab
-
-
-def merge(symbols: list[str], pair: tuple[str, str], merged: str) -> list[str]:
-    """``symbols`` with every ``pair`` joined into ``merged``, leftmost first, no overlap."""
-    out: list[str] = []
-    i = 0
-    while i < len(symbols):
-        if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == pair:
-            out.append(merged)
-            i += 2
-        else:
-            out.append(symbols[i])
-            i += 1
-    return out
 
 
 def encode(tok: WordPieceTokenizer, text: str) -> list[int]:
