@@ -48,6 +48,30 @@ def own_peak_mb(pid: int | None = None) -> float:
     return peak_rss_mb(children=False) if pid is None else 0.0
 
 
+MEMORY_SHARE = 0.5
+"""The share of the machine's memory a run may use when no ``max_memory`` is given."""
+
+
+def default_max_memory() -> int:
+    """Bytes a run may use by default: :data:`MEMORY_SHARE` of the machine's memory."""
+    import psutil
+
+    return int(psutil.virtual_memory().total * MEMORY_SHARE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes in ``text``: ``1GB``, ``512MB``, ``1.5G``, ``2GiB``, ``800k`` or a plain number (decimal
+    units are powers of 1000, ``iB`` units of 1024). Raises ``ValueError`` with the accepted forms."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)(b?)\s*", text.lower())
+    if not match or (match.group(3) and not match.group(2)):
+        raise ValueError(f"'{text}' is not a size; write e.g. 1GB, 512MB, 2GiB or a number of bytes")
+    number, unit, binary, _ = match.groups()
+    scale = (1024 if binary else 1000) ** " kmgt".index(unit or " ")
+    return int(float(number) * scale)
+
+
 def release_free_memory() -> None:
     """Give freed heap memory back to the OS. glibc keeps it for reuse, and after the big numpy
     temporaries of counting and seeding the trainer held ~250 MB it no longer used. A no-op off

@@ -116,3 +116,24 @@ def test_unknown_merge_kernel_is_refused(corpus: Path, tmp_path: Path, run_main)
     result = run_main("train-bpe", str(corpus), "--merge-kernel", "rust", "-o", str(tmp_path / "o"))
     assert result.returncode == 2 and "--merge-kernel" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_max_memory_spills_and_keeps_the_merges(tmp_path: Path, run_main) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(f"word{i} 第{i}行 low lower" for i in range(3000)) + "\n", encoding="utf-8")
+    merges = {}
+    for limit in ("8GB", "20kB"):
+        out = tmp_path / limit
+        result = run_main("-q", "train-bpe", str(corpus), "--vocab", "500", "--max-memory", limit,
+                          "--workers", "1", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        meta = read_meta(out)
+        assert meta["config"]["max_memory"] == {"8GB": 8_000_000_000, "20kB": 20_000}[limit]
+        merges[limit] = (load_tokenizer(out).merges, meta["report"]["trainer"]["spilled_runs"])  # type: ignore[attr-defined]
+    assert merges["8GB"][0] == merges["20kB"][0] and merges["8GB"][1] == 0 < merges["20kB"][1]
+
+
+def test_bad_max_memory_is_one_line(corpus: Path, tmp_path: Path, run_main) -> None:  # type: ignore[no-untyped-def]
+    result = run_main("train-bpe", str(corpus), "--max-memory", "lots", "-o", str(tmp_path / "o"))
+    assert result.returncode == 2 and "'lots' is not a size; write e.g. 1GB" in result.stderr
+    assert not (tmp_path / "o").exists()

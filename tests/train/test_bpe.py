@@ -157,14 +157,16 @@ def test_auto_kernel_is_numba_when_importable_else_python(monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize("offset", [0, 3])
-def test_chunk_symbols_are_the_symbol_words_as_arrays(offset: int) -> None:
+def test_chunk_arrays_are_the_symbol_words(offset: int) -> None:
     from collections import Counter
 
-    from tokkit.train.bpe import _symbol_words, chunk_symbols
+    from tokkit.train.bpe import _symbol_words, byte_symbols, symbol_words, utf8_chunks
 
     chunks = Counter({"": 2, "ab": 3, "汉字": 1, "\ud800x": 1, "😀 é": 5, "last": 1})
-    symbol, lengths, weights = chunk_symbols(chunks, offset)
+    utf8, lengths, weights = utf8_chunks(chunks)
+    symbol = byte_symbols(utf8, offset)
     words, counts = _symbol_words(chunks, offset)
     assert lengths.tolist() == [len(word) for word in words] == [0, 2, 6, 4, 7, 4]
     assert symbol.tolist() == [ord(c) for c in "".join(words)] and str(symbol.dtype) == "int32"
     assert weights.tolist() == counts
+    assert symbol_words(symbol, lengths) == words

@@ -109,6 +109,26 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+class _Size(click.ParamType):
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        from tokkit.resources import parse_size
+
+        try:
+            size = parse_size(str(value))
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+        if size <= 0:
+            self.fail(f"'{value}' must be more than 0 bytes", param, ctx)
+        return size
+
+
+SIZE = _Size()
+
+
 @click.command("train-bpe")
 @click.argument("corpus", nargs=-1, type=click.Path())
 @click.option("--vocab", "vocab_size", type=int, default=32000, show_default=True,
@@ -126,12 +146,16 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--merge-kernel", type=click.Choice(MERGE_KERNELS), default="auto", show_default=True,
               help="scratch's merge loop: numba (compiled), python, or auto (numba when installed); "
                    "the merges are the same.")
+@click.option("--max-memory", type=SIZE, default=None,
+              help="Memory the scratch trainer may use, e.g. 8GB [default: half the machine's]. "
+                   "Counting spills sorted partial counts to a temp dir beyond a quarter of it "
+                   "(same merges).")
 @output_options
 @corpus_options
 @click.pass_context
 def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, backend: str,
               pattern: str, special: tuple[str, ...], min_frequency: int, workers: int | None,
-              merge_kernel: str, output: str | None, name: str | None, force: bool, split: str, text_field: str,
+              merge_kernel: str, max_memory: int | None, output: str | None, name: str | None, force: bool, split: str, text_field: str,
               encoding_errors: str) -> None:
     """Train a byte-level BPE tokenizer on CORPUS (files, directories, globs).
 
@@ -142,12 +166,14 @@ def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, back
     Examples:
       tokkit train-bpe corpus/ --vocab 32000
       tokkit train-bpe corpus/ --vocab 32000 --merge-kernel python
+      tokkit train-bpe big/ --vocab 64000 --max-memory 4GB
       tokkit train-bpe data/*.jsonl.gz --text-field content --backend hf -o vocab/hf32k
     """
     from tokkit.train.config import BPEConfig
 
     config = BPEConfig(vocab_size=vocab_size, pattern=pattern, special_tokens=tuple(special),
-                       min_frequency=min_frequency, workers=workers, merge_kernel=merge_kernel)
+                       min_frequency=min_frequency, workers=workers, merge_kernel=merge_kernel,
+                       max_memory=max_memory)
     config.check()
 
     run_training_command(ctx, trainer_config=config, algorithm="bpe", backend=backend,

@@ -57,8 +57,10 @@ from typing import Any
 from tokkit.models.bpe import ByteLevelBPETokenizer, base_vocabulary
 from tokkit.models.bpe_bytes import RANK_TABLE
 from tokkit.progress import NULL_PROGRESS
+from tokkit.resources import default_max_memory
 from tokkit.train.bpe_count import count_chunks
 from tokkit.train.bpe_merge import learn_merges
+from tokkit.train.bpe_spill import counter_limit, merge_runs, spill_directory
 from tokkit.train.config import BPEConfig
 from tokkit.train.pretokenize import resolve_pattern
 from tokkit.types import Progress
@@ -86,17 +88,24 @@ class BPETrainer:
         progress = progress or NULL_PROGRESS
 
         start = time.perf_counter()
-        counted = count_chunks(
-            texts, pattern, workers=config.workers, task=progress.task("counting chunks", unit="bytes")
-        )
-        chunk_counts = counted.counts
-        unique_chunks = len(chunk_counts)
-        symbol, lengths, weights = chunk_symbols(chunk_counts, len(specials))
+        max_memory = config.max_memory or default_max_memory()
+        with spill_directory() as spill:  # removed on success, error and Ctrl-C
+            counted = count_chunks(
+                texts, pattern, workers=config.workers,
+                task=progress.task("counting chunks", unit="bytes"),
+                max_chunks=counter_limit(max_memory), spill=spill)
+            if counted.runs:
+                utf8, lengths, weights = merge_runs(counted.runs)
+            else:
+                utf8, lengths, weights = utf8_chunks(counted.counts)
+            del counted.counts  # arrays only from here: no Python object per chunk
+        unique_chunks = len(lengths)
+        symbol = byte_symbols(utf8, len(specials))
+        del utf8
         kernel = config.kernel(len(symbol))
         if kernel == "python":
+            words, counts = symbol_words(symbol, lengths), weights.tolist()
             del symbol, lengths, weights
-            words, counts = _symbol_words(chunk_counts, len(specials))
-        del chunk_counts, counted.counts  # numba: arrays only, no Python object per chunk
         seconds_count = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -121,6 +130,7 @@ class BPETrainer:
             "documents": counted.documents,
             "corpus_bytes": counted.corpus_bytes,
             "unique_chunks": unique_chunks,
+            "spilled_runs": len(counted.runs),
             "merges": len(result.merges),
             "merge_kernel": kernel,
             "vocab_size": tokenizer.vocab_size,
@@ -130,9 +140,9 @@ class BPETrainer:
         return tokenizer
 
 
-def chunk_symbols(chunk_counts: dict[str, int], offset: int) -> tuple[Any, Any, Any]:
-    """The chunks as arrays: every chunk's byte-symbol ids end to end (``int32``), symbols per chunk
-    and counts (``int64``), computed in bulk (no Python object per chunk)."""
+def utf8_chunks(chunk_counts: dict[str, int]) -> tuple[Any, Any, Any]:
+    """The chunks as arrays: their UTF-8 bytes end to end (``uint8``), bytes per chunk and counts
+    (``int64``), computed in bulk (no Python object per chunk)."""
     import numpy as np
 
     text = "".join(chunk_counts)
@@ -145,11 +155,30 @@ def chunk_symbols(chunk_counts: dict[str, int], offset: int) -> tuple[Any, Any, 
     del width
     lengths = np.diff(byte_ends[np.cumsum(chars)], prepend=0)
     del byte_ends, chars
-    ranks = np.frombuffer(RANK_TABLE, dtype=np.uint8).astype(np.int32) + offset
-    symbol = ranks[np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)]
-    del text
+    utf8 = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     weights = np.fromiter(chunk_counts.values(), dtype=np.int64, count=len(chunk_counts))
-    return symbol, lengths, weights
+    return utf8, lengths, weights
+
+
+def byte_symbols(utf8: Any, offset: int) -> Any:
+    """Each byte as its symbol id (``int32``): ``offset`` (the special tokens) + the byte's rank."""
+    import numpy as np
+
+    ranks = np.frombuffer(RANK_TABLE, dtype=np.uint8).astype(np.int32) + offset
+    return ranks[utf8]
+
+
+def symbol_words(symbol: Any, lengths: Any) -> list[str]:
+    """Chunks as symbol strings (one character per symbol id), as the Python merge loop takes them."""
+    import numpy as np
+
+    text = symbol.astype(np.uint32).tobytes().decode("utf-32-le")
+    words = []
+    at = 0
+    for n in lengths.tolist():
+        words.append(text[at : at + n])
+        at += n
+    return words
 
 
 def _symbol_words(chunk_counts: dict[str, int], offset: int) -> tuple[list[str], list[int]]:

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tokkit.batches import batched
 from tokkit.pool import map_in_order
@@ -30,6 +31,9 @@ class ChunkCounts:
     counts: Counter[str] = field(default_factory=Counter)
     documents: int = 0
     corpus_bytes: int = 0
+    runs: list[Path] = field(default_factory=list)
+    """Sorted runs spilled to disk (:mod:`tokkit.train.bpe_spill`); with runs, ``counts`` is empty
+    and the chunks are the runs merged."""
 
 
 def count_batch(pattern: str, texts: list[str]) -> tuple[Counter[str], int, int]:
@@ -70,14 +74,31 @@ def count_chunks(
     *,
     workers: int | None,
     task: ProgressTask,
+    max_chunks: int | None = None,
+    spill: Path | None = None,
 ) -> ChunkCounts:
     """Count the chunks of ``texts`` under ``pattern`` with ``workers`` processes (None: all cores).
 
-    ``task`` advances by the UTF-8 bytes counted.
+    ``task`` advances by the UTF-8 bytes counted. When the counter holds more than ``max_chunks``
+    distinct chunks it is written to a sorted run in the directory ``spill`` and emptied; if any
+    run was written, the rest is too, so the result is all runs (or all in ``counts``).
     """
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     total = ChunkCounts()
     batches = batched(_checked(texts), BATCH_CHARS)
     for _, result in map_in_order(functools.partial(count_batch, pattern), batches, workers):
         _add(total, result, task)
+        if max_chunks is not None and len(total.counts) > max_chunks:
+            _spill(total, spill)
+    if total.runs and total.counts:
+        _spill(total, spill)
     return total
+
+
+def _spill(total: ChunkCounts, directory: Path | None) -> None:
+    from tokkit.train.bpe_spill import write_run
+
+    if directory is None:
+        raise ValueError("count_chunks: `max_chunks` needs a `spill` directory")
+    total.runs.append(write_run(total.counts, directory, len(total.runs)))
+    total.counts = Counter()

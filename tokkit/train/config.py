@@ -59,6 +59,9 @@ class BPEConfig(TrainConfig):
     pattern: str = "gpt4"
     workers: int | None = None
     merge_kernel: str = "auto"
+    max_memory: int | None = None
+    """Bytes the run may use (None: half the machine's memory). Counting spills sorted partial
+    counts to disk beyond a share of it (:mod:`tokkit.train.bpe_spill`); the merges are the same."""
 
     def kernel(self, symbols: int | None = None) -> str:
         """The merge loop that will run on distinct chunks of ``symbols`` byte symbols in all
@@ -73,6 +76,8 @@ class BPEConfig(TrainConfig):
 
     def check(self) -> None:
         super().check()
+        if self.max_memory is not None and self.max_memory <= 0:
+            raise InputError(f"`max_memory` must be a positive number of bytes, got {self.max_memory}")
         if self.merge_kernel not in MERGE_KERNELS:
             raise InputError(f"merge_kernel must be one of {', '.join(MERGE_KERNELS)}, "
                              f"got '{self.merge_kernel}'")

@@ -1,0 +1,73 @@
+"""Chunk counting that spills sorted runs to disk: the same merges, and no file left behind."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import tokkit.train.bpe_count as bpe_count
+from tokkit.train.bpe import BPETrainer
+from tokkit.train.bpe_merge_numba import available
+from tokkit.train.bpe_spill import ENTRY_BYTES, counter_limit, merge_runs, read_run, write_run
+from tokkit.train.config import BPEConfig
+
+TEXTS = [f"line {i} 第{i}行 low lower lowest 我们学习中文 {i * 7919 % 1000} " + "汉字" * (i % 7)
+         for i in range(600)] + ["汉字" * 2000 + " word" * 30, "\ud800 lone surrogate", ""]
+KERNELS = ["python"] + (["numba"] if available() else [])
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Batches of ~2 kB (many per corpus) and temp files under ``tmp_path``."""
+    monkeypatch.setattr(bpe_count, "BATCH_CHARS", 2000)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_spilling_learns_the_merges_of_an_unbounded_run(kernel: str, small_batches: Path) -> None:
+    unbounded = BPETrainer(BPEConfig(vocab_size=700, workers=1, merge_kernel=kernel))
+    expected = unbounded.train(TEXTS).merges
+    assert unbounded.stats["spilled_runs"] == 0
+    bounded = BPETrainer(BPEConfig(vocab_size=700, workers=1, merge_kernel=kernel,
+                                   max_memory=400 * ENTRY_BYTES))  # 100 chunks in the counter
+    assert bounded.train(TEXTS).merges == expected and len(expected) == 700 - 256
+    assert bounded.stats["spilled_runs"] > 5
+    assert bounded.stats["unique_chunks"] == unbounded.stats["unique_chunks"]
+    assert list(small_batches.iterdir()) == []  # the spill directory is gone
+
+
+def test_spilled_runs_are_removed_when_training_is_interrupted(small_batches: Path) -> None:
+    seen: list[list[Path]] = []
+
+    def texts() -> Iterator[str]:
+        for i, text in enumerate(TEXTS):
+            if i == 400:
+                seen.append(list(small_batches.rglob("run-*.bin")))
+                raise KeyboardInterrupt
+            yield text
+
+    with pytest.raises(KeyboardInterrupt):
+        BPETrainer(BPEConfig(vocab_size=700, workers=1, max_memory=400 * ENTRY_BYTES)).train(texts())
+    assert len(seen[0]) > 2  # runs were on disk when the interrupt came
+    assert list(small_batches.iterdir()) == []
+
+
+def test_merged_runs_sum_equal_chunks_in_sorted_order(tmp_path: Path) -> None:
+    first = write_run(Counter({"b": 2, "a": 1, "汉": 4, "": 1}), tmp_path, 0)
+    second = write_run(Counter({"b": 3, "c": 1, "\ud800": 2}), tmp_path, 1)
+    assert list(read_run(first)) == [(b"", 1), (b"a", 1), (b"b", 2), ("汉".encode(), 4)]
+    utf8, lengths, weights = merge_runs([first, second])
+    assert utf8.tobytes() == b"abc" + "汉".encode() + "\ud800".encode("utf-8", "surrogatepass")
+    assert lengths.tolist() == [0, 1, 1, 1, 3, 3] and weights.tolist() == [1, 1, 5, 1, 4, 2]
+    empty = merge_runs([])
+    assert [len(a) for a in empty] == [0, 0, 0]
+
+
+def test_counter_limit_follows_max_memory() -> None:
+    assert counter_limit(1 << 30) == (1 << 30) // 4 // ENTRY_BYTES
+    assert counter_limit(1) == 1

@@ -1,0 +1,101 @@
+"""Chunk counts in bounded memory: sorted runs spilled to disk and merged back (an external merge).
+
+Why: the distinct chunks of a corpus and their counts are what BPE training needs, but the counter
+of a large corpus (one Python string and count per distinct chunk, ~200 bytes each) can outgrow
+the machine. When it holds more than its share of ``max_memory``, the counter is written to a run
+file sorted by chunk and emptied; at the end the runs are merged (``heapq.merge``), equal chunks
+summed, straight into the arrays the merge loop takes (UTF-8 bytes end to end, bytes per chunk,
+counts), so no counter of every chunk is ever built. Counts are exact, so the merges are the same
+with and without spilling (the merge loops do not depend on chunk order).
+
+A run is a sequence of records ``<length u32><count u64><UTF-8 bytes>``; sorting by the string
+sorts by its UTF-8 bytes (code point order, lone surrogates included through ``surrogatepass``),
+the order the merge compares. The runs live in a temporary directory that the caller removes,
+on success, error or Ctrl-C (:func:`spill_directory`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import struct
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ENTRY_BYTES = 200
+"""Estimated bytes of one counter entry (a short ``str``, an ``int``, a dict slot), measured
+~190 on en+zh (711,860 chunks: 135 MB)."""
+COUNTER_SHARE = 0.25
+"""The share of ``max_memory`` the counter may hold before it spills (the rest: workers, batches
+in flight, the merge phase's arrays)."""
+
+_HEADER = struct.Struct("<IQ")
+
+
+def counter_limit(max_memory: int) -> int:
+    """How many distinct chunks the counter may hold under ``max_memory`` bytes (at least 1)."""
+    return max(1, int(max_memory * COUNTER_SHARE) // ENTRY_BYTES)
+
+
+@contextmanager
+def spill_directory(parent: str | Path | None = None) -> Iterator[Path]:
+    """A fresh directory for run files, removed with everything in it when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="tokkit-spill-", dir=parent) as name:
+        yield Path(name)
+
+
+def write_run(counts: Counter[str], directory: Path, index: int) -> Path:
+    """Write ``counts`` sorted by chunk as run ``index`` in ``directory``; returns its path."""
+    path = directory / f"run-{index:05d}.bin"
+    pack = _HEADER.pack
+    with path.open("wb", buffering=1 << 20) as handle:
+        write = handle.write
+        for chunk in sorted(counts):
+            data = chunk.encode("utf-8", "surrogatepass")
+            write(pack(len(data), counts[chunk]))
+            write(data)
+    return path
+
+
+def read_run(path: Path) -> Iterator[tuple[bytes, int]]:
+    """The ``(chunk bytes, count)`` records of a run, in order."""
+    size = _HEADER.size
+    unpack = _HEADER.unpack
+    with path.open("rb", buffering=1 << 20) as handle:
+        read = handle.read
+        while header := read(size):
+            length, count = unpack(header)
+            yield read(length), count
+
+
+def merge_runs(paths: list[Path]) -> tuple[Any, Any, Any]:
+    """The runs merged, equal chunks summed: ``(UTF-8 bytes of every chunk end to end as uint8,
+    bytes per chunk, counts)``, chunks in sorted order."""
+    from array import array
+
+    import numpy as np
+
+    blob = bytearray()
+    lengths = array("q")
+    weights = array("q")
+    extend, add_length, add_weight = blob.extend, lengths.append, weights.append
+    last: bytes | None = None
+    total = 0
+    for chunk, count in heapq.merge(*map(read_run, paths), key=lambda record: record[0]):
+        if chunk == last:
+            total += count
+            continue
+        if last is not None:
+            extend(last)
+            add_length(len(last))
+            add_weight(total)
+        last, total = chunk, count
+    if last is not None:
+        extend(last)
+        add_length(len(last))
+        add_weight(total)
+    return (np.frombuffer(blob, dtype=np.uint8), np.frombuffer(lengths, dtype=np.int64),
+            np.frombuffer(weights, dtype=np.int64))
