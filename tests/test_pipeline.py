@@ -219,3 +219,32 @@ def test_kill_9_between_any_two_steps_then_a_rerun_equals_an_uninterrupted_run(t
     assert subprocess.run([sys.executable, "-c", FAKE_RUN, str(tmp_path), "run"]).returncode == 0
     assert _finished(run) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "llama.model", "reference", "run"]
+
+
+def test_cpt_stage_resumes_only_from_a_checkpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue 14.9: a first run (no cpt dir, or one without checkpoints) is not a resume, so cpt
+    says nothing about "no checkpoint to resume from"; a run with a checkpoint resumes."""
+    import types
+
+    import tokkit.cpt as cpt
+    from tokkit.cpt.checkpoint import CHECKPOINTS, STATE_FILE
+
+    asked: list[bool] = []
+
+    def fake_run_cpt(config: Any, *, resume: bool, **kwargs: Any) -> Any:
+        asked.append(resume)
+        return types.SimpleNamespace(steps=1, tokens=1, tokens_per_second=1.0, train_loss=1.0, val_losses={},
+                                     trainable_parameters=1, total_parameters=1, final_dir=tmp_path)
+
+    monkeypatch.setattr(cpt, "run_cpt", fake_run_cpt)
+    config = PipelineConfig(run_dir=str(tmp_path / "run"))
+    output = tmp_path / "08-cpt"
+    pipeline._cpt(config, tmp_path, tmp_path, output, progress=None, display=False)
+    output.mkdir()
+    (output / "log.jsonl").write_text("")
+    pipeline._cpt(config, tmp_path, tmp_path, output, progress=None, display=False)
+    step = output / CHECKPOINTS / "step-00000002"
+    step.mkdir(parents=True)
+    (step / STATE_FILE).write_text("{}")
+    pipeline._cpt(config, tmp_path, tmp_path, output, progress=None, display=False)
+    assert asked == [False, False, True]

@@ -591,12 +591,14 @@ def _shard(config: PipelineConfig, corpus: list[Path], tokenizer: Path, output: 
 def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, *, progress: Progress | None,
          display: bool) -> dict[str, Any]:
     from tokkit.cpt import CPTConfig, run_cpt
+    from tokkit.cpt.checkpoint import checkpoint_dirs
 
     settings = config.stage("cpt")
+    # an interrupted run continues from its checkpoint; with none there is nothing to say
     result = run_cpt(CPTConfig(model=str(model), shards=str(shards), output=str(output),
                                **_pick(settings, CPTConfig, "cpt", drop=("model", "shards", "output"))),
-                     resume=output.exists(), force=True, display=display,
-                     progress=progress)  # an interrupted run continues
+                     resume=bool(checkpoint_dirs(output)), force=True, display=display,
+                     progress=progress)
     vals = sorted(result.val_losses.items())
     return {
         "steps": result.steps, "tokens": result.tokens, "tokens_per_second": round(result.tokens_per_second, 1),

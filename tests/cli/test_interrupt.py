@@ -8,7 +8,10 @@ SIGINT goes to the whole group, as a terminal's Ctrl-C does (workers receive it 
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,9 +23,24 @@ import pytest
 from tokkit.shards.writer import partial_dir
 
 EXIT_SECONDS = 2.0
-MOMENTS = (0.9, 1.7, 2.5)
-"""Seconds after start: while reading, while counting/training, and later. Not earlier: in the
-first ~0.3 s the interpreter is still importing tokkit, before the CLI can catch a Ctrl-C."""
+SEED = int(os.environ.get("TOKKIT_INTERRUPT_SEED", "14"))
+"""Moments are random but seeded (the seed and the moments are in every test id and message):
+set TOKKIT_INTERRUPT_SEED to draw others."""
+EARLIEST, LATEST = 0.6, 2.5
+"""Seconds after start. Not earlier: in the first ~0.3 s the interpreter is still importing tokkit,
+before the CLI can catch a Ctrl-C. Every command is given enough work to still run at the latest."""
+MOMENTS_PER_COMMAND = 20
+DEFAULT_MOMENTS = 3
+"""The default suite runs the first 3 of each command's 20 moments; the slow test the other 17
+(benchmarks/bench_interrupt.py runs all 20 and prints the results)."""
+REPORT = os.environ.get("TOKKIT_INTERRUPT_REPORT")
+"""A file to append one JSON line per interrupt to (benchmarks/bench_interrupt.py sets it)."""
+
+
+def moments(name: str) -> list[float]:
+    rng = random.Random(f"{SEED}:{name}")
+    return [round(rng.uniform(EARLIEST, LATEST), 2) for _ in range(MOMENTS_PER_COMMAND)]
+
 
 COMMANDS: dict[str, list[str]] = {
     "train-bpe scratch": ["train-bpe", "{en_all}", "{zh}", "--vocab", "3000", "--workers", "2", "-o", "{out}"],
@@ -33,7 +51,12 @@ COMMANDS: dict[str, list[str]] = {
     "shard": ["shard", "{en_all}", "{zh}", "--tokenizer", "{llama}", "--workers", "2", "--seq-len", "256", "-o", "{out}"],
     "analyze": ["analyze", "{llama}", "tiktoken:cl100k_base", "-c", "{en}", "--workers", "2",
                 "--json", "{out}"],
+    "cpt": ["cpt", "--model", "{model}", "--shards", "{shards}", "--batch-tokens", "64", "--micro-batch", "2",
+            "--threads", "1", "--eval-every", "0", "--save-every", "0", "--steps", "1000000", "-o", "{out}"],
+    "pipeline": ["pipeline", "{pipeline_toml}", "-o", "{out}"],
 }
+RERUN = {"cpt": ("1000000", "2")}
+"""What the re-run changes: cpt is interrupted on an endless run and re-run for 2 steps."""
 
 
 BOOKS = ("war_and_peace.txt", "don_quixote.txt", "middlemarch.txt")
@@ -76,53 +99,210 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def _args(name: str, english: Path, llama: Path, out: Path) -> list[str]:
+def _args(name: str, assets: dict[str, Path], out: Path) -> list[str]:
+    english = assets["english"]
     args: list[str] = []
     for arg in COMMANDS[name]:
         if arg == "{en_all}":
             args += [str(english / book) for book in BOOKS]
         else:
             args.append(arg.format(en=english / BOOKS[0], zh=english.parent / "zh",
-                                   zh_book=english.parent / "zh" / "三国志.txt", llama=llama, out=out))
+                                   zh_book=english.parent / "zh" / "三国志.txt", llama=assets["llama"], out=out,
+                                   model=assets.get("model"), shards=assets.get("shards"),
+                                   pipeline_toml=assets.get("pipeline_toml")))
     return args
 
 
-@pytest.mark.parametrize("name", list(COMMANDS))
-def test_ctrl_c_at_any_moment_exits_fast_and_clean_then_a_rerun_succeeds(
-    name: str, english: Path, llama_model: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "out"
-    if name == "analyze":
-        out = tmp_path / "report.json"
-    for moment in MOMENTS:
-        proc = _start(_args(name, english, llama_model, out), cwd=tmp_path)
-        time.sleep(moment)
-        assert proc.poll() is None, f"{name} finished before {moment} s: the test needs a longer run"
-        os.killpg(proc.pid, signal.SIGINT)
-        sent = time.monotonic()
-        try:
-            stdout, stderr = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            pytest.fail(f"{name}: still running 30 s after Ctrl-C at {moment} s")
-        took = time.monotonic() - sent
-        assert took < EXIT_SECONDS, f"{name}: Ctrl-C at {moment} s took {took:.2f} s"
-        assert proc.returncode == 130, (moment, stderr)
-        assert "Traceback" not in stderr, (moment, stderr)
-        errors = [line for line in stderr.splitlines() if line.startswith("error:")]
-        assert errors == ["error: interrupted; no output was written (re-run to start again)"], (moment, stderr)
-        assert stdout == ""
-        assert not out.exists(), f"{name}: {out} written after Ctrl-C at {moment} s"
-        resumable = partial_dir(out)  # shard keeps its verified finished shards to resume from
-        left = [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p != resumable]
-        assert not left, f"{name}: {left} left after Ctrl-C at {moment} s"
-        deadline = time.monotonic() + 1.0  # workers killed by the parent are gone within moments
-        while _group_alive(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _group_alive(proc.pid), f"{name}: a worker outlived Ctrl-C at {moment} s by 1 s"
+def _cpt_assets(root: Path) -> dict[str, Path]:
+    """A tiny model, its tokenizer and shards (as tests/cli/test_cpt.py builds them)."""
+    pytest.importorskip("torch")
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    rerun = subprocess.run([sys.executable, "-m", "tokkit", "-q", *_args(name, english, llama_model, out)],
-                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert rerun.returncode == 0, rerun.stderr
+    from tokkit.llama.tiny import build_tiny_llama
+    from tokkit.shards import ShardConfig, write_shards
+
+    texts = [f"line {i} says hello to the {['sea', 'sky', 'hill'][i % 3]}" for i in range(400)]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    (root / "tok").mkdir(parents=True)
+    tok.save(str(root / "tok" / "tokenizer.json"))
+    (root / "c.txt").write_text("\n".join(texts), encoding="utf-8")
+    write_shards([root / "c.txt"], root / "tok", root / "shards",
+                 config=ShardConfig(seq_len=16, val_fraction=0.1, workers=1))
+    build_tiny_llama(root / "model", vocab_size=tok.get_vocab_size(), max_position_embeddings=64)
+    shutil.copy2(root / "tok" / "tokenizer.json", root / "model" / "tokenizer.json")
+    return {"model": root / "model", "shards": root / "shards"}
+
+
+def _pipeline_toml(root: Path, corpora: Path, heldout: Path, llama: Path) -> Path:
+    """The small pipeline of tests/cli/test_pipeline.py (its run dir comes from -o)."""
+    pytest.importorskip("torch")
+    path = root / "tiny.toml"
+    path.write_text(f"""
+corpora = ["{corpora / 'en'}", "{corpora / 'zh'}"]
+heldout = ["{heldout}"]
+sample_mb = 0.2
+llama_tokenizer = "{llama}"
+[train]
+vocab_size = 400
+[extend]
+zh_vocab = 4000
+[analyze]
+max_mb = 0.02
+[model]
+hidden_size = 32
+[shard]
+seq_len = 32
+val_fraction = 0.05
+[cpt]
+steps = 4
+batch_tokens = 128
+micro_batch = 4
+eval_every = 2
+eval_sequences = 4
+save_every = 2
+""", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def assets(english: Path, llama_model: Path, heldout: Path, tmp_path_factory: pytest.TempPathFactory
+           ) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("interrupt_assets")
+    return {"english": english, "llama": llama_model, "root": root, "heldout": heldout}
+
+
+def _needs(name: str, assets: dict[str, Path]) -> dict[str, Path]:
+    root = assets["root"]
+    if name == "cpt" and "model" not in assets:
+        assets.update(_cpt_assets(root / "cpt"))
+    if name == "pipeline" and "pipeline_toml" not in assets:
+        assets["pipeline_toml"] = _pipeline_toml(root, assets["english"].parent, assets["heldout"], assets["llama"])
+    return assets
+
+
+def _expected_line(name: str, line: str, out: Path) -> bool:
+    """The interrupt line is the truthful one for what the command keeps (issue 14, item 4)."""
+    if line == "error: interrupted; no output was written (re-run to start again)":
+        return name not in ("pipeline",) and not out.exists()
+    if name == "shard":
+        return line.startswith(f"error: interrupted; {out} is not written yet, but ") and \
+            line.endswith("re-running the same command resumes from them") and not out.exists()
+    if name == "pipeline":
+        if line == f"error: interrupted before the first stage finished; nothing is kept in {out} (re-run to start again)":
+            return not any(out.glob("0*")) if out.exists() else True
+        kept = line.startswith(f"error: interrupted; {out} keeps the ")
+        return kept and "re-running it (without --force) resumes after them" in line
+    return False
+
+
+def interrupt_once(name: str, moment: float, assets: dict[str, Path], tmp_path: Path) -> dict[str, object]:
+    """Start ``name``, send Ctrl-C to its process group at ``moment`` s, check the promise."""
+    out = tmp_path / ("report.json" if name == "analyze" else "out")
+    label = f"{name} @ {moment} s (seed {SEED})"
+    proc = _start(_args(name, assets, out), cwd=tmp_path)
+    time.sleep(moment)
+    assert proc.poll() is None, f"{label}: finished before the moment: the test needs a longer run"
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.monotonic()
+    try:
+        stdout, stderr = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"{label}: still running 30 s after Ctrl-C")
+    took = time.monotonic() - sent
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    result = {"command": name, "moment": moment, "seed": SEED, "seconds": round(took, 3),
+              "code": proc.returncode, "line": errors[0] if errors else None}
+    if REPORT:
+        with open(REPORT, "a", encoding="utf-8") as f:
+            f.write(json.dumps(result) + "\n")
+    assert took < EXIT_SECONDS, f"{label}: took {took:.2f} s"
+    assert proc.returncode == 130, (label, stderr)
+    assert "Traceback" not in stderr, (label, stderr)
+    assert len(errors) == 1 and _expected_line(name, errors[0], out), (label, stderr)
+    assert stdout == ""
+    if name != "pipeline":  # the pipeline keeps its finished stages, and says so
+        assert not out.exists(), f"{label}: {out} written"
+    else:
+        assert not list(out.glob("**/.tmp-*")), f"{label}: a half-written stage was left in {out}"
+    resumable = partial_dir(out)  # shard keeps its verified finished shards to resume from
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p != resumable]
+    assert not left, f"{label}: {left} left"
+    deadline = time.monotonic() + 1.0  # workers killed by the parent are gone within moments
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _group_alive(proc.pid), f"{label}: a worker outlived Ctrl-C by 1 s"
+    return result
+
+
+def rerun(name: str, assets: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / ("report.json" if name == "analyze" else "out")
+    args = _args(name, assets, out)
+    if name in RERUN:
+        old, new = RERUN[name]
+        args = [new if a == old else a for a in args]
+    done = subprocess.run([sys.executable, "-m", "tokkit", "-q", *args], capture_output=True, text=True,
+                          timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
     assert out.exists()
+
+
+def _cases(part: slice) -> list[object]:
+    return [pytest.param(name, moments(name)[part],
+                         id=f"{name}@seed{SEED}:" + ",".join(f"{m}" for m in moments(name)[part]))
+            for name in COMMANDS]
+
+
+@pytest.mark.parametrize(("name", "when"), _cases(slice(0, DEFAULT_MOMENTS)))
+def test_ctrl_c_at_random_moments_exits_fast_and_clean_then_a_rerun_succeeds(
+    name: str, when: list[float], assets: dict[str, Path], tmp_path: Path
+) -> None:
+    _needs(name, assets)
+    for moment in when:
+        interrupt_once(name, moment, assets, tmp_path)
+    rerun(name, assets, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "when"), _cases(slice(DEFAULT_MOMENTS, None)))
+def test_ctrl_c_at_the_other_random_moments(
+    name: str, when: list[float], assets: dict[str, Path], tmp_path: Path
+) -> None:
+    _needs(name, assets)
+    for moment in when:
+        interrupt_once(name, moment, assets, tmp_path)
+    rerun(name, assets, tmp_path)
+
+
+def test_ctrl_c_after_a_pipeline_stage_says_it_is_kept_and_the_rerun_reuses_it(
+    assets: dict[str, Path], tmp_path: Path
+) -> None:
+    """Issue 14, item 4: not "no output was written" when finished stages stay in the run dir."""
+    _needs("pipeline", assets)
+    out = tmp_path / "out"
+    proc = _start(_args("pipeline", assets, out), cwd=tmp_path)
+    deadline = time.monotonic() + 300
+    while not (out / "01-dedup" / "manifest.json").exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "dedup never finished"
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.monotonic()
+    _, stderr = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < EXIT_SECONDS
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    assert len(errors) == 1 and errors[0].startswith(f"error: interrupted; {out} keeps the "), stderr
+    assert "dedup" in errors[0].split("(")[1] and "no output was written" not in errors[0]
+    done = subprocess.run([sys.executable, "-m", "tokkit", "-q", *_args("pipeline", assets, out)],
+                          capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    stages = json.loads((out / "report.json").read_text())["stages"]
+    assert next(s for s in stages if s["name"] == "dedup")["reused"]

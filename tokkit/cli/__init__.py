@@ -132,13 +132,13 @@ def main(argv: list[str] | None = None) -> Any:
     Ctrl-C ends it within two seconds whatever it is doing (:mod:`tokkit.cli.interrupt`).
     """
     if argv is None:
-        from tokkit.cli.interrupt import INTERRUPTED, exit_interrupted, install_watchdog
+        from tokkit.cli.interrupt import exit_interrupted, install_watchdog, interrupt_message
 
         install_watchdog()
         try:
             from tokkit.cli.common import run_cli
         except KeyboardInterrupt:
-            exit_interrupted(INTERRUPTED)
+            exit_interrupted(interrupt_message())
     from tokkit.cli.common import run_cli
 
     return run_cli(cli, argv if argv is not None else sys.argv[1:])

@@ -67,11 +67,12 @@ def run_cli(group: click.Group, argv: Sequence[str]) -> Any:
 
 
 def _interrupted(message: str | None = None) -> None:
-    from tokkit.cli.interrupt import INTERRUPTED, exit_interrupted, guarded
+    from tokkit.cli.interrupt import exit_interrupted, guarded, interrupt_message
 
+    message = message or interrupt_message()
     if guarded():
-        exit_interrupted(message or INTERRUPTED, say=lambda line: fail_line(line))
-    fail(message or INTERRUPTED, 130)
+        exit_interrupted(message, say=lambda line: fail_line(line))
+    fail(message, 130)
 
 
 def fail_line(message: str) -> None:

@@ -34,6 +34,9 @@ GRACE_SECONDS = 1.2
 """How long the main thread gets to unwind by itself before the watchdog ends the process."""
 
 INTERRUPTED = "interrupted; no output was written (re-run to start again)"
+"""The line for a command whose outputs are all written atomically (nothing is kept)."""
+
+_describe: Callable[[], str | None] | None = None
 
 _exiting = threading.Lock()
 _installed = False
@@ -55,6 +58,26 @@ def install_watchdog() -> None:
     with interrupts_held():  # the thread inherits the mask: SIGINT is always the main thread's
         fork_safe(thread).start()
     _installed = True
+
+
+def say_on_interrupt(describe: Callable[[], str | None] | None) -> None:
+    """Make the interrupt line ``describe()`` (what the command keeps, and whether a re-run
+    resumes) instead of :data:`INTERRUPTED`; it returns None while that line is still true. Called
+    at the moment of the interrupt, possibly from the watchdog thread: keep it cheap."""
+    global _describe
+    _describe = describe
+
+
+def interrupt_message() -> str:
+    """The line Ctrl-C prints now: the command's own (:func:`say_on_interrupt`) or the default."""
+    if _describe is not None:
+        try:
+            line = _describe()
+        except Exception:
+            line = None
+        if line:
+            return line
+    return INTERRUPTED
 
 
 def received() -> bool:
@@ -84,10 +107,10 @@ def _watch(read: int) -> None:
         if signal.SIGINT in data:
             time.sleep(GRACE_SECONDS)
             if not _exiting.acquire(timeout=0.5):  # the main thread is exiting but stuck: end anyway
-                os.write(2, f"\nerror: {INTERRUPTED}\n".encode())
+                os.write(2, f"\nerror: {interrupt_message()}\n".encode())
                 os._exit(130)
             _exiting.release()
-            exit_interrupted(INTERRUPTED)  # raw write: the main thread may hold the console's lock
+            exit_interrupted(interrupt_message())  # raw write: the main thread may hold the console's lock
 
 
 def exit_interrupted(message: str, say: Callable[[str], None] | None = None) -> None:

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from tokkit.cli.common import quiet
+from tokkit.cli.interrupt import say_on_interrupt
 from tokkit.progress import console, rich_progress
 
 
@@ -38,12 +39,15 @@ def pipeline(ctx: click.Context, config_file: str | None, run_dir: str | None, f
     if run_dir:
         config = replace(config, run_dir=run_dir)
     silent = quiet(ctx)
+    finished: list[str] = []
+    say_on_interrupt(lambda: _what_is_kept(config.run_dir, finished))
     # one display: the libraries' own tqdm bars (transformers, huggingface_hub) would interleave
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
     with rich_progress(disable=silent) as progress:
 
         def announce(result: StageResult) -> None:
+            finished.append(result.name)
             progress.clear()  # the stage's bars go: its ✓ line says how it went, once
             if not silent:
                 how = "reused" if result.reused else f"{result.seconds:,.1f} s"
@@ -60,3 +64,14 @@ def pipeline(ctx: click.Context, config_file: str | None, run_dir: str | None, f
         console.print(table)
         console.print(f"report: {result.report}")
     click.echo(str(result.report))
+
+
+def _what_is_kept(run_dir: str, finished: list[str]) -> str:
+    """The Ctrl-C line: finished stages stay in the run dir and a re-run reuses them; the stage
+    that was running left nothing (its output is written atomically) and starts again."""
+    if not finished:
+        return (f"interrupted before the first stage finished; nothing is kept in {run_dir} "
+                "(re-run to start again)")
+    return (f"interrupted; {run_dir} keeps the {len(finished)} finished stages ({', '.join(finished)}): "
+            "re-running it (without --force) resumes after them (the stage that was running starts again, "
+            "or from the checkpoint or finished shards it kept)")

@@ -11,22 +11,24 @@ from rich.table import Table
 
 from tokkit.cli.common import corpus_options, quiet, read_options
 from tokkit.cli.engine import Engine, engine_options
+from tokkit.cli.interrupt import say_on_interrupt
 from tokkit.progress import console, rich_progress
 from tokkit.shards.manifest import Manifest
 
 log = logging.getLogger("tokkit")
 
 
-def say_what_is_kept(output: Path) -> None:
-    """After Ctrl-C: the generic "no output was written" is true of ``-o``, but finished shards
-    are kept beside it for the resume, and the user should know before deleting anything."""
+def what_is_kept(output: Path) -> str | None:
+    """The Ctrl-C line: ``-o`` is not written, but finished shards are kept beside it for the
+    resume, and the user should know before deleting anything (None: nothing kept yet)."""
     from tokkit.shards.writer import partial_dir
 
     partial = partial_dir(output)
     kept = sum(1 for _ in partial.glob("*.bin")) if partial.is_dir() else 0
-    if kept:
-        log.warning("%s is not written yet, but %d finished shards are kept in %s: re-running the same "
-                    "command resumes from them", output, kept, partial)
+    if not kept:
+        return None
+    return (f"interrupted; {output} is not written yet, but {kept} finished shards are kept in "
+            f"{partial}: re-running the same command resumes from them")
 
 
 def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
@@ -97,14 +99,11 @@ def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer_path: str, outp
     config.validate()
     paths = resolve_corpus(corpus)
     start = time.perf_counter()
-    try:
-        with rich_progress(disable=quiet(ctx)) as progress:
-            manifest = engine.shard(paths, tokenizer_path, output, config=config,
-                                    read_options=read_options(split, text_field, encoding_errors),
-                                    force=force, progress=progress)
-    except KeyboardInterrupt:
-        say_what_is_kept(Path(output))
-        raise
+    say_on_interrupt(lambda: what_is_kept(Path(output)))
+    with rich_progress(disable=quiet(ctx)) as progress:
+        manifest = engine.shard(paths, tokenizer_path, output, config=config,
+                                read_options=read_options(split, text_field, encoding_errors),
+                                force=force, progress=progress)
     if not quiet(ctx):
         print_summary(manifest, Path(output), time.perf_counter() - start)
     click.echo(str(output))
