@@ -32,9 +32,13 @@ from tokkit.types import Progress, Tokenizer
 FILE = "char.json"
 
 
-class CharTokenizer:
+class CharTokenizer(Tokenizer):
     """Ids 0-255 are UTF-8 bytes (for characters never seen), then one id per kept character, then
-    the special tokens (never produced by ``encode``: they mark document ends in shards)."""
+    the special tokens (never produced by ``encode``: they mark document ends in shards).
+
+    Subclassing the protocol gives the plain ``encode_batch``/``decode_batch`` (a loop) and
+    ``vocab_bytes`` (from the names: ``<0xNN>`` is that byte, a character its UTF-8), so only the
+    core members are written here."""
 
     kind = "char"
 

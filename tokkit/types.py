@@ -12,6 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
+from tokkit.vocab_bytes import VocabBytes, vocab_bytes_from_names
+
 _NO_META: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -31,11 +33,27 @@ class Document:
 
 @runtime_checkable
 class Tokenizer(Protocol):
-    """What every tokenizer tokkit trains or loads can do.
+    """What every tokenizer tokkit trains or loads can do, and all that its consumers use.
 
+    ``kind`` names the :data:`tokkit.load.KINDS` entry that loads it (``"bpe"``, ``"hf"``, ...).
     ``save(directory)`` writes the tokenizer's files into ``directory`` and returns the path of
-    its main file; ``load(path)`` reads it back (a directory or that file).
+    its main file; ``load(path)`` reads it back (a directory or that file). ``encode`` adds no
+    special tokens (raw text → ids).
+
+    The batch members are where a library's native speed shows: ``encode_batch`` gives the same ids
+    as ``encode`` per text, as lists or as numpy integer arrays when the library hands its buffer
+    over (tiktoken), so consumers take ``len``, iterate or ``np.asarray`` them and never compare
+    them with ``==``; ``threads`` caps the library's own threads (worker processes pass 1), a
+    tokenizer without threads ignores it. ``decode_batch`` is ``decode`` per id list.
+    ``vocab_bytes()`` says what text bytes each id stands for (:class:`~tokkit.vocab_bytes.VocabBytes`),
+    what analysis counts.
+
+    A class that subclasses this protocol inherits plain versions of the three (a loop over
+    ``encode``/``decode``; the ``<0xNN>``/``▁``/``[UNK]`` naming conventions for the bytes) and only
+    writes the rest; the adapters over the libraries override them with the libraries' own calls.
     """
+
+    kind: str
 
     @property
     def vocab_size(self) -> int: ...
@@ -53,6 +71,15 @@ class Tokenizer(Protocol):
 
     @classmethod
     def load(cls, path: str | Path) -> Tokenizer: ...
+
+    def encode_batch(self, texts: Sequence[str], *, threads: int | None = None) -> Sequence[Sequence[int]]:
+        return [self.encode(text) for text in texts]
+
+    def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        return [self.decode(ids) for ids in batch]
+
+    def vocab_bytes(self) -> VocabBytes:
+        return vocab_bytes_from_names(self)
 
 
 class ProgressTask(Protocol):

@@ -28,7 +28,8 @@ def test_encodes_like_an_independent_implementation(name: str) -> None:
         ids = tok.encode(text)
         assert ids == reference.encode_ordinary(text)
         assert tok.decode(ids) == text
-    assert tok.encode_batch(TEXTS) == [tok.encode(t) for t in TEXTS]
+    assert [ids.tolist() for ids in tok.encode_batch(TEXTS)] == [tok.encode(t) for t in TEXTS]
+    assert tok.decode_batch([tok.encode(t) for t in TEXTS]) == TEXTS
     assert tok.vocab_size == reference.n_vocab
     assert tok.special_tokens["<|endoftext|>"] == {"cl100k_base": 100257, "o200k_base": 199999}[name]
 

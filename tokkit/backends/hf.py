@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from tokenizers import Tokenizer as _HFTokenizer
 
 from tokkit.errors import InputError
+from tokkit.vocab_bytes import VocabBytes
 
 TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
+_VOCAB_BYTES: weakref.WeakKeyDictionary[Any, VocabBytes] = weakref.WeakKeyDictionary()
 
 
 class HFTokenizer:
@@ -36,13 +40,25 @@ class HFTokenizer:
     def encode(self, text: str) -> list[int]:
         return list(self.hf.encode(text, add_special_tokens=False).ids)
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+    def encode_batch(self, texts: Sequence[str], *, threads: int | None = None) -> list[list[int]]:
         """The library's batch encode without offsets (``encode_batch_fast``: 8–26% faster in benchmarks/bench_analyze.py runs; same ids)."""
         batch = getattr(self.hf, "encode_batch_fast", self.hf.encode_batch)
         return [e.ids for e in batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids: Sequence[int]) -> str:
         return str(self.hf.decode(list(ids), skip_special_tokens=False))
+
+    def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        return [str(s) for s in self.hf.decode_batch(list(batch), skip_special_tokens=False)]
+
+    def vocab_bytes(self) -> VocabBytes:
+        """Read once per library tokenizer (:func:`~tokkit.backends.hf_vocab.hf_vocab_bytes`)."""
+        cached = _VOCAB_BYTES.get(self.hf)
+        if cached is None:
+            from tokkit.backends.hf_vocab import hf_vocab_bytes
+
+            cached = _VOCAB_BYTES[self.hf] = hf_vocab_bytes(self.hf)
+        return cached
 
     def id_to_token(self, id: int) -> str:
         token = self.hf.id_to_token(id)

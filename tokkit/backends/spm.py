@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,11 @@ from typing import Any
 import sentencepiece as spm
 
 from tokkit.errors import InputError
+from tokkit.vocab_bytes import METASPACE, VocabBytes
 
 SPM_MODEL = "spm.model"
 log = logging.getLogger("tokkit")
+_VOCAB_BYTES: weakref.WeakKeyDictionary[Any, VocabBytes] = weakref.WeakKeyDictionary()
 
 
 def train_from_iterator(texts: Iterable[str], **options: Any) -> None:
@@ -67,11 +70,58 @@ class SPMTokenizer:
     def encode(self, text: str) -> list[int]:
         return list(self.sp.EncodeAsIds(text))
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return [list(ids) for ids in self.sp.EncodeAsIds(list(texts))]
+    def encode_batch(self, texts: Sequence[str], *, threads: int | None = None) -> list[list[int]]:
+        """The library's batch encode (its own threads, at most ``threads`` when given), its lists
+        as they come."""
+        if not texts:
+            return []
+        texts = texts if isinstance(texts, list) else list(texts)
+        if threads:
+            return self.sp.Encode(texts, num_threads=threads)
+        return self.sp.EncodeAsIds(texts)
 
     def decode(self, ids: Sequence[int]) -> str:
         return str(self.sp.DecodeIds(list(ids)))
+
+    def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        return [str(s) for s in self.sp.DecodeIds(list(batch))] if batch else []
+
+    def vocab_bytes(self) -> VocabBytes:
+        """``IsByte`` → ``<0xNN>`` is byte NN, ``IsUnknown``/``IsControl`` → no bytes, ``▁`` → a
+        space; decode is the concatenation minus the dummy-prefix space when whitespace is escaped
+        as a prefix (not a suffix)."""
+        cached = _VOCAB_BYTES.get(self.sp)
+        if cached is None:
+            cached = _VOCAB_BYTES[self.sp] = self._vocab_bytes()
+        return cached
+
+    def _vocab_bytes(self) -> VocabBytes:
+        from sentencepiece import sentencepiece_model_pb2
+
+        sp = self.sp
+        proto = sentencepiece_model_pb2.ModelProto()  # type: ignore[attr-defined]
+        proto.ParseFromString(self.model_bytes)
+        norm = proto.normalizer_spec
+        trainer = proto.trainer_spec
+        surfaces: list[bytes | None] = []
+        fallback, unknown, special = [], [], []
+        for i in range(sp.GetPieceSize()):
+            piece = sp.IdToPiece(i)
+            if sp.IsByte(i):
+                fallback.append(i)
+                surfaces.append(bytes([int(piece[3:5], 16)]))
+            elif sp.IsUnknown(i):
+                unknown.append(i)
+                surfaces.append(None)
+            elif sp.IsControl(i):
+                special.append(i)
+                surfaces.append(None)
+            else:
+                surfaces.append(piece.replace(METASPACE, " ").encode("utf-8"))
+        concat = norm.escape_whitespaces and not trainer.treat_whitespace_as_suffix
+        prefix = (b" " if norm.add_dummy_prefix else b"") if concat else None
+        return VocabBytes(surfaces, fallback=fallback, unknown=unknown, special=special,
+                          byte_fallback=bool(trainer.byte_fallback), decode_prefix=prefix)
 
     def id_to_token(self, id: int) -> str:
         if not 0 <= id < self.vocab_size:

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import importlib.resources
 import os
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,11 @@ from unittest import mock
 
 from tokkit.atomic import atomic_file
 from tokkit.errors import InputError, MissingDependencyError, TokkitError
+from tokkit.vocab_bytes import VocabBytes
 
 RANKS_SUFFIX = ".tiktoken"
+_NOTHING: frozenset[str] = frozenset()
+_VOCAB_BYTES: weakref.WeakKeyDictionary[Any, VocabBytes] = weakref.WeakKeyDictionary()
 
 
 def _cache_dir() -> Path:
@@ -130,17 +134,37 @@ class TiktokenTokenizer:
     def encode(self, text: str) -> list[int]:
         return list(self.encoding.encode_ordinary(text))
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """Same ids as ``encode_ordinary_batch``. That one spreads texts over a thread pool, which
-        only pays with many cores (on 2 cores it was ~2× slower than this loop); the Rust encoder
-        releases the GIL either way."""
-        if (os.cpu_count() or 1) > 4:
-            return list(self.encoding.encode_ordinary_batch(list(texts)))
-        encode = self.encoding.encode_ordinary
-        return [encode(t) for t in texts]
+    def encode_batch(self, texts: Sequence[str], *, threads: int | None = None) -> list[Any]:
+        """Same ids as ``encode``, as numpy arrays: ``encode_to_numpy`` with no special tokens
+        allowed (what ``encode_ordinary`` does) hands over its id buffer without building a Python
+        list. One text at a time: ``encode_ordinary_batch``'s thread pool only pays with many cores
+        (on 2 cores it was ~2× slower than a loop) and the Rust encoder releases the GIL either way."""
+        to_numpy = self.encoding.encode_to_numpy
+        return [to_numpy(t, allowed_special=_NOTHING, disallowed_special=()) for t in texts]
 
     def decode(self, ids: Sequence[int]) -> str:
         return str(self.encoding.decode(list(ids)))
+
+    def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        decode = self.encoding.decode
+        return [str(decode(list(ids))) for ids in batch]
+
+    def vocab_bytes(self) -> VocabBytes:
+        """A mergeable token's rank is its id; ids in neither map are holes before the specials.
+        ``encode_ordinary`` is lossless and ``decode`` is the UTF-8 decoding of the concatenated
+        bytes, so a document whose token bytes are its input decodes to it."""
+        cached = _VOCAB_BYTES.get(self.encoding)
+        if cached is None:
+            encoding = self.encoding
+            surfaces: list[bytes | None] = [None] * encoding.n_vocab
+            for token, rank in encoding._mergeable_ranks.items():
+                surfaces[rank] = token
+            for name, i in encoding._special_tokens.items():
+                surfaces[i] = name.encode("utf-8")
+            cached = VocabBytes(surfaces, special=list(encoding._special_tokens.values()),
+                                byte_fallback=False, decode_prefix=b"")
+            _VOCAB_BYTES[encoding] = cached  # encodings are shared by name, so are their tables
+        return cached
 
     def token_bytes(self, id: int) -> bytes:
         try:

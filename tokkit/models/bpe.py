@@ -49,6 +49,7 @@ from tokkit.errors import InputError
 from tokkit.models.bpe_bytes import BYTE_RANK, RANKED_BYTES, display, repair_surrogates, undisplay
 from tokkit.models.files import read_model_json
 from tokkit.train.pretokenize import compiled, resolve_pattern
+from tokkit.vocab_bytes import VocabBytes, vocab_bytes_from_names
 
 MODEL_FILE = "bpe.model"
 VOCAB_FILE = "vocab.txt"
@@ -311,11 +312,14 @@ class ByteLevelBPETokenizer:
         ids += self._encode_ordinary(text[start:])
         return ids
 
-    def encode_batch(self, texts: Iterable[str]) -> list[list[int]]:
+    def encode_batch(self, texts: Iterable[str], *, threads: int | None = None) -> list[list[int]]:
         return [self.encode(text) for text in texts]
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        return [self.decode(ids) for ids in batch]
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """The raw bytes of ``ids`` (specials as their UTF-8 text)."""
@@ -331,6 +335,10 @@ class ByteLevelBPETokenizer:
 
     def token_bytes(self, id: int) -> bytes:
         return self._tokens[self._check(id)]
+
+    def vocab_bytes(self) -> VocabBytes:
+        """Each id's raw bytes (:meth:`token_bytes`); specials stand for no text."""
+        return vocab_bytes_from_names(self, self.token_bytes)
 
     def byte_id(self, byte: int) -> int:
         """The id of the single byte ``byte`` (0..255)."""

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from tokkit.errors import InputError
 from tokkit.models.files import read_model_json
 from tokkit.models.unigram_normalize import split_words
+from tokkit.vocab_bytes import VocabBytes, vocab_bytes_from_names
 
 FORMAT = "tokkit-unigram"
 FORMAT_VERSION = 1
@@ -158,8 +159,11 @@ class UnigramTokenizer:
             ids.extend(pieces)
         return ids
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+    def encode_batch(self, texts: Sequence[str], *, threads: int | None = None) -> list[list[int]]:
         return [self.encode(t) for t in texts]
+
+    def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        return [self.decode(ids) for ids in batch]
 
     def viterbi(self, word: str) -> list[tuple[int, int]]:
         """Best segmentation of one normalized word as (piece id or -1 for unknown, end) pairs;
@@ -305,6 +309,10 @@ class UnigramTokenizer:
         if t in ("unknown", "control"):
             return b""
         return piece.replace(SPACE, " ").encode("utf-8")
+
+    def vocab_bytes(self) -> VocabBytes:
+        """Each piece's text (:meth:`token_bytes`); byte pieces are byte fallback."""
+        return vocab_bytes_from_names(self, self.token_bytes)
 
     # -- files -----------------------------------------------------------------------------------
 

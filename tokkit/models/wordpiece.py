@@ -25,6 +25,7 @@ import regex
 from tokkit.errors import InputError
 from tokkit.models.files import read_model_json
 from tokkit.models.wordpiece_normalize import bert_pretokenize
+from tokkit.vocab_bytes import VocabBytes, vocab_bytes_from_names
 
 FORMAT = "tokkit-wordpiece"
 FORMAT_VERSION = 1
@@ -109,8 +110,11 @@ class WordPieceTokenizer:
             ids.extend(pieces)
         return ids
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+    def encode_batch(self, texts: Sequence[str], *, threads: int | None = None) -> list[list[int]]:
         return [self.encode(t) for t in texts]
+
+    def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        return [self.decode(ids) for ids in batch]
 
     def encode_word(self, word: str) -> tuple[int, ...]:
         """Longest-match-first pieces of one pre-tokenized word (``[UNK]`` if it cannot be covered)."""
@@ -155,6 +159,10 @@ class WordPieceTokenizer:
         token = self.id_to_token(id)
         prefix = self.settings.continuing_prefix
         return (token[len(prefix):] if token.startswith(prefix) else token).encode("utf-8")
+
+    def vocab_bytes(self) -> VocabBytes:
+        """Each piece's text (:meth:`token_bytes`); ``[UNK]`` and the other specials stand for none."""
+        return vocab_bytes_from_names(self, self.token_bytes)
 
     # -- files -----------------------------------------------------------------------------------
 
