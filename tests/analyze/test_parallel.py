@@ -22,6 +22,7 @@ from tokkit.analyze.measure import Measurer, open_tokenizers
 from tokkit.errors import TokkitError
 from tokkit.train.bpe import BPETrainer
 from tokkit.train.config import BPEConfig
+from tokkit.types import Tokenizer
 
 
 @pytest.fixture
@@ -88,8 +89,9 @@ def test_unpicklable_tokenizer_falls_back_to_one_process(two_files: Path, traini
     assert started == [] and data["results"][0]["figures"]["documents"] > 0
 
 
-class OutOfVocabulary:
-    """Reports a vocabulary of 10 but emits id 99: analysis must refuse it, from a worker too."""
+class OutOfVocabulary(Tokenizer):
+    """Reports a vocabulary of 10 but emits id 99: analysis must refuse it, from a worker too
+    (the batch members and ``vocab_bytes`` are the protocol's plain ones)."""
 
     kind = "broken"
     vocab_size = 10

@@ -345,7 +345,7 @@ def analyze(
         {
             "name": m.named.name,
             "spec": m.named.spec,
-            "kind": getattr(m.tokenizer, "kind", type(m.tokenizer).__name__),
+            "kind": m.tokenizer.kind,
             "vocab_size": m.tokenizer.vocab_size,
             "byte_fallback": m.table.byte_fallback,
         }

@@ -20,8 +20,7 @@ from tokkit.analyze.efficiency import RENYI_ALPHA, efficiency
 from tokkit.analyze.lexicon import Lexicon, han_coverage, words_whole_share
 from tokkit.analyze.token_bytes import PARTIAL, TokenTable
 from tokkit.analyze.vocab_health import Health, reachability, regular_tokens, usage
-
-METASPACE = "▁"
+from tokkit.vocab_bytes import METASPACE
 
 
 def efficiency_figures(histogram: np.ndarray, vocab_size: int) -> dict[str, float | None]:

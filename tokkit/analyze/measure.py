@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -74,8 +74,7 @@ def open_tokenizers(specs: Sequence[str | Path | Tokenizer]) -> list[NamedTokeni
         if isinstance(spec, str | Path):
             tok, label, text = load_tokenizer(spec), tokenizer_label(spec), str(spec)
         else:
-            kind = getattr(spec, "kind", type(spec).__name__)
-            tok, label, text = spec, str(getattr(spec, "name", kind)), f"<{kind}>"
+            tok, label, text = spec, str(getattr(spec, "name", spec.kind)), f"<{spec.kind}>"
         seen[label] = seen.get(label, 0) + 1
         if seen[label] > 1:
             label = f"{label}#{seen[label]}"
@@ -142,8 +141,6 @@ class Measurer:
         self.tokenizer = named.tokenizer
         self.table = table if table is not None else token_table(self.tokenizer)
         self.threads: int | None = None  # library threads per encode (None: the library's own)
-        self.encode_batch = _encoder(self.tokenizer)
-        self.decode_batch = _decoder(self.tokenizer)
         # token bytes as one flat array; unknown and special ids stand for bytes that never occur
         # in UTF-8 text, so a document holding one never matches its input and goes to the library
         flags = self.table.flags
@@ -161,23 +158,23 @@ class Measurer:
         self._first_byte = np.append(self._blob, np.uint8(0))[self._offsets]
 
     def __getstate__(self) -> dict[str, object]:
-        """Picklable for worker processes: the library closures are rebuilt on arrival."""
+        """Picklable for worker processes without the word table (rebuilt on first use there)."""
         state = self.__dict__.copy()
-        for name in ("encode_batch", "decode_batch", "_words"):
-            state.pop(name, None)
+        state.pop("_words", None)
         return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self.encode_batch = _encoder(self.tokenizer, self.threads)
-        self.decode_batch = _decoder(self.tokenizer)
 
     def with_threads(self, threads: int | None) -> Measurer:
         """The same measurer (arrays shared) encoding with at most ``threads`` library threads."""
         other = copy.copy(self)
         other.threads = threads
-        other.encode_batch = _encoder(other.tokenizer, threads)
         return other
+
+    def encode_batch(self, texts: list[str]) -> Sequence[Sequence[int]]:
+        """The tokenizer's own batch encode (lists or numpy arrays of ids, as ``encode`` gives)."""
+        return self.tokenizer.encode_batch(texts, threads=self.threads)
+
+    def decode_batch(self, batch: list[list[int]]) -> list[str]:
+        return self.tokenizer.decode_batch(batch)
 
     @cached_property
     def _words(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -351,30 +348,6 @@ def _word_table(lengths: np.ndarray, offsets: np.ndarray, blob: np.ndarray) -> t
     return padded.view("<u8"), full[np.clip(held, 0, 8)], first
 
 
-def _encoder(tok: Tokenizer, threads: int | None = None) -> Callable[[list[str]], Sequence[Sequence[int]]]:
-    """The library's own batch encode where the wrapper exposes it (same ids as ``encode``).
-
-    tiktoken: ``encode_to_numpy`` with no special tokens allowed (what ``encode_ordinary`` does),
-    which hands over its id buffer without building a Python list. ``threads`` caps sentencepiece's
-    batch threads (worker processes run one each; ``tokenizers`` is capped by its environment).
-    """
-    kind = getattr(tok, "kind", None)
-    if kind == "tiktoken" and hasattr(tok, "encoding"):
-        to_numpy = tok.encoding.encode_to_numpy
-        nothing: frozenset[str] = frozenset()
-        return lambda texts: [to_numpy(t, allowed_special=nothing, disallowed_special=()) for t in texts]
-    if kind == "spm" and hasattr(tok, "sp"):
-        sp = tok.sp
-        if threads:
-            return lambda texts: sp.Encode(texts, num_threads=threads) if texts else []
-        return lambda texts: sp.EncodeAsIds(texts) if texts else []
-    batch = getattr(tok, "encode_batch", None)
-    if callable(batch):
-        return lambda texts: list(batch(texts))
-    single = tok.encode
-    return lambda texts: [single(t) for t in texts]
-
-
 def measure_batches(
     measurers: Sequence[Measurer], batches: Iterable[tuple[str, list[str], list[bytes]]]
 ) -> Iterator[tuple[str, TextTally, list[TokenTally]]]:
@@ -397,18 +370,3 @@ def measure_batches(
             if len(tallies) == len(measurers):
                 yield source, text, tallies
                 tallies = []
-
-
-def _decoder(tok: Tokenizer) -> Callable[[list[list[int]]], list[str]]:
-    """The library's own batch decode where the wrapper exposes it (same arguments as ``decode``)."""
-    kind = getattr(tok, "kind", None)
-    if kind == "hf" and hasattr(tok, "hf"):
-        hf = tok.hf
-        return lambda batch: [str(s) for s in hf.decode_batch(batch, skip_special_tokens=False)]
-    if kind == "spm" and hasattr(tok, "sp"):
-        sp = tok.sp
-        return lambda batch: [str(s) for s in sp.DecodeIds(batch)] if batch else []
-    batch_decode = getattr(tok, "decode_batch", None)
-    if callable(batch_decode):
-        return lambda batch: list(batch_decode(batch))
-    return lambda batch: [tok.decode(ids) for ids in batch]
