@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,30 @@ def test_sharding_is_deterministic_across_worker_counts(tmp_path: Path, corpus: 
         write_shards([corpus], bpe_dir, tmp_path / f"w{workers}", config=config)
         outs.append({p.name: p.read_bytes() for p in (tmp_path / f"w{workers}").iterdir()})
     assert outs[0] == outs[1]
+
+
+def test_a_tokenizer_object_shards_like_its_path(tmp_path: Path, corpus: Path, bpe_dir: Path) -> None:
+    """``write_shards`` takes what ``load_tokenizer`` opens or the tokenizer itself: same shards
+    in-process and in worker processes (the object travels by pickle), recorded as ``<kind>``."""
+    config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.1, batch_bytes=500)
+    by_path = write_shards([corpus], bpe_dir, tmp_path / "path", config=replace(config, workers=1))
+    tok = load_tokenizer(bpe_dir)
+    for workers in (0, 2):
+        out = tmp_path / f"object{workers}"
+        manifest = write_shards([corpus], tok, out, config=replace(config, workers=workers))
+        assert manifest.tokenizer.path == f"<{tok.kind}>" and manifest.tokenizer.files == {}
+        assert manifest.tokenizer.vocab_hash == by_path.tokenizer.vocab_hash
+        assert manifest.splits == by_path.splits
+        assert {p.name: p.read_bytes() for p in out.glob("*.bin")} == \
+            {p.name: p.read_bytes() for p in (tmp_path / "path").glob("*.bin")}
+
+
+def test_an_object_that_cannot_reach_workers_is_a_clear_error(tmp_path: Path, corpus: Path, bpe_dir: Path) -> None:
+    tok = load_tokenizer(bpe_dir)
+    tok.unpicklable = lambda: None  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match=r"tokenizer object cannot be sent to worker processes.*workers=1"):
+        write_shards([corpus], tok, tmp_path / "out", config=ShardConfig(seq_len=16, workers=2))
+    assert not (tmp_path / "out").exists() and not partial_dir(tmp_path / "out").exists()
 
 
 def test_a_vocab_beyond_uint16_uses_uint32(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from tokkit.engines.ray_runtime import RayOptions
 from tokkit.errors import InputError
+from tokkit.types import Tokenizer
 
 EngineName = Literal["local", "ray"]
 ENGINES: tuple[EngineName, ...] = ("local", "ray")
@@ -41,13 +42,17 @@ class Engine:
 
         return dedup_corpus(paths, output, **kwargs)
 
-    def shard(self, paths: Sequence[str | Path], tokenizer_path: str | Path, output: str | Path,
+    def shard(self, paths: Sequence[str | Path], tokenizer: str | Path | Tokenizer, output: str | Path,
               **kwargs: Any) -> Any:
-        """:func:`tokkit.shards.write_shards` or its Ray twin (shards cut per partition)."""
+        """:func:`tokkit.shards.write_shards` or its Ray twin (shards cut per partition; Ray's
+        workers open the tokenizer from its path, so they need one)."""
         if self.name == "ray":
             from tokkit.engines.ray_shard import ray_write_shards
 
-            return ray_write_shards(paths, tokenizer_path, output, options=self.ray, **kwargs)
+            if not isinstance(tokenizer, str | Path):
+                raise InputError("Engine('ray').shard: Ray's workers open the tokenizer from its path; "
+                                 "pass the path, not a tokenizer object")
+            return ray_write_shards(paths, tokenizer, output, options=self.ray, **kwargs)
         from tokkit.shards.writer import write_shards
 
-        return write_shards(paths, tokenizer_path, output, **kwargs)
+        return write_shards(paths, tokenizer, output, **kwargs)

@@ -64,13 +64,13 @@ def _id_of(tokenizer: Tokenizer, token: str, where: str) -> int:
 
 
 def framing_for(
-    tokenizer: Tokenizer, path: str | Path, *, bos: str = AUTO, eos: str = AUTO
+    tokenizer: Tokenizer, path: str | Path | None, *, bos: str = AUTO, eos: str = AUTO
 ) -> Framing:
-    """Work out BOS/EOS for the tokenizer at ``path`` (see the module doc for the rules)."""
-    path = Path(path)
-    config = _tokenizer_config(path)
+    """Work out BOS/EOS for the tokenizer at ``path`` (see the module doc for the rules); ``None``
+    for a tokenizer object, which has no ``tokenizer_config.json`` beside it."""
+    config = _tokenizer_config(Path(path)) if path is not None else {}
     special = tokenizer.special_tokens
-    where = str(path)
+    where = str(path) if path is not None else f"the {tokenizer.kind} tokenizer"
 
     if eos != AUTO:
         eos_token: str | None = eos

@@ -52,7 +52,7 @@ from tokkit.shards.manifest import (
 )
 from tokkit.shards.pack import EncodedBatch, Encoder, encode_batch, is_val
 from tokkit.shards.stream import ShardStream
-from tokkit.types import Progress
+from tokkit.types import Progress, Tokenizer
 
 log = logging.getLogger("tokkit")
 
@@ -106,29 +106,35 @@ class ShardConfig:
 # ---------------------------------------------------------------------------- tokenization
 
 
-def make_encoder(tokenizer_path: str) -> Encoder:
-    """A batch encoder for any tokenizer tokkit loads.
+TokenizerSpec = str | Path | Tokenizer
+"""What sharding takes as its tokenizer: anything :func:`~tokkit.load.load_tokenizer` opens (a
+path, ``tiktoken:NAME``) or a :class:`~tokkit.types.Tokenizer` already in hand."""
+
+
+def make_encoder(tokenizer: TokenizerSpec) -> Encoder:
+    """A batch encoder (the tokenizer's ``encode_batch``) for any tokenizer tokkit loads.
 
     A directory holding a ``tokenizer.json`` is encoded with it (``tokenizers``' Rust
     ``encode_batch_fast``), whatever else the directory holds (a sentencepiece model, tokkit's own
     format): it is the fast path, and the manifest's vocabulary hash still pins the ids.
     """
-    from tokkit.backends.hf import TOKENIZER_JSON, HFTokenizer
-
-    fast = Path(tokenizer_path) / TOKENIZER_JSON
-    tokenizer = HFTokenizer.load(fast) if fast.is_file() else load_tokenizer(tokenizer_path)
-    native = getattr(tokenizer, "encode_batch", None)  # HFTokenizer's skips offsets
-    if callable(native):
-        return native
-    return lambda texts: [tokenizer.encode(t) for t in texts]
-
-
-def _auto_workers(tokenizer_path: str | Path) -> int:
-    """``workers=0``: in-process for a ``tokenizer.json`` (its Rust threads already use every
-    core, and skip pickling texts to other processes), else one process per CPU."""
+    if not isinstance(tokenizer, str | Path):
+        return tokenizer.encode_batch
     from tokkit.backends.hf import TOKENIZER_JSON
 
-    path = Path(tokenizer_path)
+    fast = Path(tokenizer) / TOKENIZER_JSON
+    return load_tokenizer(fast if fast.is_file() else tokenizer).encode_batch
+
+
+def _auto_workers(tokenizer: TokenizerSpec) -> int:
+    """``workers=0``: in-process for a ``tokenizer.json`` (its Rust threads already use every
+    core, and skip pickling texts to other processes) and for a tokenizer object (it may hold
+    threads of its own, and need not travel to other processes), else one process per CPU."""
+    from tokkit.backends.hf import TOKENIZER_JSON
+
+    if not isinstance(tokenizer, str | Path):
+        return 1
+    path = Path(tokenizer)
     if (path / TOKENIZER_JSON).is_file() or path.name == TOKENIZER_JSON:
         return 1
     return os.cpu_count() or 1
@@ -137,12 +143,12 @@ def _auto_workers(tokenizer_path: str | Path) -> int:
 _WORKER: tuple[Encoder, Framing, float] | None = None
 
 
-def _init_worker(tokenizer_path: str, framing: Framing, val_fraction: float) -> None:
+def _init_worker(tokenizer: TokenizerSpec, framing: Framing, val_fraction: float) -> None:
     die_with_parent()  # a spawned worker: Ctrl-C ends the parent at once, the kernel ends us
     # Parallelism comes from the processes; a Rust thread pool per process would oversubscribe.
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     global _WORKER
-    _WORKER = (make_encoder(tokenizer_path), framing, val_fraction)
+    _WORKER = (make_encoder(tokenizer), framing, val_fraction)
 
 
 def _encode_in_worker(texts: list[str]) -> EncodedBatch:
@@ -179,7 +185,7 @@ def pack_partition(texts: Iterable[str], streams: Mapping[str, ShardStream], enc
 
 def _encoded(
     batches: Iterable[list[str]],
-    tokenizer_path: str,
+    tokenizer: TokenizerSpec,
     framing: Framing,
     config: ShardConfig,
     workers: int,
@@ -190,7 +196,7 @@ def _encoded(
         # uses every core), this thread reads batch k+1 and the caller packs batch k-1.
         from concurrent.futures import ThreadPoolExecutor
 
-        encode = make_encoder(tokenizer_path)
+        encode = make_encoder(tokenizer)
         thread = ThreadPoolExecutor(max_workers=1)
         try:
             for _, batch in submit_in_order(
@@ -202,12 +208,21 @@ def _encoded(
             thread.shutdown(wait=False, cancel_futures=True)
         return
     import multiprocessing
+    import pickle
 
+    if not isinstance(tokenizer, str | Path):
+        try:
+            pickle.dumps(tokenizer)
+        except Exception as err:
+            raise InputError(
+                f"write_shards: this {tokenizer.kind} tokenizer object cannot be sent to worker "
+                f"processes ({type(err).__name__}); pass workers=1, or the tokenizer's path"
+            ) from None
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(tokenizer_path, framing, config.val_fraction),
+        initargs=(tokenizer, framing, config.val_fraction),
     )
     try:
         for _, batch in submit_in_order(lambda texts: pool.submit(_encode_in_worker, texts), batches,
@@ -302,17 +317,22 @@ def partial_dir(output: str | Path) -> Path:
 # ---------------------------------------------------------------------------- the manifest
 
 
-def tokenizer_info(tokenizer_path: str | Path, config: ShardConfig) -> tuple[Framing, TokenizerInfo]:
-    """Load the tokenizer's framing and its manifest record, the same way for every engine."""
-    tokenizer = load_tokenizer(tokenizer_path)
-    framing = framing_for(tokenizer, tokenizer_path, bos=config.bos, eos=config.eos)
+def tokenizer_info(tokenizer: TokenizerSpec, config: ShardConfig) -> tuple[Framing, TokenizerInfo]:
+    """Load the tokenizer's framing and its manifest record, the same way for every engine.
+
+    A tokenizer object is recorded as ``<kind>`` with no files; its vocabulary hash still pins the ids."""
+    if isinstance(tokenizer, str | Path):
+        tok, path = load_tokenizer(tokenizer), tokenizer
+    else:
+        tok, path = tokenizer, None
+    framing = framing_for(tok, path, bos=config.bos, eos=config.eos)
     info = TokenizerInfo(
-        path=str(tokenizer_path),
-        vocab_size=tokenizer.vocab_size,
-        vocab_hash=vocab_hash(tokenizer),
+        path=str(path) if path is not None else f"<{tok.kind}>",
+        vocab_size=tok.vocab_size,
+        vocab_hash=vocab_hash(tok),
         bos_id=framing.bos_id,
         eos_id=framing.eos_id,
-        files=defining_files(tokenizer_path) if Path(tokenizer_path).exists() else {},
+        files=defining_files(path) if path is not None and Path(path).exists() else {},
     )
     return framing, info
 
@@ -368,7 +388,7 @@ def build_manifest(
 
 def write_shards(
     paths: Sequence[str | Path],
-    tokenizer_path: str | Path,
+    tokenizer: TokenizerSpec,
     output: str | Path,
     *,
     config: ShardConfig | None = None,
@@ -376,7 +396,8 @@ def write_shards(
     force: bool = False,
     progress: Progress | None = None,
 ) -> Manifest:
-    """Shard ``paths`` with the tokenizer at ``tokenizer_path`` into ``output``; return the manifest.
+    """Shard ``paths`` with ``tokenizer`` (a path :func:`~tokkit.load.load_tokenizer` opens, or a
+    :class:`~tokkit.types.Tokenizer`) into ``output``; return the manifest.
 
     A finished ``output`` is verified whole and returned when it is what this call would write
     (:func:`verify_finished`); ``force`` rebuilds it. An interrupted run into ``output`` resumes.
@@ -394,19 +415,19 @@ def write_shards(
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise InputError(f"{output}: exists and is not a directory; choose another `output`")
-    check_apart(output, [*paths, tokenizer_path])
+    check_apart(output, [*paths, *([tokenizer] if isinstance(tokenizer, str | Path) else [])])
     if force:  # without it, an existing finished output is verified below
         check_output_dir(output, force=True)
     if not paths:
         raise InputError("no corpus given; pass one or more files or directories")
     with output_lock(output):  # a second run into the same output stops here, in one line
-        return _write_locked(paths, tokenizer_path, output, config=config, read_options=read_options,
+        return _write_locked(paths, tokenizer, output, config=config, read_options=read_options,
                              force=force, progress=progress)
 
 
-def _write_locked(paths: Sequence[str | Path], tokenizer_path: str | Path, output: Path, *, config: ShardConfig,
+def _write_locked(paths: Sequence[str | Path], tokenizer: TokenizerSpec, output: Path, *, config: ShardConfig,
                   read_options: ReadOptions, force: bool, progress: Progress) -> Manifest:
-    framing, info = tokenizer_info(tokenizer_path, config)
+    framing, info = tokenizer_info(tokenizer, config)
     if output.is_dir() and any(output.iterdir()) and not force:
         if not is_finished(output):
             raise OutputExistsError(str(output))
@@ -462,9 +483,10 @@ def _write_locked(paths: Sequence[str | Path], tokenizer_path: str | Path, outpu
             indices.append(index)
             yield doc.text
 
-    workers = config.workers or _auto_workers(tokenizer_path)
+    workers = config.workers or _auto_workers(tokenizer)
+    spec = str(tokenizer) if isinstance(tokenizer, str | Path) else tokenizer
     try:
-        for batch in _encoded(text_batches(texts(), config.batch_bytes), str(tokenizer_path), framing, config, workers):
+        for batch in _encoded(text_batches(texts(), config.batch_bytes), spec, framing, config, workers):
             bounds = batch.offsets.tolist()
             for i, val in enumerate(batch.val.tolist()):
                 streams["val" if val else "train"].add(indices.popleft(), batch.ids[bounds[i] : bounds[i + 1]])

@@ -98,9 +98,7 @@ def check_output(output: str | Path, *, force: bool, corpus: Sequence[str | Path
 
 def evaluate(tokenizer: Tokenizer, texts: Sequence[str]) -> tuple[int, int, int]:
     """(tokens, bytes, chars) of ``texts`` under ``tokenizer``."""
-    encode_batch = getattr(tokenizer, "encode_batch", None)
-    encoded = encode_batch(list(texts)) if encode_batch else [tokenizer.encode(t) for t in texts]
-    tokens = sum(len(ids) for ids in encoded)
+    tokens = sum(len(ids) for ids in tokenizer.encode_batch(list(texts)))
     return tokens, sum(len(t.encode("utf-8")) for t in texts), sum(len(t) for t in texts)
 
 
@@ -167,7 +165,7 @@ def _train_to_dir(
     trainer_stats: dict[str, Any] = dict(getattr(trainer, "stats", {}) or {})
     report = TrainReport(
         output=str(output),
-        kind=str(getattr(tokenizer, "kind", type(tokenizer).__name__)),
+        kind=tokenizer.kind,
         algorithm=algorithm,
         backend=backend,
         vocab_size=tokenizer.vocab_size,
