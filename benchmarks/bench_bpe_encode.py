@@ -45,7 +45,7 @@ def our_tokenizer(args: argparse.Namespace) -> ByteLevelBPETokenizer:
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
     from tokkit.corpus.readers import read_texts
-    from tokkit.train.pretokenize import resolve_pattern
+    from tokkit.models.pretokenize import resolve_pattern
 
     print(f"training merges @ {args.vocab} on {[p.name for p in args.corpus]} ...", flush=True)
     hf = Tokenizer(models.BPE())

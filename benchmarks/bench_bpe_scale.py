@@ -52,7 +52,7 @@ def lines(args: argparse.Namespace) -> Iterator[str]:
 
 def child(args: argparse.Namespace) -> None:
     """Train one way; write seconds and the learned tokens (hex bytes, in merge order)."""
-    from tokkit.train.pretokenize import GPT4_PATTERN
+    from tokkit.models.pretokenize import GPT4_PATTERN
 
     start = time.perf_counter()
     extra: dict = {}

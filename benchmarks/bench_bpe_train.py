@@ -28,7 +28,7 @@ DEFAULT_CORPUS = [SHARED / "corpora" / "en", SHARED / "corpora" / "zh"]
 def child(args: argparse.Namespace) -> None:
     """Train one way, write merges + timings to ``args.out``."""
     from tokkit.corpus.readers import read_texts
-    from tokkit.train.pretokenize import resolve_pattern
+    from tokkit.models.pretokenize import resolve_pattern
 
     lines = read_texts(args.corpus, split="line")
     start = time.perf_counter()

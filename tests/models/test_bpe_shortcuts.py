@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
 from tokkit.models.bpe import _FREE, ByteLevelBPETokenizer, _ascii_pairs, _starting_with
+from tokkit.models.pretokenize import resolve_pattern
 from tokkit.train.bpe import BPETrainer
 from tokkit.train.config import BPEConfig
-from tokkit.train.pretokenize import resolve_pattern
 from tokkit.train.reference import bpe
 
 # Han characters sharing lead bytes (E4 B8 .., E6 AF ..), so byte-level merges cut them

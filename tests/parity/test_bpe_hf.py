@@ -17,9 +17,9 @@ from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
 from tokkit.corpus.readers import read_texts
 from tokkit.models.bpe import ByteLevelBPETokenizer
+from tokkit.models.pretokenize import resolve_pattern
 from tokkit.train.bpe import BPETrainer
 from tokkit.train.config import BPEConfig
-from tokkit.train.pretokenize import resolve_pattern
 
 SPECIALS = ("<|endoftext|>", "<pad>")
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Regex, pre_tokenizers
 
-from tokkit.train.pretokenize import PATTERNS, split
+from tokkit.models.pretokenize import PATTERNS, split
 
 SAMPLE_BYTES = 100_000
 NAMES = ["gpt2", "gpt4", "o200k"]

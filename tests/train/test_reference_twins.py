@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tokkit.models.bpe import base_vocabulary
+from tokkit.models.pretokenize import resolve_pattern, split
 from tokkit.models.unigram import UnigramSettings, UnigramTokenizer, byte_piece, normalize
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.bpe import BPETrainer, _symbol_words
 from tokkit.train.bpe_merge import learn_merges
 from tokkit.train.bpe_merge_numba import available
 from tokkit.train.config import BPEConfig, WordPieceConfig
-from tokkit.train.pretokenize import resolve_pattern, split
 from tokkit.train.reference import bpe, unigram, wordpiece
 from tokkit.train.unigram_lattice import HashTable, Lattice, string_hashes
 from tokkit.train.wordpiece import WordPieceTrainer

@@ -17,9 +17,9 @@ from typing import Any
 from tokkit.backends.hf import HFTokenizer
 from tokkit.backends.spm import SPMTokenizer, train_from_iterator
 from tokkit.errors import InputError
+from tokkit.models.pretokenize import resolve_pattern
 from tokkit.progress import NULL_PROGRESS, NativePhase
 from tokkit.train.config import BPEConfig
-from tokkit.train.pretokenize import resolve_pattern
 from tokkit.types import Progress
 
 log = logging.getLogger("tokkit")

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from tokkit.errors import InputError, MissingDependencyError
 from tokkit.models.bpe_bytes import display, undisplay
-from tokkit.train.pretokenize import GPT2_PATTERN
+from tokkit.models.pretokenize import GPT2_PATTERN
 
 VocabFormat = Literal["tiktoken", "tokenizer.json", "tekken"]
 

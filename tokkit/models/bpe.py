@@ -48,7 +48,7 @@ from tokkit.atomic import atomic_file
 from tokkit.errors import InputError
 from tokkit.models.bpe_bytes import BYTE_RANK, RANKED_BYTES, display, repair_surrogates, undisplay
 from tokkit.models.files import read_model_json
-from tokkit.train.pretokenize import compiled, resolve_pattern
+from tokkit.models.pretokenize import compiled, resolve_pattern
 from tokkit.vocab_bytes import VocabBytes, vocab_bytes_from_names
 
 MODEL_FILE = "bpe.model"

@@ -56,13 +56,13 @@ from typing import Any
 
 from tokkit.models.bpe import ByteLevelBPETokenizer, base_vocabulary
 from tokkit.models.bpe_bytes import RANK_TABLE
+from tokkit.models.pretokenize import resolve_pattern
 from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import default_max_memory
 from tokkit.train.bpe_count import count_chunks
 from tokkit.train.bpe_merge import learn_merges
 from tokkit.train.bpe_spill import counter_limit, merge_runs, spill_directory
 from tokkit.train.config import BPEConfig
-from tokkit.train.pretokenize import resolve_pattern
 from tokkit.types import Progress
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokkit.batches import batched
+from tokkit.models.pretokenize import compiled
 from tokkit.pool import map_in_order
-from tokkit.train.pretokenize import compiled
 from tokkit.types import ProgressTask
 
 BATCH_CHARS = 1 << 20

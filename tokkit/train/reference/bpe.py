@@ -34,7 +34,7 @@ from typing import TypeVar
 
 from tokkit.models.bpe import ByteLevelBPETokenizer, base_vocabulary
 from tokkit.models.bpe_bytes import repair_surrogates
-from tokkit.train.pretokenize import resolve_pattern, split
+from tokkit.models.pretokenize import resolve_pattern, split
 
 Pair = tuple[int, int]
 S = TypeVar("S")
