@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
 import importlib.resources
 import os
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from tokkit.atomic import atomic_file
 from tokkit.errors import InputError, MissingDependencyError, TokkitError
+from tokkit.models.bpe_ranks import RANKS_SUFFIX, official_spec
 from tokkit.vocab_bytes import VocabBytes
 
-RANKS_SUFFIX = ".tiktoken"
 _NOTHING: frozenset[str] = frozenset()
 _VOCAB_BYTES: weakref.WeakKeyDictionary[Any, VocabBytes] = weakref.WeakKeyDictionary()
 
@@ -62,8 +60,6 @@ def _encoding(name: str, ranks_file: Path | None = None) -> Any:
     encodings are immutable, as ``tiktoken.get_encoding`` also assumes)."""
     try:
         import tiktoken
-        import tiktoken.load
-        from tiktoken_ext import openai_public
     except ImportError:
         raise MissingDependencyError("tiktoken", "analyze") from None
     known = tiktoken.list_encoding_names()
@@ -72,30 +68,8 @@ def _encoding(name: str, ranks_file: Path | None = None) -> Any:
             f"tiktoken:{name}: unknown tiktoken encoding; known: {', '.join(sorted(known))}"
         )
     local = ranks_file if ranks_file is not None else _bundled_ranks(name)
-    constructor = openai_public.ENCODING_CONSTRUCTORS.get(name)
-    if local is not None and constructor is not None:
-        real_loader = tiktoken.load.load_tiktoken_bpe
-
-        def from_bundle(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
-            # the official constructor names its download URL and hash; read the bundle instead
-            if not url.endswith(f"/{name}{RANKS_SUFFIX}"):
-                raise InputError(f"tiktoken:{name}: needs {url}, which is not bundled offline")
-            # tiktoken skips its own check when its cache is disabled (TIKTOKEN_CACHE_DIR=""),
-            # so check here too: a corrupt cache file must never load silently
-            if expected_hash and hashlib.sha256(local.read_bytes()).hexdigest() != expected_hash:
-                raise ValueError(f"sha256 of {local} is not {expected_hash}")
-            return real_loader(str(local), expected_hash=expected_hash)
-
-        try:
-            # the bundle is a local file already: keep tiktoken from copying it into its download
-            # cache (hash checked above either way)
-            with mock.patch.object(openai_public, "load_tiktoken_bpe", from_bundle), \
-                    mock.patch.dict(os.environ, {"TIKTOKEN_CACHE_DIR": ""}):
-                spec = constructor()
-        except ValueError:  # the sha256 check (ours or tiktoken's)
-            raise TokkitError(
-                f"{local}: bundled tiktoken ranks fail the sha256 check; delete the file and re-run"
-            ) from None
+    spec = official_spec(name, local) if local is not None else None
+    if spec is not None:
         return tiktoken.Encoding(
             spec["name"],
             pat_str=spec["pat_str"],

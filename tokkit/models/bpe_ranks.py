@@ -19,9 +19,14 @@ from collections.abc import Mapping
 from itertools import pairwise
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 from tokkit.atomic import atomic_file
-from tokkit.errors import InputError
+from tokkit.errors import InputError, MissingDependencyError, TokkitError
+
+RANKS_SUFFIX = ".tiktoken"
+"""The suffix of OpenAI's rank files (``cl100k_base.tiktoken``)."""
 
 LLAMA3_PATTERN = (
     r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
@@ -165,14 +170,52 @@ def known_rank_file(path: Path) -> tuple[str, dict[str, int]] | None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest == LLAMA3_SHA256:
         return LLAMA3_PATTERN, llama3_special_tokens(path.parent)
-    name = path.name.removesuffix(".tiktoken")
+    name = path.name.removesuffix(RANKS_SUFFIX)
     try:
         import tiktoken
     except ImportError:
         return None
     if name not in tiktoken.list_encoding_names():
         return None
-    from tokkit.backends.tiktoken import _encoding
+    spec = official_spec(name, path)
+    if spec is None:  # an encoding of a tiktoken plugin: its own definition
+        encoding = tiktoken.get_encoding(name)
+        return str(encoding._pat_str), dict(encoding._special_tokens)
+    return str(spec["pat_str"]), dict(spec["special_tokens"])
 
-    encoding = _encoding(name, path)
-    return str(encoding._pat_str), dict(encoding._special_tokens)
+
+def official_spec(name: str, local: Path) -> dict[str, Any] | None:
+    """tiktoken's official definition of encoding ``name`` (``name``, ``pat_str``,
+    ``mergeable_ranks``, ``special_tokens``) with its ranks read from the file ``local`` and
+    checked against the official sha256; None if tiktoken has no constructor for ``name``.
+
+    The official constructor names its download URL and hash; it is handed ``local`` instead, and
+    tiktoken is kept from copying it into its download cache.
+    """
+    try:
+        import tiktoken.load
+        from tiktoken_ext import openai_public
+    except ImportError:
+        raise MissingDependencyError("tiktoken", "analyze") from None
+    constructor = openai_public.ENCODING_CONSTRUCTORS.get(name)
+    if constructor is None:
+        return None
+    real_loader = tiktoken.load.load_tiktoken_bpe
+
+    def from_local(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+        if not url.endswith(f"/{name}{RANKS_SUFFIX}"):
+            raise InputError(f"tiktoken:{name}: needs {url}, which is not bundled offline")
+        # tiktoken skips its own check when its cache is disabled (TIKTOKEN_CACHE_DIR=""),
+        # so check here too: a corrupt cache file must never load silently
+        if expected_hash and hashlib.sha256(local.read_bytes()).hexdigest() != expected_hash:
+            raise ValueError(f"sha256 of {local} is not {expected_hash}")
+        return real_loader(str(local), expected_hash=expected_hash)
+
+    try:
+        with mock.patch.object(openai_public, "load_tiktoken_bpe", from_local), \
+                mock.patch.dict(os.environ, {"TIKTOKEN_CACHE_DIR": ""}):
+            return dict(constructor())
+    except ValueError:  # the sha256 check (ours or tiktoken's)
+        raise TokkitError(
+            f"{local}: bundled tiktoken ranks fail the sha256 check; delete the file and re-run"
+        ) from None
