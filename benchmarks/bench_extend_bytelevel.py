@@ -89,8 +89,8 @@ def check_extension(out: Path, heldout: dict[str, list[str]], rank_file: str) ->
     from tokenizers import Tokenizer
     from transformers import AutoTokenizer
 
+    from tokkit.corpus.cjk import han_count
     from tokkit.llama.bytelevel_io import read_bytelevel
-    from tokkit.llama.cjk import han_count
 
     meta = json.loads((out / "tokkit.json").read_text(encoding="utf-8"))
     vocab = read_bytelevel(out)

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tokkit.corpus.cjk import has_cjk
 from tokkit.llama.bytelevel_extend import ExtendRun, extend_bytelevel, line_encoder
 from tokkit.llama.bytelevel_io import ByteLevelVocab, read_bytelevel
-from tokkit.llama.cjk import has_cjk
 from tokkit.train.bpe_continue import ContinueConfig
 
 ADD = 300

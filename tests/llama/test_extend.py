@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tokkit.corpus.cjk import han_count, has_cjk
 from tokkit.errors import InputError, TokkitError
-from tokkit.llama.cjk import han_count, has_cjk
 from tokkit.llama.extend import (
     LAST_RESORT_SCORE,
     ExtendConfig,

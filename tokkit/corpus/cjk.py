@@ -1,4 +1,5 @@
-"""Which characters count as Chinese: for ``only_cjk`` and for "tokens per Han character"."""
+"""Which characters count as Chinese: for extensions that add only CJK pieces (``only_cjk``) and for
+"tokens per Han character"."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ from typing import Any
 
 from tokkit import __version__
 from tokkit.atomic import atomic_dir
+from tokkit.corpus.cjk import han_count
 from tokkit.corpus.readers import ReadOptions, read_texts
 from tokkit.errors import InputError, MissingDependencyError
 from tokkit.llama.bytelevel_io import RANK_FILE, ByteLevelVocab, read_bytelevel
@@ -49,7 +50,6 @@ from tokkit.llama.bytelevel_write import (
     write_tekken,
     write_transformers_dir,
 )
-from tokkit.llama.cjk import han_count
 from tokkit.llama.compare import Comparison as SentencePieceComparison
 from tokkit.load import write_meta
 from tokkit.progress import NULL_PROGRESS

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from tokkit.llama.cjk import han_count
+from tokkit.corpus.cjk import han_count
 
 if TYPE_CHECKING:
     import sentencepiece as spm

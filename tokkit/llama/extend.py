@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from tokkit.corpus.cjk import has_cjk
 from tokkit.errors import InputError, TokkitError
-from tokkit.llama.cjk import has_cjk
 from tokkit.llama.hf_export import MERGEABLE, NORMAL
 from tokkit.llama.reachability import Encoder, repair
 from tokkit.llama.spm_io import ModelProto, new_model, processor

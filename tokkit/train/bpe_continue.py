@@ -42,8 +42,8 @@ from dataclasses import asdict, dataclass, field
 from operator import add
 from typing import Any
 
+from tokkit.corpus.cjk import has_cjk
 from tokkit.errors import InputError
-from tokkit.llama.cjk import has_cjk
 from tokkit.progress import NULL_PROGRESS
 from tokkit.types import Progress
 
