@@ -11,14 +11,13 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from tokkit.atomic import atomic_dir, check_output_dir, output_lock
-from tokkit.batches import batched
 from tokkit.corpus.readers import ReadOptions, ReadStats, corpus_bytes, iter_files, read_texts
 from tokkit.errors import CorpusError, InputError
 from tokkit.load import write_meta
@@ -49,19 +48,6 @@ class HeldoutSlice:
                 self.bytes += len(text.encode("utf-8"))
             else:
                 yield text
-
-
-def joined_batches(texts: Iterable[str], stats: dict[str, Any], batch_chars: int) -> Iterator[str]:
-    """Join texts into newline-separated strings of ~``batch_chars``, so trainers split words in bulk.
-
-    A newline always separates words, so splitting a batch splits each text. Counts
-    ``stats["documents"]`` and ``stats["corpus_bytes"]`` (the texts' UTF-8 bytes) on the way.
-    """
-    for batch in batched(texts, batch_chars):
-        text = "\n".join(batch)
-        stats["documents"] += len(batch)
-        stats["corpus_bytes"] += len(text.encode("utf-8")) - (len(batch) - 1)
-        yield text
 
 
 @dataclass

@@ -47,7 +47,7 @@ from tokkit.pool import map_in_order
 from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import release_free_memory
 from tokkit.train.config import UnigramConfig
-from tokkit.train.run import joined_batches
+from tokkit.train.joined import joined_batches
 from tokkit.train.unigram_lattice import (
     FloatArray,
     HashTable,

@@ -37,7 +37,7 @@ from tokkit.models.wordpiece import WordPieceSettings, WordPieceTokenizer
 from tokkit.models.wordpiece_normalize import bert_pretokenize
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.config import WordPieceConfig
-from tokkit.train.run import joined_batches
+from tokkit.train.joined import joined_batches
 from tokkit.types import Progress
 
 BATCH_CHARS = 1 << 20
