@@ -12,6 +12,11 @@ resize a tiny Llama-3-architecture model and compare the inits (issue 17).
    steps on the sample English + Chinese with the base tokenizer, resized with each init; English
    loss (held-out Dracula, per token) before/after resizing, Chinese loss (held-out 资治通鉴, bits
    per character) right after and after ``--cpt-steps`` of stage-1 CPT (embeddings + head only).
+   ``+silent`` rows use ``head_init="silent"`` (:mod:`tokkit.llama.silent_head`), calibrated on
+   200 lines of the English *training* sample, so the held-out English measures whether the
+   silence carries over to unseen English. ``--tie`` for a tied head; ``--resize-only DIR`` (an
+   extension written before) and ``--pretrained DIR`` (a checkpoint pretrained as here) skip
+   steps already done.
 
 Usage (from the project root; the full run takes tens of minutes on 2 loaded cores)::
 
@@ -200,19 +205,24 @@ def resize_table(args: argparse.Namespace, extended: Path) -> None:
     zh_eval = read_lines([args.corpora / "heldout" / "zh_zizhitongjian.txt"])[: args.eval_lines]
     en_eval = read_lines([args.corpora / "heldout" / "en_dracula.txt"])[: args.eval_lines]
     table = Table(title=f"tiny Llama 3 (hidden {args.hidden}, {args.layers} layers, {base.next_id:,} → "
-                        f"{vocab.next_id:,} rows): held-out loss")
+                        f"{vocab.next_id:,} rows, {'tied' if args.tie else 'untied'} head): held-out loss")
     for col in ("init", "English nats/token after resize", "Δ vs base", "Chinese bits/char at step 0",
                 f"after {args.cpt_steps} CPT steps"):
         table.add_column(col, justify="left" if col == "init" else "right")
     with tempfile.TemporaryDirectory() as tmp_name, quiet_transformers():
         tmp = Path(tmp_name)
-        tiny = build_tiny_llama(tmp / "tiny", vocab_size=base.next_id, hidden_size=args.hidden,
-                                num_layers=args.layers)
-        model = AutoModelForCausalLM.from_pretrained(tiny)
         t = time.perf_counter()
-        _train(model, _windows(base_enc, zh_train + en_train, args.seq, bos, eos), args.pretrain_steps,
-               args.batch, 3e-3, seed=0)
-        model.save_pretrained(tmp / "pretrained")
+        if args.pretrained:
+            model = AutoModelForCausalLM.from_pretrained(args.pretrained)
+            pretrained = args.pretrained
+        else:
+            tiny = build_tiny_llama(tmp / "tiny", vocab_size=base.next_id, hidden_size=args.hidden,
+                                    num_layers=args.layers, tie=args.tie)
+            model = AutoModelForCausalLM.from_pretrained(tiny)
+            _train(model, _windows(base_enc, zh_train + en_train, args.seq, bos, eos), args.pretrain_steps,
+                   args.batch, 3e-3, seed=0)
+            model.save_pretrained(tmp / "pretrained")
+            pretrained = tmp / "pretrained"
         en_base, en_tokens, _ = _nll(model, base_enc, en_eval, bos)
         zh_nats, _, zh_chars = _nll(model, base_enc, zh_eval, bos)
         console.print(f"pretrained {args.pretrain_steps} steps in {time.perf_counter() - t:.0f} s: English "
@@ -220,15 +230,20 @@ def resize_table(args: argparse.Namespace, extended: Path) -> None:
                       "(base tokenizer)")
         table.add_row("base (no resize)", f"{en_base / en_tokens:.6f}", "", f"{zh_nats / math.log(2) / zh_chars:.3f}", "")
         cpt_data = _windows(ext_enc, zh_train, args.seq, bos, eos)
-        for init in ("mean", "multivariate", "subword-mean"):
-            out = tmp / f"resized-{init}"
-            resize_embeddings(tmp / "pretrained", extended, out, config=ResizeConfig(init=init))  # type: ignore[arg-type]
+        calibration = en_train[:200]
+        for name in args.inits.split(","):
+            init, _, head = name.partition("+")
+            out = tmp / f"resized-{name}"
+            report = resize_embeddings(pretrained, extended, out, calibration=calibration if head else (),
+                                       config=ResizeConfig(init=init, head_init=head or "same"))  # type: ignore[arg-type]
+            if report.silent:
+                console.print(f"{name}: {report.silent}")
             resized = AutoModelForCausalLM.from_pretrained(out)
             en, _, _ = _nll(resized, ext_enc, en_eval, bos)
             zh0, _, chars0 = _nll(resized, ext_enc, zh_eval, bos)
             _train(resized, cpt_data, args.cpt_steps, args.batch, 1e-3, seed=1, embeddings_only=True)
             zh1, _, chars1 = _nll(resized, ext_enc, zh_eval, bos)
-            table.add_row(init, f"{en / en_tokens:.6f}", f"{(en - en_base) / en_tokens:+.2e}",
+            table.add_row(name, f"{en / en_tokens:.6f}", f"{(en - en_base) / en_tokens:+.2e}",
                           f"{zh0 / math.log(2) / chars0:.3f}", f"{zh1 / math.log(2) / chars1:.3f}")
     console.print(table)
 
@@ -252,6 +267,11 @@ def main() -> None:
     parser.add_argument("--cpt-steps", type=int, default=200)
     parser.add_argument("--eval-lines", type=int, default=200)
     parser.add_argument("--skip-resize", action="store_true")
+    parser.add_argument("--inits", default="mean,multivariate,subword-mean,mean+silent,subword-mean+silent",
+                        help="resize inits to compare; +silent: head_init='silent'")
+    parser.add_argument("--tie", action="store_true", help="a tied LM head")
+    parser.add_argument("--resize-only", type=Path, default=None, help="only the resize table, on this extension")
+    parser.add_argument("--pretrained", type=Path, default=None, help="start from this pretrained tiny model")
     args = parser.parse_args()
     if args.phase:
         result = (phase_tokkit if args.phase == "tokkit" else phase_hf)(args)
@@ -260,6 +280,10 @@ def main() -> None:
 
     from tokkit.llama.bytelevel_extend import read_lines
 
+    if args.resize_only:
+        resize_table(args, args.resize_only)
+        console.print("[dim]measured on a shared 2-core machine under load from other jobs[/]")
+        return
     heldout = {"zh": read_lines([args.corpora / "heldout" / "zh_zizhitongjian.txt"]),
                "en": read_lines([args.corpora / "heldout" / "en_dracula.txt"])}
     with tempfile.TemporaryDirectory() as tmp_name:

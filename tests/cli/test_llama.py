@@ -137,6 +137,16 @@ def test_resize_embeddings_command(extended: Path, tmp_path: Path, run_main,  # 
     assert_clean_failure(proc, "vocab mismatch", code=2, output=tmp_path / "bad")
     proc = run_main("resize-embeddings", "--model", str(tiny), "--tokenizer", str(extended), "-o", str(out))
     assert_clean_failure(proc, "already exists")
+    proc = run_main("resize-embeddings", "--model", str(tiny), "--tokenizer", str(extended),
+                    "-o", str(tmp_path / "s"), "--head-init", "silent")
+    assert_clean_failure(proc, "needs --calibration", code=2, output=tmp_path / "s")
+    english = tmp_path / "en.txt"
+    english.write_text("The castle stood on a rock.\nIt was a dark night.\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["resize-embeddings", "--model", str(tiny), "--tokenizer", str(extended),
+                                      "-o", str(tmp_path / "s"), "--head-init", "silent", "--calibration", str(english)])
+    assert result.exit_code == 0, result.output
+    assert "silent on" in result.output
+    assert read_meta(tmp_path / "s")["report"]["silent"]["positions"] > 10
 
 
 def test_default_held_out_text_comes_from_the_catalog(heldout: Path, monkeypatch: pytest.MonkeyPatch) -> None:

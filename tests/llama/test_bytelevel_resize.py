@@ -137,3 +137,43 @@ def test_a_model_smaller_than_the_base_is_refused(extended_dir: Path, tmp_path: 
     with pytest.raises(InputError, match=f"vocab mismatch.*{REGULAR} regular tokens.*200 embedding rows"):
         resize_embeddings(small, extended_dir, tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+ENGLISH = ["The Emperor of China rode north.", "It was a dark and stormy night; the rain fell in torrents.",
+           "Dracula's castle stood on the edge of a precipice.", "1234 5678, he said."]
+
+
+def _english_loss(model_dir: Path, encode: object) -> float:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    total = 0.0
+    with torch.no_grad():
+        for line in ENGLISH:
+            ids = torch.tensor([[SPECIALS["<|begin_of_text|>"], *encode(line)]])  # type: ignore[operator]
+            total += float(model(input_ids=ids, labels=ids).loss)
+    return total
+
+
+@pytest.mark.parametrize("head", ["untied", "tied"])
+def test_silent_head_keeps_the_english_loss(head: str, extended_dir: Path, tmp_path: Path) -> None:
+    """Unpadded (a padded model's unused rows are in its softmax, and new tokens replace them)."""
+    model = build_tiny_llama(tmp_path / "m", vocab_size=BASE_IDS, tie=head == "tied")
+    encode = read_bytelevel(extended_dir).tiktoken_encoding().encode_ordinary
+    assert all(max(encode(line)) < REGULAR for line in ENGLISH)  # English uses no new token
+    base = _english_loss(model, encode)
+    same = resize_embeddings(model, extended_dir, tmp_path / "same", config=ResizeConfig(init="mean"))
+    report = resize_embeddings(model, extended_dir, tmp_path / "silent", calibration=ENGLISH,
+                               config=ResizeConfig(init="mean", head_init="silent"))
+    assert report.silent is not None and report.silent["against"] == 0
+    assert report.silent["worst_gap"] <= -30
+    assert abs(_english_loss(same.output, encode) - base) > 1e-3  # the new rows enter the softmax
+    assert abs(_english_loss(report.output, encode) - base) < 1e-6
+    old, new = _weights(model)["model.embed_tokens.weight"], _weights(report.output)["model.embed_tokens.weight"]
+    assert torch.equal(new[:BASE_IDS], old) and new.shape[0] == BASE_IDS + ADD
+
+
+def test_silent_head_needs_calibration_text(models: dict[str, Path], extended_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="calibration"):
+        resize_embeddings(models["untied"], extended_dir, tmp_path / "x", config=ResizeConfig(head_init="silent"))
+    assert not (tmp_path / "x").exists()

@@ -195,10 +195,18 @@ def extend_llama(ctx: click.Context, base: str, zh_vocab: int | None, zh_corpus:
 @click.option("--pad-to-multiple-of", type=int, default=None,
               help="Round the embedding rows up to a multiple of N (e.g. 64).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --init random.")
+@click.option("--head-init", type=click.Choice(["same", "silent"]), default="same", show_default=True,
+              help="LM-head rows: as --init, or then moved so the base's loss on --calibration text "
+                   "(its own domain, e.g. English) is unchanged to float precision (untied heads).")
+@click.option("--calibration", "calibration_paths", multiple=True, type=click.Path(),
+              help="Text files (one line per example) of the base model's own domain, for --head-init silent.")
+@click.option("--calibration-lines", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Lines of --calibration run through the base model.")
 @click.option("--force", is_flag=True, help="Replace an existing output dir.")
 @click.pass_context
 def resize_embeddings(ctx: click.Context, model_dir: str, tokenizer_dir: str, output: str, init: str,
-                      pad_to_multiple_of: int | None, seed: int, force: bool) -> None:
+                      pad_to_multiple_of: int | None, seed: int, head_init: str, calibration_paths: tuple[str, ...],
+                      calibration_lines: int, force: bool) -> None:
     """Grow a LLaMA checkpoint's embeddings and LM head to an extended vocabulary.
 
     Base rows stay bit-identical (logits of base tokens are unchanged); new rows are initialised
@@ -209,19 +217,37 @@ def resize_embeddings(ctx: click.Context, model_dir: str, tokenizer_dir: str, ou
     Example:
       tokkit resize-embeddings --model llama-7b/ --tokenizer vocab/llama-zh -o llama-7b-zh/ \\
           --init subword-mean --pad-to-multiple-of 64
+      tokkit resize-embeddings --model llama3-8b/ --tokenizer vocab/llama3-zh -o llama3-zh/ \\
+          --head-init silent --calibration english.txt
     """
     from tokkit.llama.resize import ResizeConfig
     from tokkit.llama.resize import resize_embeddings as run_resize
 
-    config = ResizeConfig(init=init, pad_to_multiple_of=pad_to_multiple_of, seed=seed)  # type: ignore[arg-type]
+    config = ResizeConfig(init=init, pad_to_multiple_of=pad_to_multiple_of, seed=seed,  # type: ignore[arg-type]
+                          head_init=head_init)  # type: ignore[arg-type]
+    if head_init == "silent" and not calibration_paths:
+        raise InputError("--head-init silent needs --calibration FILE (text of the base model's own domain)")
+    calibration: list[str] = []
+    if calibration_paths:
+        from tokkit.corpus.readers import ReadOptions, read_texts
+
+        for line in read_texts(list(calibration_paths), ReadOptions(split="line")):
+            if line.strip():
+                calibration.append(line)
+            if len(calibration) >= calibration_lines:
+                break
     with console.status("resizing embeddings", spinner="dots") if not quiet(ctx) else nullcontext():
-        report = run_resize(model_dir, tokenizer_dir, output, config=config, force=force)
+        report = run_resize(model_dir, tokenizer_dir, output, config=config, calibration=calibration, force=force)
     if not quiet(ctx):
         table = Table(title=f"resize-embeddings → {report.output}", show_header=False)
         table.add_row("embedding rows", f"{report.base_rows:,} → {report.new_rows:,}")
         table.add_row("tokenizer pieces", f"{report.tokenizer_size:,}")
         table.add_row("LM head", "tied" if report.tied else "untied (resized too)")
         table.add_row("init", report.init)
+        if report.silent:
+            table.add_row("head", f"silent on {report.silent['positions']:,} calibration positions "
+                                  f"(new logits ≤ {report.silent['worst_gap']:.1f} nats vs the base normaliser; "
+                                  f"{report.silent['against']} positions not reachable)")
         table.add_row("dtype", report.dtype)
         table.add_row("time", f"{report.seconds:.1f} s")
         console.print(table)

@@ -18,6 +18,10 @@ logit as before. New rows are initialised by one of:
     ``N(0, initializer_range)``, as for an untrained model: the baseline.
 
 The LM head gets the same treatment with its own rows (a tied head is the embedding matrix).
+``head_init="silent"`` then moves the new LM-head rows so that on calibration text of the base's
+own domain (English) every new logit sits ``silent_margin`` nats below the base log-normaliser:
+the base model's loss on such text is unchanged to float precision, which copying base rows alone
+does not give (the new rows enter the softmax). See :mod:`tokkit.llama.silent_head`.
 ``pad_to_multiple_of`` rounds the row count up (tensor-core friendly); padding rows are never
 produced by the tokenizer and get the ``mean`` (or ``random``) rows.
 
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,11 +47,16 @@ from typing import Any, Literal
 from tokkit.atomic import atomic_dir
 from tokkit.errors import InputError, MissingDependencyError
 from tokkit.llama.hf_export import write_hf_tokenizer
+from tokkit.llama.silent_head import DEFAULT_MARGIN, final_states, silence_rows
 from tokkit.llama.spm_io import ModelProto, new_model, processor, read_model
 from tokkit.load import read_meta, write_meta
 
 InitMethod = Literal["mean", "subword-mean", "multivariate", "random"]
 INIT_METHODS: tuple[str, ...] = ("subword-mean", "mean", "multivariate", "random")
+HeadInit = Literal["same", "silent"]
+HEAD_INITS: tuple[str, ...] = ("same", "silent")
+CALIBRATION_TOKENS = 256
+"""Tokens of each calibration line run through the base model."""
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "tekken.json", "new_tokens.tsv")
 
@@ -59,10 +68,18 @@ class ResizeConfig:
     init: InitMethod = "subword-mean"
     pad_to_multiple_of: int | None = None
     seed: int = 0
+    head_init: HeadInit = "same"
+    """``same``: LM-head rows get ``init`` too; ``silent``: then moved until calibration text
+    (``resize_embeddings(calibration=...)``) keeps the base's loss exactly."""
+    silent_margin: float = DEFAULT_MARGIN
 
     def __post_init__(self) -> None:
         if self.init not in INIT_METHODS:
             raise InputError(f"unknown init '{self.init}'; use one of {', '.join(INIT_METHODS)}")
+        if self.head_init not in HEAD_INITS:
+            raise InputError(f"unknown head_init '{self.head_init}'; use one of {', '.join(HEAD_INITS)}")
+        if self.silent_margin <= 0:
+            raise InputError(f"silent_margin={self.silent_margin} must be positive (nats)")
         if self.pad_to_multiple_of is not None and self.pad_to_multiple_of < 1:
             raise InputError(f"`pad_to_multiple_of={self.pad_to_multiple_of}` must be a positive integer")
 
@@ -83,6 +100,10 @@ class ResizeReport:
     """Rows given the init: one per new token (and per base id the matrix had no row for)."""
     padding_taken: int = 0
     """New tokens whose id fell on an unused (padding) row of the base matrix."""
+    silent: dict[str, Any] | None = None
+    """:class:`~tokkit.llama.silent_head.SilentReport` of ``head_init="silent"``."""
+    calibration_skipped: int = 0
+    """Calibration lines not used because the extended tokenizer gives them new tokens."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -252,12 +273,34 @@ def _bytelevel_plan(tokenizer_dir: Path, rows: int, config: ResizeConfig) -> Row
                    padding_taken=sum(1 for t in targets if base_next <= t < rows))
 
 
+def _calibration_ids(tokenizer_dir: Path, extended: ModelProto | None, lines: Sequence[str],
+                     rows: int, new_ids: set[int]) -> tuple[list[list[int]], int]:
+    """Token ids (BOS first) of each calibration line the base model can read, and how many
+    lines were skipped because the extended tokenizer gives them a new token."""
+    if (tokenizer_dir / "tokenizer.json").is_file():
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+        tokenizer.encode_special_tokens = True  # text spelling a special token is text
+        encoded = [e.ids for e in tokenizer.encode_batch([line for line in lines if line.strip()])]
+    elif extended is not None:
+        sp = processor(extended)
+        bos = [extended.trainer_spec.bos_id] if extended.trainer_spec.bos_id >= 0 else []
+        encoded = [bos + list(ids) for ids in sp.encode([line for line in lines if line.strip()])]
+    else:
+        raise InputError(f"{tokenizer_dir}: no tokenizer.json to encode the calibration text with")
+    usable = [ids[: CALIBRATION_TOKENS + 1] for ids in encoded
+              if ids and max(ids) < rows and new_ids.isdisjoint(ids)]
+    return usable, len(encoded) - len(usable)
+
+
 def resize_embeddings(
     model_dir: str | Path,
     tokenizer_dir: str | Path,
     output: str | Path,
     *,
     config: ResizeConfig | None = None,
+    calibration: Sequence[str] = (),
     force: bool = False,
 ) -> ResizeReport:
     """Resize the checkpoint at ``model_dir`` to the vocabulary of ``tokenizer_dir``; write ``output``.
@@ -265,9 +308,13 @@ def resize_embeddings(
     ``tokenizer_dir`` is an ``extend-llama`` output (or any dir with a ``tokenizer.model`` whose
     first pieces are the model's vocabulary) or a ``tokkit extend`` output (byte-level). The
     output holds config + safetensors and a copy of the tokenizer files, so
-    ``AutoModelForCausalLM`` and ``AutoTokenizer`` both load it.
+    ``AutoModelForCausalLM`` and ``AutoTokenizer`` both load it. ``calibration``: lines of the
+    base's own domain (English), for ``config.head_init == "silent"``.
     """
     config = config or ResizeConfig()
+    if config.head_init == "silent" and not calibration:
+        raise InputError("head_init='silent' needs calibration text (lines of the base model's own domain, "
+                         "e.g. English): pass calibration=[...]")
     start = time.perf_counter()
     model_dir, tokenizer_dir = Path(model_dir), Path(tokenizer_dir)
     if not (model_dir / "config.json").is_file():
@@ -301,6 +348,12 @@ def resize_embeddings(
     tied = head is None or head.weight.data_ptr() == embed.weight.data_ptr()
     old_embed = embed.weight.detach().clone()
     old_head = None if tied else head.weight.detach().clone()
+    silent_states = None
+    skipped = 0
+    if config.head_init == "silent":
+        sequences, skipped = _calibration_ids(tokenizer_dir, extended, calibration, rows, set(plan.targets))
+        silent_states = final_states(model, sequences)
+    silent_report = None
     keep = sorted(set(range(rows)) - set(plan.targets))  # base rows, and padding rows nobody takes
     with quiet_transformers(), torch.no_grad():
         model.resize_token_embeddings(
@@ -314,10 +367,14 @@ def resize_embeddings(
         std = float(getattr(model.config, "initializer_range", 0.02))
         if len(targets):
             fresh = _new_rows(old_embed, plan.base_ids, len(targets), plan.pieces, config, std, generator)
+            if tied and silent_states is not None:  # the head is the embedding: it moves the inputs too
+                fresh, silent_report = silence_rows(fresh, *silent_states, margin=config.silent_margin)
             embed.weight[targets] = fresh.to(embed.weight.dtype)
             if not tied:
                 head = model.get_output_embeddings()
                 fresh = _new_rows(old_head, plan.base_ids, len(targets), plan.pieces, config, std, generator)
+                if silent_states is not None:
+                    fresh, silent_report = silence_rows(fresh, *silent_states, margin=config.silent_margin)
                 head.weight[targets] = fresh.to(head.weight.dtype)
         kept = torch.tensor(keep, dtype=torch.long)
         if not torch.equal(model.get_input_embeddings().weight[kept], old_embed[kept]) or (
@@ -345,6 +402,8 @@ def resize_embeddings(
             seconds=time.perf_counter() - start,
             initialised=len(plan.targets),
             padding_taken=plan.padding_taken,
+            silent=None if silent_report is None else silent_report.to_dict(),
+            calibration_skipped=skipped,
         )
         meta = read_meta(tokenizer_dir) if bytelevel else {}
         write_meta(tmp, {
