@@ -98,7 +98,7 @@ def test_bad_input_gives_one_clean_line(  # type: ignore[no-untyped-def]
     assert_clean_failure(proc, "no Chinese text", code=2, output=out)
     monkeypatch.setitem(sys.modules, "tokkit.corpus.catalog", None)
     proc = run_main("extend-llama", "--base", str(llama_model), "-o", str(out))
-    assert_clean_failure(proc, "pass --zh-corpus", code=2, output=out)
+    assert_clean_failure(proc, "pass a Chinese CORPUS", code=2, output=out)
 
 
 def test_bad_base_in_a_real_process_has_no_traceback(tmp_path: Path, run, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]

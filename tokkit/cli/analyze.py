@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.cli.common import corpus_argument, corpus_options, quiet, read_options, workers_option
 from tokkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -25,9 +25,11 @@ def _corpus_name(path: str, taken: dict[str, int]) -> str:
 
 
 @click.command(context_settings={"show_default": True})
-@click.argument("tokenizers", nargs=-1, metavar="TOKENIZER...")
-@click.option("-c", "--corpus", "corpora", multiple=True, required=True, metavar="PATH",
-              help="A corpus: file, folder or glob (repeat for several; each is reported apart).")
+@corpus_argument
+@click.option("-t", "--tokenizer", multiple=True, metavar="TOKENIZER",
+              help="A tokenizer to measure (repeat for several; the first is the baseline).")
+@click.option("-c", "--corpus", "corpus_option", multiple=True, hidden=True,
+              help="The old spelling: TOKENIZER... as arguments and each corpus with -c.")
 @click.option("--by-file", is_flag=True, help="Also report every file of each corpus.")
 @click.option("--max-bytes", type=int, default=None, metavar="N",
               help="Sample at most N bytes of text per corpus, spread evenly over its files.")
@@ -48,29 +50,30 @@ def _corpus_name(path: str, taken: dict[str, int]) -> str:
 @click.option("--judge/--no-judge", default=True,
               help="Efficiency, words kept whole, Han coverage, vocabulary health (a few seconds "
                    "per large vocabulary).")
-@click.option("--workers", type=int, default=0,
-              help="Processes that encode and tally: 1 = in-process, N = N processes, 0 = auto (one per "
-                   "CPU from 2 MB of text on). Same figures.")
+@workers_option("one per CPU from 2 MB of text on; same figures")
 @corpus_options
 @click.pass_context
-def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str, ...], by_file: bool,
+def analyze(ctx: click.Context, corpus: tuple[str, ...], tokenizer: tuple[str, ...],
+            corpus_option: tuple[str, ...], by_file: bool,
             max_bytes: int | None, json_out: Path | None, markdown_out: Path | None,
             plot_out: Path | None, html_out: Path | None, parallel_dir: Path | None,
             compare_pair: tuple[str, str] | None, judge: bool, workers: int, split: str,
             text_field: str, encoding_errors: str) -> None:
-    """Compare how many tokens a corpus costs under each TOKENIZER.
+    """Compare how many tokens each CORPUS (file, folder or glob; each reported apart) costs under
+    each -t TOKENIZER.
 
     TOKENIZER is a tokkit output dir, a tokenizer.json, a sentencepiece .model, a transformers
     tokenizer dir, or tiktoken:cl100k_base / tiktoken:o200k_base. The first one is the baseline
-    the others are compared with (green = better, red = worse).
+    the others are compared with (green = better, red = worse). The old spelling, tokenizers as
+    arguments and each corpus with -c, still works.
 
     \b
     Example:
-      tokkit analyze llama/tokenizer.model tiktoken:cl100k_base tiktoken:o200k_base \\
-          --corpus heldout/zh_zizhitongjian.txt --max-bytes 1000000 --json zh.json --plot zh.png
-      tokkit analyze tiktoken:cl100k_base tiktoken:o200k_base -c heldout/ \\
+      tokkit analyze heldout/zh_zizhitongjian.txt -t llama/tokenizer.model \\
+          -t tiktoken:cl100k_base -t tiktoken:o200k_base --max-bytes 1000000 --json zh.json --plot zh.png
+      tokkit analyze heldout/ -t tiktoken:cl100k_base -t tiktoken:o200k_base \\
           --parallel ../shared/corpora/parallel --html report.html
-      tokkit analyze --compare llama/tokenizer.model vocab/llama-zh -c heldout/
+      tokkit analyze heldout/ --compare llama/tokenizer.model vocab/llama-zh
     """
     from rich.console import Console
 
@@ -79,13 +82,22 @@ def analyze(ctx: click.Context, tokenizers: tuple[str, ...], corpora: tuple[str,
     from tokkit.analyze.report import markdown, print_report, write_json, write_markdown
     from tokkit.progress import rich_progress
 
+    if corpus_option:  # the old spelling: `analyze TOKENIZER... -c CORPUS`
+        if tokenizer:
+            raise click.UsageError("give each tokenizer with -t and the corpora as arguments (or the old "
+                                   "way: tokenizers as arguments, each corpus with -c), not both")
+        tokenizers, corpora = corpus, corpus_option
+    else:
+        tokenizers, corpora = tokenizer, corpus
+    if not corpora:
+        raise click.UsageError("Missing argument 'CORPUS...': name the corpora to measure")
     config = AnalyzeConfig(read=read_options(split, text_field, encoding_errors),
                            max_bytes=max_bytes, by_file=by_file, workers=workers, judge=judge)
     specs = list(tokenizers)
     if compare_pair is not None:
         specs = [*compare_pair, *(t for t in specs if t not in compare_pair)]
     if not specs:
-        raise InputError("no tokenizer given; name at least one (a path or tiktoken:NAME), or "
+        raise InputError("no tokenizer given; pass at least one with -t (a path or tiktoken:NAME), or "
                          "pass --compare BASE EXTENDED")
     taken: dict[str, int] = {}
     named = {_corpus_name(p, taken): [p] for p in corpora}
@@ -179,24 +191,31 @@ def _write_plot(report: Report, path: Path) -> Path:
 
 
 @click.command()
-@click.argument("tokenizer", metavar="TOKENIZER")
-@click.argument("text", metavar="TEXT")
+@click.argument("texts", nargs=-1, metavar="TEXT")
+@click.option("-t", "--tokenizer", metavar="TOKENIZER", help="The tokenizer to explain (required).")
 @click.option("--json", "as_json", is_flag=True, help="Print the split as JSON instead of a table.")
-def explain(tokenizer: str, text: str, as_json: bool) -> None:
-    """Show how TOKENIZER splits TEXT: pieces, ids, bytes, byte-fallback pieces highlighted.
+def explain(texts: tuple[str, ...], tokenizer: str | None, as_json: bool) -> None:
+    """Show how a -t TOKENIZER splits TEXT: pieces, ids, bytes, byte-fallback pieces highlighted.
 
-    TEXT '-' reads standard input.
+    TEXT '-' reads standard input. The old spelling, ``explain TOKENIZER TEXT``, still works.
 
     \b
     Example:
-      tokkit explain llama/tokenizer.model "商鞅变法"
-      tokkit explain tiktoken:cl100k_base "商鞅变法"
+      tokkit explain "商鞅变法" -t llama/tokenizer.model
+      tokkit explain "商鞅变法" -t tiktoken:cl100k_base
     """
     from rich.console import Console
     from rich.table import Table
 
     from tokkit.analyze.explain import explain as run_explain
 
+    if tokenizer is None and len(texts) == 2:  # the old spelling: TOKENIZER TEXT
+        tokenizer, texts = texts[0], texts[1:]
+    if tokenizer is None:
+        raise click.UsageError("Missing option '-t' / '--tokenizer'.")
+    if len(texts) != 1:
+        raise click.UsageError("give exactly one TEXT (quote it; '-' reads standard input)")
+    text = texts[0]
     if text == "-":
         text = sys.stdin.read()
     result = run_explain(tokenizer, text)

@@ -85,30 +85,64 @@ def quiet(ctx: click.Context) -> bool:
     return bool(root.obj and root.obj.get("quiet"))
 
 
-def corpus_options(f: F) -> F:
-    """Options every corpus-reading command takes (see :class:`ReadOptions`)."""
-    decorators = [
-        click.option("--split", type=click.Choice(["file", "paragraph", "line"]), default="line",
-                     show_default=True,
-                     help="Text files: one document per file, per blank-line paragraph, or per line."),
-        click.option("--text-field", default="text", show_default=True,
-                     help="Field holding the text in jsonl/json/parquet records."),
-        click.option("--encoding-errors", type=click.Choice(["strict", "replace", "skip"]),
-                     default="strict", show_default=True,
-                     help="Invalid UTF-8: stop with an error, replace with U+FFFD, or skip the document."),
-        click.option("--max-document-mb", type=click.FloatRange(min=0, min_open=True), default=64,
-                     show_default=True, expose_value=False, callback=_remember_max_document,
-                     help="Refuse documents (a line, paragraph or file) larger than this many MiB."),
-    ]
-    for decorator in reversed(decorators):
-        f = decorator(f)
-    return f
+READ_OPTIONS = ("split", "text_field", "encoding_errors", "max_document_mb")
+"""The read options (:class:`ReadOptions`) every corpus-reading command takes, by parameter name."""
 
 
 def _remember_max_document(ctx: click.Context, _param: click.Parameter, value: float) -> float:
     """Keep ``--max-document-mb`` in the context so commands need no extra parameter for it."""
     ctx.meta["tokkit.max_document_mb"] = value
     return value
+
+
+def make_corpus_options(*, split: bool = True, max_document: bool = True,
+                        encodings: Sequence[str] = ("strict", "replace", "skip"),
+                        encoding_help: str = "Invalid UTF-8: stop with an error, replace with U+FFFD, or "
+                                             "skip the document.") -> Callable[[F], F]:
+    """The read options, for a command that reads documents its own way (``dedup``: no ``--split``,
+    its units are ``--granularity``; one more ``--encoding-errors`` choice)."""
+    decorators = [
+        *([click.option("--split", type=click.Choice(["file", "paragraph", "line"]), default="line",
+                        show_default=True,
+                        help="Text files: one document per file, per blank-line paragraph, or per line.")]
+          if split else []),
+        click.option("--text-field", default="text", show_default=True,
+                     help="Field holding the text in jsonl/json/parquet records."),
+        click.option("--encoding-errors", type=click.Choice(list(encodings)),
+                     default="strict", show_default=True, help=encoding_help),
+        *([click.option("--max-document-mb", type=click.FloatRange(min=0, min_open=True), default=64,
+                        show_default=True, expose_value=False, callback=_remember_max_document,
+                        help="Refuse documents (a line, paragraph or file) larger than this many MiB.")]
+          if max_document else []),
+    ]
+
+    def apply(f: F) -> F:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return apply
+
+
+corpus_options = make_corpus_options()
+"""Options every corpus-reading command takes (see :class:`ReadOptions`)."""
+
+
+def corpus_argument(f: F) -> F:
+    """``CORPUS...``: the corpus a command reads is positional (files, folders, globs)."""
+    return click.argument("corpus", nargs=-1, type=click.Path())(f)
+
+
+def workers_option(auto: str) -> Callable[[F], F]:
+    """``--workers N``, one meaning everywhere: 0 = auto (``auto`` says what that is), 1 = in-process,
+    N = N processes."""
+    return click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+                        help=f"Processes: 0 = auto ({auto}), 1 = in-process, N = N processes.")
+
+
+def auto_workers(workers: int) -> int | None:
+    """``--workers`` for a config whose ``workers=None`` means "all cores" (the trainers')."""
+    return workers or None
 
 
 def read_options(split: str, text_field: str, encoding_errors: str) -> ReadOptions:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tokkit.cli.common import quiet
+from tokkit.cli.common import make_corpus_options, quiet
 from tokkit.cli.engine import Engine, engine_options
 from tokkit.progress import console, rich_progress
 
@@ -52,7 +52,7 @@ def print_report(report: object) -> None:
 
 
 @click.command("dedup")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.argument("corpus", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Output directory: kept documents, removed.jsonl, manifest.json.")
 @click.option("--threshold", type=float, default=0.8, show_default=True,
@@ -81,21 +81,19 @@ def print_report(report: object) -> None:
               help="Confirm LSH candidates by exact shingle-set Jaccard or by the MinHash estimate.")
 @click.option("--bands", type=int, default=None, help="LSH bands [default: datasketch's optimum].")
 @click.option("--rows", type=int, default=None, help="LSH rows per band (with --bands).")
-@click.option("--text-field", default="text", show_default=True,
-              help="Field holding the text in jsonl/json/parquet records.")
-@click.option("--encoding-errors", type=click.Choice(["strict", "replace", "skip", "latin1"]),
-              default="strict", show_default=True,
-              help="Invalid UTF-8: stop; replace with U+FFFD; skip the unit; or (latin1) decode such "
-                   "text files as Windows-1252/Latin-1 (old editions), other records with replace.")
+@make_corpus_options(split=False, max_document=False, encodings=("strict", "replace", "skip", "latin1"),
+                     encoding_help="Invalid UTF-8: stop; replace with U+FFFD; skip the unit; or (latin1) "
+                                   "decode such text files as Windows-1252/Latin-1 (old editions), other "
+                                   "records with replace.")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @engine_options
 @click.pass_context
-def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: float, num_perm: int,
+def dedup(ctx: click.Context, corpus: tuple[str, ...], output: str, threshold: float, num_perm: int,
           ngram: int, unit: str, granularity: str, keep: str, seed: int, min_length: int,
           near_min_words: int, lowercase: bool,
           no_exact: bool, no_near: bool, verify: str, bands: int | None, rows: int | None, text_field: str,
           encoding_errors: str, force: bool, engine: Engine) -> None:
-    """Remove exact and near-duplicate documents from INPUTS (files, directories, globs).
+    """Remove exact and near-duplicate documents from CORPUS (files, directories, globs).
 
     Exact: identical text after NFKC, whitespace collapsing (and --lowercase). Near: MinHash over
     word or character n-grams, LSH bands, estimated Jaccard >= --threshold, clusters by
@@ -119,7 +117,7 @@ def dedup(ctx: click.Context, inputs: tuple[str, ...], output: str, threshold: f
                          verify=verify, bands=bands, rows=rows).check()  # type: ignore[arg-type]
     try:
         with rich_progress(disable=quiet(ctx)) as progress:
-            report = engine.dedup(list(inputs), Path(output), config=config, text_field=text_field,
+            report = engine.dedup(list(corpus), Path(output), config=config, text_field=text_field,
                                   encoding_errors=encoding_errors, force=force,
                                   progress=progress)
     except EncodingError as err:  # dedup has one more way out: old Latin-1 editions

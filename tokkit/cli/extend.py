@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.cli.common import (
+    auto_workers,
+    corpus_argument,
+    corpus_options,
+    quiet,
+    read_options,
+    workers_option,
+)
 from tokkit.cli.llama import _catalog_paths, _heldout, comparison_table
 from tokkit.errors import InputError
 from tokkit.progress import console, rich_progress
@@ -45,11 +52,12 @@ def print_report(run: ExtendRun) -> None:
 
 
 @click.command("extend")
+@corpus_argument
 @click.option("--base", required=True, type=click.Path(),
               help="A byte-level vocabulary: tiktoken rank file (Llama 3's tokenizer.model), "
                    "tokenizer.json, transformers dir or Tekken json.")
-@click.option("--zh-corpus", multiple=True, type=click.Path(),
-              help="Chinese training text (files/dirs; repeatable) [default: the sample zh corpus].")
+@click.option("--zh-corpus", multiple=True, type=click.Path(), hidden=True,
+              help="The old spelling of CORPUS.")
 @click.option("--add", type=click.IntRange(min=1), default=DEFAULT_ADD, show_default=True,
               help="New tokens to learn on top of the base's merges.")
 @click.option("--min-frequency", type=click.IntRange(min=1), default=2, show_default=True,
@@ -64,27 +72,27 @@ def print_report(run: ExtendRun) -> None:
 @click.option("--heldout-en", multiple=True, type=click.Path(),
               help="Held-out English for the before/after table [default: the sample held-out text].")
 @click.option("--no-compare", is_flag=True, help="Skip the before/after table.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Chunk-counting processes [default: all cores].")
+@workers_option("all cores, counting chunks")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Output dir [default: vocab/<base>-zh-N].")
 @click.option("--force", is_flag=True, help="Replace an existing output dir.")
 @corpus_options
 @click.pass_context
-def extend(ctx: click.Context, base: str, zh_corpus: tuple[str, ...], add: int, min_frequency: int,
-           only_cjk: bool, allow_partial: bool, zh_max_mb: float | None, heldout_zh: tuple[str, ...],
-           heldout_en: tuple[str, ...], no_compare: bool, workers: int | None, output: str | None,
+def extend(ctx: click.Context, corpus: tuple[str, ...], base: str, zh_corpus: tuple[str, ...], add: int,
+           min_frequency: int, only_cjk: bool, allow_partial: bool, zh_max_mb: float | None, heldout_zh: tuple[str, ...],
+           heldout_en: tuple[str, ...], no_compare: bool, workers: int, output: str | None,
            force: bool, split: str, text_field: str, encoding_errors: str) -> None:
     """Extend a byte-level BPE vocabulary (Llama 3, Qwen, Mistral Tekken) for Chinese.
 
-    Encodes the Chinese corpus with the base's own pre-tokenizer and merges, learns --add new
-    merges on top, and appends the new tokens after the base's last id (base ranks and special
+    Encodes CORPUS (Chinese text: files, dirs, globs; default: the sample zh corpus) with the
+    base's own pre-tokenizer and merges, learns --add new merges on top, and appends the new tokens after the base's last id (base ranks and special
     token ids unchanged). Every new token is checked to be reachable. Writes a tokenizer.json +
     transformers dir, an extended tiktoken rank file (and a Tekken json for Tekken bases), and
     prints a before/after table on held-out Chinese and English.
 
     \b
     Example:
-      tokkit extend --base ../shared/fixtures/llama3/tokenizer.model \\
-          --zh-corpus ../shared/corpora/zh --add 24000 -o vocab/llama3-zh
+      tokkit extend ../shared/corpora/zh --base ../shared/fixtures/llama3/tokenizer.model \\
+          --add 24000 -o vocab/llama3-zh
       tokkit extend --base tekken.json --add 8000 --only-cjk -o vocab/tekken-zh
     """
     from tokkit.llama.bytelevel_extend import extend_bytelevel
@@ -92,17 +100,18 @@ def extend(ctx: click.Context, base: str, zh_corpus: tuple[str, ...], add: int, 
 
     if zh_max_mb is not None and zh_max_mb <= 0:
         raise InputError(f"--zh-max-mb {zh_max_mb} must be positive")
-    corpus = list(zh_corpus) if zh_corpus else list(_catalog_paths("zh", "--zh-corpus"))
+    given = corpus + zh_corpus  # --zh-corpus: the old spelling
+    paths = list(given) if given else list(_catalog_paths("zh", "a Chinese CORPUS (files, dirs)"))
     config = ContinueConfig(add=add, min_frequency=min_frequency, only_cjk=only_cjk, allow_partial=allow_partial)
     name = Path(base).stem if Path(base).stem not in ("tokenizer", "") else Path(base).resolve().parent.name
     out = Path(output) if output else Path("vocab") / f"{name}-zh-{add}"
     with rich_progress(disable=quiet(ctx)) as progress:
         run = extend_bytelevel(
-            base, out, zh_corpus=corpus, config=config,
+            base, out, zh_corpus=paths, config=config,
             heldout=_heldout(heldout_zh, heldout_en, no_compare),
             read_options=read_options(split, text_field, encoding_errors),
             max_bytes=int(zh_max_mb * 2**20) if zh_max_mb is not None else None,
-            workers=workers, force=force, progress=progress,
+            workers=auto_workers(workers), force=force, progress=progress,
         )
     if not quiet(ctx):
         print_report(run)

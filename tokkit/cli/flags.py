@@ -21,11 +21,10 @@ ALIASES: dict[str, str] = {
     "output_dir": "output",
     "output": "run_dir",  # pipeline: its -o is the run dir
     "special_tokens": "special",  # train-*
-    "tokenizer": "tokenizer_path",  # shard
-    "tokenizer_dir": "tokenizer_path",
+    "zh_corpus": "corpus",  # extend-llama, extend: the Chinese corpus is their CORPUS
     "model": "model_dir",  # resize-embeddings; cpt's parameter is ``model`` itself
     "zh_config.vocab_size": "zh_vocab",  # extend-llama: the Chinese model's ZhModelConfig
-    "corpus": "corpora",  # analyze
+    "corpora": "corpus",  # analyze
     "train": "stage",  # cpt: ``CPTConfig.train`` is its ``--train``
     "tokenizer_check": "no_tokenizer_check",  # cpt: the negated flags; only their off value is advised
     "verify_shards": "no_verify",
@@ -43,7 +42,8 @@ def speak_flags(message: str, command: click.Command | None) -> str:
     """``message`` with every backticked argument reference the ``command`` takes as its flag."""
     if command is None:
         return message
-    params = {param.name: param for param in command.params if param.name}
+    params = {param.name: param for param in command.params
+              if param.name and not getattr(param, "hidden", False)}  # old spellings are not advised
 
     def flag(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
@@ -90,7 +90,8 @@ ELSEWHERE: dict[str, str] = {"seq_len": "shard", "val_fraction": "shard", "token
 
 def _elsewhere(name: str) -> click.Parameter | None:
     other = _command(ELSEWHERE.get(name, ""))
-    params = {param.name: param for param in other.params} if other is not None else {}
+    params = {param.name: param for param in other.params if not getattr(param, "hidden", False)} \
+        if other is not None else {}
     return params.get(name) or params.get(ALIASES.get(name, ""))
 
 

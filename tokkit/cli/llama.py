@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 from rich.table import Table
 
-from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.cli.common import corpus_argument, corpus_options, quiet, read_options
 from tokkit.errors import InputError
 from tokkit.progress import console, rich_progress
 
@@ -30,7 +30,7 @@ def _catalog_paths(name: str, option: str) -> list[Path]:
 
         return [Path(get_corpus(name))]
     except ImportError:
-        raise InputError(f"the sample '{name}' corpus is not available here; pass {option} PATH") from None
+        raise InputError(f"the sample '{name}' corpus is not available here; pass {option}") from None
 
 
 def _heldout(zh: Sequence[str], en: Sequence[str], skip: bool) -> dict[str, list[str | Path]]:
@@ -40,7 +40,7 @@ def _heldout(zh: Sequence[str], en: Sequence[str], skip: bool) -> dict[str, list
     if zh or en:
         return {name: list(paths) for name, paths in (("zh", zh), ("en", en)) if paths}
     try:
-        (root,) = _catalog_paths("heldout", "--heldout-zh/--heldout-en")
+        (root,) = _catalog_paths("heldout", "--heldout-zh/--heldout-en PATH")
     except Exception:
         console.print("[yellow]no held-out text found; pass --heldout-zh/--heldout-en for the before/after table[/]")
         return {}
@@ -98,13 +98,14 @@ def print_extend_report(run: ExtendRun) -> None:
 
 
 @click.command("extend-llama")
+@corpus_argument
 @click.option("--base", required=True, type=click.Path(),
               help="LLaMA's tokenizer.model, or a transformers LLaMA tokenizer dir holding it.")
 @click.option("--zh-vocab", type=int, is_flag=False, flag_value=DEFAULT_ZH_VOCAB, default=None,
               metavar="[N]",
               help=f"Train a Chinese sentencepiece model of N pieces [N: {DEFAULT_ZH_VOCAB}].")
-@click.option("--zh-corpus", multiple=True, type=click.Path(),
-              help="Chinese training text (files/dirs; repeatable) [default: the sample zh corpus].")
+@click.option("--zh-corpus", multiple=True, type=click.Path(), hidden=True,
+              help="The old spelling of CORPUS.")
 @click.option("--zh-model", type=click.Path(), default=None,
               help="Use this Chinese sentencepiece model instead of training one.")
 @click.option("--zh-max-mb", type=float, default=None,
@@ -126,40 +127,42 @@ def print_extend_report(run: ExtendRun) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing output dir.")
 @corpus_options
 @click.pass_context
-def extend_llama(ctx: click.Context, base: str, zh_vocab: int | None, zh_corpus: tuple[str, ...],
+def extend_llama(ctx: click.Context, corpus: tuple[str, ...], base: str, zh_vocab: int | None, zh_corpus: tuple[str, ...],
                  zh_model: str | None, zh_max_mb: float | None, only_cjk: bool, score_policy: str,
                  drop_unreachable: bool, heldout_zh: tuple[str, ...], heldout_en: tuple[str, ...],
                  no_compare: bool, output: str | None, force: bool, split: str, text_field: str,
                  encoding_errors: str) -> None:
     """Extend LLaMA's tokenizer with Chinese pieces (the Chinese-LLaMA recipe).
 
-    Trains a Chinese sentencepiece BPE model (or takes --zh-model), appends its pieces that the
+    Trains a Chinese sentencepiece BPE model on CORPUS (Chinese text: files, dirs, globs; default:
+    the sample zh corpus) or takes --zh-model, appends its pieces that the
     base lacks after id 31999 (base ids and scores unchanged), adds intermediate pieces so every
     new piece is reachable by BPE, and writes tokenizer.model plus a transformers tokenizer dir
     whose ids equal sentencepiece's. Prints a before/after table on held-out Chinese and English.
 
     \b
     Example:
-      tokkit extend-llama --base llama/tokenizer.model --zh-vocab 20000 -o vocab/llama-zh
+      tokkit extend-llama zh/ --base llama/tokenizer.model --zh-vocab 20000 -o vocab/llama-zh
       tokkit extend-llama --base llama/ --zh-model zh.model --only-cjk -o vocab/llama-zh-cjk
     """
     from tokkit.llama.extend import ExtendConfig
     from tokkit.llama.recipe import extend_llama as run_extend
     from tokkit.llama.zh_model import ZhModelConfig
 
+    zh_corpus = corpus + zh_corpus
     if zh_model is not None and (zh_vocab is not None or zh_corpus or zh_max_mb is not None):
-        raise InputError("--zh-model takes an existing model; drop --zh-vocab/--zh-corpus/--zh-max-mb")
+        raise InputError("--zh-model takes an existing model; drop --zh-vocab, CORPUS and --zh-max-mb")
     if zh_max_mb is not None and zh_max_mb <= 0:
         raise InputError(f"--zh-max-mb {zh_max_mb} must be positive")
     vocab = zh_vocab if zh_vocab is not None else DEFAULT_ZH_VOCAB
     zh_config = None
-    corpus: list[str | Path] = []
+    paths: list[str | Path] = []
     if zh_model is None:
         zh_config = ZhModelConfig(
             vocab_size=vocab,
             max_bytes=int(zh_max_mb * 2**20) if zh_max_mb is not None else None,
         )
-        corpus = list(zh_corpus) if zh_corpus else list(_catalog_paths("zh", "--zh-corpus"))
+        paths = list(zh_corpus) if zh_corpus else list(_catalog_paths("zh", "a Chinese CORPUS (files, dirs)"))
     config = ExtendConfig(
         score_policy=score_policy,  # type: ignore[arg-type]
         only_cjk=only_cjk,
@@ -171,7 +174,7 @@ def extend_llama(ctx: click.Context, base: str, zh_vocab: int | None, zh_corpus:
             base,
             out,
             zh_model=zh_model,
-            zh_corpus=corpus,
+            zh_corpus=paths,
             zh_config=zh_config,
             config=config,
             heldout=_heldout(heldout_zh, heldout_en, no_compare),
@@ -186,7 +189,7 @@ def extend_llama(ctx: click.Context, base: str, zh_vocab: int | None, zh_corpus:
 @click.command("resize-embeddings")
 @click.option("--model", "model_dir", required=True, type=click.Path(),
               help="A transformers LLaMA checkpoint dir (config.json + safetensors).")
-@click.option("--tokenizer", "tokenizer_dir", required=True, type=click.Path(),
+@click.option("-t", "--tokenizer", "tokenizer_dir", required=True, type=click.Path(),
               help="The extended tokenizer (an extend-llama or extend output dir).")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output checkpoint dir.")
 @click.option("--init", type=click.Choice(["subword-mean", "mean", "multivariate", "random"]), default="subword-mean",

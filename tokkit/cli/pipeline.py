@@ -14,11 +14,14 @@ from tokkit.progress import console, rich_progress
 
 @click.command("pipeline")
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
-@click.option("-o", "--run-dir", type=click.Path(file_okay=False), default=None,
+@click.option("-o", "--output", "run_dir", type=click.Path(file_okay=False), default=None,
               help="Run directory [default: the config's run_dir, else runs/pipeline].")
+@click.option("--run-dir", "old_run_dir", type=click.Path(file_okay=False), default=None, hidden=True,
+              help="The old spelling of -o/--output.")
 @click.option("--force", is_flag=True, help="Delete an existing run dir and start over.")
 @click.pass_context
-def pipeline(ctx: click.Context, config_file: str | None, run_dir: str | None, force: bool) -> None:
+def pipeline(ctx: click.Context, config_file: str | None, run_dir: str | None, old_run_dir: str | None,
+             force: bool) -> None:
     """Run dedup → train → extend → analyze → tiny model → resize → shard → CPT end to end.
 
     Every stage's output lands in a numbered folder of the run dir, with report.md/report.json
@@ -36,6 +39,7 @@ def pipeline(ctx: click.Context, config_file: str | None, run_dir: str | None, f
     from tokkit.pipeline import PipelineConfig, StageResult, run_pipeline, stage_summary
 
     config = PipelineConfig.load(config_file) if config_file else PipelineConfig()
+    run_dir = run_dir or old_run_dir
     if run_dir:
         config = replace(config, run_dir=run_dir)
     silent = quiet(ctx)

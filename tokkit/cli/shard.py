@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.cli.common import corpus_argument, corpus_options, quiet, read_options, workers_option
 from tokkit.cli.engine import Engine, engine_options
 from tokkit.cli.interrupt import say_on_interrupt
 from tokkit.progress import console, rich_progress
@@ -52,8 +52,8 @@ def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
 
 
 @click.command("shard")
-@click.argument("corpus", nargs=-1, type=click.Path())
-@click.option("--tokenizer", "tokenizer_path", required=True, type=click.Path(),
+@corpus_argument
+@click.option("-t", "--tokenizer", required=True, type=click.Path(),
               help="Tokenizer dir or file (tokenizer.json preferred: the fast path).")
 @click.option("-o", "--output", type=click.Path(file_okay=False), default="shards", show_default=True,
               help="Output directory for .bin shards and manifest.json.")
@@ -62,9 +62,8 @@ def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
               help="Share of documents (chosen by a hash of their text) held out for validation.")
 @click.option("--tokens-per-shard", type=int, default=1 << 26, show_default=True,
               help="Tokens per .bin file, rounded down to whole sequences.")
-@click.option("--workers", type=int, default=0, show_default=True,
-              help="Tokenizer processes: 1 = in-process, N = N processes, 0 = auto (in-process with the "
-                   "fast tokenizer's own threads for tokenizer.json, else one per CPU). Same output.")
+@workers_option("in-process with the fast tokenizer's own threads for tokenizer.json, else one per "
+                "CPU; same output")
 @click.option("--bos", default="auto", show_default=True,
               help="BOS token before each document: auto (tokenizer's convention), none, or a token.")
 @click.option("--eos", default="auto", show_default=True,
@@ -73,7 +72,7 @@ def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
 @corpus_options
 @engine_options
 @click.pass_context
-def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer_path: str, output: str, seq_len: int,
+def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer: str, output: str, seq_len: int,
           val_fraction: float, tokens_per_shard: int, workers: int, bos: str, eos: str, force: bool,
           split: str, text_field: str, encoding_errors: str, engine: Engine) -> None:
     """Tokenize CORPUS (files, dirs, globs) and pack it into fixed-length .bin shards.
@@ -101,7 +100,7 @@ def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer_path: str, outp
     start = time.perf_counter()
     say_on_interrupt(lambda: what_is_kept(Path(output)))
     with rich_progress(disable=quiet(ctx)) as progress:
-        manifest = engine.shard(paths, tokenizer_path, output, config=config,
+        manifest = engine.shard(paths, tokenizer, output, config=config,
                                 read_options=read_options(split, text_field, encoding_errors),
                                 force=force, progress=progress)
     if not quiet(ctx):

@@ -9,7 +9,14 @@ from typing import Any
 import click
 from rich.table import Table
 
-from tokkit.cli.common import corpus_options, quiet, read_options
+from tokkit.cli.common import (
+    auto_workers,
+    corpus_argument,
+    corpus_options,
+    quiet,
+    read_options,
+    workers_option,
+)
 from tokkit.load import make_trainer, trainer_pairs
 from tokkit.progress import console, rich_progress
 from tokkit.train.config import MERGE_KERNELS, TrainConfig
@@ -130,7 +137,7 @@ SIZE = _Size()
 
 
 @click.command("train-bpe")
-@click.argument("corpus", nargs=-1, type=click.Path())
+@corpus_argument
 @click.option("--vocab", "vocab_size", type=int, default=32000, show_default=True,
               help="Final vocabulary size: 256 bytes + merges + special tokens.")
 @click.option("--backend", type=click.Choice(backends("bpe")), default="scratch",
@@ -142,7 +149,7 @@ SIZE = _Size()
               help="A special token (repeat the option for several).")
 @click.option("--min-frequency", type=int, default=2, show_default=True,
               help="Stop merging when the best pair occurs fewer times.")
-@click.option("--workers", type=int, default=None, help="Processes for counting [default: all cores].")
+@workers_option("all cores")
 @click.option("--merge-kernel", type=click.Choice(MERGE_KERNELS), default="auto", show_default=True,
               help="scratch's merge loop: numba (compiled), python, or auto (numba when installed); "
                    "the merges are the same.")
@@ -154,7 +161,7 @@ SIZE = _Size()
 @corpus_options
 @click.pass_context
 def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, backend: str,
-              pattern: str, special: tuple[str, ...], min_frequency: int, workers: int | None,
+              pattern: str, special: tuple[str, ...], min_frequency: int, workers: int,
               merge_kernel: str, max_memory: int | None, output: str | None, name: str | None, force: bool, split: str, text_field: str,
               encoding_errors: str) -> None:
     """Train a byte-level BPE tokenizer on CORPUS (files, directories, globs).
@@ -172,7 +179,7 @@ def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, back
     from tokkit.train.config import BPEConfig
 
     config = BPEConfig(vocab_size=vocab_size, pattern=pattern, special_tokens=tuple(special),
-                       min_frequency=min_frequency, workers=workers, merge_kernel=merge_kernel,
+                       min_frequency=min_frequency, workers=auto_workers(workers), merge_kernel=merge_kernel,
                        max_memory=max_memory)
     config.check()
 
