@@ -17,6 +17,8 @@ from tokkit.cli.common import (
     read_options,
     workers_option,
 )
+from tokkit.cli.engine import Engine, engine_options
+from tokkit.errors import InputError
 from tokkit.load import make_trainer, trainer_pairs
 from tokkit.progress import console, rich_progress
 from tokkit.train.config import MERGE_KERNELS, TrainConfig
@@ -159,11 +161,13 @@ SIZE = _Size()
                    "(same merges).")
 @output_options
 @corpus_options
+@engine_options
 @click.pass_context
 def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, backend: str,
               pattern: str, special: tuple[str, ...], min_frequency: int, workers: int,
-              merge_kernel: str, max_memory: int | None, output: str | None, name: str | None, force: bool, split: str, text_field: str,
-              encoding_errors: str) -> None:
+              merge_kernel: str, max_memory: int | None, output: str | None, name: str | None,
+              force: bool, split: str, text_field: str, encoding_errors: str,
+              engine: Engine) -> None:
     """Train a byte-level BPE tokenizer on CORPUS (files, directories, globs).
 
     With no CORPUS, trains on the sample corpora (English + Chinese). Writes the tokenizer
@@ -174,14 +178,30 @@ def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, back
       tokkit train-bpe corpus/ --vocab 32000
       tokkit train-bpe corpus/ --vocab 32000 --merge-kernel python
       tokkit train-bpe big/ --vocab 64000 --max-memory 4GB
+      tokkit train-bpe /data/corpus/ --vocab 64000 --engine ray --ray-address auto
       tokkit train-bpe data/*.jsonl.gz --text-field content --backend hf -o vocab/hf32k
+
+    --engine ray counts the chunks on Ray (a map over runs of files) and merges on this machine:
+    the same merges, but every document trains (no held-out slice, so no bytes/token).
     """
     from tokkit.train.config import BPEConfig
 
     config = BPEConfig(vocab_size=vocab_size, pattern=pattern, special_tokens=tuple(special),
-                       min_frequency=min_frequency, workers=auto_workers(workers), merge_kernel=merge_kernel,
-                       max_memory=max_memory)
+                       min_frequency=min_frequency, workers=auto_workers(workers),
+                       merge_kernel=merge_kernel, max_memory=max_memory)
     config.check()
+    if engine.name == "ray":
+        if backend != "scratch":
+            raise InputError(f"--engine ray counts for the scratch trainer; drop --backend {backend}")
+        out = Path(output) if output else default_output("bpe", backend, vocab_size, name)
+        with rich_progress(disable=quiet(ctx)) as progress:
+            report = engine.train_bpe(config, corpus=resolve_corpus(corpus), output=out,
+                                      read_options=read_options(split, text_field, encoding_errors),
+                                      force=force, progress=progress)
+        if not quiet(ctx):
+            print_report(report)
+        click.echo(str(out))
+        return
 
     run_training_command(ctx, trainer_config=config, algorithm="bpe", backend=backend,
                          config=config.to_dict(), corpus=corpus, output=output, name=name,

@@ -56,3 +56,18 @@ class Engine:
         from tokkit.shards.writer import write_shards
 
         return write_shards(paths, tokenizer, output, **kwargs)
+
+    def train_bpe(self, config: Any, *, corpus: Sequence[str | Path], output: str | Path,
+                  **kwargs: Any) -> Any:
+        """:func:`tokkit.train.run.train_to_dir` of the from-scratch BPE trainer, or its Ray twin
+        (chunks counted on Ray, merges on the driver, same merges; no held-out slice)."""
+        if self.name == "ray":
+            from tokkit.engines.ray_bpe import ray_train_bpe_to_dir
+
+            return ray_train_bpe_to_dir(config, corpus=corpus, output=output, options=self.ray,
+                                        **kwargs)
+        from tokkit.train.bpe import BPETrainer
+        from tokkit.train.run import train_to_dir
+
+        return train_to_dir(BPETrainer(config), corpus=corpus, output=output, algorithm="bpe",
+                            backend="scratch", config=config.to_dict(), **kwargs)

@@ -51,6 +51,7 @@ the 32000-merge run on the project corpora has no reuse at all.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -59,7 +60,7 @@ from tokkit.models.bpe_bytes import RANK_TABLE
 from tokkit.models.pretokenize import resolve_pattern
 from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import default_max_memory
-from tokkit.train.bpe_count import count_chunks
+from tokkit.train.bpe_count import ChunkCounts, count_chunks
 from tokkit.train.bpe_merge import learn_merges
 from tokkit.train.bpe_spill import counter_limit, merge_runs, spill_directory
 from tokkit.train.config import BPEConfig
@@ -83,22 +84,35 @@ class BPETrainer:
         config = self.config
         config.check()
         pattern = resolve_pattern(config.pattern)
-        specials = list(config.special_tokens)
-        tokens, ids_by_bytes = base_vocabulary(specials)
         progress = progress or NULL_PROGRESS
-
         start = time.perf_counter()
-        max_memory = config.max_memory or default_max_memory()
         with spill_directory() as spill:  # removed on success, error and Ctrl-C
             counted = count_chunks(
                 texts, pattern, workers=config.workers,
                 task=progress.task("counting chunks", unit="bytes"),
-                max_chunks=counter_limit(max_memory), spill=spill)
-            if counted.runs:
-                utf8, lengths, weights = merge_runs(counted.runs)
-            else:
-                utf8, lengths, weights = utf8_chunks(counted.counts)
-            del counted.counts  # arrays only from here: no Python object per chunk
+                max_chunks=self.max_chunks(), spill=spill)
+            return self.train_counted(counted, progress=progress, started=start)
+
+    def max_chunks(self) -> int:
+        """Distinct chunks the counter may hold before it spills (from ``config.max_memory``)."""
+        return counter_limit(self.config.max_memory or default_max_memory())
+
+    def train_counted(self, counted: ChunkCounts, *, progress: Progress | None = None,
+                      started: float | None = None) -> ByteLevelBPETokenizer:
+        """Train on chunks already counted (by :func:`~tokkit.train.bpe_count.count_chunks` or on
+        Ray, :mod:`tokkit.engines.ray_bpe`); its spilled runs must still exist."""
+        config = self.config
+        config.check()
+        pattern = resolve_pattern(config.pattern)
+        specials = list(config.special_tokens)
+        tokens, ids_by_bytes = base_vocabulary(specials)
+        progress = progress or NULL_PROGRESS
+        start = time.perf_counter() if started is None else started
+        if counted.runs:
+            utf8, lengths, weights = merge_runs(counted.runs)
+        else:
+            utf8, lengths, weights = utf8_chunks(counted.counts)
+        counted.counts = Counter()  # arrays only from here: no Python object per chunk
         unique_chunks = len(lengths)
         symbol = byte_symbols(utf8, len(specials))
         del utf8

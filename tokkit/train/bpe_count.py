@@ -89,13 +89,14 @@ def count_chunks(
     for _, result in map_in_order(functools.partial(count_batch, pattern), batches, workers):
         _add(total, result, task)
         if max_chunks is not None and len(total.counts) > max_chunks:
-            _spill(total, spill)
+            spill_counts(total, spill)
     if total.runs and total.counts:
-        _spill(total, spill)
+        spill_counts(total, spill)
     return total
 
 
-def _spill(total: ChunkCounts, directory: Path | None) -> None:
+def spill_counts(total: ChunkCounts, directory: Path | None) -> None:
+    """Write the counter of ``total`` as its next sorted run in ``directory`` and empty it."""
     from tokkit.train.bpe_spill import write_run
 
     if directory is None:

@@ -147,8 +147,19 @@ def _train_to_dir(
     except CorpusError as err:
         raise InputError(f"{', '.join(map(str, corpus))}: {err}") from None
     seconds = time.perf_counter() - start
+    return publish_training(tokenizer, trainer_stats=dict(getattr(trainer, "stats", {}) or {}),
+                            stats=stats, seconds=seconds, watch=watch, corpus=corpus, output=output,
+                            algorithm=algorithm, backend=backend, config=config,
+                            read_options=read_options, force=force, heldout=heldout)
+
+
+def publish_training(tokenizer: Tokenizer, *, trainer_stats: dict[str, Any], stats: ReadStats,
+                     seconds: float, watch: MemoryWatch, corpus: Sequence[str | Path],
+                     output: str | Path, algorithm: str, backend: str, config: dict[str, Any],
+                     read_options: ReadOptions, force: bool, heldout: HeldoutSlice) -> TrainReport:
+    """Evaluate a trained ``tokenizer`` on the held-out slice and write it with its
+    ``tokkit.json`` and ``train_report.json`` atomically into ``output`` (under the caller's lock)."""
     watch.sample()
-    trainer_stats: dict[str, Any] = dict(getattr(trainer, "stats", {}) or {})
     report = TrainReport(
         output=str(output),
         kind=tokenizer.kind,
