@@ -13,12 +13,12 @@ from tokkit.corpus.readers import ReadOptions, read_texts
 from tokkit.engines.ray_bpe import ray_count_chunks
 from tokkit.engines.ray_runtime import RayOptions
 from tokkit.load import load_tokenizer, read_meta
+from tokkit.models.pretokenize import GPT4_PATTERN
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.bpe import BPETrainer
 from tokkit.train.bpe_count import count_chunks
 from tokkit.train.bpe_spill import spill_directory
 from tokkit.train.config import BPEConfig
-from tokkit.train.pretokenize import GPT4_PATTERN
 
 READ = ReadOptions(split="line")
 SMALL_PARTS = RayOptions(partition_mb=0.02, max_retries=1)

@@ -115,9 +115,9 @@ def ray_train_bpe(config: Any, paths: Sequence[str | Path], *, read_options: Rea
                   options: RayOptions | None = None, progress: Progress | None = None) -> Any:
     """Train a :class:`~tokkit.train.bpe.BPETrainer` with ``config`` on the files under ``paths``,
     counting on Ray; returns ``(tokenizer, trainer, read stats, seconds)``."""
+    from tokkit.models.pretokenize import resolve_pattern
     from tokkit.train.bpe import BPETrainer
     from tokkit.train.bpe_spill import spill_directory
-    from tokkit.train.pretokenize import resolve_pattern
 
     config.check()
     trainer = BPETrainer(config)
