@@ -239,12 +239,12 @@ def test_cpt_stage_resumes_only_from_a_checkpoint(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(cpt, "run_cpt", fake_run_cpt)
     config = PipelineConfig(run_dir=str(tmp_path / "run"))
     output = tmp_path / "08-cpt"
-    pipeline._cpt(config, tmp_path, tmp_path, output, progress=None, display=False)
+    pipeline._cpt(config, tmp_path, tmp_path, output, None)
     output.mkdir()
     (output / "log.jsonl").write_text("")
-    pipeline._cpt(config, tmp_path, tmp_path, output, progress=None, display=False)
+    pipeline._cpt(config, tmp_path, tmp_path, output, None)
     step = output / CHECKPOINTS / "step-00000002"
     step.mkdir(parents=True)
     (step / STATE_FILE).write_text("{}")
-    pipeline._cpt(config, tmp_path, tmp_path, output, progress=None, display=False)
+    pipeline._cpt(config, tmp_path, tmp_path, output, None)
     assert asked == [False, False, True]

@@ -360,7 +360,6 @@ def run_pipeline(
     *,
     force: bool = False,
     progress: Progress | None = None,
-    display: bool = False,
     on_stage: Callable[[StageResult], None] | None = None,
 ) -> PipelineResult:
     """Run every stage in order (see the module doc); reuse the finished stages of the same run."""
@@ -369,7 +368,7 @@ def run_pipeline(
     check_settings(config)
     llama = find_llama_tokenizer(config.llama_tokenizer)
     with output_lock(config.run_dir):  # a second run into the same run dir stops here
-        return _run_locked(config, llama, force=force, progress=progress, display=display, on_stage=on_stage)
+        return _run_locked(config, llama, force=force, progress=progress, on_stage=on_stage)
 
 
 def read_state(path: Path) -> Any:
@@ -416,7 +415,7 @@ def open_run_dir(run_dir: Path, settings: dict[str, Any], *, force: bool, inputs
     write_text_atomic(saved, json.dumps(settings, indent=2) + "\n")
 
 
-def _run_locked(config: PipelineConfig, llama: Path, *, force: bool, progress: Progress, display: bool,
+def _run_locked(config: PipelineConfig, llama: Path, *, force: bool, progress: Progress,
                 on_stage: Callable[[StageResult], None] | None) -> PipelineResult:
     run_dir = Path(config.run_dir)
     corpora = {Path(spec).name if Path(spec).exists() else spec: resolve_corpus(spec, progress)
@@ -460,8 +459,7 @@ def _run_locked(config: PipelineConfig, llama: Path, *, force: bool, progress: P
     stage("model", lambda: _model(config, llama, out["model"]))
     stage("resize", lambda: _resize(config, out["model"], out["extend"], out["resize"]))
     stage("shard", lambda: _shard(config, kept, out["resize"], out["shard"], progress))
-    steps = None if progress is NULL_PROGRESS else progress  # cpt draws its own line without one
-    stage("cpt", lambda: _cpt(config, out["resize"], out["shard"], out["cpt"], progress=steps, display=display))
+    stage("cpt", lambda: _cpt(config, out["resize"], out["shard"], out["cpt"], progress))
 
     seconds = time.perf_counter() - began
     report = _write_report(run_dir, config, stages, seconds)
@@ -588,8 +586,7 @@ def _shard(config: PipelineConfig, corpus: list[Path], tokenizer: Path, output: 
     }
 
 
-def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, *, progress: Progress | None,
-         display: bool) -> dict[str, Any]:
+def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, progress: Progress | None) -> dict[str, Any]:
     from tokkit.cpt import CPTConfig, run_cpt
     from tokkit.cpt.checkpoint import checkpoint_dirs
 
@@ -597,8 +594,7 @@ def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, *, pro
     # an interrupted run continues from its checkpoint; with none there is nothing to say
     result = run_cpt(CPTConfig(model=str(model), shards=str(shards), output=str(output),
                                **_pick(settings, CPTConfig, "cpt", drop=("model", "shards", "output"))),
-                     resume=bool(checkpoint_dirs(output)), force=True, display=display,
-                     progress=progress)
+                     resume=bool(checkpoint_dirs(output)), force=True, progress=progress)
     vals = sorted(result.val_losses.items())
     return {
         "steps": result.steps, "tokens": result.tokens, "tokens_per_second": round(result.tokens_per_second, 1),

@@ -30,9 +30,9 @@ def test_force_never_deletes_the_model_or_the_shards(which: str, cpt_assets: dic
     before = _tree(cpt_assets[which])
     for output in (cpt_assets[which], cpt_assets[which] / "run", cpt_assets[which].parent):
         with pytest.raises(InputError, match=f"{output}: the output .* outside every input"):
-            run_cpt(_config(cpt_assets, output), force=True, display=False)
+            run_cpt(_config(cpt_assets, output), force=True)
         with pytest.raises(InputError, match="outside every input"):
-            run_cpt(_config(cpt_assets, output), resume=True, display=False)
+            run_cpt(_config(cpt_assets, output), resume=True)
     assert _tree(cpt_assets[which]) == before
 
 
@@ -41,12 +41,12 @@ def test_force_replaces_a_cpt_run_but_not_a_plain_folder(cpt_assets: dict[str, P
     plain.mkdir()
     (plain / "notes.txt").write_text("mine")
     with pytest.raises(NotTokkitOutputError, match="not a tokkit output"):
-        run_cpt(_config(cpt_assets, plain), force=True, display=False)
+        run_cpt(_config(cpt_assets, plain), force=True)
     assert _tree(plain) == {"notes.txt": b"mine"}
     run = tmp_path / "run"
-    run_cpt(_config(cpt_assets, run), display=False)
+    run_cpt(_config(cpt_assets, run))
     (run / "stale.txt").write_text("old run")
-    run_cpt(_config(cpt_assets, run), force=True, display=False)
+    run_cpt(_config(cpt_assets, run), force=True)
     assert not (run / "stale.txt").exists() and (run / "final" / "config.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "run"]
 
@@ -59,7 +59,6 @@ def test_a_fresh_pipeline_cpt_stage_does_not_warn_about_resuming(cpt_assets: dic
     config = PipelineConfig(cpt={"steps": 1, "batch_tokens": 64, "micro_batch": 2, "eval_every": 0,
                                  "save_every": 0})
     with caplog.at_level(logging.WARNING, logger="tokkit"):
-        figures = _cpt(config, cpt_assets["model"], cpt_assets["shards"], tmp_path / "08-cpt", display=False,
-                       progress=NULL_PROGRESS)
+        figures = _cpt(config, cpt_assets["model"], cpt_assets["shards"], tmp_path / "08-cpt", NULL_PROGRESS)
     assert figures["steps"] == 1
     assert not [r for r in caplog.records if "resume" in r.getMessage()], caplog.text

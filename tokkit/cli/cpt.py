@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from tokkit.cli.common import quiet
+from tokkit.cli.cpt_display import LiveLine
 from tokkit.progress import console
 
 
@@ -86,7 +87,7 @@ def cpt(ctx: click.Context, model: str, shards: str, output: str, stage: str, lo
         precision=precision, threads=threads, verify_shards=not no_verify,  # type: ignore[arg-type]
     )
     try:
-        result = run_cpt(config, resume=resume, force=force, display=not quiet(ctx),
+        result = run_cpt(config, resume=resume, force=force, watch=None if quiet(ctx) else LiveLine(),
                          tokenizer_check=not no_tokenizer_check)
     finally:
         if wait_policy_set:

@@ -42,8 +42,9 @@ from tokkit.cpt.checkpoint import (
 from tokkit.cpt.compat import check_compatible, model_vocab_size
 from tokkit.cpt.config import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, CPTConfig
 from tokkit.cpt.data import BatchPlan
-from tokkit.cpt.display import LOG_FILE, JsonlLog, StepDisplay
+from tokkit.cpt.display import LOG_FILE, JsonlLog
 from tokkit.cpt.run_dir import RunDir
+from tokkit.cpt.steps import StepReport, StepWatch
 from tokkit.errors import InputError, MissingDependencyError, OutputExistsError, TokkitError
 
 if TYPE_CHECKING:
@@ -262,15 +263,15 @@ def run_cpt(
     *,
     resume: bool = False,
     force: bool = False,
-    display: bool = True,
     progress: Progress | None = None,
+    watch: StepWatch | None = None,
     tokenizer_check: bool = True,
     on_step: Callable[[int, float], None] | None = None,
 ) -> CPTResult:
     """Train per ``config``; see the module doc. ``on_step(step, loss)`` runs after each step.
 
-    Steps are reported to ``progress`` when given (one task, as every stage does); otherwise
-    ``display`` draws cpt's own live line (loss, val loss, lr, tokens/s, ETA) on stderr.
+    Steps are reported to ``progress`` (one task, as every stage does), and to ``watch`` with the
+    loss, val loss, lr and tokens/s (the ``tokkit cpt`` command's live line); cpt draws nothing itself.
     """
     config.validate()
     torch = _import_torch()
@@ -278,7 +279,7 @@ def run_cpt(
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
-        return _run(config, torch, resume=resume, force=force, display=display, progress=progress,
+        return _run(config, torch, resume=resume, force=force, progress=progress, watch=watch,
                     tokenizer_check=tokenizer_check, on_step=on_step)
     finally:
         torch.set_num_threads(threads)
@@ -290,8 +291,8 @@ def _run(
     *,
     resume: bool,
     force: bool,
-    display: bool,
     progress: Progress | None,
+    watch: StepWatch | None,
     tokenizer_check: bool,
     on_step: Callable[[int, float], None] | None,
 ) -> CPTResult:
@@ -326,7 +327,7 @@ def _run(
             with RunDir(output, fresh=resume_from is None and dist.main) as run_dir:
                 return _train(config, torch, run_dir=run_dir, resume_from=resume_from, plan=plan,
                               train_seqs=train_seqs, val_seqs=shards.sequences("val"), dist=dist,
-                              device=device, precision=precision, display=display, progress=progress,
+                              device=device, precision=precision, progress=progress, watch=watch,
                               on_step=on_step, reached=reached)
     except KeyboardInterrupt:
         checkpoints = checkpoint_dirs(output) if dist.main else []
@@ -350,8 +351,8 @@ def _train(
     dist: _Dist,
     device: Any,
     precision: str,
-    display: bool,
     progress: Progress | None,
+    watch: StepWatch | None,
     on_step: Callable[[int, float], None] | None,
     reached: list[int],
 ) -> CPTResult:
@@ -429,8 +430,8 @@ def _train(
     began = time.perf_counter()
     window_start, window_tokens = began, 0
     model.train()
-    with StepDisplay(total=config.steps, start=start, enabled=display and dist.main,
-                     progress=progress if dist.main else None) as live:
+    with StepReport(total=config.steps, start=start, progress=progress if dist.main else None,
+                    watch=watch if dist.main else None) as live:
         if start == 0 and config.eval_every:
             live.update(step=0, val=run_eval(0))
         for step in range(start, config.steps):
