@@ -56,6 +56,27 @@ def test_train_returns_tokenizer_and_stats() -> None:
     assert merge_total == 300 - 256 and merged == stats["merges"]
 
 
+@pytest.mark.parametrize("kernel", ["python", "numba"])
+def test_the_merge_bar_counts_new_tokens_and_ends_full(kernel: str) -> None:
+    from tokkit.train.bpe_merge_numba import available
+
+    if kernel == "numba" and not available():
+        pytest.skip("numba is not installed (tokkit[fast])")
+    early = Recorder()  # stops at min_frequency long before vocab_size
+    trainer = BPETrainer(BPEConfig(vocab_size=5000, min_frequency=5, workers=1, merge_kernel=kernel))
+    tok = trainer.train(TEXTS, progress=early)
+    (_, total, done) = early.tasks[-1]
+    assert done == total == tok.vocab_size - 256 < 5000 - 256
+    reuse = Recorder()  # a special token's bytes are merged too: a merge that adds no token
+    texts = ["ababab abc cab", "xabx abab"] * 10
+    trainer = BPETrainer(BPEConfig(vocab_size=400, min_frequency=1, workers=1, merge_kernel=kernel,
+                                   special_tokens=("ab",)))
+    tok = trainer.train(texts, progress=reuse)
+    (_, total, done) = reuse.tasks[-1]
+    assert done == total == tok.vocab_size - 257
+    assert trainer.stats["merges"] > done  # reuse happened: more merges than new tokens
+
+
 def test_vocab_size_counts_specials() -> None:
     tok = BPETrainer(BPEConfig(vocab_size=270, min_frequency=1, special_tokens=("<s>", "</s>"))).train(TEXTS)
     assert tok.vocab_size == 270 and len(tok.merges) == 270 - 256 - 2

@@ -61,7 +61,17 @@ def test_merged_runs_sum_equal_chunks_in_sorted_order(tmp_path: Path) -> None:
     first = write_run(Counter({"b": 2, "a": 1, "汉": 4, "": 1}), tmp_path, 0)
     second = write_run(Counter({"b": 3, "c": 1, "\ud800": 2}), tmp_path, 1)
     assert list(read_run(first)) == [(b"", 1), (b"a", 1), (b"b", 2), ("汉".encode(), 4)]
-    utf8, lengths, weights = merge_runs([first, second])
+    read: list[int] = []
+
+    class Task:
+        def advance(self, n: int = 1) -> None:
+            read.append(n)
+
+        def update_total(self, total: int | None) -> None:
+            pass
+
+    utf8, lengths, weights = merge_runs([first, second], Task())
+    assert sum(read) == first.stat().st_size + second.stat().st_size
     assert utf8.tobytes() == b"abc" + "汉".encode() + "\ud800".encode("utf-8", "surrogatepass")
     assert lengths.tolist() == [0, 1, 1, 1, 3, 3] and weights.tolist() == [1, 1, 5, 1, 4, 2]
     empty = merge_runs([])

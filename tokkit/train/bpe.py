@@ -109,7 +109,9 @@ class BPETrainer:
         progress = progress or NULL_PROGRESS
         start = time.perf_counter() if started is None else started
         if counted.runs:
-            utf8, lengths, weights = merge_runs(counted.runs)
+            merging = progress.task("merging spilled counts", unit="bytes",
+                                    total=sum(run.stat().st_size for run in counted.runs))
+            utf8, lengths, weights = merge_runs(counted.runs, merging)
         else:
             utf8, lengths, weights = utf8_chunks(counted.counts)
         counted.counts = Counter()  # arrays only from here: no Python object per chunk
@@ -123,8 +125,9 @@ class BPETrainer:
         seconds_count = time.perf_counter() - start
 
         start = time.perf_counter()
-        budget = max(0, config.vocab_size - len(tokens))
-        task = progress.task("merging pairs", total=budget)
+        base = len(tokens)
+        budget = max(0, config.vocab_size - base)
+        task = progress.task("merging pairs", total=budget)  # advances by new tokens
         if kernel == "numba":
             from tokkit.train.bpe_merge_numba import learn_merges_arrays
 
@@ -135,6 +138,8 @@ class BPETrainer:
             result = learn_merges(words, counts, tokens, ids_by_bytes, vocab_size=config.vocab_size,
                                   min_frequency=config.min_frequency, task=task, kernel=kernel)
             del words, counts
+        if len(tokens) - base < budget:  # stopped early (min_frequency, no pairs): a full bar
+            task.update_total(len(tokens) - base)
         tokenizer = ByteLevelBPETokenizer(
             [(left, right) for left, right, _ in result.merges],
             pattern=pattern,

@@ -160,7 +160,8 @@ def learn_merges(
                 longs.merge(pair, chr(new_id), long_delta)
             apply = _merge_fresh if fresh else _merge_existing
             apply(loop, pair, chr(new_id), touched, long_delta)
-            task.advance(1)
+            if fresh:  # the bar counts new tokens (of vocab_size), not merges
+                task.advance(1)
     finally:
         if gc_was_enabled:
             gc.enable()

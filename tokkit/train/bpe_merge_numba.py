@@ -461,7 +461,7 @@ def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.nda
     known = np.zeros((4, symbols_max), dtype=np.int64)
     while len(tokens) < vocab_size and (code := pop_best(heap, counts.get)) is not None:
         left, right = code >> _ID_BITS, code & _ID_MASK
-        new_id, _ = add_token(tokens, ids_by_bytes, tokens[left] + tokens[right])
+        new_id, fresh = add_token(tokens, ids_by_bytes, tokens[left] + tokens[right])
         merges.append((left, right, new_id))
         del counts[code]
         while True:
@@ -486,5 +486,6 @@ def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.nda
         if len(heap) > 2 * len(counts) + REBUILD_SLACK:  # mostly stale keys
             heap = [((_COUNT_CAP - n) << _COUNT_SHIFT) | code for code, n in counts.items()]
             heapq.heapify(heap)
-        task.advance(1)
+        if fresh:  # the bar counts new tokens (of vocab_size), not merges
+            task.advance(1)
     return MergeResult(merges=merges, tokens=tokens)
