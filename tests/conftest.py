@@ -71,18 +71,32 @@ def heldout(corpora: Path) -> Path:
     return corpora / "heldout"
 
 
+def shared_fixture(shared: Path, relative: str, what: str) -> Path:
+    """``shared / fixtures / relative``, or skip the test saying which ``what`` is missing where."""
+    path = shared / "fixtures" / relative
+    if not path.is_file():
+        pytest.skip(f"{what} not found at {path}")
+    return path
+
+
 @pytest.fixture(scope="session")
 def llama_model(shared: Path) -> Path:
-    path = shared / "fixtures" / "llama" / "tokenizer.model"
-    if not path.exists():
-        pytest.skip(f"LLaMA tokenizer not found at {path}")
-    return path
+    return shared_fixture(shared, "llama/tokenizer.model", "LLaMA tokenizer")
 
 
 @pytest.fixture(scope="session")
 def mistral_v3_model(shared: Path) -> Path:
     """Mistral's v3 sentencepiece model: LLaMA-like, 32,768 pieces, 20 user-defined ones."""
-    path = shared / "fixtures" / "mistral" / "tokenizer.model.v3"
-    if not path.exists():
-        pytest.skip(f"Mistral v3 tokenizer not found at {path}")
-    return path
+    return shared_fixture(shared, "mistral/tokenizer.model.v3", "Mistral v3 tokenizer")
+
+
+@pytest.fixture(scope="session")
+def llama3_model(shared: Path) -> Path:
+    """Llama 3's tiktoken rank file (``tokenizer.model``, beside its ``tokenizer.json``)."""
+    return shared_fixture(shared, "llama3/tokenizer.model", "Llama 3 tokenizer")
+
+
+@pytest.fixture(scope="session")
+def tekken_file(shared: Path) -> Path:
+    """Mistral's Tekken json (a byte-level vocabulary)."""
+    return shared_fixture(shared, "mistral/tekken_240911.json", "Tekken json")

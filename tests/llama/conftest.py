@@ -7,16 +7,47 @@ full 20000 pieces on 18 MB is what ``benchmarks/bench_extend.py`` runs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tokkit.llama.extend import ExtendConfig, ExtendResult, extend_model
 from tokkit.llama.recipe import read_lines
-from tokkit.llama.spm_io import ModelProto, parse_model, read_model
+from tokkit.llama.spm_io import ModelProto, new_model, parse_model, read_model
 from tokkit.llama.zh_model import ZhModelConfig, train_zh_model
 
 QUICK_ZH = ZhModelConfig(vocab_size=8000, max_bytes=2 * 2**20)
+
+ToyBPE = Callable[..., ModelProto]
+
+
+def toy_bpe_model(pieces: list[tuple[str, float]], base: ModelProto | None = None) -> ModelProto:
+    """A BPE model: ``base``'s spec (or a tiny LLaMA-like one), <unk> <s> </s>, then ``pieces``."""
+    model = new_model()
+    if base is not None:
+        model.trainer_spec.CopyFrom(base.trainer_spec)
+        model.normalizer_spec.CopyFrom(base.normalizer_spec)
+    else:
+        model.trainer_spec.model_type = model.trainer_spec.BPE
+        model.trainer_spec.unk_id, model.trainer_spec.bos_id, model.trainer_spec.eos_id = 0, 1, 2
+        model.trainer_spec.pad_id = -1
+        model.normalizer_spec.name = "identity"
+        model.normalizer_spec.add_dummy_prefix = True
+        model.normalizer_spec.escape_whitespaces = True
+    for piece, score, kind in [("<unk>", 0.0, 2), ("<s>", 0.0, 3), ("</s>", 0.0, 3)]:
+        p = model.pieces.add()
+        p.piece, p.score, p.type = piece, score, kind
+    for piece, score in pieces:
+        p = model.pieces.add()
+        p.piece, p.score = piece, score
+    return model
+
+
+@pytest.fixture(scope="session")
+def toy_bpe() -> ToyBPE:
+    """:func:`toy_bpe_model`, for the tests that build small sentencepiece models by hand."""
+    return toy_bpe_model
 
 
 @pytest.fixture(scope="session")

@@ -40,21 +40,15 @@ def _extend(base: Path, corpora: Path, out: Path, heldout_files: dict[str, Path]
 
 
 @pytest.fixture(scope="module")
-def llama3_run(shared: Path, corpora: Path, heldout_files: dict[str, Path],
+def llama3_run(llama3_model: Path, corpora: Path, heldout_files: dict[str, Path],
                tmp_path_factory: pytest.TempPathFactory) -> ExtendRun:
-    base = shared / "fixtures" / "llama3" / "tokenizer.model"
-    if not base.is_file():
-        pytest.skip(f"Llama 3 tokenizer not found at {base}")
-    return _extend(base, corpora, tmp_path_factory.mktemp("l3") / "out", heldout_files)
+    return _extend(llama3_model, corpora, tmp_path_factory.mktemp("l3") / "out", heldout_files)
 
 
 @pytest.fixture(scope="module")
-def tekken_run(shared: Path, corpora: Path, heldout_files: dict[str, Path],
+def tekken_run(tekken_file: Path, corpora: Path, heldout_files: dict[str, Path],
                tmp_path_factory: pytest.TempPathFactory) -> ExtendRun:
-    base = shared / "fixtures" / "mistral" / "tekken_240911.json"
-    if not base.is_file():
-        pytest.skip(f"Tekken json not found at {base}")
-    return _extend(base, corpora, tmp_path_factory.mktemp("tekken") / "out", heldout_files, only_cjk=True)
+    return _extend(tekken_file, corpora, tmp_path_factory.mktemp("tekken") / "out", heldout_files, only_cjk=True)
 
 
 def _lines(files: dict[str, Path]) -> list[str]:
@@ -113,10 +107,10 @@ def _check_run(run: ExtendRun, heldout_files: dict[str, Path], rank_file: str) -
     assert meta["recipe"] == "extend" and meta["extend"]["added"] == ADD
 
 
-def test_llama3_extension(llama3_run: ExtendRun, heldout_files: dict[str, Path], shared: Path) -> None:
+def test_llama3_extension(llama3_run: ExtendRun, heldout_files: dict[str, Path], llama3_model: Path) -> None:
     _check_run(llama3_run, heldout_files, "tokenizer.model")
     out = llama3_run.output
-    base_file = (shared / "fixtures" / "llama3" / "tokenizer.model").read_bytes()
+    base_file = llama3_model.read_bytes()
     written = (out / "tokenizer.model").read_bytes()
     assert written.startswith(base_file)  # the first 128,000 ranks, byte for byte
     assert len(written.splitlines()) == 128_000 + ADD
@@ -141,8 +135,8 @@ def test_tekken_extension(tekken_run: ExtendRun, heldout_files: dict[str, Path],
 
 
 @pytest.fixture(scope="module")
-def tekken_file_data(shared: Path) -> dict[str, Any]:
-    return json.loads((shared / "fixtures" / "mistral" / "tekken_240911.json").read_text(encoding="utf-8"))
+def tekken_file_data(tekken_file: Path) -> dict[str, Any]:
+    return json.loads(tekken_file.read_text(encoding="utf-8"))
 
 
 NON_CJK = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)).filter(lambda ch: not has_cjk(ch)),

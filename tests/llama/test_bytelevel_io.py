@@ -22,24 +22,13 @@ from tokkit.llama.bytelevel_write import rank_file_bytes, tekken_json, tokenizer
 
 
 @pytest.fixture(scope="module")
-def llama3_dir(shared: Path) -> Path:
-    path = shared / "fixtures" / "llama3"
-    if not (path / "tokenizer.model").is_file():
-        pytest.skip(f"Llama 3 tokenizer not found at {path}")
-    return path
+def llama3_dir(llama3_model: Path) -> Path:
+    return llama3_model.parent
 
 
 @pytest.fixture(scope="module")
 def llama3(llama3_dir: Path) -> ByteLevelVocab:
     return read_bytelevel(llama3_dir / "tokenizer.model")
-
-
-@pytest.fixture(scope="module")
-def tekken_file(shared: Path) -> Path:
-    path = shared / "fixtures" / "mistral" / "tekken_240911.json"
-    if not path.is_file():
-        pytest.skip(f"Tekken json not found at {path}")
-    return path
 
 
 def test_llama3_rank_file_reads_with_the_specials_of_its_tokenizer_json(llama3: ByteLevelVocab) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ from tokkit.llama.extend import (
     policy_scores,
     zh_candidates,
 )
-from tokkit.llama.spm_io import ModelProto, new_model, processor
+from tokkit.llama.spm_io import ModelProto, processor
 
 
 def test_base_ids_types_and_scores_are_unchanged(base: ModelProto, extended: ExtendResult) -> None:
@@ -93,35 +95,17 @@ def test_other_score_policies(policy: str, base: ModelProto, zh: ModelProto, ext
         assert scores == sorted(scores, reverse=True)
 
 
-def _toy_base(pieces: list[tuple[str, float]]) -> ModelProto:
-    """A tiny LLaMA-like BPE model: <unk> <s> </s> then ``pieces``."""
-    model = new_model()
-    model.trainer_spec.model_type = model.trainer_spec.BPE
-    model.trainer_spec.unk_id, model.trainer_spec.bos_id, model.trainer_spec.eos_id = 0, 1, 2
-    model.trainer_spec.pad_id = -1
-    model.normalizer_spec.name = "identity"
-    model.normalizer_spec.add_dummy_prefix = True
-    model.normalizer_spec.escape_whitespaces = True
-    for piece, score, kind in [("<unk>", 0.0, 2), ("<s>", 0.0, 3), ("</s>", 0.0, 3)]:
-        p = model.pieces.add()
-        p.piece, p.score, p.type = piece, score, kind
-    for piece, score in pieces:
-        p = model.pieces.add()
-        p.piece, p.score = piece, score
-    return model
-
-
-def test_policy_scores_refuse_to_collide_in_float32() -> None:
-    base = _toy_base([("a", -1.0), ("b", -5e7)])  # float32 spacing at 5e7 is 4
+def test_policy_scores_refuse_to_collide_in_float32(toy_bpe: Callable[..., ModelProto]) -> None:
+    base = toy_bpe([("a", -1.0), ("b", -5e7)])  # float32 spacing at 5e7 is 4
     with pytest.raises(TokkitError, match="distinct float32"):
         policy_scores(base, 10, "below-base")
     assert policy_scores(base, 3, "zero") == [0.0, 0.0, 0.0]
 
 
-def test_bad_config_and_non_bpe_base() -> None:
+def test_bad_config_and_non_bpe_base(toy_bpe: Callable[..., ModelProto]) -> None:
     with pytest.raises(InputError, match="score policy"):
         ExtendConfig(score_policy="best")  # type: ignore[arg-type]
-    unigram = _toy_base([("a", -1.0)])
+    unigram = toy_bpe([("a", -1.0)])
     unigram.trainer_spec.model_type = unigram.trainer_spec.UNIGRAM
     with pytest.raises(InputError, match="not BPE"):
         extend_model(unigram, unigram)

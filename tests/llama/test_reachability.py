@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tokkit.llama.extend import ExtendConfig, extend_model
 from tokkit.llama.spm_io import ModelProto, new_model, processor
-
-
-def _bpe(pieces: list[tuple[str, float]], base: ModelProto | None = None) -> ModelProto:
-    """A BPE model: ``base``'s spec (or a LLaMA-like one), <unk> <s> </s>, then ``pieces``."""
-    model = new_model()
-    if base is not None:
-        model.trainer_spec.CopyFrom(base.trainer_spec)
-        model.normalizer_spec.CopyFrom(base.normalizer_spec)
-    else:
-        model.trainer_spec.model_type = model.trainer_spec.BPE
-        model.trainer_spec.unk_id, model.trainer_spec.bos_id, model.trainer_spec.eos_id = 0, 1, 2
-        model.trainer_spec.pad_id = -1
-        model.normalizer_spec.name = "identity"
-        model.normalizer_spec.add_dummy_prefix = True
-        model.normalizer_spec.escape_whitespaces = True
-    for piece, score, kind in [("<unk>", 0.0, 2), ("<s>", 0.0, 3), ("</s>", 0.0, 3)]:
-        p = model.pieces.add()
-        p.piece, p.score, p.type = piece, score, kind
-    for piece, score in pieces:
-        p = model.pieces.add()
-        p.piece, p.score = piece, score
-    return model
 
 
 def _alone(model: ModelProto, text: str) -> list[str]:
@@ -37,10 +17,10 @@ def _alone(model: ModelProto, text: str) -> list[str]:
     return list(processor(copy).encode(text, out_type=str))
 
 
-def test_golden_intermediate_for_a_piece_the_base_merge_splits() -> None:
+def test_golden_intermediate_for_a_piece_the_base_merge_splits(toy_bpe: Callable[..., ModelProto]) -> None:
     # Base merges b+c first; "abcd" then sits as a|bc|d and neither "abc" nor "bcd" exists.
-    base = _bpe([("bc", -1.0), ("a", -2.0), ("b", -3.0), ("c", -4.0), ("d", -5.0)])
-    zh = _bpe([("ab", 0.0), ("cd", -1.0), ("abcd", -2.0), ("a", -3.0), ("b", -4.0), ("c", -5.0), ("d", -6.0)])
+    base = toy_bpe([("bc", -1.0), ("a", -2.0), ("b", -3.0), ("c", -4.0), ("d", -5.0)])
+    zh = toy_bpe([("ab", 0.0), ("cd", -1.0), ("abcd", -2.0), ("a", -3.0), ("b", -4.0), ("c", -5.0), ("d", -6.0)])
     naive = extend_model(base, zh, ExtendConfig(add_intermediates=False))
     assert naive.unreachable_before_repair == 1 and naive.dropped_unreachable == ["abcd"]
     assert [p.piece for p in naive.model.pieces[8:]] == ["ab", "cd"]
@@ -53,10 +33,10 @@ def test_golden_intermediate_for_a_piece_the_base_merge_splits() -> None:
     assert _alone(naive.model, "abcd") == ["a", "bc", "d"]
 
 
-def test_real_llama_chinese_llama_examples_become_reachable(base: ModelProto) -> None:
+def test_real_llama_chinese_llama_examples_become_reachable(base: ModelProto, toy_bpe: Callable[..., ModelProto]) -> None:
     # A Chinese model holding only the long pieces: LLaMA alone cannot build them.
     words = ["中华人民共和国", "越来越"]
-    zh = _bpe([(w, -float(i)) for i, w in enumerate(words)], base)
+    zh = toy_bpe([(w, -float(i)) for i, w in enumerate(words)], base)
     for policy in ("below-base", "zero"):
         result = extend_model(base, zh, ExtendConfig(score_policy=policy))  # type: ignore[arg-type]
         assert result.unreachable_before_repair == 2
@@ -71,10 +51,10 @@ def test_real_llama_chinese_llama_examples_become_reachable(base: ModelProto) ->
         assert len(dropped.model.pieces) == 32000
 
 
-def test_every_appended_piece_of_a_unigram_model_is_reachable_after_repair(base: ModelProto) -> None:
+def test_every_appended_piece_of_a_unigram_model_is_reachable_after_repair(base: ModelProto, toy_bpe: Callable[..., ModelProto]) -> None:
     # Unigram pieces are not closed under BPE splits: many are unreachable until repaired.
     pieces = ["中国人民", "人民共和国", "不知道", "越来越多", "天下大势", "分久必合", "合久必分"]
-    zh = _bpe([(w, -float(i)) for i, w in enumerate(pieces)], base)
+    zh = toy_bpe([(w, -float(i)) for i, w in enumerate(pieces)], base)
     zh.trainer_spec.model_type = zh.trainer_spec.UNIGRAM
     result = extend_model(base, zh, ExtendConfig(only_cjk=True))
     assert result.unreachable_before_repair >= 5

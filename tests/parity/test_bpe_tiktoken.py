@@ -259,12 +259,10 @@ def test_unknown_rank_file_needs_a_pattern(tmp_path: Path) -> None:
         ByteLevelBPETokenizer.from_tiktoken_file(path, pattern="gpt4")
 
 
-def test_load_tokenizer_routes(shared: Path, tmp_path: Path) -> None:
+def test_load_tokenizer_routes(shared: Path, llama3_model: Path, tmp_path: Path) -> None:
     """A Llama 3 folder without tokenizer.json (Meta's ``original/``) opens its rank file; a
     sentencepiece ``tokenizer.model`` still opens as sentencepiece."""
-    source = shared / "fixtures" / "llama3" / "tokenizer.model"
-    if not source.exists():
-        pytest.skip(f"Llama 3 tokenizer.model not found at {source}")
+    source = llama3_model
     (tmp_path / "tokenizer.model").symlink_to(source)
     tok = load_tokenizer(tmp_path)
     assert isinstance(tok, ByteLevelBPETokenizer)

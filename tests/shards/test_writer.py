@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -167,25 +169,30 @@ class _Crash(Exception):
     pass
 
 
+def crash_while_sharding(monkeypatch: pytest.MonkeyPatch, when: Callable[[stream_module.ShardStream], bool],
+                         corpus: Path, bpe_dir: Path, out: Path, config: ShardConfig) -> None:
+    """``write_shards`` into ``out``, crashing as a shard is about to be finished where ``when(stream)``."""
+    finish = stream_module.ShardStream._finish
+
+    def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
+        if when(self):
+            raise _Crash
+        finish(self, end)
+
+    monkeypatch.setattr(stream_module.ShardStream, "_finish", crashing_finish)
+    with pytest.raises(_Crash):
+        write_shards([corpus], bpe_dir, out, config=config)
+    monkeypatch.undo()
+
+
 def test_an_interrupted_run_leaves_no_output_and_resumes_to_identical_shards(
     tmp_path: Path, corpus: Path, bpe_dir: Path, docs: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.1, workers=1, batch_bytes=300)
     write_shards([corpus], bpe_dir, tmp_path / "clean", config=config)
 
-    finish = stream_module.ShardStream._finish
-    calls = {"n": 0}
-
-    def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
-        calls["n"] += 1
-        if calls["n"] == 6:
-            raise _Crash
-        finish(self, end)
-
-    monkeypatch.setattr(stream_module.ShardStream, "_finish", crashing_finish)
-    with pytest.raises(_Crash):
-        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
-    monkeypatch.undo()
+    calls = itertools.count(1)
+    crash_while_sharding(monkeypatch, lambda _: next(calls) == 6, corpus, bpe_dir, tmp_path / "out", config)
     assert not (tmp_path / "out").exists()
     partial = partial_dir(tmp_path / "out")
     finished = json.loads((partial / "journal.json").read_text())["shards"]
@@ -211,17 +218,8 @@ def test_a_damaged_finished_shard_is_rewritten_on_resume(
 ) -> None:
     config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.0, workers=1)
     write_shards([corpus], bpe_dir, tmp_path / "clean", config=config)
-    finish = stream_module.ShardStream._finish
-
-    def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
-        if len(self.shards) == 4:
-            raise _Crash
-        finish(self, end)
-
-    monkeypatch.setattr(stream_module.ShardStream, "_finish", crashing_finish)
-    with pytest.raises(_Crash):
-        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
-    monkeypatch.undo()
+    crash_while_sharding(monkeypatch, lambda stream: len(stream.shards) == 4, corpus, bpe_dir, tmp_path / "out",
+                         config)
     damaged = partial_dir(tmp_path / "out") / "train-00002.bin"
     damaged.write_bytes(b"\x00" + damaged.read_bytes()[1:])
     write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
@@ -260,17 +258,8 @@ def test_resume_skips_finished_documents_even_before_the_val_split_has_a_shard(
     clean = write_shards([corpus], bpe_dir, tmp_path / "clean", config=config)
     assert clean.splits["val"].documents > 0
 
-    finish = stream_module.ShardStream._finish
-
-    def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
-        if self.split == "train" and len(self.shards) == 3:
-            raise _Crash
-        finish(self, end)
-
-    monkeypatch.setattr(stream_module.ShardStream, "_finish", crashing_finish)
-    with pytest.raises(_Crash):
-        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
-    monkeypatch.undo()
+    crash_while_sharding(monkeypatch, lambda stream: stream.split == "train" and len(stream.shards) == 3, corpus, bpe_dir, tmp_path / "out",
+                         config)
     journal = json.loads((partial_dir(tmp_path / "out") / "journal.json").read_text())["shards"]
     assert (len(journal["train"]), len(journal["val"])) == (3, 0)
     resume_doc = journal["train"][-1]["end"][0]
@@ -339,17 +328,8 @@ def test_a_journal_naming_files_outside_the_partial_dir_is_not_trusted(
 ) -> None:
     config = ShardConfig(seq_len=16, tokens_per_shard=64, val_fraction=0.0, workers=1)
     clean = write_shards([corpus], bpe_dir, tmp_path / "clean", config=config)
-    finish = stream_module.ShardStream._finish
-
-    def crashing_finish(self: stream_module.ShardStream, end: tuple[int, int]) -> None:
-        if len(self.shards) == 2:
-            raise _Crash
-        finish(self, end)
-
-    monkeypatch.setattr(stream_module.ShardStream, "_finish", crashing_finish)
-    with pytest.raises(_Crash):
-        write_shards([corpus], bpe_dir, tmp_path / "out", config=config)
-    monkeypatch.undo()
+    crash_while_sharding(monkeypatch, lambda stream: len(stream.shards) == 2, corpus, bpe_dir, tmp_path / "out",
+                         config)
     partial = partial_dir(tmp_path / "out")
     data = json.loads((partial / "journal.json").read_text())
     outside = tmp_path / "elsewhere.bin"
