@@ -14,13 +14,21 @@ from tokkit.backends.spm import SPMTokenizer
 from tokkit.errors import InputError, OutputExistsError
 from tokkit.load import load_tokenizer
 
+LIGHT_IMPORTS = [
+    ("tokkit, tokkit.cli", ("torch", "transformers", "matplotlib", "ray")),
+    ("tokkit.shards, tokkit.cpt, tokkit.cpt.config, tokkit.pipeline, tokkit.cli.shard, tokkit.cli.cpt, "
+     "tokkit.cli.pipeline", ("torch", "transformers", "safetensors")),
+    ("tokkit.llama, tokkit.llama.resize, tokkit.llama.tiny, tokkit.cli.llama", ("torch", "transformers")),
+    ("tokkit.dedup, tokkit.cli.dedup", ("datasketch", "scipy", "torch")),  # signatures/LSH load them
+    ("tokkit.backends", ("tokenizers", "sentencepiece", "tiktoken")),
+    ("tokkit.analyze, tokkit.analyze.report, tokkit.cli.analyze", ("matplotlib", "torch", "transformers")),
+]
+"""(modules imported, heavy libraries they must leave unloaded): each is imported where it is used."""
 
-def test_import_tokkit_leaves_heavy_libraries_unloaded() -> None:
-    code = (
-        "import sys, tokkit, tokkit.cli; "
-        "heavy = [m for m in ('torch', 'transformers', 'matplotlib', 'ray') if m in sys.modules]; "
-        "print(','.join(heavy))"
-    )
+
+@pytest.mark.parametrize(("imports", "heavy"), LIGHT_IMPORTS, ids=[i.split(",")[0] for i, _ in LIGHT_IMPORTS])
+def test_imports_leave_heavy_libraries_unloaded(imports: str, heavy: tuple[str, ...]) -> None:
+    code = f"import sys, {imports}; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 

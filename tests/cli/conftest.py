@@ -1,6 +1,7 @@
 """What the CLI tests share: running tokkit as a user would, a corpus, one check of a clean failure.
 
-Helpers come as fixtures (``run``, ``run_main``, ``assert_clean_failure``, ``make_corpus``) so that
+Helpers come as fixtures (``run``, ``run_main``, ``assert_clean_failure``, ``make_corpus``,
+``start_locked``, ``train_cli``) so that
 test modules never import from one another or from this file.
 """
 
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tokkit.atomic import TMP_PREFIX
+from tokkit.atomic import TMP_PREFIX, lock_path
 from tokkit.cli import main
 from tokkit.shards.writer import partial_dir
 
@@ -103,3 +106,50 @@ def make_corpus(tmp_path: Path) -> Callable[..., Path]:
 def corpus(make_corpus: Callable[..., Path]) -> Path:
     """A small corpus folder (80 lines) the train-* commands learn a tokenizer from."""
     return make_corpus(40)
+
+
+def _start_locked(args: list[str], output: Path, *, capture: bool = False) -> subprocess.Popen[str]:
+    """Start ``tokkit *args`` in a subprocess and return once it holds ``output``'s lock (or has
+    ended, or 120 s passed: the caller checks). ``capture`` keeps its stdout/stderr to read."""
+    code = "import sys; from tokkit.cli import main; main(sys.argv[1:])"
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, stderr=out, text=True)
+    lock = lock_path(output)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if lock.read_text().strip() == str(proc.pid):
+                break
+        except FileNotFoundError:
+            pass
+        time.sleep(0.002)
+    return proc
+
+
+@pytest.fixture
+def start_locked() -> Callable[..., subprocess.Popen[str]]:
+    """``start_locked(args, output, capture=False)``: a tokkit run that holds ``output``'s lock."""
+    return _start_locked
+
+
+def _train_cli(algorithm: str, corpus: Path, vocab: int, backend: str, out: Path) -> dict[str, Any]:
+    """``tokkit train-<algorithm> CORPUS --vocab N --backend B -o OUT`` in-process: it succeeds,
+    prints the run's table, and its ``tokkit.json`` names the pair; returns that record."""
+    from click.testing import CliRunner
+
+    from tokkit.cli import cli
+    from tokkit.load import read_meta
+
+    result = CliRunner().invoke(cli, [f"train-{algorithm}", str(corpus), "--vocab", str(vocab),
+                                      "--backend", backend, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "chars/token" in result.output and "peak memory" in result.output
+    meta = read_meta(out)
+    assert meta["algorithm"] == algorithm and meta["backend"] == backend
+    return meta
+
+
+@pytest.fixture
+def train_cli() -> Callable[..., dict[str, Any]]:
+    """``train_cli(algorithm, corpus, vocab, backend, out)``: a checked train-* run, its record."""
+    return _train_cli

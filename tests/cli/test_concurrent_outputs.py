@@ -9,30 +9,20 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tokkit.atomic import lock_path
 
-CODE = "import sys; from tokkit.cli import main; main(sys.argv[1:])"
 
-
-def _frozen_owner(args: list[str], output: Path) -> subprocess.Popen[str]:
+def _frozen_owner(start_locked: Callable[..., subprocess.Popen[str]], args: list[str],
+                  output: Path) -> subprocess.Popen[str]:
     """Start ``tokkit *args`` and stop it as soon as it holds ``output``'s lock."""
-    proc = subprocess.Popen([sys.executable, "-c", CODE, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = start_locked(args, output, capture=True)
     lock = lock_path(output)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if lock.read_text().strip() == str(proc.pid):
-                break
-        except FileNotFoundError:
-            pass
-        time.sleep(0.002)
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGSTOP)
     if proc.poll() is not None or not lock.is_file() or lock.read_text().strip() != str(proc.pid):
@@ -63,12 +53,12 @@ def _corpus(root: Path) -> Path:
     ["train-bpe", "--vocab", "300", "--backend", "hf"],
 ])
 def test_second_run_into_the_same_output_gets_one_line_and_the_first_wins(  # type: ignore[no-untyped-def]
-    command: list[str], tmp_path: Path, run, assert_clean_failure
+    command: list[str], tmp_path: Path, run, assert_clean_failure, start_locked
 ) -> None:
     corpus = _corpus(tmp_path / "corpus")
     out = tmp_path / "out"
     args = [command[0], str(corpus), *command[1:], "-o", str(out)]
-    owner = _frozen_owner(["-q", *args], out)
+    owner = _frozen_owner(start_locked, ["-q", *args], out)
     try:
         _second_is_refused(["-q", *args], out, owner, run, assert_clean_failure)
     finally:
@@ -80,14 +70,14 @@ def test_second_run_into_the_same_output_gets_one_line_and_the_first_wins(  # ty
 
 
 def test_second_pipeline_into_the_same_run_dir_gets_one_line(  # type: ignore[no-untyped-def]
-    tmp_path: Path, llama_model: Path, corpora: Path, run, assert_clean_failure
+    tmp_path: Path, llama_model: Path, corpora: Path, run, assert_clean_failure, start_locked
 ) -> None:
     pytest.importorskip("torch")
     run_dir = tmp_path / "run"
     config = tmp_path / "p.toml"
     config.write_text(f'run_dir = "{run_dir}"\ncorpora = ["{corpora / "zh"}"]\nheldout = ["{corpora / "zh"}"]\n'
                       f'sample_mb = 0.05\nllama_tokenizer = "{llama_model}"\n', encoding="utf-8")
-    owner = _frozen_owner(["-q", "pipeline", str(config)], run_dir)
+    owner = _frozen_owner(start_locked, ["-q", "pipeline", str(config)], run_dir)
     try:
         before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
         _second_is_refused(["-q", "pipeline", str(config)], run_dir, owner, run, assert_clean_failure)

@@ -7,15 +7,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tokkit.atomic import lock_path, old_path
+from tokkit.atomic import old_path
 
-CODE = "import sys; from tokkit.cli import main; main(sys.argv[1:])"
 COMMANDS = {
     "dedup": (["dedup"], []),
     "train-bpe": (["train-bpe"], ["--vocab", "320"]),
@@ -51,19 +50,10 @@ def _args(command: str, corpus: Path, output: Path) -> list[str]:
     return ["-q", *head, str(corpus), *tail, "-o", str(output)]
 
 
-def _kill_inside(args: list[str], output: Path, delay: float) -> bool:
+def _kill_inside(start_locked: Callable[..., subprocess.Popen[str]], args: list[str], output: Path,
+                 delay: float) -> bool:
     """Run ``tokkit *args``, SIGKILL it ``delay`` s after it locked ``output``; whether it was alive."""
-    proc = subprocess.Popen([sys.executable, "-c", CODE, *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    lock = lock_path(output)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if lock.read_text().strip() == str(proc.pid):
-                break
-        except FileNotFoundError:
-            pass
-        time.sleep(0.002)
+    proc = start_locked(args, output)
     time.sleep(delay)
     alive = proc.poll() is None
     if alive:
@@ -74,7 +64,7 @@ def _kill_inside(args: list[str], output: Path, delay: float) -> bool:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_kill_9_anywhere_leaves_the_old_output_or_the_new_one_whole(  # type: ignore[no-untyped-def]
-    command: str, tmp_path: Path, run_main
+    command: str, tmp_path: Path, run_main, start_locked
 ) -> None:
     corpus = _corpus(tmp_path / "corpus")
     reference = tmp_path / "reference"
@@ -83,7 +73,7 @@ def test_kill_9_anywhere_leaves_the_old_output_or_the_new_one_whole(  # type: ig
     out = tmp_path / "out"
     killed = 0
     for delay in DELAYS:
-        killed += _kill_inside([*_args(command, corpus, out), "--force"], out, delay)
+        killed += _kill_inside(start_locked, [*_args(command, corpus, out), "--force"], out, delay)
         # whatever the moment: no output, or a whole one (the old copy parked between the renames
         # of a replace counts: the next run puts it back)
         whole = out if out.exists() else old_path(out)

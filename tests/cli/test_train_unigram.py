@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sentencepiece as spm
-from click.testing import CliRunner
 
-from tokkit.cli import cli
 from tokkit.load import load_tokenizer, read_meta
 
 
@@ -20,14 +19,10 @@ def corpus(make_corpus: Callable[..., Path]) -> Path:
 
 
 @pytest.mark.parametrize("backend", ["scratch", "hf", "spm"])
-def test_trains_and_writes_a_loadable_tokenizer(backend: str, corpus: Path, tmp_path: Path) -> None:
+def test_trains_and_writes_a_loadable_tokenizer(backend: str, corpus: Path, tmp_path: Path,
+                                                 train_cli: Callable[..., dict[str, Any]]) -> None:
     out = tmp_path / "vocab" / backend
-    result = CliRunner().invoke(cli, ["train-unigram", str(corpus), "--vocab", "60", "--backend",
-                                      backend, "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "chars/token" in result.output and "peak memory" in result.output
-    meta = read_meta(out)
-    assert meta["algorithm"] == "unigram" and meta["backend"] == backend
+    train_cli("unigram", corpus, 60, backend, out)
     tok = load_tokenizer(out)
     assert tok.vocab_size <= 60
     assert tok.decode(tok.encode("the best of times")) == "the best of times"

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from tokkit.cli import cli
-from tokkit.load import load_tokenizer, read_meta
+from tokkit.load import load_tokenizer
 
 
 @pytest.mark.parametrize("backend", ["scratch", "hf"])
-def test_trains_and_writes_a_loadable_tokenizer(backend: str, corpus: Path, tmp_path: Path) -> None:
+def test_trains_and_writes_a_loadable_tokenizer(backend: str, corpus: Path, tmp_path: Path,
+                                                 train_cli: Callable[..., dict[str, Any]]) -> None:
     out = tmp_path / "vocab" / backend
-    result = CliRunner().invoke(cli, ["train-wordpiece", str(corpus), "--vocab", "120", "--backend",
-                                      backend, "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "chars/token" in result.output and "peak memory" in result.output
-    meta = read_meta(out)
-    assert meta["algorithm"] == "wordpiece" and meta["backend"] == backend
+    meta = train_cli("wordpiece", corpus, 120, backend, out)
     assert meta["config"]["vocab_size"] == 120
     tok = load_tokenizer(out)
     assert type(tok).__name__ == ("WordPieceTokenizer" if backend == "scratch" else "HFTokenizer")

@@ -274,17 +274,6 @@ def test_bad_inputs(tmp_path: Path) -> None:
         DedupConfig(bands=20, rows=20).check()
 
 
-def test_importing_dedup_stays_light() -> None:
-    """datasketch (and scipy behind it) load only when signatures or LSH parameters are needed."""
-    import subprocess
-    import sys
-
-    code = ("import sys, tokkit.dedup, tokkit.cli.dedup; "
-            "print(sorted(m for m in ('datasketch', 'scipy', 'torch') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
 def test_chapter_headings_are_not_near_duplicates_of_each_other(tmp_path: Path) -> None:
     """'    CHAPTER XIII' and 'Chapter XIII' share every casefolded word shingle: below
     near_min_words (50 characters by default) they are only checked for exact duplicates."""
