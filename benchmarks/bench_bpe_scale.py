@@ -1,4 +1,4 @@
-"""BPE training at the user's scale: tokkit from scratch beside rustbpe and tokenizers, in one run.
+"""BPE training at the user's scale: tokkit from scratch beside rustbpe, tokenizers and bpeasy, in one run.
 
 Each trainer runs in its own child process (this script with ``--child``) on the same text and split
 pattern (GPT-4's); the parent samples the child's process tree (the child and its workers, PSS via
@@ -7,8 +7,18 @@ whether the merge lists agree (tokenizers is the reference for tokkit's merges; 
 ties its own way, so its agreement is shown, not required).
 
     python benchmarks/bench_bpe_scale.py                           # 33.8 MB en+zh @ 32000
+    python benchmarks/bench_bpe_scale.py --scale large100          # 100 MB of large/ @ 64000
+    python benchmarks/bench_bpe_scale.py --scale full              # large/ + en/ (344 MB) @ 64000,
+                                                                   # plus tokkit --max-memory 1GB
     python benchmarks/bench_bpe_scale.py --hostile                 # one-line inputs, tokkit alone
     python benchmarks/bench_bpe_scale.py --corpus ../shared/corpora/large --limit-mb 100 --vocab 64000
+
+Trainers: ``tokkit`` (the Python merge loop), ``tokkit-numba`` (the compiled loop, the default
+when numba is installed), ``tokkit-bounded`` (the default kernel with ``--max-memory``: counting
+spills sorted runs; its merges must equal ``tokkit-numba``'s and its peak stay under the limit),
+``rustbpe``, ``tokenizers`` and ``bpeasy`` (each skipped with a note when not installed). The
+targets (issue 16): tokkit ≤ 1.0× rustbpe's time and ≤ 0.5× the smaller of rustbpe's and
+tokenizers' peak memory.
 
 ``--hostile`` trains the issue-16 pathological inputs: one 4 MB line (``"汉字" * 500_000 +
 " word" * 200_000``) at vocab 300 (target < 30 s) and a 50 MB single line of classical Chinese
@@ -30,7 +40,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
 DEFAULT_CORPUS = [SHARED / "corpora" / "en", SHARED / "corpora" / "zh"]
-TRAINERS = ("tokkit", "tokkit-numba", "rustbpe", "tokenizers")
+TRAINERS = ("tokkit", "tokkit-numba", "tokkit-bounded", "rustbpe", "tokenizers", "bpeasy")
+SCALES = {  # name: (corpus, MB limit, vocab, extra trainers)
+    "sample": ([SHARED / "corpora" / "en", SHARED / "corpora" / "zh"], None, 32_000, []),
+    "large100": ([SHARED / "corpora" / "large"], 100, 64_000, []),
+    "full": ([SHARED / "corpora" / "large", SHARED / "corpora" / "en"], None, 64_000, ["tokkit-bounded"]),
+}
 
 
 def lines(args: argparse.Namespace) -> Iterator[str]:
@@ -60,9 +75,10 @@ def child(args: argparse.Namespace) -> None:
         from tokkit.train.bpe import BPETrainer
         from tokkit.train.config import BPEConfig
 
-        kernel = "numba" if args.child == "tokkit-numba" else "python"
+        kernel = {"tokkit": "python", "tokkit-numba": "numba"}.get(args.child, "auto")
+        bound = args.max_memory if args.child == "tokkit-bounded" else None
         trainer = BPETrainer(BPEConfig(vocab_size=args.vocab, min_frequency=args.min_frequency,
-                                       workers=args.workers, merge_kernel=kernel))
+                                       workers=args.workers, merge_kernel=kernel, max_memory=bound))
         tok = trainer.train(lines(args))
         learned = [tok.token_bytes(i) for i in range(256, tok.vocab_size)]
         extra = trainer.stats
@@ -72,6 +88,11 @@ def child(args: argparse.Namespace) -> None:
         tok = rustbpe.Tokenizer()
         tok.train_from_iterator(lines(args), args.vocab, pattern=GPT4_PATTERN)
         learned = [token for token, rank in sorted(tok.get_mergeable_ranks(), key=lambda t: t[1])][256:]
+    elif args.child == "bpeasy":
+        import bpeasy
+
+        vocab = bpeasy.train_bpe(lines(args), GPT4_PATTERN, 1 << 20, args.vocab)
+        learned = [token for token, rank in sorted(vocab.items(), key=lambda t: t[1])][256:]
     else:
         from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
@@ -97,8 +118,15 @@ def run_child(which: str, args: argparse.Namespace, out: Path, extra: list[str])
 
     from tokkit.resources import tree_pss_mb
 
+    module = {"rustbpe": "rustbpe", "tokenizers": "tokenizers", "bpeasy": "bpeasy"}.get(which)
+    if module is not None:
+        import importlib.util
+
+        if importlib.util.find_spec(module) is None:
+            return {"seconds": float("nan"), "peak_mb": float("nan"), "learned": None, "stats": {},
+                    "note": f"not installed (pip install {module})"}
     command = [sys.executable, __file__, "--child", which, "--out", str(out), "--vocab", str(args.vocab),
-               "--min-frequency", str(args.min_frequency), *extra]
+               "--min-frequency", str(args.min_frequency), "--max-memory", str(args.max_memory), *extra]
     start = time.perf_counter()
     proc = psutil.Popen(command)
     peak = 0.0
@@ -121,29 +149,50 @@ def run_child(which: str, args: argparse.Namespace, out: Path, extra: list[str])
 
 
 def compare(args: argparse.Namespace, extra: list[str], size_mb: float, trainers: list[str]) -> None:
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        results = {name: run_child(name, args, Path(tmp) / f"{name}.json", extra) for name in trainers}
-    print(f"{'trainer':<12}{'train s':>9}{'peak MB':>9}{'s/MB':>8}{'MB/MB':>8}{'tokens':>8}  note")
+        for name in trainers:
+            results[name] = run_child(name, args, Path(tmp) / f"{name}.json", extra)
+            r = results[name]
+            print(f"  {name}: {r['seconds']:.1f} s, {r['peak_mb']:.0f} MB {r.get('note', '')}", flush=True)
+    print(f"{'trainer':<15}{'train s':>9}{'peak MB':>9}{'s/MB':>8}{'MB/MB':>8}{'tokens':>8}  note")
     for name, r in results.items():
         count = len(r["learned"]) if r["learned"] is not None else 0
-        print(f"{name:<12}{r['seconds']:>9.1f}{r['peak_mb']:>9.0f}{r['seconds'] / size_mb:>8.2f}"
+        print(f"{name:<15}{r['seconds']:>9.1f}{r['peak_mb']:>9.0f}{r['seconds'] / size_mb:>8.2f}"
               f"{r['peak_mb'] / size_mb:>8.1f}{count:>8}  {r.get('note', '')}")
-    ours = results.get("tokkit")
-    if ours and ours["learned"] is not None:
-        print(f"tokkit: {json.dumps(ours['stats'])}")
-        for name in trainers[1:]:
-            other = results[name]
-            if name.startswith("tokkit"):
-                print(f"{name}: {json.dumps(other['stats'])}")
-            if other["learned"] is None:
+    anchors = [results[n]["peak_mb"] for n in ("rustbpe", "tokenizers")
+               if n in results and results[n]["learned"] is not None]
+    for name, ours in results.items():
+        if not name.startswith("tokkit") or ours["learned"] is None:
+            continue
+        print(f"{name}: {json.dumps(ours['stats'])}")
+        parts = []
+        rust = results.get("rustbpe")
+        if rust and rust["learned"] is not None:
+            parts.append(f"time {ours['seconds'] / rust['seconds']:.2f}× rustbpe's (target ≤ 1.0)")
+        if anchors:
+            parts.append(f"memory {ours['peak_mb'] / min(anchors):.2f}× the smaller anchor's (target ≤ 0.5)")
+        if name == "tokkit-bounded":
+            parts.append(f"peak {ours['peak_mb']:.0f} MB vs --max-memory {args.max_memory / 1e6:.0f} MB: "
+                         + ("under" if ours["peak_mb"] * 2**20 <= args.max_memory else "OVER"))
+        print(f"  {name}: " + "; ".join(parts))
+        for other_name, other in results.items():
+            if other_name.startswith("tokkit") or other["learned"] is None:
                 continue
             same = other["learned"] == ours["learned"]
             first = next((i for i, (a, b) in enumerate(zip(ours["learned"], other["learned"], strict=False))
                           if a != b), None)
-            print(f"tokkit/{name}: time {ours['seconds'] / other['seconds']:.2f}×, memory "
-                  f"{ours['peak_mb'] / max(other['peak_mb'], 1):.2f}×, merges "
+            print(f"  {name} vs {other_name}: merges "
                   + ("identical" if same else f"differ from merge {first} (lengths "
                      f"{len(ours['learned'])}/{len(other['learned'])})"))
+    _agreement(results)
+
+
+def _agreement(results: dict) -> None:
+    ours = {n: r["learned"] for n, r in results.items() if n.startswith("tokkit") and r["learned"] is not None}
+    if len(ours) > 1:
+        same = len({tuple(v) for v in ours.values()}) == 1
+        print(f"tokkit variants ({', '.join(ours)}): merges " + ("identical" if same else "DIFFER"))
 
 
 def hostile(args: argparse.Namespace) -> None:
@@ -180,12 +229,23 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=32_000)
     parser.add_argument("--min-frequency", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--trainers", nargs="+", choices=TRAINERS, default=["tokkit", "rustbpe", "tokenizers"])
+    parser.add_argument("--scale", choices=SCALES, default=None,
+                        help="a preset corpus and vocab (sets --corpus, --limit-mb, --vocab)")
+    parser.add_argument("--max-memory", default="1GB", help="tokkit-bounded's --max-memory")
+    parser.add_argument("--trainers", nargs="+", choices=TRAINERS,
+                        default=["tokkit", "tokkit-numba", "rustbpe", "tokenizers", "bpeasy"])
     parser.add_argument("--timeout", type=float, default=900, help="stop a trainer after this many s")
     parser.add_argument("--hostile", action="store_true", help="the one-line inputs of issue 16")
     parser.add_argument("--child", choices=TRAINERS, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from tokkit.resources import parse_size
+
+    args.max_memory = parse_size(str(args.max_memory))
+    if args.scale and not args.child:
+        corpus, limit, vocab, more = SCALES[args.scale]
+        args.corpus, args.limit_mb, args.vocab = corpus, limit, vocab
+        args.trainers = [*args.trainers, *(t for t in more if t not in args.trainers)]
     if args.child:
         child(args)
         return
