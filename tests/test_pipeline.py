@@ -16,8 +16,9 @@ from tokkit.atomic import atomic_dir
 from tokkit.errors import InputError, NotTokkitOutputError, OutputExistsError
 from tokkit.pipeline import STAGES, PipelineConfig, run_pipeline
 
-FAKED = {"dedup": "_dedup", "train": "_train", "extend": "_extend", "analyze": "_analyze", "model": "_model",
-         "resize": "_resize", "shard": "_shard", "cpt": "_cpt"}
+FAKED = {"dedup": "DedupStage", "train": "TrainStage", "extend": "ExtendStage", "analyze": "AnalyzeStage",
+         "model": "ModelStage", "resize": "ResizeStage", "shard": "ShardStage", "cpt": "CptStage"}
+"""Each stage's class, whose ``run`` the fakes replace."""
 
 
 @pytest.fixture
@@ -26,10 +27,10 @@ def ran(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Counter[str]:
     calls: Counter[str] = Counter()
     llama = tmp_path / "llama.model"
     llama.write_bytes(b"not used by the fakes")
-    monkeypatch.setattr(pipeline, "check_settings", lambda config: None)
+    monkeypatch.setattr(pipeline, "check_settings", lambda config, stages=None: None)
     monkeypatch.setattr(pipeline, "find_llama_tokenizer", lambda configured="": llama)
     monkeypatch.setattr(pipeline, "kept_files", lambda dedup_dir, corpus=None: [])
-    monkeypatch.setattr(pipeline, "stage_summary", lambda result: str(result.figures))
+    monkeypatch.setattr(pipeline, "stage_summary", lambda result, stages=None: str(result.figures))
 
     def fake(stage: str) -> Any:
         def work(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def ran(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Counter[str]:
         return work
 
     for stage, name in FAKED.items():
-        monkeypatch.setattr(pipeline, name, fake(stage))
+        monkeypatch.setattr(getattr(pipeline, name), "run", fake(stage))
     original = pipeline.sample_corpus
 
     def sample(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -153,12 +154,12 @@ def fake(stage):
         return {"stage": stage}
     return work
 
-pipeline.check_settings = lambda config: None
+pipeline.check_settings = lambda config, stages=None: None
 pipeline.find_llama_tokenizer = lambda configured="": llama
 pipeline.kept_files = lambda dedup_dir, corpus=None: []
-pipeline.stage_summary = lambda result: str(result.figures)
+pipeline.stage_summary = lambda result, stages=None: str(result.figures)
 for stage, name in FAKED.items():
-    setattr(pipeline, name, fake(stage))
+    setattr(getattr(pipeline, name), "run", fake(stage))
 pipeline.run_pipeline(pipeline.PipelineConfig(run_dir=str(root / sys.argv[2]), corpora=(str(root / "corpus"),),
                                               heldout=(str(root / "corpus"),)), force=sys.argv[3:] == ["--force"])
 """
@@ -238,13 +239,16 @@ def test_cpt_stage_resumes_only_from_a_checkpoint(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(cpt, "run_cpt", fake_run_cpt)
     config = PipelineConfig(run_dir=str(tmp_path / "run"))
+    ctx = pipeline.Context(config=config, llama=tmp_path, corpora={}, heldout=[], run_dir=tmp_path,
+                           folders={"resize": tmp_path, "shard": tmp_path})
     output = tmp_path / "08-cpt"
-    pipeline._cpt(config, tmp_path, tmp_path, output, None)
+    stage = pipeline.CptStage()
+    stage.run(ctx, output)
     output.mkdir()
     (output / "log.jsonl").write_text("")
-    pipeline._cpt(config, tmp_path, tmp_path, output, None)
+    stage.run(ctx, output)
     step = output / CHECKPOINTS / "step-00000002"
     step.mkdir(parents=True)
     (step / STATE_FILE).write_text("{}")
-    pipeline._cpt(config, tmp_path, tmp_path, output, None)
+    stage.run(ctx, output)
     assert asked == [False, False, True]

@@ -1,9 +1,10 @@
 """The whole job end to end: corpus → dedup → tokenizer → extended LLaMA → shards → a few CPT steps.
 
-Every stage is one library call whose output lands in its own numbered folder of the run dir
-(default ``runs/pipeline/``), written atomically, so the run can be inspected stage by stage and an
-interrupted run resumes at the first unfinished stage (same config). ``report.md`` and
-``report.json`` at the end gather each stage's figures.
+Every stage is one :class:`Stage` (a name, an output folder, typed settings, ``run``) in
+:data:`STAGE_LIST`; the runner gives each a :class:`Context` and its numbered folder of the run dir
+(default ``runs/pipeline/``), which the stage writes atomically with one library call, so the run can
+be inspected stage by stage and an interrupted run resumes at the first unfinished stage (same
+config). ``report.md`` and ``report.json`` at the end gather each stage's figures.
 
 =========  ==========================================================================  ============
 stage      what                                                                        output
@@ -19,7 +20,9 @@ shard      the deduplicated corpus tokenized with the extended tokenizer, packed
 cpt        a few stage-1 steps (embeddings + LM head) on the shards                   08-cpt/
 =========  ==========================================================================  ============
 
-Analyze runs after extend (the issue lists it before) so it can compare all three tokenizers.
+Analyze runs after extend (the issue lists it before) so it can compare all three tokenizers. The
+Chinese model trains on the corpora ``[extend] chinese`` names (default ``zh``); held-out files are
+sorted by the language their name starts with (``zh_zizhitongjian.txt``).
 The LLaMA tokenizer is needed as the base (its licence forbids shipping it): ``llama_tokenizer``
 in the config, else ``$TOKKIT_LLAMA_TOKENIZER``, else ``../shared/fixtures/llama/tokenizer.model``
 beside the project.
@@ -27,15 +30,16 @@ beside the project.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tokkit.atomic import (
     check_apart,
@@ -51,25 +55,6 @@ from tokkit.settings import type_problems
 from tokkit.types import Progress
 
 CONFIG_FILE = "pipeline.json"
-STAGES = ("sample", "dedup", "train", "extend", "analyze", "model", "resize", "shard", "cpt")
-STAGE_DIRS = {
-    "sample": "00-sample", "dedup": "01-dedup", "train": "02-bpe", "extend": "03-extend",
-    "analyze": "04-analyze", "model": "05-model", "resize": "06-resized", "shard": "07-shards",
-    "cpt": "08-cpt",
-}
-
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "dedup": {"granularity": "paragraph", "threshold": 0.8},
-    "train": {"vocab_size": 8000, "special_tokens": ["<|endoftext|>"]},
-    "extend": {"zh_vocab": 8000},
-    "analyze": {"max_mb": 0.5},
-    "model": {"hidden_size": 64, "num_layers": 2, "seed": 0},
-    "resize": {"init": "subword-mean"},
-    "shard": {"seq_len": 128, "val_fraction": 0.02, "workers": 0},
-    "cpt": {"train": "embeddings", "steps": 20, "batch_tokens": 1024, "micro_batch": 8, "lr": 3e-3,
-            "warmup_steps": 2, "eval_every": 10, "eval_sequences": 16, "save_every": 10, "log_every": 1,
-            "threads": 1},
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +83,7 @@ class PipelineConfig:
     cpt: Mapping[str, Any] = field(default_factory=dict)
 
     def stage(self, name: str) -> dict[str, Any]:
-        """A stage's settings: the defaults overridden by the config's table."""
+        """A built-in stage's settings: its defaults overridden by the config's table."""
         return {**DEFAULTS.get(name, {}), **dict(getattr(self, name))}
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,85 +232,383 @@ def kept_files(dedup_dir: Path, corpus: str | None = None) -> list[Path]:
     return [dedup_dir / o for o in outputs if (dedup_dir / o).is_file()]
 
 
+# ---------------------------------------------------------------------------- the stage contract
+
+
+@dataclass
+class Context:
+    """What a stage is given: the run's config and inputs, and every stage's output folder."""
+
+    config: PipelineConfig
+    llama: Path
+    corpora: dict[str, Path]
+    heldout: list[Path]
+    run_dir: Path
+    folders: dict[str, Path]
+    progress: Progress = NULL_PROGRESS
+
+    def output(self, stage: str) -> Path:
+        """The output folder of ``stage`` (an earlier stage's, to read what it wrote)."""
+        return self.folders[stage]
+
+    def settings(self, stage: Stage) -> dict[str, Any]:
+        """``stage``'s settings: its defaults overridden by the config's table of its name."""
+        return {**stage.defaults, **dict(getattr(self.config, stage.name, None) or {})}
+
+
+class Stage:
+    """One step of the pipeline: a name, an output folder, typed settings and ``run``.
+
+    ``run(ctx, output)`` writes ``output`` (atomically: a library call with ``force=True``) and
+    returns the figures the run record (``stages/<name>.json``) and the report keep. The runner
+    decides the rest once for every stage: a recorded stage of the same run is reused, an
+    unrecorded output is removed and redone (``resumes``: continued instead, as cpt does from its
+    checkpoint). ``settings`` names (``module:Class``, imported when used) the config class its
+    ``[name]`` table goes to (``None``: only the ``types`` listed), checked before anything runs; ``fixed`` are that class's fields the
+    pipeline sets itself (placeholders for the check); ``types`` adds table keys of its own.
+    """
+
+    name: ClassVar[str]
+    folder: ClassVar[str]
+    settings: ClassVar[str | None] = None
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    fixed: ClassVar[Mapping[str, Any]] = {}
+    types: ClassVar[Mapping[str, Any]] = {}
+    resumes: ClassVar[bool] = False
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        """One line of the most telling figures (the ✓ line and report.md)."""
+        return ""
+
+    def settings_class(self) -> type | None:
+        if self.settings is None:
+            return None
+        module, _, name = self.settings.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+    def table_types(self) -> dict[str, Any]:
+        """Every key of the stage's table and the type its value needs."""
+        from tokkit.settings import field_types
+
+        cls = self.settings_class()
+        own = field_types(cls) if cls is not None else {}
+        return {**{k: v for k, v in own.items() if k not in self.fixed}, **self.types}
+
+    def check(self, settings: Mapping[str, Any]) -> None:
+        """The settings class's own value checks (ranges, combinations): an :class:`InputError`."""
+        if self.settings is not None:
+            made = self.config(settings, **self.fixed)
+            check = getattr(made, "check", None) or getattr(made, "validate", None)
+            if check is not None:
+                check()
+
+    def config(self, settings: Mapping[str, Any], **given: Any) -> Any:
+        """The settings class made from the table's keys (not ``types``' own) and ``given`` (the
+        ``fixed`` fields' real values), as the stage passes it to the library."""
+        cls = self.settings_class()
+        assert cls is not None
+        known = {f.name for f in fields(cls)} - set(self.fixed)
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k in known},
+                   **given)
+
+
+def by_language(files: list[Path], languages: tuple[str, ...] = ("zh", "en")) -> dict[str, list[Path]]:
+    """Held-out files by language, as the held-out corpus names them: ``<language>_<title>.txt``
+    (``zh_zizhitongjian.txt``); languages without a file are left out."""
+    named = {lang: [p for p in files if p.name.split("_", 1)[0] == lang] for lang in languages}
+    return {lang: paths for lang, paths in named.items() if paths}
+
+
 # ---------------------------------------------------------------------------- the stages
 
 
-def _pick(settings: Mapping[str, Any], cls: type, stage: str, *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
-    known = {f.name for f in fields(cls)}
-    values = {k: v for k, v in settings.items() if k not in drop}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise InputError(
-            f"{stage} settings: unknown {', '.join(unknown)}; known: {', '.join(sorted(known - set(drop)))}"
-        )
-    return values
+class SampleStage(Stage):
+    """The first ``sample_mb`` MB of every corpus (the top-level setting), spread over its files."""
+
+    name, folder = "sample", "00-sample"
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        return sample_corpus(ctx.corpora, output, max_mb=ctx.config.sample_mb)
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        return "; ".join(f"{k}: {v['bytes'] / 1e6:,.1f} MB in {v['files']} files" for k, v in figures.items())
 
 
-def _stage_classes() -> dict[str, tuple[type, tuple[str, ...]]]:
-    """Each stage table's config class and the keys the pipeline sets itself."""
-    from tokkit.cpt.config import CPTConfig
-    from tokkit.dedup.config import DedupConfig
-    from tokkit.llama.extend import ExtendConfig
-    from tokkit.llama.resize import ResizeConfig
-    from tokkit.shards.writer import ShardConfig
-    from tokkit.train.config import BPEConfig
+class DedupStage(Stage):
+    """Exact + MinHash near-duplicate removal (paragraphs: catches licence text)."""
 
-    return {"dedup": (DedupConfig, ()), "train": (BPEConfig, ()), "extend": (ExtendConfig, ()),
-            "resize": (ResizeConfig, ()), "shard": (ShardConfig, ()),
-            "cpt": (CPTConfig, ("model", "shards", "output"))}
+    name, folder = "dedup", "01-dedup"
+    defaults: ClassVar[Mapping[str, Any]] = {"granularity": "paragraph", "threshold": 0.8}
+
+    settings = "tokkit.dedup.config:DedupConfig"
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        from tokkit.dedup.pipeline import dedup_corpus
+
+        report = dedup_corpus([ctx.output("sample")], output, config=self.config(ctx.settings(self)),
+                              force=True, progress=ctx.progress)
+        used = report.manifest.get("config", {})
+        return {"counts": report.counts, "bytes": report.manifest.get("bytes", {}),
+                "granularity": used.get("granularity", "document"), "near_min_words": used.get("near_min_words")}
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        from tokkit.dedup.summary import summary_line
+
+        return summary_line(figures.get("counts", {}), granularity=figures.get("granularity", "document"),
+                            near_min_words=figures.get("near_min_words"))
+
+
+class TrainStage(Stage):
+    """Byte-level BPE from scratch on the deduplicated corpus."""
+
+    name, folder = "train", "02-bpe"
+    defaults: ClassVar[Mapping[str, Any]] = {"vocab_size": 8000, "special_tokens": ["<|endoftext|>"]}
+
+    settings = "tokkit.train.config:BPEConfig"
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        from tokkit.corpus.readers import ReadOptions
+        from tokkit.load import make_trainer
+        from tokkit.train.run import train_to_dir
+
+        bpe = self.config(ctx.settings(self))
+        bpe.check()
+        report = train_to_dir(make_trainer("bpe", "scratch", bpe), corpus=list(kept_files(ctx.output("dedup"))),
+                              output=output, algorithm="bpe", backend="scratch", config=bpe.to_dict(),
+                              read_options=ReadOptions(split="line"), force=True, progress=ctx.progress)
+        return {"vocab_size": report.vocab_size, "documents": report.documents, "corpus_bytes": report.corpus_bytes,
+                "heldout_bytes_per_token": report.bytes_per_token, "heldout_chars_per_token": report.chars_per_token}
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        return f"vocab {_fmt(figures['vocab_size'])}, held-out bytes/token {_fmt(figures['heldout_bytes_per_token'])}"
+
+
+class ExtendStage(Stage):
+    """A Chinese sentencepiece model merged into LLaMA's tokenizer.
+
+    The Chinese model trains on the deduplicated corpora named in ``chinese`` (default: ``zh``; all
+    of them when none is); ``zh_vocab`` and the other ``zh_*`` keys configure it
+    (:class:`~tokkit.llama.zh_model.ZhModelConfig`), the rest is :class:`~tokkit.llama.extend.ExtendConfig`.
+    """
+
+    name, folder = "extend", "03-extend"
+    defaults: ClassVar[Mapping[str, Any]] = {"zh_vocab": 8000}
+
+    settings = "tokkit.llama.extend:ExtendConfig"
+
+    @property
+    def types(self) -> dict[str, Any]:  # type: ignore[override]  # ZhModelConfig's fields, imported late
+        from tokkit.llama.zh_model import ZhModelConfig
+        from tokkit.settings import field_types
+
+        zh = {f"zh_{k}": v for k, v in field_types(ZhModelConfig).items() if k != "vocab_size"}
+        return {"zh_vocab": int, **zh, "chinese": str | tuple[str, ...]}
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        from tokkit.corpus.readers import iter_files
+        from tokkit.llama.recipe import extend_llama
+        from tokkit.llama.zh_model import ZhModelConfig
+
+        settings = ctx.settings(self)
+        zh_vocab = int(settings.pop("zh_vocab", 8000))
+        chinese = settings.pop("chinese", ("zh",))
+        chinese = (chinese,) if isinstance(chinese, str) else tuple(chinese)
+        zh_settings = {k.removeprefix("zh_"): settings.pop(k) for k in list(settings) if k.startswith("zh_")}
+        dedup = ctx.output("dedup")
+        zh = [f for name in ctx.corpora if name in chinese for f in kept_files(dedup, name)]
+        run = extend_llama(ctx.llama, output, zh_corpus=zh or kept_files(dedup),
+                           zh_config=ZhModelConfig(vocab_size=zh_vocab, **zh_settings),
+                           config=self.config(settings), heldout=by_language(list(iter_files(ctx.heldout))),
+                           force=True, progress=ctx.progress)
+        summary = run.result.summary()
+        return {
+            "base_pieces": summary["base_pieces"], "vocab_size": summary["vocab_size"], "appended": summary["appended"],
+            "comparisons": [
+                {"name": c.name, "tokens_before": c.tokens_before, "tokens_after": c.tokens_after,
+                 "reduction": round(1 - c.tokens_after / c.tokens_before, 4) if c.tokens_before else None}
+                for c in run.comparisons
+            ],
+        }
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        parts = [f"{_fmt(figures['base_pieces'])} → {_fmt(figures['vocab_size'])} pieces"]
+        parts += [f"{c['name']}: {_fmt(c['tokens_before'])} → {_fmt(c['tokens_after'])} tokens"
+                  for c in figures["comparisons"]]
+        return "; ".join(parts)
+
+
+class AnalyzeStage(Stage):
+    """LLaMA vs extended vs our BPE on the held-out text (tokens, bytes/token), ``max_mb`` of each."""
+
+    name, folder = "analyze", "04-analyze"
+    defaults: ClassVar[Mapping[str, Any]] = {"max_mb": 0.5}
+    types: ClassVar[Mapping[str, Any]] = {"max_mb": float}
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        from tokkit.analyze.compression import AnalyzeConfig, analyze
+        from tokkit.analyze.report import write_json, write_markdown
+        from tokkit.atomic import atomic_dir
+        from tokkit.corpus.readers import iter_files
+
+        max_mb = float(ctx.settings(self).get("max_mb", 1.0))
+        files = list(iter_files(ctx.heldout))
+        corpora = by_language(files) or {"heldout": files}
+        tokenizers = [ctx.llama, ctx.output("extend"), ctx.output("train")]
+        report = analyze([str(t) for t in tokenizers], corpora,
+                         config=AnalyzeConfig(max_bytes=int(max_mb * 1e6) if max_mb else None), progress=ctx.progress)
+        with atomic_dir(output, force=True) as tmp:
+            write_json(report, tmp / "report.json")
+            write_markdown(report, tmp / "report.md")
+        rows = []
+        for r in report.results:
+            if r.file is None:
+                rows.append({"tokenizer": r.tokenizer, "corpus": r.corpus, "tokens": r.figures.get("tokens"),
+                             "bytes_per_token": r.figures.get("bytes_per_token"),
+                             "tokens_per_han_char": r.figures.get("tokens_per_han_char")})
+        return {"results": rows}
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        return "; ".join(f"{r['tokenizer']}/{r['corpus']} {_fmt(r['bytes_per_token'])} B/tok"
+                         for r in figures["results"])
+
+
+class ModelStage(Stage):
+    """A tiny random LLaMA with LLaMA's 32,000-row vocabulary (no download)."""
+
+    name, folder = "model", "05-model"
+    defaults: ClassVar[Mapping[str, Any]] = {"hidden_size": 64, "num_layers": 2, "seed": 0}
+    types: ClassVar[Mapping[str, Any]] = {"hidden_size": int, "num_layers": int, "seed": int, "tie": bool, "num_heads": int}
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        from tokkit.llama.tiny import build_tiny_llama
+        from tokkit.load import load_tokenizer
+
+        settings = ctx.settings(self)
+        vocab = load_tokenizer(ctx.llama).vocab_size
+        seq_len = int(ctx.config.stage("shard").get("seq_len", 128))
+        build_tiny_llama(output, vocab_size=vocab, max_position_embeddings=max(seq_len, 64), force=True,
+                         **{k: v for k, v in settings.items() if k in self.types})
+        return {"vocab_size": vocab, **settings}
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        return f"vocab {_fmt(figures['vocab_size'])}, hidden {figures.get('hidden_size')}, {figures.get('num_layers')} layers"
+
+
+class ResizeStage(Stage):
+    """The tiny model's embeddings and LM head grown to the extended vocabulary."""
+
+    name, folder = "resize", "06-resized"
+    defaults: ClassVar[Mapping[str, Any]] = {"init": "subword-mean"}
+
+    settings = "tokkit.llama.resize:ResizeConfig"
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        from tokkit.llama.resize import resize_embeddings
+
+        report = resize_embeddings(ctx.output("model"), ctx.output("extend"), output,
+                                   config=self.config(ctx.settings(self)), force=True)
+        return report.to_dict()
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        return f"{_fmt(figures['base_rows'])} → {_fmt(figures['new_rows'])} rows ({figures['init']})"
+
+
+class ShardStage(Stage):
+    """The deduplicated corpus tokenized with the extended tokenizer (from the resized model), packed."""
+
+    name, folder = "shard", "07-shards"
+    defaults: ClassVar[Mapping[str, Any]] = {"seq_len": 128, "val_fraction": 0.02, "workers": 0}
+
+    settings = "tokkit.shards.writer:ShardConfig"
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        from tokkit.corpus.readers import ReadOptions
+        from tokkit.shards import write_shards
+
+        manifest = write_shards(list(kept_files(ctx.output("dedup"))), ctx.output("resize"), output,
+                                config=self.config(ctx.settings(self)), read_options=ReadOptions(split="line"),
+                                force=True, progress=ctx.progress)
+        return {
+            "dtype": manifest.dtype, "seq_len": manifest.seq_len, "vocab_size": manifest.tokenizer.vocab_size,
+            **{f"{name}_{key}": getattr(split, key) for name, split in manifest.splits.items()
+               for key in ("documents", "tokens", "sequences")},
+        }
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        return (f"train {_fmt(figures['train_tokens'])} tokens / {_fmt(figures['train_sequences'])} sequences, "
+                f"val {_fmt(figures['val_sequences'])} sequences × {figures['seq_len']} ({figures['dtype']})")
+
+
+class CptStage(Stage):
+    """A few stage-1 steps (embeddings + LM head) on the shards; an interrupted run continues from
+    its checkpoint."""
+
+    name, folder = "cpt", "08-cpt"
+    defaults: ClassVar[Mapping[str, Any]] = {"train": "embeddings", "steps": 20, "batch_tokens": 1024, "micro_batch": 8, "lr": 3e-3,
+                "warmup_steps": 2, "eval_every": 10, "eval_sequences": 16, "save_every": 10, "log_every": 1,
+                "threads": 1}
+    fixed: ClassVar[Mapping[str, Any]] = {"model": "model", "shards": "shards", "output": "output"}
+    resumes = True
+
+    settings = "tokkit.cpt.config:CPTConfig"
+
+    def run(self, ctx: Context, output: Path) -> dict[str, Any]:
+        from tokkit.cpt import run_cpt
+        from tokkit.cpt.checkpoint import checkpoint_dirs
+
+        config = self.config(ctx.settings(self), model=str(ctx.output("resize")), shards=str(ctx.output("shard")),
+                             output=str(output))
+        # an interrupted run continues from its checkpoint; with none there is nothing to say
+        result = run_cpt(config, resume=bool(checkpoint_dirs(output)), force=True, progress=ctx.progress)
+        vals = sorted(result.val_losses.items())
+        return {
+            "steps": result.steps, "tokens": result.tokens, "tokens_per_second": round(result.tokens_per_second, 1),
+            "train_loss": round(result.train_loss, 4), "val_loss_first": vals[0][1] if vals else None,
+            "val_loss_last": vals[-1][1] if vals else None, "trainable_parameters": result.trainable_parameters,
+            "total_parameters": result.total_parameters, "final": str(result.final_dir),
+        }
+
+    def summary(self, figures: dict[str, Any]) -> str:
+        return (f"{figures['steps']} steps, val loss {_fmt(figures['val_loss_first'])} → "
+                f"{_fmt(figures['val_loss_last'])}, {_fmt(figures['tokens_per_second'])} tokens/s")
+
+
+STAGE_LIST: tuple[Stage, ...] = (SampleStage(), DedupStage(), TrainStage(), ExtendStage(), AnalyzeStage(),
+                                 ModelStage(), ResizeStage(), ShardStage(), CptStage())
+"""The stages in run order: a new stage is its class above and its place here."""
+STAGES = tuple(s.name for s in STAGE_LIST)
+STAGE_DIRS = {s.name: s.folder for s in STAGE_LIST}
+DEFAULTS: dict[str, dict[str, Any]] = {s.name: dict(s.defaults) for s in STAGE_LIST if s.defaults}
 
 
 TOP_LEVEL_TYPES: dict[str, Any] = {"run_dir": str, "corpora": str | tuple[str, ...], "sample_mb": float,
                                    "heldout": str | tuple[str, ...], "llama_tokenizer": str}
-TABLE_TYPES: dict[str, dict[str, Any]] = {
-    "analyze": {"max_mb": float},
-    "model": {"hidden_size": int, "num_layers": int, "seed": int, "tie": bool, "num_heads": int},
-}
-"""The keys of the stage tables that have no config class of their own."""
 
 
-def _stage_types() -> dict[str, tuple[type | None, dict[str, Any]]]:
-    """Each stage table: its config class (None: no class) and its keys' types."""
-    from tokkit.llama.zh_model import ZhModelConfig
-    from tokkit.settings import field_types
-
-    tables: dict[str, tuple[type | None, dict[str, Any]]] = {}
-    for stage, (cls, drop) in _stage_classes().items():
-        hints = {k: v for k, v in field_types(cls).items() if k not in drop}
-        if stage == "extend":  # zh_* keys configure the Chinese sentencepiece model
-            hints["zh_vocab"] = int
-            hints.update({f"zh_{k}": v for k, v in field_types(ZhModelConfig).items() if k != "vocab_size"})
-        tables[stage] = (cls, hints)
-    for stage, hints in TABLE_TYPES.items():
-        tables[stage] = (None, hints)
-    return tables
-
-
-def config_problems(config: PipelineConfig) -> list[str]:
+def config_problems(config: PipelineConfig, stages: Sequence[Stage] | None = None) -> list[str]:
     """Every bad setting of ``config``, one line each: a wrong type, an unknown key, a bad value."""
     problems = type_problems({f.name: getattr(config, f.name) for f in fields(config)
                               if f.name in TOP_LEVEL_TYPES}, TOP_LEVEL_TYPES)
     if isinstance(config.sample_mb, (int, float)) and not problems and config.sample_mb < 0:
         problems.append(f"sample_mb = {config.sample_mb}: must be >= 0 (0 = the whole corpus)")
-    placeholders = {"cpt": {"model": "model", "shards": "shards", "output": "output"}}
-    for stage, (cls, hints) in _stage_types().items():
-        settings = config.stage(stage)
+    tables = [s for s in (STAGE_LIST if stages is None else stages) if s.table_types()]
+    for stage in sorted(tables, key=lambda s: s.settings is None):  # config classes' tables first
+        hints = stage.table_types()
+        settings = {**stage.defaults, **dict(getattr(config, stage.name, None) or {})}
         unknown = sorted(set(settings) - set(hints))
         if unknown:
-            problems.append(f"{stage} settings: unknown {', '.join(unknown)}; known: {', '.join(sorted(hints))}")
-        bad = type_problems(settings, hints, where=f"[{stage}]")
+            problems.append(f"{stage.name} settings: unknown {', '.join(unknown)}; known: {', '.join(sorted(hints))}")
+        bad = type_problems(settings, hints, where=f"[{stage.name}]")
         problems += bad
-        if cls is None or unknown or bad:
+        if unknown or bad:
             continue
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()
-                  if not k.startswith("zh_")}
         try:  # the stage's own value checks (ranges, combinations), before anything runs
-            made = cls(**values, **placeholders.get(stage, {}))
-            check = getattr(made, "check", None) or getattr(made, "validate", None)
-            if check is not None:
-                check()
+            stage.check(settings)
         except InputError as err:  # said in arguments (`lora_r=4`); the TOML spells it lora_r = 4
-            problems.append(f"[{stage}] " + _as_toml(str(err)))
+            problems.append(f"[{stage.name}] " + _as_toml(str(err)))
     return problems
 
 
@@ -342,7 +625,7 @@ def _as_toml(message: str) -> str:
     return re.sub(r"`([a-z_][a-z0-9_.]*)(?:=([^`]+))?`", setting, message)
 
 
-def check_settings(config: PipelineConfig) -> None:
+def check_settings(config: PipelineConfig, stages: Sequence[Stage] | None = None) -> None:
     """Refuse a misspelt setting, a value of the wrong type or a missing ``cpt`` extra before the
     first stage runs (and before the run dir exists), not minutes in."""
     import importlib.util
@@ -350,7 +633,7 @@ def check_settings(config: PipelineConfig) -> None:
     for package in ("torch", "transformers", "safetensors"):
         if importlib.util.find_spec(package) is None:
             raise MissingDependencyError(package, "cpt")
-    problems = config_problems(config)
+    problems = config_problems(config, stages)
     if problems:
         raise InputError("\n".join(problems))
 
@@ -361,14 +644,17 @@ def run_pipeline(
     force: bool = False,
     progress: Progress | None = None,
     on_stage: Callable[[StageResult], None] | None = None,
+    stages: Sequence[Stage] | None = None,
 ) -> PipelineResult:
-    """Run every stage in order (see the module doc); reuse the finished stages of the same run."""
+    """Run every stage in order (see the module doc; ``stages``: another list than
+    :data:`STAGE_LIST`); reuse the finished stages of the same run."""
     config = config or PipelineConfig()
     progress = progress or NULL_PROGRESS
-    check_settings(config)
+    stages = STAGE_LIST if stages is None else tuple(stages)
+    check_settings(config, stages)
     llama = find_llama_tokenizer(config.llama_tokenizer)
     with output_lock(config.run_dir):  # a second run into the same run dir stops here
-        return _run_locked(config, llama, force=force, progress=progress, on_stage=on_stage)
+        return _run_locked(config, llama, stages, force=force, progress=progress, on_stage=on_stage)
 
 
 def read_state(path: Path) -> Any:
@@ -415,193 +701,43 @@ def open_run_dir(run_dir: Path, settings: dict[str, Any], *, force: bool, inputs
     write_text_atomic(saved, json.dumps(settings, indent=2) + "\n")
 
 
-def _run_locked(config: PipelineConfig, llama: Path, *, force: bool, progress: Progress,
-                on_stage: Callable[[StageResult], None] | None) -> PipelineResult:
+def _run_locked(config: PipelineConfig, llama: Path, stages: Sequence[Stage], *, force: bool,
+                progress: Progress, on_stage: Callable[[StageResult], None] | None) -> PipelineResult:
     run_dir = Path(config.run_dir)
     corpora = {Path(spec).name if Path(spec).exists() else spec: resolve_corpus(spec, progress)
                for spec in config.corpora}
     heldout = [resolve_corpus(spec, progress) for spec in config.heldout]
     open_run_dir(run_dir, config.to_dict(), force=force, inputs=[*corpora.values(), *heldout, llama])
-
-    stages: list[StageResult] = []
-    began = time.perf_counter()
-    out = {name: run_dir / STAGE_DIRS[name] for name in STAGES}
+    ctx = Context(config=config, llama=llama, corpora=corpora, heldout=heldout, run_dir=run_dir,
+                  folders={s.name: run_dir / s.folder for s in stages}, progress=progress)
     records = run_dir / "stages"
     records.mkdir(exist_ok=True)
-
-    def stage(name: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        target = out[name]
-        record = records / f"{name}.json"
-        data = _read_record(record) if target.exists() else None
-        if data is not None:
-            result = StageResult(name, str(target), data["seconds"], data["figures"], reused=True)
-        else:
-            if target.exists() and name != "cpt":  # an unrecorded stage output is redone (cpt resumes)
-                remove_output(target)
-            start = time.perf_counter()
-            figures = work()
-            result = StageResult(name, str(target), time.perf_counter() - start, figures)
-            write_text_atomic(record, json.dumps({"seconds": result.seconds, "figures": figures}, indent=2,
-                                                 ensure_ascii=False, default=str) + "\n")
-        stages.append(result)
+    results: list[StageResult] = []
+    began = time.perf_counter()
+    for stage in stages:
+        result = _run_stage(stage, ctx, records / f"{stage.name}.json")
+        results.append(result)
         if on_stage is not None:
             on_stage(result)
-        return result.figures
-
-    stage("sample", lambda: sample_corpus(corpora, out["sample"], max_mb=config.sample_mb))
-    stage("dedup", lambda: _dedup(config, out["sample"], out["dedup"], progress))
-    kept = kept_files(out["dedup"])
-    stage("train", lambda: _train(config, kept, out["train"], progress))
-    zh = [f for name in corpora if "zh" in name for f in kept_files(out["dedup"], name)]
-    stage("extend", lambda: _extend(config, llama, zh or kept, heldout, out["extend"], progress))
-    stage("analyze", lambda: _analyze(config, [llama, out["extend"], out["train"]], heldout, out["analyze"],
-                                      progress))
-    stage("model", lambda: _model(config, llama, out["model"]))
-    stage("resize", lambda: _resize(config, out["model"], out["extend"], out["resize"]))
-    stage("shard", lambda: _shard(config, kept, out["resize"], out["shard"], progress))
-    stage("cpt", lambda: _cpt(config, out["resize"], out["shard"], out["cpt"], progress))
-
     seconds = time.perf_counter() - began
-    report = _write_report(run_dir, config, stages, seconds)
-    return PipelineResult(run_dir=run_dir, stages=stages, seconds=seconds, report=report)
+    report = _write_report(run_dir, config, results, seconds, stages)
+    return PipelineResult(run_dir=run_dir, stages=results, seconds=seconds, report=report)
 
 
-def _dedup(config: PipelineConfig, source: Path, output: Path, progress: Progress) -> dict[str, Any]:
-    from tokkit.dedup.config import DedupConfig
-    from tokkit.dedup.pipeline import dedup_corpus
-
-    settings = config.stage("dedup")
-    report = dedup_corpus([source], output, config=DedupConfig(**_pick(settings, DedupConfig, "dedup")),
-                          force=True, progress=progress)
-    used = report.manifest.get("config", {})
-    return {"counts": report.counts, "bytes": report.manifest.get("bytes", {}),
-            "granularity": used.get("granularity", "document"), "near_min_words": used.get("near_min_words")}
-
-
-def _train(config: PipelineConfig, corpus: list[Path], output: Path, progress: Progress) -> dict[str, Any]:
-    from tokkit.corpus.readers import ReadOptions
-    from tokkit.load import make_trainer
-    from tokkit.train.config import BPEConfig
-    from tokkit.train.run import train_to_dir
-
-    settings = config.stage("train")
-    if "special_tokens" in settings:
-        settings["special_tokens"] = tuple(settings["special_tokens"])
-    bpe = BPEConfig(**_pick(settings, BPEConfig, "train"))
-    bpe.check()
-    report = train_to_dir(make_trainer("bpe", "scratch", bpe), corpus=list(corpus), output=output, algorithm="bpe", backend="scratch",
-                          config=bpe.to_dict(), read_options=ReadOptions(split="line"), force=True,
-                          progress=progress)
-    return {"vocab_size": report.vocab_size, "documents": report.documents, "corpus_bytes": report.corpus_bytes,
-            "heldout_bytes_per_token": report.bytes_per_token, "heldout_chars_per_token": report.chars_per_token}
-
-
-def _extend(config: PipelineConfig, llama: Path, zh_corpus: list[Path], heldout: list[Path], output: Path,
-            progress: Progress) -> dict[str, Any]:
-    from tokkit.corpus.readers import iter_files
-    from tokkit.llama.extend import ExtendConfig
-    from tokkit.llama.recipe import extend_llama
-    from tokkit.llama.zh_model import ZhModelConfig
-
-    settings = dict(config.stage("extend"))
-    zh_vocab = int(settings.pop("zh_vocab", 8000))
-    zh_settings = {k.removeprefix("zh_"): settings.pop(k) for k in list(settings) if k.startswith("zh_")}
-    files = list(iter_files(heldout))
-    named = {"zh": [p for p in files if "zh" in p.name], "en": [p for p in files if "en" in p.name]}
-    run = extend_llama(llama, output, zh_corpus=zh_corpus,
-                       zh_config=ZhModelConfig(vocab_size=zh_vocab, **zh_settings),
-                       config=ExtendConfig(**_pick(settings, ExtendConfig, "extend")),
-                       heldout={k: v for k, v in named.items() if v}, force=True, progress=progress)
-    summary = run.result.summary()
-    return {
-        "base_pieces": summary["base_pieces"], "vocab_size": summary["vocab_size"], "appended": summary["appended"],
-        "comparisons": [
-            {"name": c.name, "tokens_before": c.tokens_before, "tokens_after": c.tokens_after,
-             "reduction": round(1 - c.tokens_after / c.tokens_before, 4) if c.tokens_before else None}
-            for c in run.comparisons
-        ],
-    }
-
-
-def _analyze(config: PipelineConfig, tokenizers: list[Path], heldout: list[Path], output: Path,
-             progress: Progress) -> dict[str, Any]:
-    from tokkit.analyze.compression import AnalyzeConfig, analyze
-    from tokkit.analyze.report import write_json, write_markdown
-    from tokkit.atomic import atomic_dir
-    from tokkit.corpus.readers import iter_files
-
-    settings = config.stage("analyze")
-    max_mb = float(settings.get("max_mb", 1.0))
-    files = list(iter_files(heldout))
-    corpora = {"zh": [p for p in files if "zh" in p.name], "en": [p for p in files if "en" in p.name]}
-    corpora = {k: v for k, v in corpora.items() if v} or {"heldout": files}
-    report = analyze([str(t) for t in tokenizers], corpora,
-                     config=AnalyzeConfig(max_bytes=int(max_mb * 1e6) if max_mb else None), progress=progress)
-    with atomic_dir(output, force=True) as tmp:
-        write_json(report, tmp / "report.json")
-        write_markdown(report, tmp / "report.md")
-    rows = []
-    for r in report.results:
-        if r.file is None:
-            rows.append({"tokenizer": r.tokenizer, "corpus": r.corpus, "tokens": r.figures.get("tokens"),
-                         "bytes_per_token": r.figures.get("bytes_per_token"),
-                         "tokens_per_han_char": r.figures.get("tokens_per_han_char")})
-    return {"results": rows}
-
-
-def _model(config: PipelineConfig, llama: Path, output: Path) -> dict[str, Any]:
-    from tokkit.llama.tiny import build_tiny_llama
-    from tokkit.load import load_tokenizer
-
-    settings = config.stage("model")
-    vocab = load_tokenizer(llama).vocab_size
-    seq_len = int(config.stage("shard").get("seq_len", 128))
-    build_tiny_llama(output, vocab_size=vocab, max_position_embeddings=max(seq_len, 64), force=True,
-                     **{k: v for k, v in settings.items() if k in ("hidden_size", "num_layers", "seed", "tie",
-                                                                    "num_heads")})
-    return {"vocab_size": vocab, **settings}
-
-
-def _resize(config: PipelineConfig, model: Path, tokenizer: Path, output: Path) -> dict[str, Any]:
-    from tokkit.llama.resize import ResizeConfig, resize_embeddings
-
-    settings = config.stage("resize")
-    report = resize_embeddings(model, tokenizer, output, config=ResizeConfig(**_pick(settings, ResizeConfig, "resize")),
-                               force=True)
-    return report.to_dict()
-
-
-def _shard(config: PipelineConfig, corpus: list[Path], tokenizer: Path, output: Path,
-           progress: Progress) -> dict[str, Any]:
-    from tokkit.corpus.readers import ReadOptions
-    from tokkit.shards import ShardConfig, write_shards
-
-    settings = config.stage("shard")
-    manifest = write_shards(list(corpus), tokenizer, output, config=ShardConfig(**_pick(settings, ShardConfig, "shard")),
-                            read_options=ReadOptions(split="line"), force=True, progress=progress)
-    return {
-        "dtype": manifest.dtype, "seq_len": manifest.seq_len, "vocab_size": manifest.tokenizer.vocab_size,
-        **{f"{name}_{key}": getattr(split, key) for name, split in manifest.splits.items()
-           for key in ("documents", "tokens", "sequences")},
-    }
-
-
-def _cpt(config: PipelineConfig, model: Path, shards: Path, output: Path, progress: Progress | None) -> dict[str, Any]:
-    from tokkit.cpt import CPTConfig, run_cpt
-    from tokkit.cpt.checkpoint import checkpoint_dirs
-
-    settings = config.stage("cpt")
-    # an interrupted run continues from its checkpoint; with none there is nothing to say
-    result = run_cpt(CPTConfig(model=str(model), shards=str(shards), output=str(output),
-                               **_pick(settings, CPTConfig, "cpt", drop=("model", "shards", "output"))),
-                     resume=bool(checkpoint_dirs(output)), force=True, progress=progress)
-    vals = sorted(result.val_losses.items())
-    return {
-        "steps": result.steps, "tokens": result.tokens, "tokens_per_second": round(result.tokens_per_second, 1),
-        "train_loss": round(result.train_loss, 4), "val_loss_first": vals[0][1] if vals else None,
-        "val_loss_last": vals[-1][1] if vals else None, "trainable_parameters": result.trainable_parameters,
-        "total_parameters": result.total_parameters, "final": str(result.final_dir),
-    }
+def _run_stage(stage: Stage, ctx: Context, record: Path) -> StageResult:
+    """A recorded stage's figures again, or the stage run and recorded."""
+    target = ctx.output(stage.name)
+    data = _read_record(record) if target.exists() else None
+    if data is not None:
+        return StageResult(stage.name, str(target), data["seconds"], data["figures"], reused=True)
+    if target.exists() and not stage.resumes:  # an unrecorded stage output is redone (cpt resumes)
+        remove_output(target)
+    start = time.perf_counter()
+    figures = stage.run(ctx, target)
+    result = StageResult(stage.name, str(target), time.perf_counter() - start, figures)
+    write_text_atomic(record, json.dumps({"seconds": result.seconds, "figures": figures}, indent=2,
+                                         ensure_ascii=False, default=str) + "\n")
+    return result
 
 
 # ---------------------------------------------------------------------------- the report
@@ -615,38 +751,14 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def stage_summary(result: StageResult) -> str:
-    """One line of the most telling figures of a stage."""
-    f = result.figures
-    if result.name == "sample":
-        return "; ".join(f"{k}: {v['bytes'] / 1e6:,.1f} MB in {v['files']} files" for k, v in f.items())
-    if result.name == "dedup":
-        from tokkit.dedup.summary import summary_line
-
-        return summary_line(f.get("counts", {}), granularity=f.get("granularity", "document"),
-                            near_min_words=f.get("near_min_words"))
-    if result.name == "train":
-        return f"vocab {_fmt(f['vocab_size'])}, held-out bytes/token {_fmt(f['heldout_bytes_per_token'])}"
-    if result.name == "extend":
-        parts = [f"{_fmt(f['base_pieces'])} → {_fmt(f['vocab_size'])} pieces"]
-        parts += [f"{c['name']}: {_fmt(c['tokens_before'])} → {_fmt(c['tokens_after'])} tokens" for c in f["comparisons"]]
-        return "; ".join(parts)
-    if result.name == "analyze":
-        return "; ".join(f"{r['tokenizer']}/{r['corpus']} {_fmt(r['bytes_per_token'])} B/tok" for r in f["results"])
-    if result.name == "resize":
-        return f"{_fmt(f['base_rows'])} → {_fmt(f['new_rows'])} rows ({f['init']})"
-    if result.name == "shard":
-        return (f"train {_fmt(f['train_tokens'])} tokens / {_fmt(f['train_sequences'])} sequences, "
-                f"val {_fmt(f['val_sequences'])} sequences × {f['seq_len']} ({f['dtype']})")
-    if result.name == "cpt":
-        return (f"{f['steps']} steps, val loss {_fmt(f['val_loss_first'])} → {_fmt(f['val_loss_last'])}, "
-                f"{_fmt(f['tokens_per_second'])} tokens/s")
-    if result.name == "model":
-        return f"vocab {_fmt(f['vocab_size'])}, hidden {f.get('hidden_size')}, {f.get('num_layers')} layers"
-    return ""
+def stage_summary(result: StageResult, stages: Sequence[Stage] | None = None) -> str:
+    """One line of the most telling figures of a stage (its :meth:`Stage.summary`)."""
+    stage = next((s for s in (STAGE_LIST if stages is None else stages) if s.name == result.name), None)
+    return stage.summary(result.figures) if stage is not None else ""
 
 
-def _write_report(run_dir: Path, config: PipelineConfig, stages: list[StageResult], seconds: float) -> Path:
+def _write_report(run_dir: Path, config: PipelineConfig, stages: list[StageResult], seconds: float,
+                  stage_list: Sequence[Stage] | None = None) -> Path:
     from tokkit import __version__
 
     data = {
@@ -663,7 +775,7 @@ def _write_report(run_dir: Path, config: PipelineConfig, stages: list[StageResul
     ]
     for s in stages:
         reused = " (reused)" if s.reused else ""
-        lines.append(f"| {s.name} | `{Path(s.output).name}/` | {s.seconds:,.1f}{reused} | {stage_summary(s)} |")
+        lines.append(f"| {s.name} | `{Path(s.output).name}/` | {s.seconds:,.1f}{reused} | {stage_summary(s, stage_list)} |")
     analyze = next((s for s in stages if s.name == "analyze"), None)
     if analyze is not None and (Path(analyze.output) / "report.md").is_file():
         lines += ["", "## Tokenizers on the held-out text", "",
