@@ -84,7 +84,7 @@ def test_ratios_and_sampling(report: Report) -> None:
 def test_markdown_has_both_tables(report: Report, tmp_path: Path) -> None:
     text = markdown(report)
     assert "| figure | llama | cl100k_base |" in text
-    assert "| tokens/char by script | chars | UTF-8 bytes/char | llama | cl100k_base |" in text
+    assert "| token cost/char by script | chars | UTF-8 bytes/char | llama | cl100k_base |" in text
     zh = report.result("cl100k_base", "zh").figures
     assert f"| han | {zh['scripts']['han']['chars']:,} | 3.00 |" in text
     ratio = report.result("cl100k_base", "zh").vs_baseline["tokens_ratio"]  # type: ignore[index]

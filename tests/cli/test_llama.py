@@ -35,7 +35,7 @@ def extended(extend_run: tuple[Path, str]) -> Path:
 
 def test_extend_llama_writes_a_complete_output_and_a_before_after_table(extend_run: tuple[Path, str]) -> None:
     extended, output = extend_run
-    for needle in ("tokens / Han char", "bytes / token", "tokenizer.json ≠ spm", "zh before", "en after",
+    for needle in ("tokens/Han char", "bytes / token", "tokenizer.json ≠ spm", "zh before", "en after",
                    "base ids 0–31999 unchanged"):
         assert needle in output
     names = {p.name for p in extended.iterdir()}

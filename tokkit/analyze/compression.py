@@ -37,6 +37,7 @@ from tokkit.analyze.token_bytes import FALLBACK, PARTIAL, UNKNOWN, TokenTable
 from tokkit.batches import batched
 from tokkit.corpus.readers import ReadOptions, ReadStats, iter_files, read_documents
 from tokkit.errors import InputError
+from tokkit.han import tokens_per_han_char
 from tokkit.progress import NULL_PROGRESS
 from tokkit.types import Progress, ProgressTask, Tokenizer
 
@@ -147,7 +148,7 @@ def _built_in_figures(text: TextTally, tokens: TokenTally, table: TokenTable,
             "bytes": nbytes,
             "bytes_per_char": _ratio(nbytes, chars),
             "tokens": cost,
-            "tokens_per_char": _ratio(cost, chars),
+            "token_cost_per_char": _ratio(cost, chars),
             "bytes_per_token": _ratio(nbytes, cost),
         }
     n_used = int(used.sum())
@@ -162,7 +163,7 @@ def _built_in_figures(text: TextTally, tokens: TokenTally, table: TokenTable,
         "chars_per_token": _ratio(text.chars, n_tokens),
         "bytes_per_token": _ratio(text.bytes, n_tokens),
         "tokens_per_char": _ratio(n_tokens, text.chars),
-        "tokens_per_han_char": _ratio(n_tokens, han_chars),
+        "tokens_per_han_char": tokens_per_han_char(n_tokens, han_chars),
         "tokens_per_word": _ratio(n_tokens, text.words),
         "byte_fallback_tokens": fallback,
         "byte_fallback_rate": _ratio(fallback, n_tokens),

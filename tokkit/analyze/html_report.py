@@ -19,6 +19,7 @@ from tokkit.analyze.compression import Report
 from tokkit.analyze.measure import Measurer, NamedTokenizer
 from tokkit.analyze.token_bytes import FALLBACK, PARTIAL, SPECIAL, UNKNOWN
 from tokkit.atomic import atomic_file
+from tokkit.han import TITLE as HAN_TITLE
 
 SAMPLE_CHARS = 240
 """A sample line is cut to this many characters: enough to see the splits, small pages."""
@@ -96,7 +97,7 @@ def _name_split_characters(spans: list[Span], surfaces: list[bytes]) -> None:
 
 def _figure_table(report: Report, corpus: str) -> str:
     rows = [("tokens", "tokens", "{:,}"), ("tokens / char", "tokens_per_char", "{:.3f}"),
-            ("tokens / Han char", "tokens_per_han_char", "{:.3f}"),
+            (HAN_TITLE, "tokens_per_han_char", "{:.3f}"),
             ("tokens / word", "tokens_per_word", "{:.3f}"),
             ("Rényi efficiency (α=2.5)", "renyi_efficiency", "{:.3f}"),
             ("Shannon efficiency", "shannon_efficiency", "{:.3f}"),
@@ -159,7 +160,7 @@ def _script_chart(report: Report, corpus: str) -> str:
     from tokkit.analyze.plot import CHART_NOTE, chart_scripts
 
     used = chart_scripts(report.result(names[0], corpus).figures["scripts"])
-    series = {n: [report.result(n, corpus).figures["scripts"][s]["tokens_per_char"] for s in used]
+    series = {n: [report.result(n, corpus).figures["scripts"][s]["token_cost_per_char"] for s in used]
               for n in names}
     return _bars(f"{corpus}: tokens per character, by script (lower is cheaper; {CHART_NOTE})", used, series)
 

@@ -46,7 +46,7 @@ def plot_png(report: Report) -> bytes:
         first = results[names[0]].figures["scripts"]
         scripts = chart_scripts(first)
         for k, name in enumerate(names):
-            values = [results[name].figures["scripts"][s]["tokens_per_char"] or 0.0 for s in scripts]
+            values = [results[name].figures["scripts"][s]["token_cost_per_char"] or 0.0 for s in scripts]
             xs = [i + (k - (len(names) - 1) / 2) * width for i in range(len(scripts))]
             ax.bar(xs, values, width=width, label=name)
         ax.set_xticks(range(len(scripts)))

@@ -20,6 +20,7 @@ from rich.table import Table
 from tokkit.analyze.compression import Report, Result
 from tokkit.analyze.scripts import SCRIPTS
 from tokkit.atomic import atomic_file
+from tokkit.han import TITLE as HAN_TITLE
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("tokens/char", "tokens_per_char", _num(3), -1),
     Column("chars/token", "chars_per_token", _num(3), +1),
     Column("bytes/token", "bytes_per_token", _num(3), +1),
-    Column("tokens/Han char", "tokens_per_han_char", _num(3), -1),
+    Column(HAN_TITLE, "tokens_per_han_char", _num(3), -1),
     Column("tokens/word", "tokens_per_word", _num(3), -1),
     Column("byte-fallback", "byte_fallback_rate", _pct, -1),
     Column("partial-char tokens", "partial_char_rate", _pct, -1),
@@ -150,9 +151,9 @@ def _present_scripts(results: list[Result]) -> list[str]:
 
 
 def script_table(report: Report, corpus: str, file: str | None, results: list[Result]) -> Table:
-    """One row per script class present: its UTF-8 bytes per character, then tokens per character."""
+    """One row per script class present: its UTF-8 bytes per character, then the tokens spent on it per character."""
     first = results[0].figures["scripts"]
-    table = Table(title="tokens per character, by script", title_justify="left",
+    table = Table(title="token cost per character, by script", title_justify="left",
                   caption=SCRIPT_CAPTION, caption_justify="left")
     table.add_column("script", style="bold")
     table.add_column("chars", justify="right")
@@ -162,8 +163,8 @@ def script_table(report: Report, corpus: str, file: str | None, results: list[Re
     for s in _present_scripts(results):
         cells = [s, _int(first[s]["chars"]), _num(2)(first[s]["bytes_per_char"])]
         for r in results:
-            value = r.figures["scripts"][s]["tokens_per_char"]
-            style = "" if r is results[0] else _style(value, first[s]["tokens_per_char"], -1)
+            value = r.figures["scripts"][s]["token_cost_per_char"]
+            style = "" if r is results[0] else _style(value, first[s]["token_cost_per_char"], -1)
             cells.append(f"[{style}]{_num(3)(value)}[/]" if style else _num(3)(value))
         table.add_row(*cells)
     return table
@@ -171,9 +172,10 @@ def script_table(report: Report, corpus: str, file: str | None, results: list[Re
 
 SCRIPT_CAPTION = (
     "A byte-level BPE starts from UTF-8 bytes: a Han character is 3 bytes, so it costs up to 3 "
-    "tokens until the vocabulary holds it whole. Each row counts only the tokens spent on that "
-    "script's characters (a token's cost spread over its bytes); tokens/Han char above divides "
-    "every token of the text (punctuation, spaces, Latin too) by the Han characters. whitespace "
+    "tokens until the vocabulary holds it whole. Token cost per char counts only the tokens spent on "
+    "that script's characters (a token's cost spread over its bytes); it is not tokens/Han char "
+    "above, which divides every token of the text (punctuation, spaces, Latin too) by the Han "
+    "characters (docs/analyze.md). whitespace "
     "carries sentencepiece's dummy prefix '▁', one per line."
 )
 
@@ -203,12 +205,12 @@ def markdown(report: Report) -> str:
             lines.append(_md_row([c.title, *(c.fmt(value(r.figures, c.key)) for r in results)]))
         lines.append("")
         first = results[0].figures["scripts"]
-        lines.append(_md_row(["tokens/char by script", "chars", "UTF-8 bytes/char",
+        lines.append(_md_row(["token cost/char by script", "chars", "UTF-8 bytes/char",
                               *(r.tokenizer for r in results)]))
         lines.append(_md_row(["---", *["---:"] * (2 + len(results))]))
         for s in _present_scripts(results):
             lines.append(_md_row([s, _int(first[s]["chars"]), _num(2)(first[s]["bytes_per_char"]),
-                                  *(_num(3)(r.figures["scripts"][s]["tokens_per_char"])
+                                  *(_num(3)(r.figures["scripts"][s]["token_cost_per_char"])
                                     for r in results)]))
         lines.append("")
     return "\n".join(lines)

@@ -16,6 +16,8 @@ from functools import lru_cache
 import numpy as np
 import regex
 
+from tokkit.han import HAN_PATTERN
+
 SCRIPTS: tuple[str, ...] = ("han", "latin", "digit", "whitespace", "punctuation", "other")
 """Script classes, in table order. ``punctuation`` includes math, currency and modifier symbols;
 emoji and other pictographic symbols (``\\p{So}``) are ``other``."""
@@ -26,7 +28,7 @@ HAN, LATIN, DIGIT, WHITESPACE, PUNCTUATION, OTHER = range(len(SCRIPTS))
 _CLASS_PATTERNS: tuple[tuple[int, str], ...] = (
     (WHITESPACE, r"\p{White_Space}+"),
     (DIGIT, r"\p{Nd}+"),
-    (HAN, r"\p{Script=Han}+"),
+    (HAN, HAN_PATTERN + "+"),
     (LATIN, r"\p{Script=Latin}+"),
     (PUNCTUATION, r"[\p{P}\p{Sm}\p{Sc}\p{Sk}]+"),
 )

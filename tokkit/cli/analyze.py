@@ -13,6 +13,7 @@ import click
 
 from tokkit.cli.common import corpus_argument, corpus_options, quiet, read_options, workers_option
 from tokkit.errors import InputError
+from tokkit.han import TITLE as HAN_TITLE
 
 if TYPE_CHECKING:
     from tokkit.analyze.compression import Report
@@ -239,7 +240,7 @@ def explain(texts: tuple[str, ...], tokenizer: str | None, as_json: bool) -> Non
         console.print(
             f"{f['chars']} chars, {f['bytes']} UTF-8 bytes, {f['tokens']} tokens: "
             f"{f['tokens_per_char']:.2f} tokens/char"
-            + (f", {f['tokens_per_han_char']:.2f} tokens/Han char" if f["han_chars"] else "")
+            + (f", {f['tokens_per_han_char']:.2f} {HAN_TITLE}" if f["han_chars"] else "")
             + f"; byte-fallback {f['byte_fallback_tokens']}, partial-character {f['partial_char_tokens']}"
             + f", Han split {f['han_split']}/{f['han_chars']}",
             highlight=False,

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from tokkit.cli.common import corpus_argument, corpus_options, quiet, read_options
 from tokkit.errors import InputError
+from tokkit.han import TITLE as HAN_TITLE
 from tokkit.progress import console, rich_progress
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def comparison_table(title: str, comparisons: Sequence[C], change: Callable[[C],
     rows: list[tuple[str, Callable[[C], tuple[str, str]]]] = [
         ("lines", lambda c: (str(c.lines), "")),
         ("tokens", lambda c: (f"{c.tokens_before:,}", f"{c.tokens_after:,} ({change(c):+.1%})")),
-        ("tokens / Han char", lambda c: (_fmt(c.tokens_per_han_before), _fmt(c.tokens_per_han_after))),
+        (HAN_TITLE, lambda c: (_fmt(c.tokens_per_han_before), _fmt(c.tokens_per_han_after))),
         ("bytes / token", lambda c: (_fmt(c.bytes_per_token_before, 2), _fmt(c.bytes_per_token_after, 2))),
         ("lines changed", lambda c: ("", str(c.changed_lines))),
         *extra,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import regex
 
+from tokkit.han import HAN, han_chars
+
 CJK = regex.compile(
     r"[\p{Han}\p{Bopomofo}\u3000-\u303f\uff00-\uffef\ufe30-\ufe4f\ufe10-\ufe1f]"
 )
@@ -13,7 +15,7 @@ CJK = regex.compile(
 None of these occur in English text, so pieces containing one cannot change how English is split.
 """
 
-HAN = regex.compile(r"\p{Han}")
+__all__ = ["CJK", "HAN", "han_count", "has_cjk"]
 
 
 def has_cjk(text: str) -> bool:
@@ -21,4 +23,4 @@ def has_cjk(text: str) -> bool:
 
 
 def han_count(text: str) -> int:
-    return len(HAN.findall(text))
+    return han_chars(text)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from tokkit.corpus.cjk import han_count
+from tokkit.han import tokens_per_han_char
 
 if TYPE_CHECKING:
     import sentencepiece as spm
@@ -37,11 +38,11 @@ class Comparison:
 
     @property
     def tokens_per_han_before(self) -> float | None:
-        return self.tokens_before / self.han if self.han else None
+        return tokens_per_han_char(self.tokens_before, self.han)
 
     @property
     def tokens_per_han_after(self) -> float | None:
-        return self.tokens_after / self.han if self.han else None
+        return tokens_per_han_char(self.tokens_after, self.han)
 
     @property
     def bytes_per_token_before(self) -> float:
