@@ -62,3 +62,19 @@ def test_submit_in_order_cancels_what_is_pending_when_stopped() -> None:
         jobs.close()
         gate.set()
     assert len(futures) == 3 and futures[2].cancelled()
+
+
+def test_workers_mean_the_same_everywhere() -> None:
+    """0 (or the older None) = every core, 1 = in this process, N = N; negative is refused."""
+    import os
+
+    import pytest
+
+    from tokkit.errors import InputError
+    from tokkit.pool import worker_count
+
+    cores = os.cpu_count() or 1
+    assert worker_count(0) == worker_count(None) == cores
+    assert (worker_count(1), worker_count(3)) == (1, 3)
+    with pytest.raises(InputError, match="0 \\(auto\\), 1 \\(in-process\\)"):
+        worker_count(-1)

@@ -100,6 +100,20 @@ def interrupts_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def worker_count(workers: int | None) -> int:
+    """Processes for a ``workers`` setting, the one meaning every stage gives it: 0 = auto (every
+    core here; ``None`` is an older spelling of it), 1 = in this process, N = N processes.
+
+    Stages with a better automatic choice (sharding through a Rust tokenizer, analysis of a small
+    corpus) make it themselves before falling back to this.
+    """
+    if workers is not None and workers < 0:
+        from tokkit.errors import InputError
+
+        raise InputError(f"`workers={workers}`: pass 0 (auto), 1 (in-process) or more")
+    return workers or os.cpu_count() or 1
+
+
 def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
     """``(item, fn(item))`` for each item, in input order, on ``workers`` processes.
 

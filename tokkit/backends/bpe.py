@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -18,6 +17,7 @@ from tokkit.backends.hf import HFTokenizer
 from tokkit.backends.spm import SPMTokenizer, train_from_iterator
 from tokkit.errors import InputError
 from tokkit.models.pretokenize import resolve_pattern
+from tokkit.pool import worker_count
 from tokkit.progress import NULL_PROGRESS, NativePhase
 from tokkit.train.config import BPEConfig
 from tokkit.types import Progress
@@ -135,7 +135,7 @@ class SPMBPETrainer:
                 input_sentence_size=self.input_sentence_size,
                 shuffle_input_sentence=True,
                 max_sentence_length=self.max_sentence_length,
-                num_threads=self.config.workers or os.cpu_count() or 1,
+                num_threads=worker_count(self.config.workers),
                 split_digits=True,
                 allow_whitespace_only_pieces=True,
                 remove_extra_whitespaces=False,

@@ -140,11 +140,6 @@ def workers_option(auto: str) -> Callable[[F], F]:
                         help=f"Processes: 0 = auto ({auto}), 1 = in-process, N = N processes.")
 
 
-def auto_workers(workers: int) -> int | None:
-    """``--workers`` for a config whose ``workers=None`` means "all cores" (the trainers')."""
-    return workers or None
-
-
 def read_options(split: str, text_field: str, encoding_errors: str) -> ReadOptions:
     """The :class:`ReadOptions` of the corpus options of the running command."""
     ctx = click.get_current_context(silent=True)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import click
 
 from tokkit.cli.common import (
-    auto_workers,
     corpus_argument,
     corpus_options,
     quiet,
@@ -111,7 +110,7 @@ def extend(ctx: click.Context, corpus: tuple[str, ...], base: str, zh_corpus: tu
             heldout=_heldout(heldout_zh, heldout_en, no_compare),
             read_options=read_options(split, text_field, encoding_errors),
             max_bytes=int(zh_max_mb * 2**20) if zh_max_mb is not None else None,
-            workers=auto_workers(workers), force=force, progress=progress,
+            workers=workers, force=force, progress=progress,
         )
     if not quiet(ctx):
         print_report(run)

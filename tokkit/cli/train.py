@@ -10,7 +10,6 @@ import click
 from rich.table import Table
 
 from tokkit.cli.common import (
-    auto_workers,
     corpus_argument,
     corpus_options,
     quiet,
@@ -187,7 +186,7 @@ def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, back
     from tokkit.train.config import BPEConfig
 
     config = BPEConfig(vocab_size=vocab_size, pattern=pattern, special_tokens=tuple(special),
-                       min_frequency=min_frequency, workers=auto_workers(workers),
+                       min_frequency=min_frequency, workers=workers,
                        merge_kernel=merge_kernel, max_memory=max_memory)
     config.check()
     if engine.name == "ray":

@@ -10,7 +10,6 @@ cost more than the work.
 from __future__ import annotations
 
 import functools
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from tokkit.batches import batched
 from tokkit.models.pretokenize import compiled
-from tokkit.pool import map_in_order
+from tokkit.pool import map_in_order, worker_count
 from tokkit.types import ProgressTask
 
 BATCH_CHARS = 1 << 20
@@ -77,13 +76,14 @@ def count_chunks(
     max_chunks: int | None = None,
     spill: Path | None = None,
 ) -> ChunkCounts:
-    """Count the chunks of ``texts`` under ``pattern`` with ``workers`` processes (None: all cores).
+    """Count the chunks of ``texts`` under ``pattern`` with ``workers`` processes (0 or None: every
+    core, 1: in this process; :func:`tokkit.pool.worker_count`).
 
     ``task`` advances by the UTF-8 bytes counted. When the counter holds more than ``max_chunks``
     distinct chunks it is written to a sorted run in the directory ``spill`` and emptied; if any
     run was written, the rest is too, so the result is all runs (or all in ``counts``).
     """
-    workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
+    workers = worker_count(workers)
     total = ChunkCounts()
     batches = batched(_checked(texts), BATCH_CHARS)
     for _, result in map_in_order(functools.partial(count_batch, pattern), batches, workers):

@@ -48,7 +48,8 @@ class BPEConfig(TrainConfig):
     """Byte-level BPE: 256 byte symbols + merges + special tokens = ``vocab_size``.
 
     ``pattern`` is a built-in split pattern name (``gpt2``, ``gpt4``/``cl100k``, ``o200k``) or a
-    custom regex; ``workers`` processes count pre-tokenized chunks (None: all cores).
+    custom regex; ``workers`` processes count pre-tokenized chunks (0: every core, 1: in this
+    process, N; the meaning every stage gives ``workers``, :func:`tokkit.pool.worker_count`).
     ``merge_kernel`` picks the merge loop: ``python`` (:mod:`tokkit.train.bpe_merge`, the
     specification), ``numba`` (:mod:`tokkit.train.bpe_merge_numba`, compiled, same merges; needs
     ``pip install 'tokkit[fast]'``) or ``auto`` (numba when it is importable and the distinct
@@ -57,7 +58,7 @@ class BPEConfig(TrainConfig):
     """
 
     pattern: str = "gpt4"
-    workers: int | None = None
+    workers: int | None = 0
     merge_kernel: str = "auto"
     max_memory: int | None = None
     """Bytes the run may use (None: half the machine's memory). Counting spills sorted partial
@@ -143,8 +144,8 @@ class UnigramConfig(TrainConfig):
     and loss-based pruning (``shrinking_factor`` per round) bring down to size. ``normalization``
     is ``nfkc`` or ``identity``. ``input_sentence_size`` bounds what the sentencepiece backend
     loads (0: everything); the from-scratch trainer always reads all of it. ``workers`` processes
-    count words and run the from-scratch trainer's lattice work (None: all cores; the lattice uses
-    at most 4, one per shard); the model does not depend on it.
+    count words and run the from-scratch trainer's lattice work (0: every core, 1: in this process;
+    the lattice uses at most 4, one per shard); the model does not depend on it.
     """
 
     special_tokens: tuple[str, ...] = ("<unk>", "<s>", "</s>")
@@ -157,7 +158,7 @@ class UnigramConfig(TrainConfig):
     shrinking_factor: float = 0.75
     em_sub_iterations: int = 2
     input_sentence_size: int = 10_000_000
-    workers: int | None = None
+    workers: int | None = 0
 
     def check(self) -> None:
         super().check()

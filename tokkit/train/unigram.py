@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import os
 import time
 import unicodedata
 from collections import Counter
@@ -43,7 +42,7 @@ from tokkit.models.unigram import (
     byte_piece,
 )
 from tokkit.models.unigram_normalize import split_words
-from tokkit.pool import map_in_order
+from tokkit.pool import map_in_order, worker_count
 from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import release_free_memory
 from tokkit.train.config import UnigramConfig
@@ -271,7 +270,7 @@ class UnigramTrainer:
         config = self.config
         stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0}
         self.stats = stats
-        workers = (os.cpu_count() or 1) if config.workers is None else config.workers
+        workers = worker_count(config.workers)
         with ShardedLattice(workers) as lattice:  # workers start now, while this process is small
             return self._train(texts, lattice, progress, workers)
 
