@@ -60,3 +60,17 @@ def test_a_library_error_reaches_the_user_in_flags_and_a_python_caller_in_argume
     proc = run_main("-q", "train-bpe", str(make_corpus()), "--vocab", "300", "-o", str(out))
     line = assert_clean_failure(proc)
     assert line == f"error: {out} already exists; choose another -o or pass --force to replace it"
+
+
+def test_a_logged_library_warning_is_shown_in_flags_too() -> None:
+    import logging
+
+    from tokkit.cli.flags import FlagsFilter
+
+    record = logging.LogRecord("tokkit", logging.WARNING, __file__, 1,
+                               "%s: raise `max_document_bytes=%d` or more", ("big.txt", 2 << 20), None)
+    with click.Context(_command):
+        assert FlagsFilter().filter(record)
+    assert record.getMessage() == "big.txt: raise --max-document-mb 2 or more"
+    outside = logging.LogRecord("tokkit", logging.WARNING, __file__, 1, "use `vocab_size=258`", None, None)
+    assert FlagsFilter().filter(outside) and outside.getMessage() == "use `vocab_size=258`"  # no command
