@@ -27,3 +27,12 @@ def test_local_engine_runs_the_local_dedup(tmp_path: Path) -> None:
     report = Engine("local").dedup([corpus], tmp_path / "out", config=DedupConfig(granularity="paragraph"))
     assert report.counts["documents"] == 3 and report.counts["kept"] == 2
     assert report.counts["removed_exact"] == 1
+
+
+def test_the_ray_engine_needs_a_tokenizer_path_not_an_object(tmp_path: Path) -> None:
+    from tokkit.train.bpe import BPETrainer
+    from tokkit.train.config import BPEConfig
+
+    tok = BPETrainer(BPEConfig(vocab_size=260, special_tokens=("<|endoftext|>",), workers=1)).train(["ab ab"])
+    with pytest.raises(InputError, match=r"Engine\('ray'\)\.shard: .*pass the path, not a tokenizer object"):
+        Engine("ray").shard([tmp_path], tok, tmp_path / "out")

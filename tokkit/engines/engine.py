@@ -47,11 +47,11 @@ class Engine:
         """:func:`tokkit.shards.write_shards` or its Ray twin (shards cut per partition; Ray's
         workers open the tokenizer from its path, so they need one)."""
         if self.name == "ray":
-            from tokkit.engines.ray_shard import ray_write_shards
-
             if not isinstance(tokenizer, str | Path):
                 raise InputError("Engine('ray').shard: Ray's workers open the tokenizer from its path; "
                                  "pass the path, not a tokenizer object")
+            from tokkit.engines.ray_shard import ray_write_shards
+
             return ray_write_shards(paths, tokenizer, output, options=self.ray, **kwargs)
         from tokkit.shards.writer import write_shards
 
