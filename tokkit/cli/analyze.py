@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tokkit.cli.common import corpus_argument, corpus_options, quiet, read_options, workers_option
+from tokkit.analyze.compression import AnalyzeConfig
+from tokkit.cli.common import (
+    corpus_argument,
+    corpus_options,
+    default_of,
+    quiet,
+    read_options,
+    workers_option,
+)
 from tokkit.errors import InputError
 from tokkit.han import TITLE as HAN_TITLE
 
@@ -48,7 +56,7 @@ def _corpus_name(path: str, taken: dict[str, int]) -> str:
 @click.option("--compare", "compare_pair", nargs=2, default=None, metavar="BASE EXTENDED",
               help="Diff an extension on the corpus: tokens saved and lines changed per script, "
                    "new tokens used (BASE and EXTENDED are also analyzed).")
-@click.option("--judge/--no-judge", default=True,
+@click.option("--judge/--no-judge", default=default_of(AnalyzeConfig, "judge"),
               help="Efficiency, words kept whole, Han coverage, vocabulary health (a few seconds "
                    "per large vocabulary).")
 @workers_option("one per CPU from 2 MB of text on; same figures")

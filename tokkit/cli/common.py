@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -11,7 +12,7 @@ import click
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from tokkit.corpus.readers import ReadOptions
+from tokkit.corpus.readers import DEFAULT_MAX_DOCUMENT_BYTES, ReadOptions
 from tokkit.errors import TokkitError
 from tokkit.progress import console
 
@@ -95,6 +96,19 @@ def _remember_max_document(ctx: click.Context, _param: click.Parameter, value: f
     return value
 
 
+def default_of(config: type, name: str) -> Any:
+    """The default of dataclass ``config``'s field ``name``, so an option's default is stated once,
+    in the library (``tests/cli/test_defaults.py`` holds every option named after a field to it)."""
+    for f in dataclasses.fields(config):
+        if f.name == name:
+            if f.default is not dataclasses.MISSING:
+                return f.default
+            if f.default_factory is not dataclasses.MISSING:
+                return f.default_factory()
+            raise ValueError(f"{config.__name__}.{name} has no default")
+    raise ValueError(f"{config.__name__} has no field {name!r}")
+
+
 def make_corpus_options(*, split: bool = True, max_document: bool = True,
                         encodings: Sequence[str] = ("strict", "replace", "skip"),
                         encoding_help: str = "Invalid UTF-8: stop with an error, replace with U+FFFD, or "
@@ -106,11 +120,12 @@ def make_corpus_options(*, split: bool = True, max_document: bool = True,
                         show_default=True,
                         help="Text files: one document per file, per blank-line paragraph, or per line.")]
           if split else []),
-        click.option("--text-field", default="text", show_default=True,
+        click.option("--text-field", default=default_of(ReadOptions, "text_field"), show_default=True,
                      help="Field holding the text in jsonl/json/parquet records."),
         click.option("--encoding-errors", type=click.Choice(list(encodings)),
-                     default="strict", show_default=True, help=encoding_help),
-        *([click.option("--max-document-mb", type=click.FloatRange(min=0, min_open=True), default=64,
+                     default=default_of(ReadOptions, "encoding_errors"), show_default=True, help=encoding_help),
+        *([click.option("--max-document-mb", type=click.FloatRange(min=0, min_open=True),
+                        default=DEFAULT_MAX_DOCUMENT_BYTES // 2**20,
                         show_default=True, expose_value=False, callback=_remember_max_document,
                         help="Refuse documents (a line, paragraph or file) larger than this many MiB.")]
           if max_document else []),

@@ -7,8 +7,9 @@ import os
 import click
 from rich.table import Table
 
-from tokkit.cli.common import quiet
+from tokkit.cli.common import default_of, quiet
 from tokkit.cli.cpt_display import LiveLine
+from tokkit.cpt.config import CPTConfig
 from tokkit.progress import console
 
 
@@ -18,35 +19,35 @@ from tokkit.progress import console
 @click.option("--shards", required=True, type=click.Path(), help="A `tokkit shard` output dir.")
 @click.option("-o", "--output", type=click.Path(file_okay=False), default="ckpt", show_default=True,
               help="Run dir: cpt.json, log.jsonl, checkpoints/, final/ (the trained model).")
-@click.option("--train", "stage", type=click.Choice(["embeddings", "all"]), default="embeddings",
+@click.option("--train", "stage", type=click.Choice(["embeddings", "all"]), default=default_of(CPTConfig, "train"),
               show_default=True,
               help="Stage 1: embeddings + LM head only; stage 2: all weights (or LoRA with --lora-r).")
-@click.option("--lora-r", type=int, default=0, show_default=True,
+@click.option("--lora-r", type=int, default=default_of(CPTConfig, "lora_r"), show_default=True,
               help="With --train all: LoRA rank on attention/MLP projections (0 = full fine-tuning).")
-@click.option("--lora-alpha", type=float, default=16.0, show_default=True, help="LoRA scaling numerator.")
-@click.option("--steps", type=int, default=1000, show_default=True, help="Optimizer steps.")
+@click.option("--lora-alpha", type=float, default=default_of(CPTConfig, "lora_alpha"), show_default=True, help="LoRA scaling numerator.")
+@click.option("--steps", type=int, default=default_of(CPTConfig, "steps"), show_default=True, help="Optimizer steps.")
 @click.option("--batch-tokens", type=int, default=None,
               help="Global tokens per optimizer step (all GPUs, all accumulation micro-steps) "
                    "[default: 524288 on CUDA, 4096 on a CPU; on --resume, the checkpoint's].")
-@click.option("--micro-batch", type=int, default=1, show_default=True,
+@click.option("--micro-batch", type=int, default=default_of(CPTConfig, "micro_batch"), show_default=True,
               help="Sequences per forward pass per device; accumulation fills the rest.")
-@click.option("--lr", type=float, default=2e-4, show_default=True, help="Peak learning rate (AdamW).")
-@click.option("--min-lr-ratio", type=float, default=0.1, show_default=True,
+@click.option("--lr", type=float, default=default_of(CPTConfig, "lr"), show_default=True, help="Peak learning rate (AdamW).")
+@click.option("--min-lr-ratio", type=float, default=default_of(CPTConfig, "min_lr_ratio"), show_default=True,
               help="Cosine floor as a fraction of --lr.")
 @click.option("--warmup-steps", type=int, default=None, help="Linear warmup [default: 5% of --steps].")
-@click.option("--weight-decay", type=float, default=0.0, show_default=True)
-@click.option("--grad-clip", type=float, default=1.0, show_default=True, help="Max gradient norm (0 = off).")
-@click.option("--eval-every", type=int, default=100, show_default=True, help="Validation every N steps (0 = off).")
-@click.option("--eval-sequences", type=int, default=64, show_default=True,
+@click.option("--weight-decay", type=float, default=default_of(CPTConfig, "weight_decay"), show_default=True)
+@click.option("--grad-clip", type=float, default=default_of(CPTConfig, "grad_clip"), show_default=True, help="Max gradient norm (0 = off).")
+@click.option("--eval-every", type=int, default=default_of(CPTConfig, "eval_every"), show_default=True, help="Validation every N steps (0 = off).")
+@click.option("--eval-sequences", type=int, default=default_of(CPTConfig, "eval_sequences"), show_default=True,
               help="Validation sequences per evaluation (the first N of the val split).")
-@click.option("--save-every", type=int, default=500, show_default=True,
+@click.option("--save-every", type=int, default=default_of(CPTConfig, "save_every"), show_default=True,
               help="Checkpoint every N steps (0 = only at the end).")
-@click.option("--log-every", type=int, default=10, show_default=True, help="JSONL/display line every N steps.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto (CUDA if present), cpu, cuda.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+@click.option("--log-every", type=int, default=default_of(CPTConfig, "log_every"), show_default=True, help="JSONL/display line every N steps.")
+@click.option("--seed", type=int, default=default_of(CPTConfig, "seed"), show_default=True)
+@click.option("--device", default=default_of(CPTConfig, "device"), show_default=True, help="auto (CUDA if present), cpu, cuda.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=default_of(CPTConfig, "precision"), show_default=True,
               help="auto: bf16 autocast on CUDA, fp32 on CPU.")
-@click.option("--threads", type=int, default=0, show_default=True,
+@click.option("--threads", type=int, default=default_of(CPTConfig, "threads"), show_default=True,
               help="torch CPU threads (0 = torch's default; 1 is fastest for tiny models).")
 @click.option("--resume", is_flag=True, help="Continue the run in --output from its latest checkpoint.")
 @click.option("--force", is_flag=True, help="Delete an existing run in --output and start over.")

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tokkit.cli.common import make_corpus_options, quiet
+from tokkit.cli.common import default_of, make_corpus_options, quiet
 from tokkit.cli.engine import Engine, engine_options
+from tokkit.dedup.config import DedupConfig
 from tokkit.progress import console, rich_progress
 
 
@@ -55,29 +56,29 @@ def print_report(report: object) -> None:
 @click.argument("corpus", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Output directory: kept documents, removed.jsonl, manifest.json.")
-@click.option("--threshold", type=float, default=0.8, show_default=True,
+@click.option("--threshold", type=float, default=default_of(DedupConfig, "threshold"), show_default=True,
               help="Estimated Jaccard similarity of shingle sets from which documents are near-duplicates.")
-@click.option("--num-perm", type=int, default=128, show_default=True, help="MinHash permutations.")
-@click.option("--ngram", type=int, default=5, show_default=True, help="Units per shingle.")
-@click.option("--unit", type=click.Choice(["auto", "char", "word"]), default="auto", show_default=True,
+@click.option("--num-perm", type=int, default=default_of(DedupConfig, "num_perm"), show_default=True, help="MinHash permutations.")
+@click.option("--ngram", type=int, default=default_of(DedupConfig, "ngram"), show_default=True, help="Units per shingle.")
+@click.option("--unit", type=click.Choice(["auto", "char", "word"]), default=default_of(DedupConfig, "unit"), show_default=True,
               help="Shingle unit; auto: characters for CJK-heavy documents, words otherwise.")
-@click.option("--granularity", type=click.Choice(["document", "paragraph"]), default="document",
+@click.option("--granularity", type=click.Choice(["document", "paragraph"]), default=default_of(DedupConfig, "granularity"),
               show_default=True,
               help="Text files: dedup whole files or blank-line paragraphs (records of jsonl/parquet "
                    "are always one document).")
-@click.option("--keep", type=click.Choice(["first", "longest"]), default="first", show_default=True,
+@click.option("--keep", type=click.Choice(["first", "longest"]), default=default_of(DedupConfig, "keep"), show_default=True,
               help="Which document of a duplicate cluster survives (ties: the first).")
-@click.option("--seed", type=int, default=1, show_default=True, help="MinHash permutation seed.")
-@click.option("--min-length", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--seed", type=int, default=default_of(DedupConfig, "seed"), show_default=True, help="MinHash permutation seed.")
+@click.option("--min-length", type=click.IntRange(min=0), default=default_of(DedupConfig, "min_length"), show_default=True,
               help="Never remove documents shorter than this many characters (stock lines such as "
                    "'CHAPTER I' at paragraph granularity).")
-@click.option("--near-min-words", type=click.IntRange(min=0), default=10, show_default=True,
+@click.option("--near-min-words", type=click.IntRange(min=0), default=default_of(DedupConfig, "near_min_words"), show_default=True,
               help="Documents of fewer words (a CJK character is one) are only exact-deduplicated: "
                    "a near-duplicate test on a few words is noise ('    CHAPTER XIII' vs 'Chapter XIII').")
 @click.option("--lowercase", is_flag=True, help="Exact dedup ignores case too.")
 @click.option("--no-exact", is_flag=True, help="Skip exact dedup (near dedup still merges identical texts).")
 @click.option("--no-near", is_flag=True, help="Only exact dedup.")
-@click.option("--verify", type=click.Choice(["exact", "estimate"]), default="exact", show_default=True,
+@click.option("--verify", type=click.Choice(["exact", "estimate"]), default=default_of(DedupConfig, "verify"), show_default=True,
               help="Confirm LSH candidates by exact shingle-set Jaccard or by the MinHash estimate.")
 @click.option("--bands", type=int, default=None, help="LSH bands [default: datasketch's optimum].")
 @click.option("--rows", type=int, default=None, help="LSH rows per band (with --bands).")
@@ -108,7 +109,6 @@ def dedup(ctx: click.Context, corpus: tuple[str, ...], output: str, threshold: f
       tokkit dedup data/*.jsonl.gz --text-field content --granularity paragraph -o out/
       tokkit dedup /shared/corpus/ -o /shared/dedup/ --engine ray --ray-address auto
     """
-    from tokkit.dedup import DedupConfig
     from tokkit.errors import EncodingError, InputError
 
     config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, unit=unit,  # type: ignore[arg-type]

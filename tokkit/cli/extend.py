@@ -13,6 +13,7 @@ import click
 from tokkit.cli.common import (
     corpus_argument,
     corpus_options,
+    default_of,
     quiet,
     read_options,
     workers_option,
@@ -20,6 +21,7 @@ from tokkit.cli.common import (
 from tokkit.cli.llama import _catalog_paths, _heldout, comparison_table
 from tokkit.errors import InputError
 from tokkit.progress import console, rich_progress
+from tokkit.train.bpe_continue import ContinueConfig
 
 if TYPE_CHECKING:
     from tokkit.llama.bytelevel_extend import ExtendRun
@@ -59,7 +61,7 @@ def print_report(run: ExtendRun) -> None:
               help="The old spelling of CORPUS.")
 @click.option("--add", type=click.IntRange(min=1), default=DEFAULT_ADD, show_default=True,
               help="New tokens to learn on top of the base's merges.")
-@click.option("--min-frequency", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--min-frequency", type=click.IntRange(min=1), default=default_of(ContinueConfig, "min_frequency"), show_default=True,
               help="Stop when the best pair occurs fewer times than this.")
 @click.option("--only-cjk", is_flag=True,
               help="Only add tokens containing a CJK character, so other scripts cannot change.")
@@ -95,7 +97,6 @@ def extend(ctx: click.Context, corpus: tuple[str, ...], base: str, zh_corpus: tu
       tokkit extend --base tekken.json --add 8000 --only-cjk -o vocab/tekken-zh
     """
     from tokkit.llama.bytelevel_extend import extend_bytelevel
-    from tokkit.train.bpe_continue import ContinueConfig
 
     if zh_max_mb is not None and zh_max_mb <= 0:
         raise InputError(f"--zh-max-mb {zh_max_mb} must be positive")

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 from rich.table import Table
 
-from tokkit.cli.common import corpus_argument, corpus_options, quiet, read_options
+from tokkit.cli.common import corpus_argument, corpus_options, default_of, quiet, read_options
 from tokkit.errors import InputError
 from tokkit.han import TITLE as HAN_TITLE
+from tokkit.llama.extend import ExtendConfig
+from tokkit.llama.resize import ResizeConfig
 from tokkit.progress import console, rich_progress
 
 if TYPE_CHECKING:
@@ -114,7 +116,7 @@ def print_extend_report(run: ExtendRun) -> None:
 @click.option("--only-cjk", is_flag=True,
               help="Append only pieces containing CJK characters, so English cannot change.")
 @click.option("--score-policy", type=click.Choice(["below-base", "above-base", "zero"]),
-              default="below-base", show_default=True,
+              default=default_of(ExtendConfig, "score_policy"), show_default=True,
               help="Scores of new pieces (see docs/extend-llama.md); 'zero' reproduces Chinese-LLaMA.")
 @click.option("--drop-unreachable", is_flag=True,
               help="Drop pieces BPE cannot produce instead of adding intermediate pieces.")
@@ -193,13 +195,13 @@ def extend_llama(ctx: click.Context, corpus: tuple[str, ...], base: str, zh_voca
 @click.option("-t", "--tokenizer", "tokenizer_dir", required=True, type=click.Path(),
               help="The extended tokenizer (an extend-llama or extend output dir).")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output checkpoint dir.")
-@click.option("--init", type=click.Choice(["subword-mean", "mean", "multivariate", "random"]), default="subword-mean",
+@click.option("--init", type=click.Choice(["subword-mean", "mean", "multivariate", "random"]), default=default_of(ResizeConfig, "init"),
               show_default=True,
               help="New rows: mean of the base rows of the token's base pieces, of all rows, transformers' multivariate sample, or random.")
 @click.option("--pad-to-multiple-of", type=int, default=None,
               help="Round the embedding rows up to a multiple of N (e.g. 64).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --init random.")
-@click.option("--head-init", type=click.Choice(["same", "silent"]), default="same", show_default=True,
+@click.option("--head-init", type=click.Choice(["same", "silent"]), default=default_of(ResizeConfig, "head_init"), show_default=True,
               help="LM-head rows: as --init, or then moved so the base's loss on --calibration text "
                    "(its own domain, e.g. English) is unchanged to float precision (untied heads).")
 @click.option("--calibration", "calibration_paths", multiple=True, type=click.Path(),

@@ -9,11 +9,19 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tokkit.cli.common import corpus_argument, corpus_options, quiet, read_options, workers_option
+from tokkit.cli.common import (
+    corpus_argument,
+    corpus_options,
+    default_of,
+    quiet,
+    read_options,
+    workers_option,
+)
 from tokkit.cli.engine import Engine, engine_options
 from tokkit.cli.interrupt import say_on_interrupt
 from tokkit.progress import console, rich_progress
 from tokkit.shards.manifest import Manifest
+from tokkit.shards.writer import ShardConfig
 
 log = logging.getLogger("tokkit")
 
@@ -57,16 +65,16 @@ def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
               help="Tokenizer dir or file (tokenizer.json preferred: the fast path).")
 @click.option("-o", "--output", type=click.Path(file_okay=False), default="shards", show_default=True,
               help="Output directory for .bin shards and manifest.json.")
-@click.option("--seq-len", type=int, default=2048, show_default=True, help="Tokens per training sequence.")
-@click.option("--val-fraction", type=float, default=0.005, show_default=True,
+@click.option("--seq-len", type=int, default=default_of(ShardConfig, "seq_len"), show_default=True, help="Tokens per training sequence.")
+@click.option("--val-fraction", type=float, default=default_of(ShardConfig, "val_fraction"), show_default=True,
               help="Share of documents (chosen by a hash of their text) held out for validation.")
-@click.option("--tokens-per-shard", type=int, default=1 << 26, show_default=True,
+@click.option("--tokens-per-shard", type=int, default=default_of(ShardConfig, "tokens_per_shard"), show_default=True,
               help="Tokens per .bin file, rounded down to whole sequences.")
 @workers_option("in-process with the fast tokenizer's own threads for tokenizer.json, else one per "
                 "CPU; same output")
-@click.option("--bos", default="auto", show_default=True,
+@click.option("--bos", default=default_of(ShardConfig, "bos"), show_default=True,
               help="BOS token before each document: auto (tokenizer's convention), none, or a token.")
-@click.option("--eos", default="auto", show_default=True,
+@click.option("--eos", default=default_of(ShardConfig, "eos"), show_default=True,
               help="EOS token after each document: auto (tokenizer's convention) or a token.")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @corpus_options
@@ -91,8 +99,6 @@ def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer: str, output: s
       tokkit shard /data/corpus/ --tokenizer tok/ -o /data/shards/ --engine ray --ray-address auto
     """
     from tokkit.cli.train import resolve_corpus
-    from tokkit.shards.writer import ShardConfig
-
     config = ShardConfig(seq_len=seq_len, val_fraction=val_fraction, tokens_per_shard=tokens_per_shard,
                          workers=workers, bos=bos, eos=eos)
     config.validate()

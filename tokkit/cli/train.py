@@ -12,6 +12,7 @@ from rich.table import Table
 from tokkit.cli.common import (
     corpus_argument,
     corpus_options,
+    default_of,
     quiet,
     read_options,
     workers_option,
@@ -20,8 +21,11 @@ from tokkit.cli.engine import Engine, engine_options
 from tokkit.errors import InputError
 from tokkit.load import make_trainer, trainer_pairs
 from tokkit.progress import console, rich_progress
-from tokkit.train.config import MERGE_KERNELS, TrainConfig
+from tokkit.train.config import MERGE_KERNELS, BPEConfig, TrainConfig
 from tokkit.train.run import TrainReport, train_to_dir
+
+DEFAULT_VOCAB = 32000
+"""The ``train-*`` commands' ``--vocab`` (the library has none: a vocabulary size is a choice)."""
 
 
 def resolve_corpus(paths: Sequence[str]) -> list[str | Path]:
@@ -139,19 +143,19 @@ SIZE = _Size()
 
 @click.command("train-bpe")
 @corpus_argument
-@click.option("--vocab", "vocab_size", type=int, default=32000, show_default=True,
+@click.option("--vocab", "vocab_size", type=int, default=DEFAULT_VOCAB, show_default=True,
               help="Final vocabulary size: 256 bytes + merges + special tokens.")
 @click.option("--backend", type=click.Choice(backends("bpe")), default="scratch",
               show_default=True,
               help="scratch: tokkit's own trainer; hf: tokenizers' BpeTrainer; spm: sentencepiece BPE.")
-@click.option("--pattern", default="gpt4", show_default=True,
+@click.option("--pattern", default=default_of(BPEConfig, "pattern"), show_default=True,
               help="Pre-tokenizer split: gpt2, gpt4 (= cl100k), o200k, or a custom regex.")
 @click.option("--special", multiple=True, default=("<|endoftext|>",), show_default=True,
               help="A special token (repeat the option for several).")
-@click.option("--min-frequency", type=int, default=2, show_default=True,
+@click.option("--min-frequency", type=int, default=default_of(BPEConfig, "min_frequency"), show_default=True,
               help="Stop merging when the best pair occurs fewer times.")
 @workers_option("all cores")
-@click.option("--merge-kernel", type=click.Choice(MERGE_KERNELS), default="auto", show_default=True,
+@click.option("--merge-kernel", type=click.Choice(MERGE_KERNELS), default=default_of(BPEConfig, "merge_kernel"), show_default=True,
               help="scratch's merge loop: numba (compiled), python, or auto (numba when installed); "
                    "the merges are the same.")
 @click.option("--max-memory", type=SIZE, default=None,
@@ -183,8 +187,6 @@ def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, back
     --engine ray counts the chunks on Ray (a map over runs of files) and merges on this machine:
     the same merges, but every document trains (no held-out slice, so no bytes/token).
     """
-    from tokkit.train.config import BPEConfig
-
     config = BPEConfig(vocab_size=vocab_size, pattern=pattern, special_tokens=tuple(special),
                        min_frequency=min_frequency, workers=workers,
                        merge_kernel=merge_kernel, max_memory=max_memory)

@@ -4,33 +4,34 @@ from __future__ import annotations
 
 import click
 
-from tokkit.cli.common import corpus_options, quiet
-from tokkit.cli.train import backends, output_options, run_training_command
+from tokkit.cli.common import corpus_options, default_of, quiet
+from tokkit.cli.train import DEFAULT_VOCAB, backends, output_options, run_training_command
 from tokkit.progress import console
+from tokkit.train.config import UnigramConfig
 
 
 @click.command("train-unigram")
 @click.argument("corpus", nargs=-1, type=click.Path())
-@click.option("--vocab", "vocab_size", type=int, default=32000, show_default=True,
+@click.option("--vocab", "vocab_size", type=int, default=DEFAULT_VOCAB, show_default=True,
               help="Final vocabulary size: special tokens (+ 256 bytes) + pieces.")
 @click.option("--backend", type=click.Choice(backends("unigram")), default="scratch",
               show_default=True,
               help="scratch: tokkit's trainer; hf: tokenizers' UnigramTrainer; spm: sentencepiece.")
-@click.option("--special", multiple=True, default=("<unk>", "<s>", "</s>"), show_default=True,
+@click.option("--special", multiple=True, default=default_of(UnigramConfig, "special_tokens"), show_default=True,
               help="A special token (repeat the option for several); <unk> is required.")
-@click.option("--character-coverage", type=float, default=0.9995, show_default=True,
+@click.option("--character-coverage", type=float, default=default_of(UnigramConfig, "character_coverage"), show_default=True,
               help="Share of character occurrences the alphabet covers; rarer ones are unknown.")
 @click.option("--byte-fallback", is_flag=True,
               help="Add 256 <0xNN> pieces: unknown characters are spelled as UTF-8 bytes.")
-@click.option("--normalization", type=click.Choice(["nfkc", "identity"]), default="nfkc",
+@click.option("--normalization", type=click.Choice(["nfkc", "identity"]), default=default_of(UnigramConfig, "normalization"),
               show_default=True, help="Unicode normalization applied before everything.")
-@click.option("--max-piece-length", type=int, default=16, show_default=True,
+@click.option("--max-piece-length", type=int, default=default_of(UnigramConfig, "max_piece_length"), show_default=True,
               help="Longest piece, in characters.")
-@click.option("--seed-size", type=int, default=1_000_000, show_default=True,
+@click.option("--seed-size", type=int, default=default_of(UnigramConfig, "seed_size"), show_default=True,
               help="Substrings that seed the vocabulary before EM and pruning.")
-@click.option("--shrinking-factor", type=float, default=0.75, show_default=True,
+@click.option("--shrinking-factor", type=float, default=default_of(UnigramConfig, "shrinking_factor"), show_default=True,
               help="Share of pieces each pruning round keeps.")
-@click.option("--input-sentence-size", type=int, default=10_000_000, show_default=True,
+@click.option("--input-sentence-size", type=int, default=default_of(UnigramConfig, "input_sentence_size"), show_default=True,
               help="spm backend: load at most this many sentences, sampled (0: all).")
 @output_options
 @corpus_options
@@ -52,8 +53,6 @@ def train_unigram(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, 
       tokkit train-unigram corpus/ --vocab 32000
       tokkit train-unigram data/ --vocab 50000 --byte-fallback --backend spm -o vocab/uni50k
     """
-    from tokkit.train.config import UnigramConfig
-
     config = UnigramConfig(vocab_size=vocab_size, special_tokens=tuple(special),
                            character_coverage=character_coverage, byte_fallback=byte_fallback,
                            normalization=normalization, max_piece_length=max_piece_length,
