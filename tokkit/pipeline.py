@@ -263,14 +263,15 @@ class Stage:
     returns the figures the run record (``stages/<name>.json``) and the report keep. The runner
     decides the rest once for every stage: a recorded stage of the same run is reused, an
     unrecorded output is removed and redone (``resumes``: continued instead, as cpt does from its
-    checkpoint). ``settings`` names (``module:Class``, imported when used) the config class its
-    ``[name]`` table goes to (``None``: only the ``types`` listed), checked before anything runs; ``fixed`` are that class's fields the
-    pipeline sets itself (placeholders for the check); ``types`` adds table keys of its own.
+    checkpoint). ``config_class`` names (``module:Class``) the library config its ``[name]`` table
+    goes to, type-checked and ``check()``-ed before anything runs (``None``: only the ``types``
+    listed); ``fixed`` are that class's fields the pipeline sets itself (placeholders for the
+    check); ``types`` adds table keys of its own.
     """
 
     name: ClassVar[str]
     folder: ClassVar[str]
-    settings: ClassVar[str | None] = None
+    config_class: ClassVar[str | None] = None
     defaults: ClassVar[Mapping[str, Any]] = {}
     fixed: ClassVar[Mapping[str, Any]] = {}
     types: ClassVar[Mapping[str, Any]] = {}
@@ -284,9 +285,10 @@ class Stage:
         return ""
 
     def settings_class(self) -> type | None:
-        if self.settings is None:
+        """The class ``config_class`` names, imported now (``import tokkit.pipeline`` stays light)."""
+        if self.config_class is None:
             return None
-        module, _, name = self.settings.partition(":")
+        module, _, name = self.config_class.partition(":")
         return getattr(importlib.import_module(module), name)
 
     def table_types(self) -> dict[str, Any]:
@@ -299,7 +301,7 @@ class Stage:
 
     def check(self, settings: Mapping[str, Any]) -> None:
         """The settings class's own value checks (ranges, combinations): an :class:`InputError`."""
-        if self.settings is not None:
+        if self.config_class is not None:
             made = self.config(settings, **self.fixed)
             check = getattr(made, "check", None) or getattr(made, "validate", None)
             if check is not None:
@@ -343,7 +345,7 @@ class DedupStage(Stage):
     name, folder = "dedup", "01-dedup"
     defaults: ClassVar[Mapping[str, Any]] = {"granularity": "paragraph", "threshold": 0.8}
 
-    settings = "tokkit.dedup.config:DedupConfig"
+    config_class = "tokkit.dedup.config:DedupConfig"
 
     def run(self, ctx: Context, output: Path) -> dict[str, Any]:
         from tokkit.dedup.pipeline import dedup_corpus
@@ -367,7 +369,7 @@ class TrainStage(Stage):
     name, folder = "train", "02-bpe"
     defaults: ClassVar[Mapping[str, Any]] = {"vocab_size": 8000, "special_tokens": ["<|endoftext|>"]}
 
-    settings = "tokkit.train.config:BPEConfig"
+    config_class = "tokkit.train.config:BPEConfig"
 
     def run(self, ctx: Context, output: Path) -> dict[str, Any]:
         from tokkit.corpus.readers import ReadOptions
@@ -397,7 +399,7 @@ class ExtendStage(Stage):
     name, folder = "extend", "03-extend"
     defaults: ClassVar[Mapping[str, Any]] = {"zh_vocab": 8000}
 
-    settings = "tokkit.llama.extend:ExtendConfig"
+    config_class = "tokkit.llama.extend:ExtendConfig"
 
     @property
     def types(self) -> dict[str, Any]:  # type: ignore[override]  # ZhModelConfig's fields, imported late
@@ -503,7 +505,7 @@ class ResizeStage(Stage):
     name, folder = "resize", "06-resized"
     defaults: ClassVar[Mapping[str, Any]] = {"init": "subword-mean"}
 
-    settings = "tokkit.llama.resize:ResizeConfig"
+    config_class = "tokkit.llama.resize:ResizeConfig"
 
     def run(self, ctx: Context, output: Path) -> dict[str, Any]:
         from tokkit.llama.resize import resize_embeddings
@@ -522,7 +524,7 @@ class ShardStage(Stage):
     name, folder = "shard", "07-shards"
     defaults: ClassVar[Mapping[str, Any]] = {"seq_len": 128, "val_fraction": 0.02, "workers": 0}
 
-    settings = "tokkit.shards.writer:ShardConfig"
+    config_class = "tokkit.shards.writer:ShardConfig"
 
     def run(self, ctx: Context, output: Path) -> dict[str, Any]:
         from tokkit.corpus.readers import ReadOptions
@@ -553,7 +555,7 @@ class CptStage(Stage):
     fixed: ClassVar[Mapping[str, Any]] = {"model": "model", "shards": "shards", "output": "output"}
     resumes = True
 
-    settings = "tokkit.cpt.config:CPTConfig"
+    config_class = "tokkit.cpt.config:CPTConfig"
 
     def run(self, ctx: Context, output: Path) -> dict[str, Any]:
         from tokkit.cpt import run_cpt
@@ -595,7 +597,7 @@ def config_problems(config: PipelineConfig, stages: Sequence[Stage] | None = Non
     if isinstance(config.sample_mb, (int, float)) and not problems and config.sample_mb < 0:
         problems.append(f"sample_mb = {config.sample_mb}: must be >= 0 (0 = the whole corpus)")
     tables = [s for s in (STAGE_LIST if stages is None else stages) if s.table_types()]
-    for stage in sorted(tables, key=lambda s: s.settings is None):  # config classes' tables first
+    for stage in sorted(tables, key=lambda s: s.config_class is None):  # config classes' tables first
         hints = stage.table_types()
         settings = {**stage.defaults, **dict(getattr(config, stage.name, None) or {})}
         unknown = sorted(set(settings) - set(hints))
