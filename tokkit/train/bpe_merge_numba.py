@@ -3,7 +3,10 @@
 
 Why: profiling the pure-Python loop on real text shows ~80% of the merge phase in the per-site
 work (rewrite a chunk, find the neighbours, record the pairs formed); that part is compiled here,
-while the heap, the token table and the id reuse stay in Python (one call per merge).
+and so is the heap of candidate pairs (two ``int64`` arrays, ordered as
+:func:`tokkit.train.bpe_merge.pop_best` orders its keys: a Python dict and heap of the live pairs
+cost ~70 MB on 33 MB of text), while the token table and the id reuse stay in Python (two calls
+per merge).
 
 Representation (every chunk, as :mod:`tokkit.train.bpe_long` keeps its long ones): all chunks end to
 end in ``int32`` arrays ``symbol``/``next``/``prev`` (-1 at a chunk's ends; 12 bytes per symbol), a
@@ -19,25 +22,21 @@ compiler needed); without it tokkit uses the Python loop.
 Measured (``benchmarks/bench_bpe_scale.py``, 33.3 MB en+zh @ 32000, 2 shared cores at load ~7):
 58 s / 1.35 GB against the Python loop's 103 s / 0.71 GB and rustbpe's 82 s / 0.91 GB, merges
 identical to ``tokenizers``, before the arrays/rebuilds above; with them the same run peaks at
-0.74 GB (process tree, load ~11). It is the default when numba is importable
+0.74 GB (process tree, load ~11), and with the compiled heap 0.67 GB (load ~15). It is the default when numba is importable
 (``merge_kernel="auto"``); ``merge_kernel="python"`` picks the readable loop.
 """
 
 from __future__ import annotations
 
-import heapq
 from typing import Any
 
 import numpy as np
 
 from tokkit.train.bpe_merge import (
-    _COUNT_CAP,
-    _COUNT_SHIFT,
     _ID_BITS,
     _ID_MASK,
     MergeResult,
     add_token,
-    pop_best,
 )
 from tokkit.types import ProgressTask
 
@@ -157,23 +156,99 @@ def compact(live, pair_code, counts, lengths, positions, new_keys, new_values, n
         new_lengths[r] = lengths[q]
         new_positions.append(positions[q])
 
+# The heap of candidate pairs: (count, code) in two arrays, the most frequent first and, among
+# equal counts, the smaller code (left id, then right id), as ``bpe_merge.pop_best`` orders its
+# keys (:func:`tokkit.train.bpe_merge.pop_best` is the readable twin). Counts only fall while a key waits, so a key whose count is stale is pushed back with the
+# current one when popped (lazy update). ``meta[3]`` is its size.
+
+@_jit
+def _before(c1, p1, c2, p2):
+    return c1 > c2 or (c1 == c2 and p1 < p2)
+
+@_jit
+def heap_push(hcount, hcode, meta, count, code):
+    i = meta[3]
+    meta[3] = i + 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _before(count, code, hcount[parent], hcode[parent]):
+            break
+        hcount[i] = hcount[parent]
+        hcode[i] = hcode[parent]
+        i = parent
+    hcount[i] = count
+    hcode[i] = code
+
+@_jit
+def _heap_drop_top(hcount, hcode, meta):
+    size = meta[3] - 1
+    meta[3] = size
+    if size == 0:
+        return
+    count, code = hcount[size], hcode[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and _before(hcount[child + 1], hcode[child + 1], hcount[child], hcode[child]):
+            child += 1
+        if not _before(hcount[child], hcode[child], count, code):
+            break
+        hcount[i] = hcount[child]
+        hcode[i] = hcode[child]
+        i = child
+    hcount[i] = count
+    hcode[i] = code
+
+@_jit
+def pop_best_compiled(hcount, hcode, meta, keys, values, counts, floor):
+    """The best pair whose key holds its current count (its code), or -1 when none is left."""
+    while meta[3] > 0:
+        count, code = hcount[0], hcode[0]
+        _heap_drop_top(hcount, hcode, meta)
+        h = slot(keys, code)
+        current = counts[values[h]] if keys[h] == code else 0
+        if current < floor:  # merged, or can no longer be merged
+            continue
+        if current != count:
+            heap_push(hcount, hcode, meta, current, code)
+            continue
+        return code
+    return -1
+
+@_jit
+def heap_fill(hcount, hcode, meta, pair_code, counts, floor):
+    """The heap rebuilt from the pairs that can still be merged (its stale keys dropped)."""
+    meta[3] = 0
+    for q in range(meta[0]):
+        if counts[q] >= floor:
+            heap_push(hcount, hcode, meta, counts[q], pair_code[q])
+
 @_jit
 def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, meta, pair_code,
-          counts, positions, lengths, pending, mark, fill, seen, known, floor):
-    """Merge (a, b) into x. Returns the changed pairs (code, count now, rose?) except (a, b),
-    or None when the tables need to grow first (nothing changed then)."""
+          counts, positions, lengths, pending, mark, fill, seen, known, floor, hcount, hcode):
+    """Merge (a, b) into x: counts updated, pairs that rose pushed onto the heap, ``meta[4]`` (the
+    pairs reaching ``floor``) kept. Returns 0, or 1 / 2 when the pair tables / the heap need room
+    for ``meta[2]`` / ``meta[5]`` entries first (nothing changed then)."""
     shift = np.int64(1 << 21)
     empty = np.empty(0, dtype=np.int32)
     pair = a * shift + b
     h = slot(keys, pair)
     if keys[h] != pair:  # never recorded: nothing to merge
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.bool_)
+        return 0
     k = values[h]
     # each site forms (left, x) and (x, right): at most two new pairs per site, and per symbol
     need = meta[0] + 2 * min(lengths[k], seen.shape[1]) + 2
     if need > len(counts) or 2 * need > len(keys):
         meta[2] = need
-        return None
+        return 1
+    heap_need = meta[3] + 2 * min(lengths[k], seen.shape[1]) + 2  # pushes: the pairs formed
+    if heap_need > len(hcount):
+        meta[5] = heap_need
+        return 2
+    if counts[k] >= floor:
+        meta[4] -= 1
     found = positions[k][: lengths[k]].copy()
     lengths[k] = 0
     positions[k] = empty
@@ -294,10 +369,6 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
             vector[size + t - start] = formed_at[order[t]]
         lengths[q] = size + end - start
         start = end
-    out_codes = np.empty(m, dtype=np.int64)
-    out_counts = np.empty(m, dtype=np.int64)
-    out_rose = np.empty(m, dtype=np.bool_)
-    r = 0
     for t in range(m):
         q = changed[t]
         change = pending[q]
@@ -312,20 +383,20 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
                 lengths[q] = 0
                 positions[q] = empty
         counts[q] = total
-        if was < floor and total < floor:
-            continue  # never in the caller's counts: nothing to tell it
-        out_codes[r] = pair_code[q]
-        out_counts[r] = total
-        out_rose[r] = change > 0
-        r += 1
-    return out_codes[:r], out_counts[:r], out_rose[:r]
+        if was >= floor and total < floor:
+            meta[4] -= 1
+        elif was < floor and total >= floor:
+            meta[4] += 1
+        if total >= floor and change > 0:
+            heap_push(hcount, hcode, meta, total, pair_code[q])
+    return 0
 
 
 
 def _compile() -> dict[str, Any]:
     """The kernels (compiled on first call, then loaded from numba's on-disk cache)."""
     return {"count_from": count_from, "seed_positions": seed_positions, "merge": merge,
-            "compact": compact}
+            "compact": compact, "pop_best": pop_best_compiled, "heap_fill": heap_fill}
 
 
 def _release_freed_memory() -> None:
@@ -355,7 +426,11 @@ class _Tables:
 
     def __init__(self, pairs: int) -> None:
         self._allocate(max(MIN_PAIRS, 2 * pairs))
-        self.meta = np.zeros(3, dtype=np.int64)  # pair indices in use, merges applied, room needed
+        # pair indices in use, merges applied, table room needed, heap size, pairs reaching the
+        # floor, heap room needed
+        self.meta = np.zeros(6, dtype=np.int64)
+        self.hcount = np.zeros(0, dtype=np.int64)
+        self.hcode = np.zeros(0, dtype=np.int64)
         self.positions = List.empty_list(types.int32[::1])
 
     def _allocate(self, capacity: int) -> None:
@@ -368,6 +443,14 @@ class _Tables:
         self.pending = np.zeros(capacity, dtype=np.int64)
         self.mark = np.zeros(capacity, dtype=np.int32)
         self.fill = np.zeros(capacity, dtype=np.int32)
+
+    def grow_heap(self, room: int) -> None:
+        """Room for ``room`` heap keys (at least doubling), the keys kept."""
+        size = max(room, 2 * len(self.hcount), MIN_PAIRS)
+        for name in ("hcount", "hcode"):
+            grown = np.zeros(size, dtype=np.int64)
+            grown[: int(self.meta[3])] = getattr(self, name)[: int(self.meta[3])]
+            setattr(self, name, grown)
 
     def grow(self, compact: Any) -> None:
         """Make room for ``meta[2]`` pair indices (the kernel's request) beside the live pairs.
@@ -447,45 +530,41 @@ def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.nda
     kernels["seed_positions"](symbol, following, t.keys, t.values, t.meta, t.counts, t.lengths,
                               t.fill, t.positions, floor)
     used = int(t.meta[0])
-    kept = np.flatnonzero(t.counts[:used] >= floor)
-    counts: dict[int, int] = dict(zip(t.pair_code[kept].tolist(), t.counts[kept].tolist(), strict=True))
-    del kept
-    heap = [((_COUNT_CAP - n) << _COUNT_SHIFT) | code for code, n in counts.items()]
-    heapq.heapify(heap)
+    t.meta[4] = int(np.count_nonzero(t.counts[:used] >= floor))
+    t.grow_heap(2 * int(t.meta[4]) + MIN_PAIRS)
+    kernels["heap_fill"](t.hcount, t.hcode, t.meta, t.pair_code, t.counts, floor)
     merges: list[tuple[int, int, int]] = []
-    merge = kernels["merge"]
+    merge, pop = kernels["merge"], kernels["pop_best"]
     # per merge, the pair index of (s, a), (s, x), (b, s), (x, s) by neighbour symbol s, valid while
     # seen[.., s] is the merge's stamp: the hot loop then hashes once per distinct neighbour
     symbols_max = max(vocab_size, len(tokens)) + 1
     seen = np.zeros((4, symbols_max), dtype=np.int64)
     known = np.zeros((4, symbols_max), dtype=np.int64)
-    while len(tokens) < vocab_size and (code := pop_best(heap, counts.get)) is not None:
+    while len(tokens) < vocab_size:
+        t = tables
+        code = int(pop(t.hcount, t.hcode, t.meta, t.keys, t.values, t.counts, floor))
+        if code < 0:
+            break
         left, right = code >> _ID_BITS, code & _ID_MASK
         new_id, fresh = add_token(tokens, ids_by_bytes, tokens[left] + tokens[right])
         merges.append((left, right, new_id))
-        del counts[code]
         while True:
             t = tables
-            out = merge(left, right, new_id, symbol, following, preceding, starts, weight_of, t.keys,
-                        t.values, t.meta, t.pair_code, t.counts, t.positions, t.lengths, t.pending,
-                        t.mark, t.fill, seen, known, floor)
-            if out is not None:
+            status = merge(left, right, new_id, symbol, following, preceding, starts, weight_of,
+                           t.keys, t.values, t.meta, t.pair_code, t.counts, t.positions, t.lengths,
+                           t.pending, t.mark, t.fill, seen, known, floor, t.hcount, t.hcode)
+            if status == 0:
                 break
-            tables.grow(kernels["compact"])
-        changed, totals, rose = out
-        for pair, total, up in zip(changed.tolist(), totals.tolist(), rose.tolist(), strict=True):
-            if total >= floor:
-                counts[pair] = total
-                if up:
-                    heapq.heappush(heap, ((_COUNT_CAP - total) << _COUNT_SHIFT) | pair)
+            if status == 1:
+                tables.grow(kernels["compact"])
             else:
-                counts.pop(pair, None)
-        if int(t.meta[0]) > 2 * len(counts) + REBUILD_SLACK:  # mostly pairs gone below the floor
+                tables.grow_heap(int(t.meta[5]))
+        live = int(t.meta[4])
+        if int(t.meta[0]) > 2 * live + REBUILD_SLACK:  # mostly pairs gone below the floor
             t.meta[2] = t.meta[0]
             tables.grow(kernels["compact"])
-        if len(heap) > 2 * len(counts) + REBUILD_SLACK:  # mostly stale keys
-            heap = [((_COUNT_CAP - n) << _COUNT_SHIFT) | code for code, n in counts.items()]
-            heapq.heapify(heap)
+        if int(t.meta[3]) > 2 * live + REBUILD_SLACK:  # mostly stale keys
+            kernels["heap_fill"](t.hcount, t.hcode, t.meta, t.pair_code, t.counts, floor)
         if fresh:  # the bar counts new tokens (of vocab_size), not merges
             task.advance(1)
     return MergeResult(merges=merges, tokens=tokens)
