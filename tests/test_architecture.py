@@ -24,7 +24,7 @@ RANK = {
 }
 """Lower ranks never import higher ones (docs/architecture.md, "Layers")."""
 
-CORE = {"errors", "types", "vocab_bytes", "atomic", "batches", "han", "progress", "pool", "resources", "settings",
+CORE = {"errors", "types", "vocab_bytes", "atomic", "batches", "han", "progress", "progress_bars", "pool", "resources", "settings",
         "load"}
 """Modules any layer may import; they import only each other (``load`` names its classes as
 ``module:Class`` strings and imports them when a tokenizer is opened)."""

@@ -16,6 +16,9 @@ from tokkit.load import load_tokenizer
 
 LIGHT_IMPORTS = [
     ("tokkit, tokkit.cli", ("torch", "transformers", "matplotlib", "ray")),
+    # the library reports progress without a terminal library: the CLI brings rich
+    ("tokkit.train.bpe, tokkit.train.run, tokkit.shards, tokkit.dedup, tokkit.analyze, tokkit.pipeline",
+     ("rich",)),
     ("tokkit.shards, tokkit.cpt, tokkit.cpt.config, tokkit.pipeline, tokkit.cli.shard, tokkit.cli.cpt, "
      "tokkit.cli.pipeline", ("torch", "transformers", "safetensors")),
     ("tokkit.llama, tokkit.llama.resize, tokkit.llama.tiny, tokkit.cli.llama", ("torch", "transformers")),

@@ -8,8 +8,9 @@ import time
 
 from rich.console import Console
 
-from tokkit import progress as progress_module
-from tokkit.progress import NULL_PROGRESS, NativePhase, rich_progress
+from tokkit import progress_bars as progress_module
+from tokkit.progress import NULL_PROGRESS, NativePhase
+from tokkit.progress_bars import rich_progress
 
 
 def test_bytes_show_as_megabytes_and_counts_as_counts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
