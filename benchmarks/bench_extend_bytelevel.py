@@ -225,7 +225,8 @@ def resize_table(args: argparse.Namespace, extended: Path) -> None:
             pretrained = tmp / "pretrained"
         en_base, en_tokens, _ = _nll(model, base_enc, en_eval, bos)
         zh_nats, _, zh_chars = _nll(model, base_enc, zh_eval, bos)
-        console.print(f"pretrained {args.pretrain_steps} steps in {time.perf_counter() - t:.0f} s: English "
+        done = f"loaded {args.pretrained}" if args.pretrained else f"pretrained {args.pretrain_steps} steps"
+        console.print(f"{done} in {time.perf_counter() - t:.0f} s: English "
                       f"{en_base / en_tokens:.4f} nats/token, Chinese {zh_nats / math.log(2) / zh_chars:.3f} bits/char "
                       "(base tokenizer)")
         table.add_row("base (no resize)", f"{en_base / en_tokens:.6f}", "", f"{zh_nats / math.log(2) / zh_chars:.3f}", "")
@@ -243,8 +244,10 @@ def resize_table(args: argparse.Namespace, extended: Path) -> None:
             zh0, _, chars0 = _nll(resized, ext_enc, zh_eval, bos)
             _train(resized, cpt_data, args.cpt_steps, args.batch, 1e-3, seed=1, embeddings_only=True)
             zh1, _, chars1 = _nll(resized, ext_enc, zh_eval, bos)
-            table.add_row(name, f"{en / en_tokens:.6f}", f"{(en - en_base) / en_tokens:+.2e}",
-                          f"{zh0 / math.log(2) / chars0:.3f}", f"{zh1 / math.log(2) / chars1:.3f}")
+            row = (name, f"{en / en_tokens:.6f}", f"{(en - en_base) / en_tokens:+.2e}",
+                   f"{zh0 / math.log(2) / chars0:.3f}", f"{zh1 / math.log(2) / chars1:.3f}")
+            table.add_row(*row)
+            console.print(" | ".join(row))  # each row as it is measured (the whole table comes last)
     console.print(table)
 
 
