@@ -2,11 +2,19 @@
 
 One-word jsonl records (``{"text": "word123"}``, a quarter of them repeated) are deduplicated by
 ``tokkit dedup`` in a child process, with the default ``--near-min-words 10`` (short records are
-exact-deduplicated only, never shingled) and with ``--near-min-words 0`` (every record MinHashed,
-the behaviour before), printing wall time, peak RSS and RSS as a multiple of the input.
+exact-deduplicated only, never shingled) and with ``--near-min-words 0`` (every record MinHashed
+and LSH-banded), beside the anchor: the shortest Python script that exact-deduplicates such a
+file (``json.loads`` each line, a ``set`` of 16-byte BLAKE2b digests, kept lines written out),
+and beside tokkit's own floor (the same command on a two-record file: interpreter and libraries).
+Printed: wall time, peak RSS, and peak RSS as a multiple of the input.
+
+The bound (docs in ``tokkit/dedup/corpus_features.py``): with the default settings, peak RSS
+stays within 4x the input on this corpus (~50 MB of interpreter and libraries plus ~60 bytes a
+document); the script says whether it held.
 
 Usage: python benchmarks/bench_dedup_small_docs.py [--docs 2000000]
-Measured on a shared machine: timings are noisy, peak memory much less so.
+Measured on a shared machine: timings are noisy (compare the rows of one run), peak memory much
+less so.
 """
 
 from __future__ import annotations
@@ -21,21 +29,33 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BOUND = 4.0
+
+MAXRSS = ("\nimport resource, sys\n"
+          "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+
+TOKKIT = ("import sys; from tokkit.cli import main\n"
+          "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass" + MAXRSS)
+
+ANCHOR = ("import hashlib, json, sys, unicodedata\n"
+          "seen = set()\n"
+          "with open(sys.argv[1], 'rb') as src, open(sys.argv[2], 'wb') as dst:\n"
+          "    for line in src:\n"
+          "        text = ' '.join(unicodedata.normalize('NFKC', json.loads(line)['text']).split())\n"
+          "        key = hashlib.blake2b(text.encode(), digest_size=16).digest()\n"
+          "        if key not in seen:\n"
+          "            seen.add(key)\n"
+          "            dst.write(line)" + MAXRSS)
 
 
-def run(corpus: Path, out: Path, near_min_words: int) -> tuple[float, float]:
-    """(seconds, peak RSS in MiB) of one dedup run in a fresh process."""
+def run(code: str, *args: str) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of ``python -c code args`` in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    code = ("import resource, sys; from tokkit.cli import main\n"
-            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, "-q", "dedup", str(corpus), "-o", str(out),
-                           "--near-min-words", str(near_min_words)],
-                          capture_output=True, text=True, env=env, check=True)
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env=env, check=True)
     seconds = time.perf_counter() - start
-    peak_kb = int(proc.stderr.strip().splitlines()[-1])
-    return seconds, peak_kb / 1024
+    return seconds, int(proc.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:
@@ -47,12 +67,26 @@ def main() -> None:
         with open(corpus, "w", encoding="utf-8") as f:
             for i in range(args.docs):
                 f.write(json.dumps({"text": f"word{i % (args.docs * 3 // 4)}"}) + "\n")
+        tiny = Path(tmp) / "tiny.jsonl"
+        tiny.write_text('{"text": "a"}\n{"text": "b"}\n', encoding="utf-8")
         size_mb = corpus.stat().st_size / 2**20
-        print(f"{args.docs:,} one-word records, {size_mb:,.1f} MiB")
-        print(f"{'near-min-words':>15} {'seconds':>8} {'peak MiB':>9} {'x input':>8}")
-        for words in (10, 0):
-            seconds, peak = run(corpus, Path(tmp) / f"out{words}", words)
-            print(f"{words:>15} {seconds:>8.1f} {peak:>9.0f} {peak / size_mb:>8.1f}")
+        print(f"{args.docs:,} one-word records, {size_mb:,.1f} MiB (a quarter repeated)")
+        print(f"{'':44} {'seconds':>8} {'peak MiB':>9} {'x input':>8}")
+        rows = [
+            ("tokkit dedup (default, near-min-words 10)",
+             run(TOKKIT, "-q", "dedup", str(corpus), "-o", f"{tmp}/out10")),
+            ("tokkit dedup --near-min-words 0",
+             run(TOKKIT, "-q", "dedup", str(corpus), "-o", f"{tmp}/out0", "--near-min-words", "0")),
+            ("anchor: Python set of digests (exact only)", run(ANCHOR, str(corpus), f"{tmp}/anchor.jsonl")),
+            ("tokkit dedup of 2 records (its floor)", run(TOKKIT, "-q", "dedup", str(tiny), "-o", f"{tmp}/tiny")),
+        ]
+        for label, (seconds, peak) in rows:
+            print(f"{label:44} {seconds:>8.1f} {peak:>9.0f} {peak / size_mb:>8.1f}")
+        default_peak = rows[0][1][1]
+        verdict = "held" if default_peak <= BOUND * size_mb else "NOT held"
+        print(f"bound: default peak <= {BOUND:g} x input = {BOUND * size_mb:,.0f} MiB: {verdict} "
+              f"({default_peak - rows[3][1][1]:,.0f} MiB above the floor, "
+              f"{(default_peak - rows[3][1][1]) * 2**20 / args.docs:,.0f} bytes a document)")
 
 
 if __name__ == "__main__":

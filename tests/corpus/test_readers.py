@@ -512,3 +512,17 @@ def test_read_stats_add_sums_counts_and_paths() -> None:
     total.add(ReadStats(files=2, documents=1, bytes=5, skipped_nul=1, skipped_paths=["b"]))
     assert (total.files, total.documents, total.bytes, total.skipped_nul) == (3, 4, 15, 1)
     assert total.skipped_paths == ["a", "b"]
+
+
+@pytest.mark.parametrize("raw", ['{"a": 1}', ' {"a":1} \n', '\ufeff{}', '{"a": 1} x', '{"a": ', '[1,2]', '"s"',
+                                 "nul", "  ", '{"a": 1}\u00a0', "1 2", '{"a": "\\ud800"}', "\t[]\r"])
+def test_a_json_line_parses_exactly_as_json_loads(raw: str) -> None:
+    from tokkit.corpus.read_json import _json_line
+
+    def outcome(parse):  # type: ignore[no-untyped-def]
+        try:
+            return "ok", repr(parse(raw))
+        except json.JSONDecodeError as err:
+            return "error", str(err)
+
+    assert outcome(_json_line) == outcome(json.loads)

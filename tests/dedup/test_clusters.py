@@ -69,3 +69,20 @@ def test_exact_verification_uses_the_true_sets() -> None:
     assert exact_jaccard(pairs, sets, set_offsets).tolist() == [3 / 5, 0.0, 1.0, 0.0]
     kept, sims = verify_pairs_exact(pairs, sets, set_offsets, 0.6)
     assert kept.tolist() == [[0, 1], [0, 0]] and sims.tolist() == [0.6, 1.0]
+
+
+def test_array_components_equal_the_union_find_twin_on_chains_stars_and_random_graphs() -> None:
+    from tokkit.dedup.clusters import connected_components_union_find
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    cases = [
+        np.stack([np.arange(n - 1), np.arange(1, n)], axis=1),  # one long chain
+        np.stack([np.arange(n - 1, 0, -1), np.arange(n - 2, -1, -1)], axis=1),  # the chain, reversed
+        np.stack([np.full(n - 1, n - 1), np.arange(n - 1)], axis=1),  # a star around the last item
+        rng.integers(0, n, size=(2500, 2)),  # random, many components
+        rng.integers(0, n, size=(20000, 2)),  # random, one giant component
+        np.zeros((0, 2), dtype=np.int64),
+    ]
+    for pairs in cases:
+        assert connected_components(n, pairs).tolist() == connected_components_union_find(n, pairs).tolist()

@@ -97,3 +97,28 @@ def test_pairs_do_not_depend_on_input_order() -> None:
     shuffled = candidate_pairs(keys[order], order)
     assert connected_components(len(sigs), shuffled).tolist() == \
         connected_components(len(sigs), candidate_pairs(keys)).tolist()
+
+
+@pytest.mark.parametrize("num_perm", [16, 128, 256])
+def test_params_equal_datasketch_over_thresholds_and_weights(num_perm: int) -> None:
+    """Computed without scipy (Gauss-Legendre on the polynomial areas; datasketch decides near-ties)."""
+    from datasketch.lsh import _optimal_param
+
+    for threshold in (0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95):
+        for weights in ((0.5, 0.5), (0.05, 0.95), (0.2, 0.8)):
+            assert optimal_params(threshold, num_perm, *weights) == \
+                tuple(_optimal_param(threshold, num_perm, *weights)), (threshold, weights)
+
+
+def test_a_dedup_run_imports_neither_datasketch_nor_scipy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """They cost ~50 MB of a run's memory; only the parity tests need them."""
+    import subprocess
+    import sys
+
+    (tmp_path / "a.txt").write_text("the best of times it was the worst of times\n" * 3, encoding="utf-8")
+    code = ("import sys; from tokkit.dedup import dedup_corpus, DedupConfig; "
+            f"dedup_corpus([{str(tmp_path / 'a.txt')!r}], {str(tmp_path / 'out')!r}, "
+            "config=DedupConfig(near_min_words=0)); "
+            "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

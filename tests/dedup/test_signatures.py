@@ -106,3 +106,11 @@ def test_jaccard_estimate_matches_datasketch(paragraphs: list[str]) -> None:
     hashes, offsets = hash_shingles([a, b], ["word", "word"])
     sigs = minhash_signatures(hashes, offsets, permutations(128, 1))
     assert jaccard_estimate(sigs[0], sigs[1]) == pytest.approx(m1.jaccard(m2))
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7), (256, 42), (2, 0), (4096, 123456)])
+def test_permutations_are_datasketchs(num_perm: int, seed: int) -> None:
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    ours = permutations(num_perm, seed)
+    assert np.array_equal(ours.a, a) and np.array_equal(ours.b, b)
+    assert ours.a.dtype == ours.b.dtype == np.uint32

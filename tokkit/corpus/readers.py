@@ -76,7 +76,8 @@ __all__ = [
     "COMPRESSION_SUFFIXES", "DEFAULT_MAX_DOCUMENT_BYTES", "FORMATS", "JSONL_SUFFIXES",
     "JSON_SUFFIXES", "PARQUET_BATCH_ROWS", "PARQUET_SUFFIXES", "TEXT_SUFFIXES", "EncodingErrors",
     "FileFormat", "ReadOptions", "ReadStats", "RecordReader", "Split", "corpus_bytes",
-    "file_format", "format_for", "iter_files", "open_decompressed", "read_documents", "read_texts",
+    "file_format", "format_for", "iter_files", "open_decompressed", "read_batches", "read_documents",
+    "read_texts",
     "register_format",
 ]
 
@@ -141,16 +142,33 @@ def read_documents(
     in a .json document, 0 for a single record), so later stages can point back to the source. ``progress`` advances by
     on-disk bytes consumed (pair it with :func:`corpus_bytes`).
     """
+    for path, numbers, texts in read_batches(paths, options, stats=stats, progress=progress):
+        source = str(path)
+        if numbers is None:
+            yield Document(id=source, text=texts[0], source=source)
+            continue
+        for index, text in zip(numbers, texts, strict=True):
+            yield Document(id=f"{source}:{index}", text=text, source=source)
+
+
+def read_batches(
+    paths: Iterable[str | Path],
+    options: ReadOptions | None = None,
+    *,
+    stats: ReadStats | None = None,
+    progress: ProgressTask | None = None,
+) -> Iterator[tuple[Path, list[int] | None, list[str]]]:
+    """:func:`read_documents` a batch at a time and without a :class:`Document` per text.
+
+    Yields ``(path, numbers, texts)``: the ``n`` of each text's id ``<path>:<n>``, or ``None``
+    for one text that is the whole file (id ``<path>``). For callers that keep something per
+    document of millions (dedup), where a Python object per document is the memory.
+    """
     options = options or ReadOptions()
     stats = stats if stats is not None else ReadStats()
     for path in iter_files(paths, stats):
-        source = str(path)
-        for ids, texts in _read_file(path, options, stats, progress, True):
-            if ids is None:
-                yield Document(id=source, text=texts[0], source=source)
-                continue
-            for index, text in zip(ids, texts, strict=True):
-                yield Document(id=f"{source}:{index}", text=text, source=source)
+        for numbers, texts in _read_file(path, options, stats, progress, True):
+            yield path, numbers, texts
 
 
 def read_texts(

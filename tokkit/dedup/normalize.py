@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Iterable
 
 EXACT_DIGEST_BYTES = 16
 
@@ -32,3 +33,16 @@ def exact_key(text: str, *, lowercase: bool = False, nfkc_done: bool = False) ->
     """
     data = normalize_exact(text, lowercase=lowercase, nfkc_done=nfkc_done).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=EXACT_DIGEST_BYTES).digest()
+
+
+def exact_keys(texts: Iterable[str], *, lowercase: bool = False, nfkc_done: bool = False) -> bytes:
+    """:func:`exact_key` of every text, concatenated (16 bytes each), without two Python calls
+    a document: on a corpus of one-word records the calls were most of the cost."""
+    blake2b = hashlib.blake2b
+    if not nfkc_done:
+        texts = (unicodedata.normalize("NFKC", t) for t in texts)
+    joined = (" ".join(t.replace("\ufeff", "").split()) for t in texts)
+    if lowercase:
+        joined = (t.lower() for t in joined)
+    return b"".join(blake2b(t.encode("utf-8", "surrogatepass"), digest_size=EXACT_DIGEST_BYTES).digest()
+                    for t in joined)

@@ -25,6 +25,7 @@ from tokkit.corpus.readers import (
     file_format,
     format_for,
     open_decompressed,
+    read_batches,
     read_documents,
 )
 from tokkit.dedup.config import DedupConfig, EncodingFallback
@@ -122,4 +123,21 @@ def read_corpus(files: Sequence[Path], options: ReadOptions, *, stats: ReadStats
         for doc in read_documents([copy], options, stats=stats):
             yield index, Document(id=name + doc.id[len(prefix):], text=doc.text, source=name)
         if progress is not None:
+            progress.advance(path.stat().st_size)
+
+
+def read_corpus_batches(files: Sequence[Path], options: ReadOptions, *, stats: ReadStats,
+                        legacy: Mapping[Path, Path] | None = None,
+                        progress: ProgressTask | None = None
+                        ) -> Iterator[tuple[int, list[int] | None, list[str]]]:
+    """:func:`read_corpus` a batch at a time: ``(file index, numbers, texts)`` as
+    :func:`~tokkit.corpus.readers.read_batches` gives them (a legacy file's working copy read in
+    its place; ids are built from ``files[index]``, so they name the original)."""
+    legacy = legacy or {}
+    for index, path in enumerate(files):
+        copy = legacy.get(path)
+        for _, numbers, texts in read_batches([copy or path], options, stats=stats,
+                                              progress=None if copy else progress):
+            yield index, numbers, texts
+        if copy is not None and progress is not None:
             progress.advance(path.stat().st_size)

@@ -59,6 +59,8 @@ def has_words(text: str, minimum: int) -> bool:
         return True
     if len(text) < minimum:
         return False
+    if len(text) <= 64 * minimum:  # short: one findall is cheaper than stopping early
+        return len(_WORD.findall(text)) >= minimum
     return any(found >= minimum for found, _ in enumerate(_WORD.finditer(text), start=1))
 
 
@@ -185,9 +187,13 @@ def _unit_spans(codes: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray,
 def _char_classes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``str.isalnum``, ``str.isspace`` and CJK-ness of every code point (the classes
     ``[\\W_]``, ``str.split()`` and :func:`choose_unit` use)."""
-    chars = "".join(map(chr, range(0x110000)))
-    alnum = np.fromiter(map(str.isalnum, chars), dtype=bool, count=0x110000)
-    space = np.fromiter(map(str.isspace, chars), dtype=bool, count=0x110000)
+    alnum = np.zeros(0x110000, dtype=bool)
+    space = np.zeros(0x110000, dtype=bool)
+    step = 1 << 16  # a plane at a time: all of them at once was a ~100 MB peak of 1-char strings
+    for lo in range(0, 0x110000, step):
+        chars = "".join(map(chr, range(lo, lo + step)))
+        alnum[lo : lo + step] = np.fromiter(map(str.isalnum, chars), dtype=bool, count=step)
+        space[lo : lo + step] = np.fromiter(map(str.isspace, chars), dtype=bool, count=step)
     cjk = np.zeros(0x110000, dtype=bool)
     for lo, hi in _CJK_RANGES:
         cjk[lo : hi + 1] = True

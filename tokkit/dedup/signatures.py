@@ -5,13 +5,15 @@ the MurmurHash3 32-bit finalizer and applies ``num_perm`` permutations ``a*h + b
 keeping the minimum per permutation. Done per document that is a few small numpy calls and a
 copy per document; here every shingle of a batch of documents is permuted in one array
 operation and the minima are taken per document with ``np.minimum.reduceat``. The permutation
-parameters come from datasketch itself, so the values are bit-identical (tested).
+parameters are drawn as datasketch draws them, so the values are bit-identical (tested against
+datasketch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 
@@ -19,6 +21,16 @@ EMPTY = np.uint32(0xFFFFFFFF)
 """The signature value of a document without shingles (datasketch's initial hash values)."""
 
 _CHUNK_CELLS = 1 << 20  # shingles x permutations processed per step (4 MiB of uint32)
+
+
+class SignatureSource(Protocol):
+    """Signature rows by document index, as an ``(n, num_perm)`` array gives them: ``rows[idx]``
+    for an index array (e.g. :class:`~tokkit.dedup.corpus_features.SignatureRows`, read from
+    disk on demand)."""
+
+    def __getitem__(self, index: np.ndarray, /) -> np.ndarray: ...
+
+    def __len__(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -35,10 +47,13 @@ class Permutations:
 
 @lru_cache(maxsize=8)
 def permutations(num_perm: int = 128, seed: int = 1) -> Permutations:
-    """Take the permutation parameters from datasketch so signatures match it exactly."""
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    """datasketch's affine32 permutation parameters, drawn as ``datasketch.MinHash`` (2.x) draws
+    them, so signatures match it exactly (``tests/dedup/test_signatures.py`` holds them equal to
+    datasketch's own). Not taken from a ``MinHash``: importing datasketch imports scipy, ~50 MB
+    of a dedup run's memory for two arrays of random numbers."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
     return Permutations(a=np.ascontiguousarray(a, dtype=np.uint32),
                         b=np.ascontiguousarray(b, dtype=np.uint32))
 

@@ -41,6 +41,7 @@ from tokkit.atomic import atomic_dir, atomic_file
 from tokkit.corpus.readers import ReadOptions, ReadStats, file_format, iter_files
 from tokkit.corpus.writers import SEPARATORS
 from tokkit.dedup.config import DedupConfig, EncodingFallback
+from tokkit.dedup.ids import WHOLE_FILE, KeptRecords, document_id
 from tokkit.dedup.pipeline import (
     KEPT,
     LEGACY_DIR,
@@ -57,6 +58,7 @@ from tokkit.dedup.reading import (
     find_legacy_files,
     is_text_file,
     read_corpus,
+    read_corpus_batches,
     read_options_for,
     transcode_legacy,
 )
@@ -200,7 +202,7 @@ def _signature_partition(batch: dict[str, np.ndarray], *, config: dict[str, Any]
             "length": pa.array(lengths),
             "shingled": pa.array(shingled),
             "key": _fixed_binary(keys),
-            "sig": _fixed_binary(sigs),
+            "sig": _fixed_binary(np.asarray(sigs)),
         }
         sets = _sets_of(feats)
         if sets is not None:
@@ -344,21 +346,25 @@ def _filter_partition(batch: dict[str, np.ndarray], *, output: str, read: dict[s
         if hook is not None:
             hook("filter", partition)
         indices, paths, legacy, rel = _partition_files(spec)
-        ids: list[list[str]] = [[] for _ in paths]
-        texts: list[list[Any]] = [[] for _ in paths]
-        for index, doc in read_corpus(paths, options, stats=ReadStats(), legacy=legacy):
-            ids[index].append(doc.id)
-            if is_text_file(paths[index]):
-                texts[index].append(doc)
+        numbers: list[list[int]] = [[] for _ in paths]
+        stays: list[list[bool]] = [[] for _ in paths]
+        texts: list[list[tuple[int, str]]] = [[] for _ in paths]
+        for index, found, chunk in read_corpus_batches(paths, options, stats=ReadStats(), legacy=legacy):
+            source, text_file = str(paths[index]), is_text_file(paths[index])
+            for number, text in zip([WHOLE_FILE] if found is None else found, chunk, strict=True):
+                numbers[index].append(number)
+                stays[index].append(document_id(source, number) not in removed_ids)
+                if text_file:
+                    texts[index].append((number, text))
         for local, path in enumerate(paths):
-            kept = {i for i in ids[local] if i not in removed_ids}
+            kept = KeptRecords(np.asarray(numbers[local], dtype=np.int64), np.asarray(stays[local], dtype=bool))
             written = size = 0
             if kept:
                 dst = Path(output) / rel[local]
                 written = write_kept_file(path, dst, file_format(path)[0], kept,
-                                           iter(texts[local]), separator)
+                                          iter(texts[local]), separator)
                 size = dst.stat().st_size
-            yield {"file": np.array([indices[local]]), "documents": np.array([len(ids[local])]),
+            yield {"file": np.array([indices[local]]), "documents": np.array([len(numbers[local])]),
                    "kept": np.array([written]), "bytes": np.array([size], dtype=np.int64),
                    "output": np.array([rel[local] if written else ""], dtype=object)}
 
