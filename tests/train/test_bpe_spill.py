@@ -81,3 +81,12 @@ def test_merged_runs_sum_equal_chunks_in_sorted_order(tmp_path: Path) -> None:
 def test_counter_limit_follows_max_memory() -> None:
     assert counter_limit(1 << 30) == (1 << 30) // 4 // ENTRY_BYTES
     assert counter_limit(1) == 1
+
+
+def test_the_spill_directory_is_a_live_temporary_while_it_exists(tmp_path: Path) -> None:
+    from tokkit.atomic import LIVE_TEMPORARIES
+    from tokkit.train.bpe_spill import spill_directory
+
+    with spill_directory(tmp_path) as spill:
+        assert spill in LIVE_TEMPORARIES and spill.parent == tmp_path  # the watchdog removes it
+    assert spill not in LIVE_TEMPORARIES and not spill.exists()

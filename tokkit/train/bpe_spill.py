@@ -10,8 +10,8 @@ with and without spilling (the merge loops do not depend on chunk order).
 
 A run is a sequence of records ``<length u32><count u64><UTF-8 bytes>``; sorting by the string
 sorts by its UTF-8 bytes (code point order, lone surrogates included through ``surrogatepass``),
-the order the merge compares. The runs live in a temporary directory that the caller removes,
-on success, error or Ctrl-C (:func:`spill_directory`).
+the order the merge compares. The runs live in a temporary directory that is removed on success,
+error or Ctrl-C (:func:`spill_directory`).
 """
 
 from __future__ import annotations
@@ -44,9 +44,17 @@ def counter_limit(max_memory: int) -> int:
 
 @contextmanager
 def spill_directory(parent: str | Path | None = None) -> Iterator[Path]:
-    """A fresh directory for run files, removed with everything in it when the block ends."""
+    """A fresh directory for run files, removed with everything in it when the block ends; also
+    by the CLI's Ctrl-C watchdog when it ends the process without unwinding (a long native call)."""
+    from tokkit.atomic import LIVE_TEMPORARIES
+
     with tempfile.TemporaryDirectory(prefix="tokkit-spill-", dir=parent) as name:
-        yield Path(name)
+        path = Path(name)
+        LIVE_TEMPORARIES.add(path)
+        try:
+            yield path
+        finally:
+            LIVE_TEMPORARIES.discard(path)
 
 
 def write_run(counts: Counter[str], directory: Path, index: int) -> Path:
