@@ -29,6 +29,7 @@ from tokkit import (
     train_to_dir,
 )
 from tokkit.load import TRAINERS
+from tokkit.train.stats import SHARED
 from tokkit.types import Progress, Trainer
 
 CONFIGS: dict[str, Any] = {
@@ -101,6 +102,11 @@ def trained(request: pytest.FixtureRequest, small_corpus: Path,
                           backend=backend, config=CONFIGS[algorithm].to_dict(),
                           read_options=ReadOptions(split="line"))
     assert trainer.tokenizer is not None and report.vocab_size == trainer.tokenizer.vocab_size
+    # every trainer reports the same figures first (tokkit.train.stats), in the same order
+    stats = report.trainer
+    assert tuple(stats)[: len(SHARED)] == SHARED, (algorithm, backend, list(stats))
+    assert stats["vocab_size"] == trainer.tokenizer.vocab_size
+    assert stats["documents"] > 0 and stats["corpus_bytes"] >= stats["documents"]
     yield algorithm, backend, trainer.tokenizer, load_tokenizer(out)
 
 

@@ -49,8 +49,8 @@ def test_train_returns_tokenizer_and_stats() -> None:
     assert stats["unique_chunks"] > 10
     # the phases are timed inside the call: both ran, and together they fit in it (each figure
     # is rounded to the millisecond)
-    assert stats["seconds_count"] > 0 and stats["seconds_merge"] > 0
-    assert stats["seconds_count"] + stats["seconds_merge"] <= elapsed + 0.001
+    assert stats["seconds_counting"] > 0 and stats["seconds_training"] > 0
+    assert stats["seconds_counting"] + stats["seconds_training"] <= elapsed + 0.001
     (_, _, counted), (_, merge_total, merged) = progress.tasks
     assert counted == stats["corpus_bytes"]
     assert merge_total == 300 - 256 and merged == stats["merges"]

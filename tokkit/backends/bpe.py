@@ -20,12 +20,13 @@ from tokkit.models.pretokenize import resolve_pattern
 from tokkit.pool import worker_count
 from tokkit.progress import NULL_PROGRESS, NativePhase
 from tokkit.train.config import BPEConfig
+from tokkit.train.stats import TrainStats
 from tokkit.types import Progress
 
 log = logging.getLogger("tokkit")
 
 
-def _counted(texts: Iterable[str], stats: dict[str, Any], phase: NativePhase) -> Iterator[str]:
+def _counted(texts: Iterable[str], stats: TrainStats, phase: NativePhase) -> Iterator[str]:
     """Pass texts through while counting documents and bytes.
 
     The library trains in native code with no progress of its own; once the input is consumed a
@@ -60,14 +61,14 @@ class HFBPETrainer:
 
     def __init__(self, config: BPEConfig) -> None:
         self.config = config
-        self.stats: dict[str, Any] = {}
+        self.stats = TrainStats()
 
     def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> HFTokenizer:
         from tokenizers import pre_tokenizers, trainers
 
         self.config.check()
         progress = progress or NULL_PROGRESS
-        self.stats = {"documents": 0, "corpus_bytes": 0}
+        self.stats = TrainStats()
         tokenizer = hf_byte_level_bpe(resolve_pattern(self.config.pattern))
         trainer = trainers.BpeTrainer(
             vocab_size=self.config.vocab_size,
@@ -80,6 +81,7 @@ class HFBPETrainer:
         tokenizer.train_from_iterator(_counted(texts, self.stats, phase), trainer=trainer)
         phase.end()
         self.stats["merges"] = len(tokenizer.get_vocab()) - 256 - len(self.config.special_tokens)
+        self.stats["vocab_size"] = tokenizer.get_vocab_size()
         return HFTokenizer(tokenizer)
 
 
@@ -103,7 +105,7 @@ class SPMBPETrainer:
         self.input_sentence_size = input_sentence_size
         self.max_sentence_length = max_sentence_length
         self.character_coverage = character_coverage
-        self.stats: dict[str, Any] = {}
+        self.stats = TrainStats()
 
     def _lines(self, texts: Iterable[str], phase: NativePhase) -> Iterator[str]:
         for text in _counted(texts, self.stats, phase):
@@ -120,7 +122,7 @@ class SPMBPETrainer:
 
         self.config.check()
         progress = progress or NULL_PROGRESS
-        self.stats = {"documents": 0, "corpus_bytes": 0, "lines": 0, "long_lines_skipped": 0}
+        self.stats = TrainStats(extra={"lines": 0, "long_lines_skipped": 0})
         model = io.BytesIO()
         phase = NativePhase(progress, "training in sentencepiece")
         try:
@@ -173,4 +175,6 @@ class SPMBPETrainer:
                 self.stats["long_lines_skipped"],
                 self.max_sentence_length,
             )
-        return SPMTokenizer.from_bytes(model.getvalue())
+        tok = SPMTokenizer.from_bytes(model.getvalue())
+        self.stats["vocab_size"] = tok.vocab_size
+        return tok

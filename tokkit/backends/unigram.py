@@ -21,6 +21,7 @@ from tokkit.backends.spm import SPMTokenizer, train_from_iterator
 from tokkit.errors import CorpusError, InputError
 from tokkit.progress import NULL_PROGRESS, NativePhase
 from tokkit.train.config import UnigramConfig
+from tokkit.train.stats import TrainStats
 from tokkit.types import Progress, ProgressTask
 
 log = logging.getLogger("tokkit")
@@ -29,7 +30,7 @@ MAX_SENTENCE_BYTES = 4192
 """sentencepiece's ``max_sentence_length`` (its default, passed explicitly): longer lines it skips."""
 
 
-def _lines(texts: Iterable[str], stats: dict[str, Any], task: ProgressTask) -> Iterator[str]:
+def _lines(texts: Iterable[str], stats: TrainStats, task: ProgressTask) -> Iterator[str]:
     """sentencepiece reads sentences: one per line of each text, blank lines skipped."""
     for text in texts:
         stats["documents"] += 1
@@ -50,7 +51,7 @@ class SPMUnigramTrainer:
     def __init__(self, config: UnigramConfig) -> None:
         config.check()
         self.config = config
-        self.stats: dict[str, Any] = {}
+        self.stats = TrainStats()
 
     def spm_options(self) -> dict[str, Any]:
         config = self.config
@@ -74,8 +75,7 @@ class SPMUnigramTrainer:
     def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> SPMTokenizer:
 
         progress = progress or NULL_PROGRESS
-        stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0, "sentences": 0,
-                                 "long_sentences_skipped": 0}
+        stats = TrainStats(extra={"sentences": 0, "long_sentences_skipped": 0})
         self.stats = stats
         task = progress.task("feeding sentencepiece", total=None)
         phase = NativePhase(progress, "training in sentencepiece")
@@ -95,7 +95,9 @@ class SPMUnigramTrainer:
             stats["sampled_sentences"] = size
             log.warning("sentencepiece trained on a random sample of %d of %d sentences "
                         "(input_sentence_size); raise it to use more", size, stats["sentences"])
-        return SPMTokenizer.from_bytes(model.getvalue())
+        tok = SPMTokenizer.from_bytes(model.getvalue())
+        stats["vocab_size"] = tok.vocab_size
+        return tok
 
     def _training_error(self, message: str) -> InputError:
         stats = self.stats
@@ -121,7 +123,7 @@ class HFUnigramTrainer:
     def __init__(self, config: UnigramConfig) -> None:
         config.check()
         self.config = config
-        self.stats: dict[str, Any] = {}
+        self.stats = TrainStats()
 
     def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> HFTokenizer:
         from tokenizers import (
@@ -148,7 +150,7 @@ class HFUnigramTrainer:
             unk_token="<unk>", max_piece_length=config.max_piece_length,
             shrinking_factor=config.shrinking_factor, n_sub_iterations=config.em_sub_iterations,
             show_progress=False)
-        stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0, "sentences": 0}
+        stats = TrainStats(extra={"sentences": 0})
         self.stats = stats
         task = progress.task("feeding tokenizers' UnigramTrainer", total=None)
         phase = NativePhase(progress, "training in tokenizers")

@@ -14,10 +14,11 @@ from tokkit.backends.hf import HFTokenizer
 from tokkit.errors import InputError
 from tokkit.progress import NULL_PROGRESS, NativePhase
 from tokkit.train.config import WordPieceConfig
+from tokkit.train.stats import TrainStats
 from tokkit.types import Progress, ProgressTask
 
 
-def counted(texts: Iterable[str], stats: dict[str, Any], task: ProgressTask) -> Iterator[str]:
+def counted(texts: Iterable[str], stats: TrainStats, task: ProgressTask) -> Iterator[str]:
     """Pass texts through, counting documents and UTF-8 bytes (for the end-of-run table)."""
     for text in texts:
         stats["documents"] += 1
@@ -32,7 +33,7 @@ class HFWordPieceTrainer:
     def __init__(self, config: WordPieceConfig) -> None:
         config.check()
         self.config = config
-        self.stats: dict[str, Any] = {}
+        self.stats = TrainStats()
 
     def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> HFTokenizer:
         from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -55,7 +56,7 @@ class HFWordPieceTrainer:
             vocab_size=config.vocab_size, min_frequency=config.min_frequency,
             special_tokens=list(config.special_tokens),
             continuing_subword_prefix=config.continuing_prefix, show_progress=False, **options)
-        self.stats = stats = {"documents": 0, "corpus_bytes": 0}
+        self.stats = stats = TrainStats()
         task = progress.task("feeding tokenizers' WordPieceTrainer", total=None)
         phase = NativePhase(progress, "training in tokenizers")
         tok.train_from_iterator(phase.feed(counted(texts, stats, task)), trainer=trainer)

@@ -64,19 +64,20 @@ from tokkit.train.bpe_count import ChunkCounts, count_chunks
 from tokkit.train.bpe_merge import learn_merges
 from tokkit.train.bpe_spill import counter_limit, merge_runs, spill_directory
 from tokkit.train.config import BPEConfig
+from tokkit.train.stats import TrainStats
 from tokkit.types import Progress
 
 
 class BPETrainer:
     """Train a :class:`ByteLevelBPETokenizer` from an iterable of texts.
 
-    After :meth:`train`, :attr:`stats` holds ``documents``, ``corpus_bytes``, ``unique_chunks``,
-    ``merges``, ``seconds_count`` and ``seconds_merge``.
+    After :meth:`train`, :attr:`stats` is a :class:`~tokkit.train.stats.TrainStats` (counting is
+    ``seconds_counting``, merging ``seconds_training``), with ``spilled_runs`` and ``merge_kernel``.
     """
 
     def __init__(self, config: BPEConfig) -> None:
         self.config = config
-        self.stats: dict[str, Any] = {}
+        self.stats = TrainStats()
 
     def train(
         self, texts: Iterable[str], *, progress: Progress | None = None
@@ -145,17 +146,13 @@ class BPETrainer:
             pattern=pattern,
             special_tokens=specials,
         )
-        self.stats = {
-            "documents": counted.documents,
-            "corpus_bytes": counted.corpus_bytes,
-            "unique_chunks": unique_chunks,
-            "spilled_runs": len(counted.runs),
-            "merges": len(result.merges),
-            "merge_kernel": kernel,
-            "vocab_size": tokenizer.vocab_size,
-            "seconds_count": round(seconds_count, 6),
-            "seconds_merge": round(time.perf_counter() - start, 6),
-        }
+        self.stats = TrainStats(
+            documents=counted.documents, corpus_bytes=counted.corpus_bytes,
+            vocab_size=tokenizer.vocab_size, unique_chunks=unique_chunks, merges=len(result.merges),
+            seconds_counting=round(seconds_count, 6),
+            seconds_training=round(time.perf_counter() - start, 6),
+            extra={"spilled_runs": len(counted.runs), "merge_kernel": kernel},
+        )
         return tokenizer
 
 

@@ -6,13 +6,13 @@ a newline always separates words, so splitting a joined batch splits each text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 from tokkit.batches import batched
 
 
-def joined_batches(texts: Iterable[str], stats: dict[str, Any], batch_chars: int) -> Iterator[str]:
+def joined_batches(texts: Iterable[str], stats: MutableMapping[str, Any], batch_chars: int) -> Iterator[str]:
     """Join texts into newline-separated strings of ~``batch_chars``, so trainers split words in bulk.
 
     Counts ``stats["documents"]`` and ``stats["corpus_bytes"]`` (the texts' UTF-8 bytes) on the way.

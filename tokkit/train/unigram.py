@@ -27,7 +27,6 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 import regex
@@ -47,6 +46,7 @@ from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import release_free_memory
 from tokkit.train.config import UnigramConfig
 from tokkit.train.joined import joined_batches
+from tokkit.train.stats import TrainStats
 from tokkit.train.unigram_lattice import (
     FloatArray,
     HashTable,
@@ -127,7 +127,7 @@ class UnigramTrainer:
     def __init__(self, config: UnigramConfig) -> None:
         config.check()
         self.config = config
-        self.stats: dict[str, Any] = {}
+        self.stats = TrainStats()
 
     def settings(self) -> UnigramSettings:
         return UnigramSettings(normalization=self.config.normalization,  # type: ignore[arg-type]
@@ -268,8 +268,7 @@ class UnigramTrainer:
     def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> UnigramTokenizer:
         progress = progress or NULL_PROGRESS
         config = self.config
-        stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0}
-        self.stats = stats
+        self.stats = TrainStats()
         workers = worker_count(config.workers)
         with ShardedLattice(workers) as lattice:  # workers start now, while this process is small
             return self._train(texts, lattice, progress, workers)
@@ -455,6 +454,7 @@ class UnigramTrainer:
                 types.append("normal")
                 scores.append(float(logp[i]))
         self.stats["vocab_size"] = len(final_pieces)
+        self.stats["seconds_training"] = round(self.stats.get("seconds_seeding", 0) + self.stats.get("seconds_em", 0), 3)
         if len(final_pieces) < config.vocab_size:
             log.warning("the corpus supports only %d pieces (asked for %d): every other candidate "
                         "was expected less than half a time", len(final_pieces), config.vocab_size)

@@ -30,7 +30,6 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
 from tokkit.errors import InputError
 from tokkit.models.wordpiece import WordPieceSettings, WordPieceTokenizer
@@ -38,6 +37,7 @@ from tokkit.models.wordpiece_normalize import bert_pretokenize
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.config import WordPieceConfig
 from tokkit.train.joined import joined_batches
+from tokkit.train.stats import TrainStats
 from tokkit.types import Progress
 
 BATCH_CHARS = 1 << 20
@@ -51,7 +51,7 @@ def settings_of(config: WordPieceConfig) -> WordPieceSettings:
         strip_accents=config.strip_accents, handle_chinese_chars=config.handle_chinese_chars)
 
 
-def count_words(texts: Iterable[str], config: WordPieceConfig, stats: dict[str, Any],
+def count_words(texts: Iterable[str], config: WordPieceConfig, stats: TrainStats,
                 progress: Progress) -> Counter[str]:
     """Unique BERT words of the corpus and how often each occurs."""
     counts: Counter[str] = Counter()
@@ -75,14 +75,13 @@ class WordPieceTrainer:
     def __init__(self, config: WordPieceConfig) -> None:
         config.check()
         self.config = config
-        self.stats: dict[str, Any] = {}
+        self.stats = TrainStats()
 
     def train(self, texts: Iterable[str], *, progress: Progress | None = None) -> WordPieceTokenizer:
         progress = progress or NULL_PROGRESS
         config = self.config
         prefix = config.continuing_prefix
-        stats: dict[str, Any] = {"documents": 0, "corpus_bytes": 0}
-        self.stats = stats
+        stats = self.stats = TrainStats()
         t0 = time.perf_counter()
         word_counts = count_words(texts, config, stats, progress)
         if not word_counts:
@@ -121,7 +120,8 @@ class WordPieceTrainer:
         t1 = time.perf_counter()
         merges = self._merge(vocab, words, progress)
         stats["merges"] = merges
-        stats["seconds_merging"] = round(time.perf_counter() - t1, 3)
+        stats["seconds_training"] = round(time.perf_counter() - t1, 3)
+        stats["vocab_size"] = len(vocab)
         return WordPieceTokenizer(vocab, special_tokens=specials, settings=settings_of(config))
 
     def _merge(self, vocab: list[str], words_and_counts: list[tuple[str, int]],
