@@ -53,12 +53,13 @@ def test_force_replaces_a_cpt_run_but_not_a_plain_folder(cpt_assets: dict[str, P
 
 def test_a_fresh_pipeline_cpt_stage_does_not_warn_about_resuming(cpt_assets: dict[str, Path], tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
-    from tokkit.pipeline import PipelineConfig, _cpt
-    from tokkit.progress import NULL_PROGRESS
+    from tokkit.pipeline import Context, CptStage, PipelineConfig
 
     config = PipelineConfig(cpt={"steps": 1, "batch_tokens": 64, "micro_batch": 2, "eval_every": 0,
                                  "save_every": 0})
+    ctx = Context(config=config, llama=cpt_assets["model"], corpora={}, heldout=[], run_dir=tmp_path,
+                  folders={"resize": cpt_assets["model"], "shard": cpt_assets["shards"]})
     with caplog.at_level(logging.WARNING, logger="tokkit"):
-        figures = _cpt(config, cpt_assets["model"], cpt_assets["shards"], tmp_path / "08-cpt", NULL_PROGRESS)
+        figures = CptStage().run(ctx, tmp_path / "08-cpt")
     assert figures["steps"] == 1
     assert not [r for r in caplog.records if "resume" in r.getMessage()], caplog.text
