@@ -48,7 +48,9 @@ def install_watchdog() -> None:
     global _installed
     if _installed or threading.current_thread() is not threading.main_thread():
         return
-    if not hasattr(signal, "set_wakeup_fd") or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    current = signal.getsignal(signal.SIGINT)
+    ours = current is signal.default_int_handler or getattr(current, "tokkit_starting", False)
+    if not hasattr(signal, "set_wakeup_fd") or not ours:
         return  # SIGINT ignored (a background job) or handled by someone else: leave it alone
     read, write = os.pipe()
     os.set_blocking(write, False)
