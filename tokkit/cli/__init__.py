@@ -131,14 +131,14 @@ def main(argv: list[str] | None = None) -> Any:
     Called without ``argv`` (the ``tokkit`` script, ``python -m tokkit``) it owns the process, so
     Ctrl-C ends it within two seconds whatever it is doing (:mod:`tokkit.cli.interrupt`).
     """
+    from tokkit.cli.common import run_cli
+
     if argv is None:
         from tokkit.cli.interrupt import exit_interrupted, install_watchdog, interrupt_message
 
-        install_watchdog()
-        try:
-            from tokkit.cli.common import run_cli
+        try:  # (a Ctrl-C while the handler goes in, or before run_cli's own try, is caught too)
+            install_watchdog()
+            return run_cli(cli, sys.argv[1:])
         except KeyboardInterrupt:
             exit_interrupted(interrupt_message())
-    from tokkit.cli.common import run_cli
-
-    return run_cli(cli, argv if argv is not None else sys.argv[1:])
+    return run_cli(cli, argv)
