@@ -107,7 +107,12 @@ def trained(request: pytest.FixtureRequest, small_corpus: Path,
     assert tuple(stats)[: len(SHARED)] == SHARED, (algorithm, backend, list(stats))
     assert stats["vocab_size"] == trainer.tokenizer.vocab_size
     assert stats["documents"] > 0 and stats["corpus_bytes"] >= stats["documents"]
+    OUTPUTS[algorithm, backend] = out
     yield algorithm, backend, trainer.tokenizer, load_tokenizer(out)
+
+
+OUTPUTS: dict[tuple[str, str], Path] = {}
+"""Each pair's output dir, for the export test."""
 
 
 def _gap(request: pytest.FixtureRequest, algorithm: str, backend: str, name: str) -> None:
@@ -145,3 +150,20 @@ def test_every_algorithm_has_a_scratch_trainer_and_unknown_pairs_are_named() -> 
     assert {(a, "scratch") for a in CONFIGS} <= set(TRAINERS)
     with pytest.raises(InputError, match=r"algorithm='wordpiece' with backend='spm'.*bpe/scratch"):
         make_trainer("wordpiece", "spm", CONFIGS["wordpiece"])
+
+
+@pytest.mark.parametrize("name", TRICKY)
+def test_tokenizer_json_gives_the_same_ids(trained: tuple[str, str, Tokenizer, Tokenizer], name: str,
+                                           request: pytest.FixtureRequest) -> None:
+    """Every trainer's output holds a ``tokenizer.json`` that ``tokenizers`` loads and encodes with
+    the trained tokenizer's ids (what the README promises of every output)."""
+    from tokenizers import Tokenizer as HFTokenizer
+
+    algorithm, backend, tok, _ = trained
+    _gap(request, algorithm, backend, f"json:{name}")
+    exported = HFTokenizer.from_file(str(OUTPUTS[algorithm, backend] / "tokenizer.json"))
+    text = TRICKY[name]
+    assert exported.encode(text, add_special_tokens=False).ids == tok.encode(text)
+    if backend == "scratch":  # one export style: every from-scratch model gives to_hf()
+        assert tok.to_hf().encode(text, add_special_tokens=False).ids == tok.encode(text)  # type: ignore[attr-defined]
+

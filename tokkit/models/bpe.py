@@ -672,6 +672,13 @@ class ByteLevelBPETokenizer:
                 lines.append(f"{id}\t{_readable(raw)}\t(no merge: only a whole chunk)")
         return "\n".join(lines) + "\n"
 
+    def to_hf(self) -> Any:
+        """The same tokenizer as a ``tokenizers.Tokenizer`` (what ``tokenizer.json`` holds), as
+        every from-scratch model gives it."""
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_str(json.dumps(self.to_hf_json(), ensure_ascii=False))
+
     def to_hf_json(self) -> dict[str, Any]:
         """A ``tokenizer.json`` that ``tokenizers``/``transformers`` load and encode identically."""
         vocab: dict[str, int] = {}

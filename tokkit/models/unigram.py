@@ -320,6 +320,13 @@ class UnigramTokenizer:
         return {"format": FORMAT, "version": FORMAT_VERSION, "settings": asdict(self.settings),
                 "pieces": [[p, s, t] for p, s, t in zip(self.pieces, self.scores, self.types, strict=True)]}
 
+    def to_hf(self) -> Any:
+        """The same model as a ``tokenizers.Tokenizer`` (what ``tokenizer.json`` holds), as every
+        from-scratch model gives it (:func:`tokkit.models.unigram_export.to_hf`)."""
+        from tokkit.models.unigram_export import to_hf
+
+        return to_hf(self)
+
     def save(self, directory: str | Path) -> Path:
         """Write ``unigram.json`` (ours), ``unigram.vocab`` (piece, score per line),
         ``spm.model`` (sentencepiece) and ``tokenizer.json``; return ``unigram.json``."""
