@@ -12,9 +12,10 @@ Representation (every chunk, as :mod:`tokkit.train.bpe_long` keeps its long ones
 end in ``int32`` arrays ``symbol``/``next``/``prev`` (-1 at a chunk's ends; 12 bytes per symbol), a
 node's chunk (for its weight) found by binary search in the chunk starts; each pair (code
 ``left << 21 | right``) has an index, a weighted count and a growable vector of the left nodes where
-it was formed (stale entries are checked in O(1) when the pair is merged, then dropped with the
-vector). A merge costs its occurrences whatever the chunk's length. The trainer hands the chunks
-over as arrays (:func:`learn_merges_arrays`), never as one Python string per chunk. Most pairs a
+it was formed, a region of one ``int32`` arena (a full region moves to the arena's end, doubling;
+the arena is repacked when freed regions dominate), so there is no Python or numba object per
+pair; stale entries are checked in O(1) when the pair is merged, then dropped with the region. A
+merge costs its occurrences whatever the chunk's length. The trainer hands the chunks over as arrays (:func:`learn_merges_arrays`), never as one Python string per chunk. Most pairs a
 merge forms never reach ``min_frequency``; the pair tables and the heap are rebuilt from the live
 pairs when dead ones dominate, so memory follows the live pairs. numba comes from PyPI wheels (no
 compiler needed); without it tokkit uses the Python loop.
@@ -22,7 +23,8 @@ compiler needed); without it tokkit uses the Python loop.
 Measured (``benchmarks/bench_bpe_scale.py``, 33.3 MB en+zh @ 32000, 2 shared cores at load ~7):
 58 s / 1.35 GB against the Python loop's 103 s / 0.71 GB and rustbpe's 82 s / 0.91 GB, merges
 identical to ``tokenizers``, before the arrays/rebuilds above; with them the same run peaks at
-0.74 GB (process tree, load ~11), and with the compiled heap 0.67 GB (load ~15). It is the default when numba is importable
+0.74 GB (process tree, load ~11), with the compiled heap 0.67 GB, and with the position arena
+0.62 GB (peak; ~0.50 GB through the merges; load ~15). It is the default when numba is importable
 (``merge_kernel="auto"``); ``merge_kernel="python"`` picks the readable loop.
 """
 
@@ -42,8 +44,6 @@ from tokkit.types import ProgressTask
 
 try:
     import numba
-    from numba import types
-    from numba.typed import List
 
     _jit = numba.njit(cache=True, nogil=True)
 except ImportError:  # pragma: no cover - numba is optional
@@ -76,7 +76,7 @@ def slot(keys, code):
     return h
 
 @_jit
-def intern(code, keys, values, meta, pair_code, positions, empty):
+def intern(code, keys, values, meta, pair_code):
     h = slot(keys, code)
     if keys[h] == code:
         return np.int64(values[h])
@@ -84,17 +84,15 @@ def intern(code, keys, values, meta, pair_code, positions, empty):
     meta[0] = q + 1
     keys[h] = code
     values[h] = q
-    pair_code[q] = code
-    positions.append(empty)  # shared by every pair without positions: no allocation per pair
+    pair_code[q] = code  # its position region is empty (pos_start, pos_cap are zero)
     return q
 
 @_jit
 def count_from(start, symbol, following, starts, weights, keys, values, meta, pair_code, counts,
-               lengths, positions):
+               lengths):
     """Pass one of the first count, from node ``start``: each pair's weighted count and number of
     positions. Returns the node where it stopped for lack of room (``len(symbol)``: done)."""
     shift = np.int64(1 << 21)
-    empty = np.empty(0, dtype=np.int32)
     c = np.searchsorted(starts, start, side="right") - 1  # the chunk of node i, walked along
     for i in range(start, len(symbol)):
         while c + 1 < len(starts) and starts[c + 1] <= i:
@@ -105,45 +103,60 @@ def count_from(start, symbol, following, starts, weights, keys, values, meta, pa
         if 2 * (meta[0] + 1) > len(keys) or meta[0] + 1 > len(counts):
             meta[2] = meta[0] + 1
             return i
-        q = intern(np.int64(symbol[i]) * shift + symbol[j], keys, values, meta, pair_code, positions,
-                   empty)
+        q = intern(np.int64(symbol[i]) * shift + symbol[j], keys, values, meta, pair_code)
         counts[q] += weights[c]
         lengths[q] += 1
     return len(symbol)
 
 
 @_jit
-def seed_positions(symbol, following, keys, values, meta, counts, lengths, fill, positions, floor):
-    """Pass two: the positions of each pair reaching ``floor`` (the others are forgotten), written
-    through one flat array so each pair's vector is set with one list access."""
+def seed_positions(symbol, following, keys, values, meta, counts, lengths, fill, pos_start, pos_cap,
+                   floor):
+    """Pass two: the positions of each pair reaching ``floor`` (the others are forgotten), each
+    pair's region laid out in a new arena, which is returned."""
     shift = np.int64(1 << 21)
     total = 0
     for q in range(meta[0]):
         if counts[q] < floor:
             counts[q] = 0
             lengths[q] = 0
+        pos_start[q] = total
+        pos_cap[q] = lengths[q]
         fill[q] = total
         total += lengths[q]
-    flat = np.empty(total, dtype=np.int32)
+    arena = np.empty(total + total // 4 + 1024, dtype=np.int32)
     for i in range(len(symbol)):
         j = following[i]
         if j < 0:
             continue
         q = values[slot(keys, np.int64(symbol[i]) * shift + symbol[j])]
         if lengths[q]:
-            flat[fill[q]] = i
+            arena[fill[q]] = i
             fill[q] += 1
-    for q in range(meta[0]):
-        size = lengths[q]
-        if size:
-            vector = np.empty(max(4, size), dtype=np.int32)
-            vector[:size] = flat[fill[q] - size : fill[q]]
-            positions[q] = vector
+    meta[6] = total
+    meta[7] = total
+    return arena
 
 
 @_jit
-def compact(live, pair_code, counts, lengths, positions, new_keys, new_values, new_pair_code,
-            new_counts, new_lengths, new_positions):
+def compact_arena(arena, meta, lengths, pos_start, pos_cap, room):
+    """A new arena holding every pair's positions tightly, with ``room`` more to spare."""
+    fresh = np.empty(2 * (meta[7] + room) + 16, dtype=np.int32)
+    at = 0
+    for q in range(meta[0]):
+        size = lengths[q]
+        if size:
+            fresh[at : at + size] = arena[pos_start[q] : pos_start[q] + size]
+        pos_start[q] = at
+        pos_cap[q] = size
+        at += size
+    meta[6] = at
+    return fresh
+
+
+@_jit
+def compact(live, pair_code, counts, lengths, pos_start, pos_cap, new_keys, new_values,
+            new_pair_code, new_counts, new_lengths, new_pos_start, new_pos_cap):
     """Re-index the ``live`` pairs 0, 1, … into the new tables (the others are forgotten)."""
     for r in range(len(live)):
         q = live[r]
@@ -154,7 +167,8 @@ def compact(live, pair_code, counts, lengths, positions, new_keys, new_values, n
         new_pair_code[r] = code
         new_counts[r] = counts[q]
         new_lengths[r] = lengths[q]
-        new_positions.append(positions[q])
+        new_pos_start[r] = pos_start[q]
+        new_pos_cap[r] = pos_cap[q]
 
 # The heap of candidate pairs: (count, code) in two arrays, the most frequent first and, among
 # equal counts, the smaller code (left id, then right id), as ``bpe_merge.pop_best`` orders its
@@ -227,31 +241,33 @@ def heap_fill(hcount, hcode, meta, pair_code, counts, floor):
 
 @_jit
 def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, meta, pair_code,
-          counts, positions, lengths, pending, mark, fill, seen, known, floor, hcount, hcode):
+          counts, pos_start, pos_cap, arena, lengths, pending, mark, fill, seen, known, floor, hcount,
+          hcode):
     """Merge (a, b) into x: counts updated, pairs that rose pushed onto the heap, ``meta[4]`` (the
-    pairs reaching ``floor``) kept. Returns 0, or 1 / 2 when the pair tables / the heap need room
-    for ``meta[2]`` / ``meta[5]`` entries first (nothing changed then)."""
+    pairs reaching ``floor``) kept. Returns (0, the arena, which may have been rebuilt), or 1 / 2
+    when the pair tables / the heap need room for ``meta[2]`` / ``meta[5]`` entries first (nothing
+    changed then)."""
     shift = np.int64(1 << 21)
-    empty = np.empty(0, dtype=np.int32)
     pair = a * shift + b
     h = slot(keys, pair)
     if keys[h] != pair:  # never recorded: nothing to merge
-        return 0
+        return 0, arena
     k = values[h]
     # each site forms (left, x) and (x, right): at most two new pairs per site, and per symbol
     need = meta[0] + 2 * min(lengths[k], seen.shape[1]) + 2
     if need > len(counts) or 2 * need > len(keys):
         meta[2] = need
-        return 1
+        return 1, arena
     heap_need = meta[3] + 2 * min(lengths[k], seen.shape[1]) + 2  # pushes: the pairs formed
     if heap_need > len(hcount):
         meta[5] = heap_need
-        return 2
+        return 2, arena
     if counts[k] >= floor:
         meta[4] -= 1
-    found = positions[k][: lengths[k]].copy()
+    found = arena[pos_start[k] : pos_start[k] + lengths[k]].copy()
+    meta[7] -= lengths[k]
     lengths[k] = 0
-    positions[k] = empty
+    pos_cap[k] = 0
     counts[k] = 0
     if a == b:
         found.sort()
@@ -289,7 +305,7 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
             if seen[1, left] == stamp:
                 q = known[1, left]
             else:
-                q = intern(np.int64(left) * shift + x, keys, values, meta, pair_code, positions, empty)
+                q = intern(np.int64(left) * shift + x, keys, values, meta, pair_code)
                 seen[1, left] = stamp
                 known[1, left] = q
             if mark[q] != stamp:
@@ -320,7 +336,7 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
             if seen[3, right] == stamp:
                 q = known[3, right]
             else:
-                q = intern(x * shift + right, keys, values, meta, pair_code, positions, empty)
+                q = intern(x * shift + right, keys, values, meta, pair_code)
                 seen[3, right] = stamp
                 known[3, right] = q
             if mark[q] != stamp:
@@ -335,8 +351,8 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
         following[i] = n
         symbol[i] = x
         symbol[j] = -1
-    # record where the new pairs formed, one vector access per pair (a typed-list access
-    # costs ~100× an array's, so not one per site)
+    # record where the new pairs formed, grouped by pair (a region moves to the arena's end when
+    # it is full, doubling)
     order = np.empty(f, dtype=np.int64)  # counting sort by pair: O(sites), not O(sites log sites)
     for t in range(m):
         fill[changed[t]] = 0
@@ -359,15 +375,20 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
         while end < f and formed_pair[order[end]] == q:
             end += 1
         size = lengths[q]
-        vector = positions[q]
-        if size + end - start > len(vector):
-            grown = np.empty(max(2 * len(vector), size + end - start), dtype=np.int32)
-            grown[:size] = vector[:size]
-            vector = grown
-            positions[q] = grown
+        if size + end - start > pos_cap[q]:
+            room = max(2 * pos_cap[q], size + end - start, 4)
+            if meta[6] + room > len(arena):
+                arena = compact_arena(arena, meta, lengths, pos_start, pos_cap, room)
+            at = meta[6]
+            arena[at : at + size] = arena[pos_start[q] : pos_start[q] + size]
+            pos_start[q] = at
+            pos_cap[q] = room
+            meta[6] = at + room
+        base = pos_start[q] + size
         for t in range(start, end):
-            vector[size + t - start] = formed_at[order[t]]
+            arena[base + t - start] = formed_at[order[t]]
         lengths[q] = size + end - start
+        meta[7] += end - start
         start = end
     for t in range(m):
         q = changed[t]
@@ -380,8 +401,9 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
         if total < floor:  # can no longer be merged: forget it
             total = 0
             if lengths[q]:
+                meta[7] -= lengths[q]
                 lengths[q] = 0
-                positions[q] = empty
+                pos_cap[q] = 0
         counts[q] = total
         if was >= floor and total < floor:
             meta[4] -= 1
@@ -389,14 +411,15 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
             meta[4] += 1
         if total >= floor and change > 0:
             heap_push(hcount, hcode, meta, total, pair_code[q])
-    return 0
+    return 0, arena
 
 
 
 def _compile() -> dict[str, Any]:
     """The kernels (compiled on first call, then loaded from numba's on-disk cache)."""
     return {"count_from": count_from, "seed_positions": seed_positions, "merge": merge,
-            "compact": compact, "pop_best": pop_best_compiled, "heap_fill": heap_fill}
+            "compact": compact, "pop_best": pop_best_compiled, "heap_fill": heap_fill,
+            "compact_arena": compact_arena}
 
 
 def _release_freed_memory() -> None:
@@ -427,11 +450,11 @@ class _Tables:
     def __init__(self, pairs: int) -> None:
         self._allocate(max(MIN_PAIRS, 2 * pairs))
         # pair indices in use, merges applied, table room needed, heap size, pairs reaching the
-        # floor, heap room needed
-        self.meta = np.zeros(6, dtype=np.int64)
+        # floor, heap room needed, arena end, positions held in the arena
+        self.meta = np.zeros(8, dtype=np.int64)
         self.hcount = np.zeros(0, dtype=np.int64)
         self.hcode = np.zeros(0, dtype=np.int64)
-        self.positions = List.empty_list(types.int32[::1])
+        self.arena = np.zeros(0, dtype=np.int32)  # every pair's positions, a region per pair
 
     def _allocate(self, capacity: int) -> None:
         size = 1 << (2 * capacity - 1).bit_length()  # a load factor of at most 1/2
@@ -443,6 +466,8 @@ class _Tables:
         self.pending = np.zeros(capacity, dtype=np.int64)
         self.mark = np.zeros(capacity, dtype=np.int32)
         self.fill = np.zeros(capacity, dtype=np.int32)
+        self.pos_start = np.zeros(capacity, dtype=np.int64)
+        self.pos_cap = np.zeros(capacity, dtype=np.int64)
 
     def grow_heap(self, room: int) -> None:
         """Room for ``room`` heap keys (at least doubling), the keys kept."""
@@ -461,12 +486,10 @@ class _Tables:
         used = int(self.meta[0])
         live = np.flatnonzero(self.counts[:used] > 0).astype(np.int64)
         room = len(live) + int(self.meta[2]) - used
-        old = (self.pair_code, self.counts, self.lengths, self.positions)
+        old = (self.pair_code, self.counts, self.lengths, self.pos_start, self.pos_cap)
         self._allocate(max(MIN_PAIRS, 2 * room))
-        positions = List.empty_list(types.int32[::1])
         compact(live, *old, self.keys, self.values, self.pair_code, self.counts, self.lengths,
-                positions)
-        self.positions = positions
+                self.pos_start, self.pos_cap)
         self.meta[0] = len(live)
         del old
         _release_freed_memory()
@@ -522,13 +545,13 @@ def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.nda
     while True:
         t = tables
         start = kernels["count_from"](start, symbol, following, starts, weight_of, t.keys, t.values,
-                                      t.meta, t.pair_code, t.counts, t.lengths, t.positions)
+                                      t.meta, t.pair_code, t.counts, t.lengths)
         if start >= size:
             break
         tables.grow(kernels["compact"])
     t = tables
-    kernels["seed_positions"](symbol, following, t.keys, t.values, t.meta, t.counts, t.lengths,
-                              t.fill, t.positions, floor)
+    t.arena = kernels["seed_positions"](symbol, following, t.keys, t.values, t.meta, t.counts,
+                                        t.lengths, t.fill, t.pos_start, t.pos_cap, floor)
     used = int(t.meta[0])
     t.meta[4] = int(np.count_nonzero(t.counts[:used] >= floor))
     t.grow_heap(2 * int(t.meta[4]) + MIN_PAIRS)
@@ -550,9 +573,10 @@ def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.nda
         merges.append((left, right, new_id))
         while True:
             t = tables
-            status = merge(left, right, new_id, symbol, following, preceding, starts, weight_of,
-                           t.keys, t.values, t.meta, t.pair_code, t.counts, t.positions, t.lengths,
-                           t.pending, t.mark, t.fill, seen, known, floor, t.hcount, t.hcode)
+            status, t.arena = merge(left, right, new_id, symbol, following, preceding, starts,
+                                    weight_of, t.keys, t.values, t.meta, t.pair_code, t.counts,
+                                    t.pos_start, t.pos_cap, t.arena, t.lengths, t.pending, t.mark,
+                                    t.fill, seen, known, floor, t.hcount, t.hcode)
             if status == 0:
                 break
             if status == 1:
@@ -563,6 +587,8 @@ def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.nda
         if int(t.meta[0]) > 2 * live + REBUILD_SLACK:  # mostly pairs gone below the floor
             t.meta[2] = t.meta[0]
             tables.grow(kernels["compact"])
+        if len(t.arena) > 4 * int(t.meta[7]) + (REBUILD_SLACK << 4):  # mostly freed regions
+            t.arena = kernels["compact_arena"](t.arena, t.meta, t.lengths, t.pos_start, t.pos_cap, 0)
         if int(t.meta[3]) > 2 * live + REBUILD_SLACK:  # mostly stale keys
             kernels["heap_fill"](t.hcount, t.hcode, t.meta, t.pair_code, t.counts, floor)
         if fresh:  # the bar counts new tokens (of vocab_size), not merges
