@@ -90,3 +90,13 @@ def test_the_spill_directory_is_a_live_temporary_while_it_exists(tmp_path: Path)
     with spill_directory(tmp_path) as spill:
         assert spill in LIVE_TEMPORARIES and spill.parent == tmp_path  # the watchdog removes it
     assert spill not in LIVE_TEMPORARIES and not spill.exists()
+
+
+def test_a_merge_phase_beyond_max_memory_is_said(small_batches: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="tokkit"):
+        BPETrainer(BPEConfig(vocab_size=300, workers=1, max_memory=10_000)).train(TEXTS)
+    assert "the merge phase needs about" in caplog.text and "more than `max_memory`" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tokkit"):
+        BPETrainer(BPEConfig(vocab_size=300, workers=1, max_memory=1 << 30)).train(TEXTS)
+    assert "merge phase" not in caplog.text
