@@ -81,7 +81,7 @@ def child(args: argparse.Namespace) -> None:
                                        workers=args.workers, merge_kernel=kernel, max_memory=bound))
         tok = trainer.train(lines(args))
         learned = [tok.token_bytes(i) for i in range(256, tok.vocab_size)]
-        extra = trainer.stats
+        extra = dict(trainer.stats)  # a TrainStats mapping
     elif args.child == "rustbpe":
         import rustbpe
 
