@@ -24,6 +24,20 @@ tokenizers' peak memory.
 " word" * 200_000``) at vocab 300 (target < 30 s) and a 50 MB single line of classical Chinese
 (``large/classical_*.txt.zst`` decompressed, newlines removed) at vocab 8000 (target < 300 s,
 < 2 GB). The machine this ran on has 2 cores shared with other jobs: read times as upper bounds.
+
+Measured (2026-12-02, 2 cores at load 10-15, so times are inflated and drift between trainers run
+one after another; memory is process-tree PSS):
+
+* sample, 33.3 MB @ 32000, one run: tokkit-numba 151.5 s / 661 MB, rustbpe 214.0 s / 910 MB,
+  tokenizers 566.1 s / 1815 MB, tokkit (Python loop) 471.5 s / 678 MB, bpeasy stopped after 900 s
+  (1303 MB). tokkit-numba: 0.71× rustbpe's time, 0.73× the smaller anchor's memory (target 0.5);
+  merges identical to tokenizers' (and between tokkit's loops). Since then the compiled heap and
+  the position arena took the compiled loop's own profile from 740 to 616 MB peak.
+* full, 341.9 MB (large/ + en/) @ 64000: tokkit-numba 834.7 s / 6950 MB (12.1 M distinct chunks;
+  counting 273 s, merging 561 s); tokkit-bounded (--max-memory 1GB) 1462.5 s / 6711 MB, 11 runs
+  spilled, merges identical to the unbounded run's, but OVER the limit: spilling bounds counting,
+  while the merge loop holds every distinct chunk (~20 bytes a byte symbol). rustbpe and tokenizers
+  were not run at this size (issue 16 measured rustbpe 476.7 s / 11.4 GB there).
 """
 
 from __future__ import annotations
