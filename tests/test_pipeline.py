@@ -252,3 +252,19 @@ def test_cpt_stage_resumes_only_from_a_checkpoint(monkeypatch: pytest.MonkeyPatc
     (step / STATE_FILE).write_text("{}")
     stage.run(ctx, output)
     assert asked == [False, False, True]
+
+
+def test_the_sample_takes_compressed_and_parquet_files_whole(tmp_path: Path) -> None:
+    """A cut gzip stream is corrupt: the dedup stage failed on a valid .txt.gz bigger than the sample."""
+    import gzip
+
+    from tokkit.corpus.readers import read_texts
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = "".join(f"line {i} of a compressed corpus\n" for i in range(20_000)).encode()
+    (corpus / "a.txt.gz").write_bytes(gzip.compress(lines))
+    (corpus / "b.txt").write_bytes(lines)
+    pipeline.sample_corpus({"c": corpus}, tmp_path / "sample", max_mb=0.01)
+    assert len(list(read_texts([tmp_path / "sample" / "c" / "a.txt.gz"], split="line"))) == 20_000
+    assert (tmp_path / "sample" / "c" / "b.txt").stat().st_size <= 0.01e6 / 2

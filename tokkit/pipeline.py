@@ -195,7 +195,8 @@ def resolve_corpus(spec: str, progress: Progress) -> Path:
 
 
 def sample_corpus(sources: Mapping[str, Path], output: Path, *, max_mb: float) -> dict[str, Any]:
-    """Copy the first ``max_mb`` MB of each corpus (split evenly over its files, cut at a line)."""
+    """Copy the first ``max_mb`` MB of each corpus (split evenly over its files, cut at a line;
+    compressed and parquet files whole, a cut one would be corrupt)."""
     from tokkit.atomic import atomic_dir
     from tokkit.corpus.readers import iter_files
 
@@ -208,7 +209,7 @@ def sample_corpus(sources: Mapping[str, Path], output: Path, *, max_mb: float) -
             for path in files:
                 target = tmp / name / (path.relative_to(source) if source.is_dir() else path.name)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                if budget is None:
+                if budget is None or not _cuttable(path):
                     shutil.copyfile(path, target)
                     total += target.stat().st_size
                     continue
@@ -221,6 +222,28 @@ def sample_corpus(sources: Mapping[str, Path], output: Path, *, max_mb: float) -
                 total += len(data)
             figures[name] = {"files": len(files), "bytes": total}
     return figures
+
+
+def _cuttable(path: Path) -> bool:
+    """Whether the first bytes of ``path`` are a readable file too: not for compressed files or
+    parquet (a cut gzip stream is corrupt), which the sample takes whole."""
+    from tokkit.corpus.formats import file_format, format_for
+
+    fmt = format_for(path)
+    return file_format(path)[1] is None and not (fmt is not None and fmt.binary)
+
+
+def original_paths(message: str, ctx: Context) -> str:
+    """``message`` with the sample stage's copies named as the files they were copied from.
+
+    A sample is a prefix of its file (:func:`sample_corpus`), so byte offsets in it are the
+    file's; an error about ``00-sample/<corpus>/<file>`` is an error about ``<file>``, one about
+    ``00-sample`` one about the corpora."""
+    sample = ctx.output("sample")
+    for name, source in ctx.corpora.items():
+        copy = sample / name if source.is_dir() else sample / name / source.name
+        message = message.replace(str(copy), str(source))
+    return message.replace(str(sample), ", ".join(map(str, ctx.corpora.values())))  # the whole sample
 
 
 def kept_files(dedup_dir: Path, corpus: str | None = None) -> list[Path]:
@@ -350,8 +373,11 @@ class DedupStage(Stage):
     def run(self, ctx: Context, output: Path) -> dict[str, Any]:
         from tokkit.dedup.pipeline import dedup_corpus
 
-        report = dedup_corpus([ctx.output("sample")], output, config=self.config(ctx.settings(self)),
-                              force=True, progress=ctx.progress)
+        try:
+            report = dedup_corpus([ctx.output("sample")], output, config=self.config(ctx.settings(self)),
+                                  force=True, progress=ctx.progress)
+        except InputError as err:  # about a sample copy: name the user's file (offsets are the same)
+            raise InputError(original_paths(str(err), ctx)) from None
         used = report.manifest.get("config", {})
         return {"counts": report.counts, "bytes": report.manifest.get("bytes", {}),
                 "granularity": used.get("granularity", "document"), "near_min_words": used.get("near_min_words")}

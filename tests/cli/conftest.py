@@ -1,16 +1,20 @@
-"""What the CLI tests share: running tokkit as a user would, a corpus, one check of a clean failure.
+"""What the CLI tests share: running tokkit as a user would, a corpus, one check of a clean failure,
+and every hostile input the tests use.
 
 Helpers come as fixtures (``run``, ``run_main``, ``assert_clean_failure``, ``make_corpus``,
-``start_locked``, ``train_cli``) so that
-test modules never import from one another or from this file.
+``start_locked``, ``train_cli``, ``hostile_input``) so that test modules never import from one
+another or from this file.
 """
 
 from __future__ import annotations
 
+import gzip
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +157,238 @@ def _train_cli(algorithm: str, corpus: Path, vocab: int, backend: str, out: Path
 def train_cli() -> Callable[..., dict[str, Any]]:
     """``train_cli(algorithm, corpus, vocab, backend, out)``: a checked train-* run, its record."""
     return _train_cli
+
+
+# --- hostile inputs ------------------------------------------------------------------------------
+# Every hostile corpus the tests use, in one list: what a careful user's CI throws at tokkit. The
+# reader tests (tests/corpus/test_readers.py), the command tests here and the dedup tests each check
+# one of these for their own exact message; test_hostile_inputs.py runs all of them through every
+# command that reads a corpus.
+
+_HAN = [chr(0x4E00 + 7 * i) for i in range(60)]
+_WORDS = ["the", "best", "of", "times", "worst", "age", "wisdom", "folly", "epoch", "belief", "incredulity", "season", "light", "darkness"]
+RICH = "".join("".join(_HAN[(31 * i + 17 * j) % 60] for j in range(30)) + "\n"
+               + " ".join(_WORDS[(5 * i + 3 * j) % len(_WORDS)] for j in range(12)) + "\n" for i in range(60))
+"""Usable text: 60 Han characters and 14 words, enough for every command's small settings."""
+
+
+@dataclass(frozen=True)
+class HostileInput:
+    """``corpus`` is what the command is given; an error about it must name ``names``.
+    ``usable``: the input holds text a command may succeed on (then exit 0 is right too)."""
+
+    name: str
+    corpus: str
+    names: str
+    usable: bool
+
+
+def _file(root: Path, name: str, data: bytes) -> Path:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _folder(root: Path, files: dict[str, bytes]) -> Path:
+    folder = root / "corpus"
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        _file(folder, name, data)
+    return folder
+
+
+def _parquet(path: Path, columns: dict[str, list[object]]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+Builder = Callable[[Path], tuple[Path | str, Path | str, bool]]
+"""``root -> (corpus, the path an error names, usable)``."""
+
+
+def _one(name: str, data: bytes, usable: bool = False) -> Builder:
+    def build(root: Path) -> tuple[Path | str, Path | str, bool]:
+        path = _file(root, name, data)
+        return path, path, usable
+
+    return build
+
+
+def _in_folder(files: dict[str, bytes], culprit: str | None, usable: bool = False) -> Builder:
+    """A folder holding ``files``; an error names ``culprit`` inside it (None: the folder)."""
+
+    def build(root: Path) -> tuple[Path | str, Path | str, bool]:
+        folder = _folder(root, files)
+        return folder, folder / culprit if culprit else folder, usable
+
+    return build
+
+
+def _huge_line(root: Path) -> tuple[Path | str, Path | str, bool]:
+    """A 2 MiB line of words between good lines: big, under every default cap (the 100 MB line
+    is the scale issue's, see benchmarks/bench_shard_long.py)."""
+    words = " ".join(f"word{i % 5000}" for i in range(240_000)).encode()[: 2 << 20]
+    path = _file(root, "huge_line.txt", RICH.encode() + words + b"\n" + RICH.encode())
+    return path, path, True
+
+
+def _late_bad_byte(root: Path) -> tuple[Path | str, Path | str, bool]:
+    """Invalid UTF-8 past the reader's first 1 MiB chunk: met while a trainer is consuming."""
+    body = "".join(f"hello world number {i} and more words\n" for i in range(40_000)).encode()
+    path = _file(root, "late_bad_byte.txt", body + b"caf\xe9\n")
+    return path, path, False
+
+
+def _nul_mid_file(root: Path) -> tuple[Path | str, Path | str, bool]:
+    head = RICH.encode()  # past the 8 KiB sniff, so the file is not called binary
+    path = _file(root, "nul_mid_file.txt", head + b"bad\x00line\nok\n\x00\n")
+    return path, path, True
+
+
+def _truncated(suffix: str) -> Builder:
+    def build(root: Path) -> tuple[Path | str, Path | str, bool]:
+        data = "".join(f"line number {i} {GOOD}" for i in range(5000)).encode()
+        if suffix == ".gz":
+            packed = gzip.compress(data)
+        else:
+            import zstandard
+
+            packed = zstandard.ZstdCompressor().compress(data)
+        path = _file(root, f"truncated.txt{suffix}", packed[: len(packed) // 2])
+        return path, path, False
+
+    return build
+
+
+def _parquet_case(kind: str) -> Builder:
+    def build(root: Path) -> tuple[Path | str, Path | str, bool]:
+        if kind == "no_text_column":
+            path = _parquet(root / "body.parquet", {"body": ["a b c", "d e f"], "n": [1, 2]})
+        elif kind == "int_column":
+            path = _parquet(root / "ints.parquet", {"text": [1, 2, 3]})
+        else:
+            good = _parquet(root / "good" / "t.parquet", {"text": [GOOD] * 20})
+            data = good.read_bytes()
+            if kind == "truncated":
+                path = _file(root, "broken.parquet", data[:40])
+            else:  # gzip-compressed parquet: needs random access
+                path = _file(root, "t.parquet.gz", gzip.compress(data))
+            good.unlink()
+            good.parent.rmdir()
+        return path, path, False
+
+    return build
+
+
+def _broken_symlink(root: Path) -> tuple[Path | str, Path | str, bool]:
+    folder = _folder(root, {"a.txt": GOOD.encode() * 5})
+    (folder / "b.txt").symlink_to(folder / "gone.txt")
+    return folder, folder / "b.txt", False
+
+
+def _symlink_loop(root: Path) -> tuple[Path | str, Path | str, bool]:
+    """``a.txt -> b.txt -> a.txt`` beside a good file, and a folder linking to itself."""
+    folder = _folder(root, {"good.txt": GOOD.encode() * 5})
+    (folder / "a.txt").symlink_to(folder / "b.txt")
+    (folder / "b.txt").symlink_to(folder / "a.txt")
+    (folder / "self").symlink_to(folder, target_is_directory=True)
+    return folder, folder / "a.txt", False
+
+
+def _fifo(root: Path) -> tuple[Path | str, Path | str, bool]:
+    """A named pipe in a corpus folder: opening it to read waits for a writer forever."""
+    folder = _folder(root, {"good.txt": RICH.encode()})
+    os.mkfifo(folder / "pipe.txt")
+    return folder, folder / "pipe.txt", True
+
+
+def _unreadable(root: Path) -> tuple[Path | str, Path | str, bool]:
+    path = _file(root, "secret.txt", GOOD.encode() * 5)
+    path.chmod(0)
+    return path, path, False
+
+
+def _missing(root: Path) -> tuple[Path | str, Path | str, bool]:
+    path = root / "missing.txt"
+    return path, path, False
+
+
+def _glob_nothing(root: Path) -> tuple[Path | str, Path | str, bool]:
+    pattern = f"{root}/*.jsonl"
+    return pattern, pattern, False
+
+
+def _empty_folder(root: Path) -> tuple[Path | str, Path | str, bool]:
+    folder = root / "corpus"
+    folder.mkdir()
+    return folder, folder, False
+
+
+def _deep_json(root: Path) -> tuple[Path | str, Path | str, bool]:
+    """A record nested 100,000 deep: Python's json gives up with RecursionError."""
+    depth = 100_000
+    path = _file(root, "deep.jsonl", b'{"text": "ok"}\n' + b"[" * depth + b"]" * depth + b"\n")
+    return path, path, False
+
+
+BUILDERS: dict[str, Builder] = {
+    "empty_file": _one("empty.txt", b""),
+    "whitespace_only": _one("blank.txt", b"\n\n   \n\t\n"),
+    "binary_nul": _one("blob.txt", b"\x00\x01\x02binary\x00" * 100),
+    "binary_zip_magic": _one("archive.txt", b"PK\x03\x04\x00\x00binary"),
+    "utf16": _one("utf16.txt", ("hello world\n" * 20).encode("utf-16")),
+    "invalid_utf8": _one("bad.txt", b"good line\nbad \xff byte\n"),
+    "invalid_utf8_late": _late_bad_byte,
+    "latin1": _one("latin1.txt", "café crème brûlée\n".encode("latin-1") * 20),
+    "nul_mid_file": _nul_mid_file,
+    "crlf": _one("crlf.txt", RICH.replace("\n", "\r\n").encode(), usable=True),
+    "bom_no_final_newline": _one("bom.txt", ("\ufeff" + RICH).rstrip("\n").encode(), usable=True),
+    "huge_line": _huge_line,
+    "jsonl_unterminated": _one("bad.jsonl", b'{"text": "ok"}\n{"text": "unterminated\n'),
+    "jsonl_missing_field": _one("field.jsonl", b'{"text": "ok"}\n{"body": "x", "id": 3}\n'),
+    "jsonl_number_field": _one("num.jsonl", b'{"text": 5}\n'),
+    "jsonl_list_record": _one("list.jsonl", b"[1, 2]\n"),
+    "jsonl_invalid_utf8": _one("u.jsonl", b'{"text": "ok"}\n{"text": "b\xffd"}\n'),
+    "jsonl_deep_nesting": _deep_json,
+    "json_truncated_array": _one("c.json", b'[{"text": "x"},'),
+    "json_broken_object": _one("b.json", b'{\n  "text": "a",\n  oops\n}\n'),
+    "parquet_truncated": _parquet_case("truncated"),
+    "parquet_no_text_column": _parquet_case("no_text_column"),
+    "parquet_int_column": _parquet_case("int_column"),
+    "parquet_gzipped": _parquet_case("gzipped"),
+    "gz_truncated": _truncated(".gz"),
+    "zst_truncated": _truncated(".zst"),
+    "gz_not_compressed": _one("plain.txt.gz", GOOD.encode() * 10),
+    "empty_folder": _empty_folder,
+    "only_empty_and_binary": _in_folder({"empty.txt": b"", "blob.txt": b"\x00\x01\x02binary\x00" * 100}, None),
+    "only_unsupported": _in_folder({"image.png": b"\x89PNG\r\n\x1a\n"}, None),
+    "broken_symlink": _broken_symlink,
+    "symlink_loop": _symlink_loop,
+    "fifo_in_folder": _fifo,
+    "unreadable_file": _unreadable,
+    "missing_path": _missing,
+    "glob_matching_nothing": _glob_nothing,
+}
+
+
+def build(name: str, root: Path) -> HostileInput:
+    """Make hostile input ``name`` under ``root`` (an empty folder)."""
+    corpus, names, usable = BUILDERS[name](root)
+    return HostileInput(name=name, corpus=str(corpus), names=str(names), usable=usable)
+
+
+@pytest.fixture(params=sorted(BUILDERS))
+def hostile_input(request: pytest.FixtureRequest, tmp_path: Path) -> HostileInput:
+    """Each hostile input in turn, built under ``tmp_path / "input"``."""
+    name: str = request.param
+    if name == "unreadable_file" and os.geteuid() == 0:
+        pytest.skip("running as root: file permissions are not enforced")
+    root = tmp_path / "input"
+    root.mkdir()
+    corpus, names, usable = BUILDERS[name](root)
+    return HostileInput(name=name, corpus=str(corpus), names=str(names), usable=usable)

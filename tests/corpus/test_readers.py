@@ -526,3 +526,50 @@ def test_a_json_line_parses_exactly_as_json_loads(raw: str) -> None:
             return "error", str(err)
 
     assert outcome(_json_line) == outcome(json.loads)
+
+
+# --- hostile paths found by tests/cli/test_hostile_inputs.py --------------------------------
+
+def test_a_named_pipe_in_a_folder_is_skipped_not_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Reading a pipe nobody writes waits forever: every command hung on one in a corpus folder."""
+    import os
+
+    write(tmp_path / "a.txt", b"x\n")
+    os.mkfifo(tmp_path / "pipe.txt")
+    stats = ReadStats()
+    with caplog.at_level(logging.WARNING, logger="tokkit"):
+        assert list(iter_files([tmp_path], stats)) == [tmp_path / "a.txt"]
+    assert "pipe.txt: skipped, not a regular file" in caplog.text and stats.skipped_unsupported == 1
+
+
+def test_a_loop_of_symbolic_links_is_one_line(tmp_path: Path) -> None:
+    """Was RuntimeError('Symlink loop from ...') out of Path.resolve, a traceback in every command."""
+    write(tmp_path / "good.txt", b"x\n")
+    (tmp_path / "a.txt").symlink_to(tmp_path / "b.txt")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")
+    (tmp_path / "self").symlink_to(tmp_path, target_is_directory=True)  # not followed: no loop
+    with pytest.raises(InputError, match=r"a\.txt: a loop of symbolic links; remove it or fix the link"):
+        list(iter_files([tmp_path]))
+    with pytest.raises(InputError, match=r"a\.txt: a loop of symbolic links"):
+        list(iter_files([tmp_path / "a.txt"]))
+
+
+def test_a_broken_link_in_a_folder_is_refused_when_listed(tmp_path: Path) -> None:
+    """dedup, shard and analyze stat every file first: a FileNotFoundError traceback before."""
+    write(tmp_path / "a.txt", b"x\n")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "gone.txt")
+    with pytest.raises(InputError, match=r"b\.txt: a broken symbolic link; remove it or fix the link"):
+        list(iter_files([tmp_path]))
+    with pytest.raises(InputError, match=r"b\.txt: a broken symbolic link"):
+        list(iter_files([tmp_path / "b.txt"]))
+
+
+def test_json_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
+    """Was RecursionError out of json.loads, a traceback in every command."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    f = write(tmp_path / "deep.jsonl", b'{"text": "ok"}\n' + deep + b"\n")
+    with pytest.raises(InputError, match=r"deep\.jsonl:2: JSON nested too deeply to read"):
+        texts([f])
+    g = write(tmp_path / "deep.json", deep)
+    with pytest.raises(InputError, match=r"deep\.json: invalid JSON .*nested too deeply"):
+        texts([g])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import glob as _glob
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -33,7 +35,9 @@ def iter_files(paths: Iterable[str | Path], stats: ReadStats | None = None) -> I
     once rather than after hours of reading the others. Inside directories, hidden files and
     directories are ignored and files of unknown type skipped (counted); a file named explicitly
     or matched by a glob is always read, as text when its type is unknown. Symlinked directories
-    are not followed. A file reached twice is read once.
+    are not followed; named pipes, sockets and devices inside a directory are skipped (reading a
+    pipe nobody writes waits forever); a loop of symbolic links is an error. A file reached twice
+    is read once.
     """
     stats = stats if stats is not None else ReadStats()
     raws = _as_list(paths)
@@ -49,12 +53,17 @@ def iter_files(paths: Iterable[str | Path], stats: ReadStats | None = None) -> I
             if not matches:
                 raise InputError(f"{raw}: the pattern matches no files; check the glob")
             roots.extend(Path(m) for m in matches)
+        elif path.is_symlink():
+            raise _link_loop(path) if _loops(path) else unreadable(path, FileNotFoundError(raw))
         else:
             raise InputError(f"{raw}: no such file or directory; check the corpus path")
     seen: set[Path] = set()
 
     def first_time(p: Path) -> bool:
-        key = p.resolve()
+        try:
+            key = p.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: Python < 3.13 on a symlink loop
+            raise _link_loop(p) from None
         if key in seen:
             log.warning("%s: listed more than once, read once", p)
             return False
@@ -77,8 +86,36 @@ def iter_files(paths: Iterable[str | Path], stats: ReadStats | None = None) -> I
                     stats.skipped_paths.append(str(child))
                     log.warning("%s: skipped, not a txt/jsonl/json/parquet file", child)
                     continue
+                if not _regular(child):  # a named pipe would block the read forever
+                    stats.skipped_unsupported += 1
+                    stats.skipped_paths.append(str(child))
+                    log.warning("%s: skipped, not a regular file (a named pipe, socket or device)", child)
+                    continue
                 if first_time(child):
                     yield child
+
+
+def _link_loop(path: Path) -> InputError:
+    return InputError(f"{path}: a loop of symbolic links; remove it or fix the link")
+
+
+def _loops(path: Path) -> bool:
+    try:
+        path.stat()
+    except OSError as err:
+        return err.errno == errno.ELOOP
+    return False
+
+
+def _regular(path: Path) -> bool:
+    """Whether ``path`` is a regular file; a broken link or a link loop is an :class:`InputError`
+    here, before anything is read (callers stat every file first)."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise _link_loop(path) from None
+        raise unreadable(path, err) from None
 
 
 def unreadable(path: Path, err: OSError) -> InputError:

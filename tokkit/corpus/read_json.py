@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from tokkit.corpus.decode import _CHUNK, decode_unit, read_capped, too_large
@@ -58,6 +59,10 @@ def _loads(raw: str, problem: Callable[[json.JSONDecodeError], str]) -> object:
         return json.loads(raw)
     except json.JSONDecodeError as err:
         raise InputError(problem(err)) from None
+    except RecursionError:
+        deep = json.JSONDecodeError(f"nested too deeply to read (Python's limit is about "
+                                    f"{sys.getrecursionlimit():,} levels)", raw, 0)
+        raise InputError(problem(deep)) from None
 
 
 def read_jsonl(src: Source, options: ReadOptions, stats: ReadStats, task: ProgressTask | None,
@@ -103,6 +108,9 @@ def _jsonl_records(src: Source, options: ReadOptions, stats: ReadStats) -> Itera
         except json.JSONDecodeError as err:
             raise InputError(f"{src.path}:{lineno}: invalid JSON ({err.msg} at column {err.colno}); "
                              "fix or remove that line") from None
+        except RecursionError:
+            raise InputError(f"{src.path}:{lineno}: JSON nested too deeply to read (Python's limit is "
+                             f"about {sys.getrecursionlimit():,} levels); fix or remove that line") from None
         value = record.get(field) if type(record) is dict else None  # the usual record, at once
         yield lineno - 1, value if type(value) is str else _record_text(record, src, f"line {lineno}", options)
 

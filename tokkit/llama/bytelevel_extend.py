@@ -42,7 +42,7 @@ from tokkit import __version__
 from tokkit.atomic import atomic_dir
 from tokkit.corpus.cjk import han_count
 from tokkit.corpus.readers import ReadOptions, read_texts
-from tokkit.errors import InputError, MissingDependencyError
+from tokkit.errors import CorpusError, InputError, MissingDependencyError
 from tokkit.llama.bytelevel_io import RANK_FILE, ByteLevelVocab, read_bytelevel
 from tokkit.llama.bytelevel_write import (
     rank_file_bytes,
@@ -194,7 +194,8 @@ def extend_vocab(
     counted = count_chunks(texts, base.pattern, workers=workers,
                            task=progress.task("counting chunks", unit="bytes"))
     if not counted.counts:
-        raise InputError("the Chinese corpus has no text; pass `zh_corpus` files with text in them")
+        raise CorpusError("the Chinese corpus has no text (empty, blank or skipped files); pass "
+                          "`zh_corpus` files with text in them")
     seconds_count = time.perf_counter() - start
     start = time.perf_counter()
     result: ContinueResult = continue_training(
@@ -307,7 +308,10 @@ def extend_bytelevel(
     heldout_lines = {name: read_lines(paths) for name, paths in (heldout or {}).items()}
     with atomic_dir(output, force=force) as tmp:
         texts = _bounded(read_texts(zh_corpus, read_options), max_bytes)
-        extension = extend_vocab(vocab, texts, config, workers=workers, progress=progress)
+        try:
+            extension = extend_vocab(vocab, texts, config, workers=workers, progress=progress)
+        except CorpusError as err:  # it knows no file names: put them in front
+            raise CorpusError(f"{', '.join(map(str, zh_corpus))}: {err}") from None
         extended = extension.vocab
         task = progress.task("writing and comparing", total=len(heldout_lines) + 1)
         files = [p.name for p in write_transformers_dir(extended, tmp)]
