@@ -29,7 +29,7 @@ def main() -> int:
         report = Path(tmp) / "interrupts.jsonl"
         env = {**os.environ, "TOKKIT_INTERRUPT_REPORT": str(report)}
         tests = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-m", "", "-p", "no:randomly",
+            [sys.executable, "-m", "pytest", "-q", "-m", "", "-p", "no:randomly", "-rs",
              "tests/cli/test_interrupt.py", "-k", "random_moments or other_random_moments"],
             cwd=ROOT, env=env, capture_output=True, text=True)
         rows = [json.loads(line) for line in report.read_text().splitlines()] if report.exists() else []
@@ -42,7 +42,11 @@ def main() -> int:
         lines = sorted({str(r["line"]).removeprefix("error: ")[:70] for r in runs})
         print(f"{command:<18} {len(runs):>7} {max(seconds):>6.2f} {statistics.median(seconds):>8.2f} "
               f"{sum(r['code'] == 130 for r in runs):>8}  {' | '.join(lines)}")
-    print(tests.stdout.strip().splitlines()[-1] if tests.stdout.strip() else tests.stderr[-2000:])
+    out = tests.stdout.strip().splitlines()
+    for line in out:
+        if line.startswith(("FAILED", "E   ")) and len(line) < 400:
+            print(line)
+    print(out[-1] if out else tests.stderr[-2000:])
     return tests.returncode
 
 
