@@ -31,8 +31,12 @@ one after another; memory is process-tree PSS):
 * sample, 33.3 MB @ 32000, one run: tokkit-numba 151.5 s / 661 MB, rustbpe 214.0 s / 910 MB,
   tokenizers 566.1 s / 1815 MB, tokkit (Python loop) 471.5 s / 678 MB, bpeasy stopped after 900 s
   (1303 MB). tokkit-numba: 0.71× rustbpe's time, 0.73× the smaller anchor's memory (target 0.5);
-  merges identical to tokenizers' (and between tokkit's loops). Since then the compiled heap and
-  the position arena took the compiled loop's own profile from 740 to 616 MB peak.
+  merges identical to tokenizers' (and between tokkit's loops). Rerun with the compiled heap and
+  the position arena, load ~2: tokkit-numba 25.6 s / 605 MB, rustbpe 50.5 s / 941 MB, tokenizers
+  92.0 s / 1771 MB: 0.51× rustbpe's time, 0.64× the smaller anchor's memory, merges identical to
+  tokenizers'.
+* hostile, load ~2.5: the 4 MB line @ 300 in 1.2 s / 218 MB (Python loop 4.8 s); the 50 MB line
+  of classical Chinese @ 8000 in 24.8 s / 1333 MB (Python loop 90.0 s / 1603 MB), same merges.
 * full, 341.9 MB (large/ + en/) @ 64000: tokkit-numba 834.7 s / 6950 MB (12.1 M distinct chunks;
   counting 273 s, merging 561 s); tokkit-bounded (--max-memory 1GB) 1462.5 s / 6711 MB, 11 runs
   spilled, merges identical to the unbounded run's, but OVER the limit: spilling bounds counting,
