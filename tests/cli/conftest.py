@@ -2,7 +2,8 @@
 and every hostile input the tests use.
 
 Helpers come as fixtures (``run``, ``run_main``, ``assert_clean_failure``, ``make_corpus``,
-``start_locked``, ``train_cli``, ``hostile_input``) so that test modules never import from one
+``start_locked``, ``train_cli``, ``byte_level_bpe``, ``tiny_cpt_assets``, ``tiny_pipeline_toml``,
+``hostile_input``) so that test modules never import from one
 another or from this file.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +25,91 @@ import pytest
 from tokkit.atomic import TMP_PREFIX, lock_path
 from tokkit.cli import main
 from tokkit.shards.writer import partial_dir
+
+
+def _byte_level_bpe(texts: list[str], directory: Path) -> Path:
+    """A 300-token GPT-2 style byte-level BPE trained on ``texts`` with an ``<|endoftext|>``
+    special (what shard and cpt need), saved as ``directory/tokenizer.json``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    directory.mkdir(parents=True, exist_ok=True)
+    tok.save(str(directory / "tokenizer.json"))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def byte_level_bpe() -> Callable[[list[str], Path], Path]:
+    return _byte_level_bpe
+
+
+def _tiny_cpt_assets(root: Path) -> dict[str, Any]:
+    """Under ``root``: a small byte-level BPE (``tok``), shards of 16 tokens made with it, and a
+    tiny LLaMA of its vocabulary carrying its tokenizer (``model``); ``vocab_size`` too."""
+    from tokenizers import Tokenizer
+
+    from tokkit.llama.tiny import build_tiny_llama
+    from tokkit.shards import ShardConfig, write_shards
+
+    texts = [f"line {i} says hello to the {['sea', 'sky', 'hill'][i % 3]}" for i in range(400)]
+    tok_dir = _byte_level_bpe(texts, root / "tok")
+    (root / "c.txt").write_text("\n".join(texts), encoding="utf-8")
+    write_shards([root / "c.txt"], tok_dir, root / "shards",
+                 config=ShardConfig(seq_len=16, val_fraction=0.1, workers=1))
+    vocab_size = Tokenizer.from_file(str(tok_dir / "tokenizer.json")).get_vocab_size()
+    build_tiny_llama(root / "model", vocab_size=vocab_size, max_position_embeddings=64)
+    shutil.copy2(tok_dir / "tokenizer.json", root / "model" / "tokenizer.json")
+    return {"tok": tok_dir, "shards": root / "shards", "model": root / "model", "vocab_size": vocab_size}
+
+
+@pytest.fixture(scope="session")
+def tiny_cpt_assets() -> Callable[[Path], dict[str, Any]]:
+    return _tiny_cpt_assets
+
+
+TINY_PIPELINE = """
+sample_mb = 0.2
+[train]
+vocab_size = 400
+[extend]
+zh_vocab = 4000
+[analyze]
+max_mb = 0.02
+[model]
+hidden_size = 32
+[shard]
+seq_len = 32
+val_fraction = 0.05
+[cpt]
+steps = 4
+batch_tokens = 128
+micro_batch = 4
+eval_every = 2
+eval_sequences = 4
+save_every = 2
+"""
+"""The smallest pipeline that runs every stage (a few seconds a stage)."""
+
+
+def _tiny_pipeline_toml(path: Path, corpora: Path, heldout: Path, llama: Path, run_dir: Path | None = None) -> Path:
+    """:data:`TINY_PIPELINE` on the sample en + zh corpora, written to ``path`` (its run dir from
+    ``run_dir``, else from the command's ``-o``)."""
+    head = f'run_dir = "{run_dir}"\n' if run_dir is not None else ""
+    inputs = (f'corpora = ["{corpora / "en"}", "{corpora / "zh"}"]\nheldout = ["{heldout}"]\n'
+              f'llama_tokenizer = "{llama}"\n')
+    path.write_text(head + inputs + TINY_PIPELINE, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline_toml() -> Callable[..., Path]:
+    return _tiny_pipeline_toml
+
 
 GOOD = "It was the best of times, it was the worst of times.\n话说天下大势，分久必合，合久必分。\n"
 """Two lines of English and Chinese; the train-* tests repeat them to make a corpus."""

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -19,28 +20,12 @@ from tokkit.cli import cli
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
+def assets(tmp_path_factory: pytest.TempPathFactory, tiny_cpt_assets: Callable[[Path], dict[str, Any]]) -> dict[str, Path]:
     from tokkit.llama.tiny import build_tiny_llama
-    from tokkit.shards import ShardConfig, write_shards
 
     root = tmp_path_factory.mktemp("cli_cpt")
-    texts = [f"line {i} says hello to the {['sea', 'sky', 'hill'][i % 3]}" for i in range(400)]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|endoftext|>"], show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    (root / "tok").mkdir()
-    tok.save(str(root / "tok" / "tokenizer.json"))
-    (root / "c.txt").write_text("\n".join(texts), encoding="utf-8")
-    write_shards([root / "c.txt"], root / "tok", root / "shards",
-                 config=ShardConfig(seq_len=16, val_fraction=0.1, workers=1))
-    build_tiny_llama(root / "model", vocab_size=tok.get_vocab_size(), max_position_embeddings=64)
-    shutil.copy2(root / "tok" / "tokenizer.json", root / "model" / "tokenizer.json")
-    build_tiny_llama(root / "wrong", vocab_size=tok.get_vocab_size() + 10, max_position_embeddings=64)
+    built = tiny_cpt_assets(root)
+    build_tiny_llama(root / "wrong", vocab_size=built["vocab_size"] + 10, max_position_embeddings=64)
     return {"shards": root / "shards", "model": root / "model", "wrong": root / "wrong"}
 
 

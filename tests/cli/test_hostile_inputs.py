@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -120,20 +120,12 @@ def fork_server() -> Iterator[ForkServer]:
 
 
 @pytest.fixture(scope="module")
-def resources(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> dict[str, str]:
+def resources(tmp_path_factory: pytest.TempPathFactory, shared: Path,
+              byte_level_bpe: Callable[[list[str], Path], Path]) -> dict[str, str]:
     """A small byte-level BPE with an end-of-document token (for shard, analyze and as extend's
     base: Llama 3's 128k ranks take seconds to load each run), and the shared LLaMA tokenizer
     (for extend-llama and pipeline)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"], show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(["hello world", "你好世界"] * 20, trainer)
-    directory = tmp_path_factory.mktemp("tokenizer")
-    tok.save(str(directory / "tokenizer.json"))
+    directory = byte_level_bpe(["hello world", "你好世界"] * 20, tmp_path_factory.mktemp("tokenizer"))
     llama = shared / "fixtures" / "llama" / "tokenizer.model"
     if not llama.exists():
         pytest.skip(f"{llama} not found")

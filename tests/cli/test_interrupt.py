@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,7 +100,7 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def _args(name: str, assets: dict[str, Path], out: Path) -> list[str]:
+def _args(name: str, assets: dict[str, Any], out: Path) -> list[str]:
     english = assets["english"]
     args: list[str] = []
     for arg in COMMANDS[name]:
@@ -113,75 +114,30 @@ def _args(name: str, assets: dict[str, Path], out: Path) -> list[str]:
     return args
 
 
-def _cpt_assets(root: Path) -> dict[str, Path]:
-    """A tiny model, its tokenizer and shards (as tests/cli/test_cpt.py builds them)."""
-    pytest.importorskip("torch")
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    from tokkit.llama.tiny import build_tiny_llama
-    from tokkit.shards import ShardConfig, write_shards
-
-    texts = [f"line {i} says hello to the {['sea', 'sky', 'hill'][i % 3]}" for i in range(400)]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|endoftext|>"], show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    (root / "tok").mkdir(parents=True)
-    tok.save(str(root / "tok" / "tokenizer.json"))
-    (root / "c.txt").write_text("\n".join(texts), encoding="utf-8")
-    write_shards([root / "c.txt"], root / "tok", root / "shards",
-                 config=ShardConfig(seq_len=16, val_fraction=0.1, workers=1))
-    build_tiny_llama(root / "model", vocab_size=tok.get_vocab_size(), max_position_embeddings=64)
-    shutil.copy2(root / "tok" / "tokenizer.json", root / "model" / "tokenizer.json")
-    return {"model": root / "model", "shards": root / "shards"}
 
 
-def _pipeline_toml(root: Path, corpora: Path, heldout: Path, llama: Path) -> Path:
-    """The small pipeline of tests/cli/test_pipeline.py (its run dir comes from -o)."""
-    pytest.importorskip("torch")
-    path = root / "tiny.toml"
-    path.write_text(f"""
-corpora = ["{corpora / 'en'}", "{corpora / 'zh'}"]
-heldout = ["{heldout}"]
-sample_mb = 0.2
-llama_tokenizer = "{llama}"
-[train]
-vocab_size = 400
-[extend]
-zh_vocab = 4000
-[analyze]
-max_mb = 0.02
-[model]
-hidden_size = 32
-[shard]
-seq_len = 32
-val_fraction = 0.05
-[cpt]
-steps = 4
-batch_tokens = 128
-micro_batch = 4
-eval_every = 2
-eval_sequences = 4
-save_every = 2
-""", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
-def assets(english: Path, llama_model: Path, heldout: Path, tmp_path_factory: pytest.TempPathFactory
-           ) -> dict[str, Path]:
+def assets(english: Path, llama_model: Path, heldout: Path, tmp_path_factory: pytest.TempPathFactory,
+           tiny_cpt_assets: Callable[[Path], dict[str, Any]], tiny_pipeline_toml: Callable[..., Path]
+           ) -> dict[str, Any]:
+    """Paths, and the builders of what only cpt and the pipeline need (made on first use)."""
     root = tmp_path_factory.mktemp("interrupt_assets")
-    return {"english": english, "llama": llama_model, "root": root, "heldout": heldout}
+    return {"english": english, "llama": llama_model, "root": root, "heldout": heldout,
+            "tiny_cpt_assets": tiny_cpt_assets, "tiny_pipeline_toml": tiny_pipeline_toml}
 
 
-def _needs(name: str, assets: dict[str, Path]) -> dict[str, Path]:
+def _needs(name: str, assets: dict[str, Any]) -> dict[str, Any]:
     root = assets["root"]
+    if name in ("cpt", "pipeline"):
+        pytest.importorskip("torch")
     if name == "cpt" and "model" not in assets:
-        assets.update(_cpt_assets(root / "cpt"))
+        built = assets["tiny_cpt_assets"](root / "cpt")
+        assets.update(model=built["model"], shards=built["shards"])
     if name == "pipeline" and "pipeline_toml" not in assets:
-        assets["pipeline_toml"] = _pipeline_toml(root, assets["english"].parent, assets["heldout"], assets["llama"])
+        assets["pipeline_toml"] = assets["tiny_pipeline_toml"](root / "tiny.toml", assets["english"].parent,
+                                                               assets["heldout"], assets["llama"])
     return assets
 
 
@@ -202,7 +158,7 @@ def _expected_line(name: str, line: str, out: Path) -> bool:
     return False
 
 
-def interrupt_once(name: str, moment: float, assets: dict[str, Path], tmp_path: Path) -> dict[str, object]:
+def interrupt_once(name: str, moment: float, assets: dict[str, Any], tmp_path: Path) -> dict[str, object]:
     """Start ``name``, send Ctrl-C to its process group at ``moment`` s, check the promise."""
     out = tmp_path / ("report.json" if name == "analyze" else "out")
     label = f"{name} @ {moment} s (seed {SEED})"
@@ -243,7 +199,7 @@ def interrupt_once(name: str, moment: float, assets: dict[str, Path], tmp_path: 
     return result
 
 
-def rerun(name: str, assets: dict[str, Path], tmp_path: Path) -> None:
+def rerun(name: str, assets: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / ("report.json" if name == "analyze" else "out")
     args = _args(name, assets, out)
     if name in RERUN:
@@ -263,7 +219,7 @@ def _cases(part: slice) -> list[object]:
 
 @pytest.mark.parametrize(("name", "when"), _cases(slice(0, DEFAULT_MOMENTS)))
 def test_ctrl_c_at_random_moments_exits_fast_and_clean_then_a_rerun_succeeds(
-    name: str, when: list[float], assets: dict[str, Path], tmp_path: Path
+    name: str, when: list[float], assets: dict[str, Any], tmp_path: Path
 ) -> None:
     _needs(name, assets)
     for moment in when:
@@ -274,7 +230,7 @@ def test_ctrl_c_at_random_moments_exits_fast_and_clean_then_a_rerun_succeeds(
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "when"), _cases(slice(DEFAULT_MOMENTS, None)))
 def test_ctrl_c_at_the_other_random_moments(
-    name: str, when: list[float], assets: dict[str, Path], tmp_path: Path
+    name: str, when: list[float], assets: dict[str, Any], tmp_path: Path
 ) -> None:
     _needs(name, assets)
     for moment in when:
@@ -283,7 +239,7 @@ def test_ctrl_c_at_the_other_random_moments(
 
 
 def test_ctrl_c_after_a_pipeline_stage_says_it_is_kept_and_the_rerun_reuses_it(
-    assets: dict[str, Path], tmp_path: Path
+    assets: dict[str, Any], tmp_path: Path
 ) -> None:
     """Issue 14, item 4: not "no output was written" when finished stages stay in the run dir."""
     _needs("pipeline", assets)

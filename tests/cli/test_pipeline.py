@@ -53,35 +53,12 @@ def test_a_missing_llama_tokenizer_is_named_with_the_fix(tmp_path: Path) -> None
 
 @pytest.mark.slow  # ~30-80 s on 2 busy cores; benchmarks/bench_pipeline.py runs the full default pipeline
 def test_the_pipeline_runs_every_stage_end_to_end_and_reuses_finished_stages(  # type: ignore[no-untyped-def]
-    tmp_path: Path, llama_model: Path, corpora: Path, heldout: Path, run_main, assert_clean_failure
+    tmp_path: Path, llama_model: Path, corpora: Path, heldout: Path, run_main, assert_clean_failure,
+    tiny_pipeline_toml
 ) -> None:
     pytest.importorskip("torch")
     run = tmp_path / "run"
-    config = _toml(tmp_path / "tiny.toml", f"""
-run_dir = "{run}"
-corpora = ["{corpora / 'en'}", "{corpora / 'zh'}"]
-heldout = ["{heldout}"]
-sample_mb = 0.2
-llama_tokenizer = "{llama_model}"
-[train]
-vocab_size = 400
-[extend]
-zh_vocab = 4000
-[analyze]
-max_mb = 0.02
-[model]
-hidden_size = 32
-[shard]
-seq_len = 32
-val_fraction = 0.05
-[cpt]
-steps = 4
-batch_tokens = 128
-micro_batch = 4
-eval_every = 2
-eval_sequences = 4
-save_every = 2
-""")
+    config = tiny_pipeline_toml(tmp_path / "tiny.toml", corpora, heldout, llama_model, run_dir=run)
     result = CliRunner().invoke(cli, ["-q", "pipeline", str(config)])
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert result.stdout.strip() == str(run / "report.md")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,18 +11,8 @@ from tokkit.cli import cli
 
 
 @pytest.fixture(scope="module")
-def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"], show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(["hello world", "你好世界"] * 20, trainer)
-    directory = tmp_path_factory.mktemp("tok")
-    tok.save(str(directory / "tokenizer.json"))
-    return directory
+def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory, byte_level_bpe: Callable[[list[str], Path], Path]) -> Path:
+    return byte_level_bpe(["hello world", "你好世界"] * 20, tmp_path_factory.mktemp("tok"))
 
 
 def test_shard_writes_shards_and_a_manifest(tmp_path: Path, tokenizer_dir: Path, run_main,  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ from tokkit.corpus.readers import ReadOptions, ReadStats, iter_files, read_texts
 from tokkit.engines.ray_runtime import (
     RayOptions,
     map_partitions,
-    plan_partitions,
+    partition_specs,
     portable_errors,
     ray_errors,
     ray_session,
@@ -87,10 +87,7 @@ def ray_count_chunks(
     files = list(iter_files(paths, stats))
     if not files:
         raise InputError(f"{', '.join(map(str, paths))}: no files to train on; check the corpus path")
-    plan = plan_partitions(files, options.partition_bytes)
-    part_bytes = [sum(files[i].stat().st_size for i in part) for part in plan]
-    specs = [{"partition": p, "spec": json.dumps({"partition": p, "files": [str(files[i]) for i in part]})}
-             for p, part in enumerate(plan)]
+    part_bytes, specs = partition_specs(files, options.partition_bytes)
     total = ChunkCounts()
     with ray_session(options) as ray, ray_errors("train-bpe counting"):
         task = progress.task("ray: counting chunks", total=sum(part_bytes), unit="bytes")

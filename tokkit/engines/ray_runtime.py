@@ -17,6 +17,7 @@ the atomic output directory is never published. Ray is imported only here, insid
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -165,6 +166,16 @@ def plan_partitions(files: Sequence[Path], partition_bytes: int) -> list[list[in
     if current:
         parts.append(current)
     return parts
+
+
+def partition_specs(files: Sequence[Path], partition_bytes: int) -> tuple[list[int], list[dict[str, Any]]]:
+    """:func:`plan_partitions` as Ray Data rows (``partition``, and ``spec``: its index and files as
+    JSON) with each partition's bytes on disk, for a progress bar that advances per partition."""
+    plan = plan_partitions(files, partition_bytes)
+    part_bytes = [sum(files[i].stat().st_size for i in part) for part in plan]
+    specs = [{"partition": p, "spec": json.dumps({"partition": p, "files": [str(files[i]) for i in part]})}
+             for p, part in enumerate(plan)]
+    return part_bytes, specs
 
 
 def remove_strays(directory: Path) -> None:

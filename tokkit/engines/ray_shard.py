@@ -38,7 +38,7 @@ from tokkit.engines.ray_dedup import StageHook
 from tokkit.engines.ray_runtime import (
     RayOptions,
     map_partitions,
-    plan_partitions,
+    partition_specs,
     portable_errors,
     ray_errors,
     ray_session,
@@ -157,10 +157,7 @@ def ray_write_shards(
     files = list(iter_files(paths, stats))
     if not files:
         raise InputError(f"{', '.join(map(str, paths))}: no documents to shard; check the corpus path and `split`")
-    plan = plan_partitions(files, options.partition_bytes)
-    part_bytes = [sum(files[i].stat().st_size for i in part) for part in plan]
-    specs = [{"partition": p, "spec": json.dumps({"partition": p, "files": [str(files[i]) for i in part]})}
-             for p, part in enumerate(plan)]
+    part_bytes, specs = partition_specs(files, options.partition_bytes)
 
     with output_lock(output), atomic_dir(output, force=force, inputs=[*paths, tokenizer_path]) as tmp, \
             ray_session(options) as ray, ray_errors("shard"):
@@ -176,7 +173,7 @@ def ray_write_shards(
                 task.advance(part_bytes[int(row["partition"])])
         documents = 0
         shards: dict[str, list[ShardInfo]] = {split: [] for split in SPLITS}
-        for p in range(len(plan)):
+        for p in range(len(specs)):
             row = rows[p]
             stats.add(ReadStats(**json.loads(str(row["stats"]))))
             for split, raw in json.loads(str(row["shards"])).items():
@@ -187,7 +184,7 @@ def ray_write_shards(
         remove_strays(tmp)
         manifest = build_manifest(info, config, shards, paths=paths, read_options=read_options,
                                   stats=stats, documents=documents,
-                                  engine={"name": "ray", "partitions": len(plan),
+                                  engine={"name": "ray", "partitions": len(specs),
                                           "partition_mb": options.partition_mb})
         manifest.save(tmp)
     return manifest
