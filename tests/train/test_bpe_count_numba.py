@@ -15,8 +15,8 @@ import tokkit.train.bpe_count as bpe_count
 from tokkit.corpus.readers import read_texts
 from tokkit.models.pretokenize import GPT2_PATTERN, GPT4_PATTERN
 from tokkit.progress import NULL_PROGRESS
-from tokkit.train.bpe_count import add_packed, count_batch, count_batch_fast, count_chunks
-from tokkit.train.bpe_count_numba import available, count_batch_packed
+from tokkit.train.bpe_count import count_batch, count_chunks
+from tokkit.train.bpe_count_numba import add_batch, available, count_batch_joined
 from tokkit.train.bpe_spill import read_run
 
 pytestmark = pytest.mark.skipif(not available(), reason="numba is not installed (tokkit[fast])")
@@ -28,18 +28,17 @@ not), letters, digits that are and are not Nd, punctuation, an emoji, a combinin
 not a letter) and a lone surrogate."""
 
 
-PIECES = st.sampled_from(TRICKY + ["'s", "'S", "'ſ", "'d", "'M", "'t", "'ll", "'Ll", "'lL", "'ve", "'VE", "'re",
+PIECES = st.sampled_from([*TRICKY, "'s", "'S", "'ſ", "'d", "'M", "'t", "'ll", "'Ll", "'lL", "'ve", "'VE", "'re",
                                    "'rE", "'R", "'v", "'l", "''", " '", "word", " word", "12345", "١٢٣٤", "...",
                                    " !?", "\r\n", "\n\n", "  ", " \t ", "\u3000\u3000", "汉字汉字"])
 """Fragments that put the alternatives next to each other far more often than single characters."""
 
 
 def unpacked(texts: list[str]) -> tuple[Counter[str], int, int]:
-    packed = count_batch_packed(texts)
-    assert packed is not None
-    joined, counts, docs, size = packed
+    """The compiled batch counter's result, added to a ``Counter``, as :func:`count_batch` gives it."""
+    chunks, docs, size = count_batch_joined(texts)
     counter: Counter[str] = Counter()
-    add_packed(counter, (joined, counts))
+    add_batch(counter, chunks)
     return counter, docs, size
 
 
@@ -58,7 +57,6 @@ def test_compiled_counts_equal_findall_on_fragments(texts: list[str]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.text(max_size=60), max_size=4))
 def test_compiled_counts_equal_findall_on_any_text(texts: list[str]) -> None:
-    texts = [text.replace("\0", "") for text in texts]
     assert unpacked(texts) == count_batch(GPT4_PATTERN, texts)
 
 
@@ -71,10 +69,17 @@ def test_known_chunks_and_utf8_bytes() -> None:
     assert (docs, size) == (3, 2 * len(text.encode("utf-8", "surrogatepass")))
 
 
-def test_a_batch_holding_the_separator_is_counted_by_findall() -> None:
-    texts = ["a\0b c", "\0\0 d"]
-    assert count_batch_packed(texts) is None
-    assert count_batch_fast(GPT4_PATTERN, texts) == count_batch(GPT4_PATTERN, texts)
+def test_batches_holding_nul_and_the_next_code_points_are_split_by_another() -> None:
+    """The separator of the one ``split`` is the smallest code point a batch lacks; counts add up
+    across batches in first-seen order, as ``Counter.update`` of each batch's ``Counter`` does."""
+    batches = [["a\0b c\x01", "\0\0 d"], ["c\x01 a\0b x", ""], ["\x02 y"], []]
+    assert [count_batch_joined(texts)[0][1] for texts in batches] == ["\x02", "\x02", "\0", "\0"]
+    counter: Counter[str] = Counter()
+    expected: Counter[str] = Counter()
+    for texts in batches:
+        add_batch(counter, count_batch_joined(texts)[0])
+        expected.update(count_batch(GPT4_PATTERN, texts)[0])
+    assert counter == expected and list(counter) == list(expected)
 
 
 def test_kernels_are_checked() -> None:

@@ -7,9 +7,9 @@ batches, never the corpus. Tiny inputs (one batch) are counted in-process: start
 cost more than the work.
 
 A batch is counted by ``regex`` ``findall`` and a ``Counter`` (:func:`count_batch`, the
-specification), or, for the GPT-4 pattern with numba installed, by the compiled scanner of
-:mod:`tokkit.train.bpe_count_numba` (same counts; ~5x less worker time), which sends its distinct
-chunks back as one string and one array instead of a pickled ``Counter``.
+specification), or, for the GPT-4 pattern with numba installed, by the compiled scanner and counter
+of :mod:`tokkit.train.bpe_count_numba` (same counts), whose batches come back as one string and one
+array rather than a pickled ``Counter``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tokkit.batches import batched
 from tokkit.models.pretokenize import GPT4_PATTERN, compiled
@@ -30,7 +29,7 @@ from tokkit.types import ProgressTask
 BATCH_CHARS = 1 << 20
 COUNT_KERNELS = ("auto", "regex", "numba")
 """``count_chunks(kernel=...)``: ``regex`` (:func:`count_batch`), ``numba`` (the compiled GPT-4
-scanner), ``auto`` (numba for the GPT-4 pattern when importable and the input is more than one
+counter), ``auto`` (numba for the GPT-4 pattern when importable and the input is more than one
 batch, else regex). Every kernel gives the same counts."""
 
 
@@ -58,39 +57,6 @@ def count_batch(pattern: str, texts: list[str]) -> tuple[Counter[str], int, int]
     return counts, len(texts), size
 
 
-Packed = tuple[str, Any]
-"""A batch's distinct chunks joined by NUL and their counts (``int64``), from the compiled kernel."""
-BatchResult = tuple[Counter[str] | Packed, int, int]
-"""(chunk counts, texts, UTF-8 bytes) of one batch."""
-
-
-def count_batch_fast(pattern: str, texts: list[str]) -> BatchResult:
-    """One batch by the compiled GPT-4 scanner, or by :func:`count_batch` when the batch holds a
-    NUL (the separator of the packed form). Runs in a worker process."""
-    from tokkit.train.bpe_count_numba import count_batch_packed
-
-    packed = count_batch_packed(texts)
-    if packed is None:
-        return count_batch(pattern, texts)
-    joined, counts, docs, size = packed
-    return (joined, counts), docs, size
-
-
-def add_packed(counter: Counter[str], packed: Packed) -> None:
-    """Add a packed batch to ``counter``: every chunk once by ``Counter.update`` (C), then what
-    the repeated ones add beyond that (most chunks of a batch occur once)."""
-    import numpy as np
-
-    joined, counts = packed
-    if not len(counts):
-        return
-    chunks = joined.split("\0")
-    counter.update(chunks)
-    repeated = np.flatnonzero(counts > 1)
-    for index, extra in zip(repeated.tolist(), (counts[repeated] - 1).tolist(), strict=True):
-        counter[chunks[index]] += extra
-
-
 def _checked(texts: Iterable[str]) -> Iterator[str]:
     for text in texts:
         if not isinstance(text, str):
@@ -103,12 +69,9 @@ def _checked(texts: Iterable[str]) -> Iterator[str]:
         yield text
 
 
-def _add(total: ChunkCounts, result: BatchResult, task: ProgressTask) -> None:
+def _add(total: ChunkCounts, result: tuple[Counter[str], int, int], task: ProgressTask) -> None:
     counts, docs, size = result
-    if isinstance(counts, Counter):
-        total.counts.update(counts)
-    else:
-        add_packed(total.counts, counts)
+    total.counts.update(counts)
     total.documents += docs
     total.corpus_bytes += size
     task.advance(size)
@@ -133,11 +96,13 @@ def count_chunks(
     ``kernel`` is one of :data:`COUNT_KERNELS`.
     """
     workers = worker_count(workers)
-    total = ChunkCounts()
     batches = batched(_checked(texts), BATCH_CHARS)
     head = list(itertools.islice(batches, 2))
-    count = batch_counter(pattern, kernel, several=len(head) > 1)
-    for _, result in map_in_order(count, itertools.chain(head, batches), workers):
+    batches = itertools.chain(head, batches)
+    if compiled_kernel(pattern, kernel, several=len(head) > 1):
+        return _count_compiled(batches, workers, task, max_chunks, spill)
+    total = ChunkCounts()
+    for _, result in map_in_order(functools.partial(count_batch, pattern), batches, workers):
         _add(total, result, task)
         if max_chunks is not None and len(total.counts) > max_chunks:
             spill_counts(total, spill)
@@ -146,21 +111,36 @@ def count_chunks(
     return total
 
 
-def batch_counter(pattern: str, kernel: str, *, several: bool = True
-                  ) -> Callable[[list[str]], BatchResult]:
-    """The (picklable) function that counts one batch under ``kernel``; the compiled one is
-    compiled and its tables built here, before workers fork, so each inherits them."""
+def compiled_kernel(pattern: str, kernel: str, *, several: bool = True) -> bool:
+    """Whether ``kernel`` means the compiled counter for ``pattern`` (``several``: more than one
+    batch; one is counted sooner by ``findall`` than numba loads)."""
     if kernel not in COUNT_KERNELS:
         raise ValueError(f"count_chunks: `kernel` must be one of {', '.join(COUNT_KERNELS)}, got {kernel!r}")
-    from tokkit.train.bpe_count_numba import available, count_batch_packed
+    from tokkit.train.bpe_count_numba import available
 
-    if kernel == "numba" and not (available() and pattern == GPT4_PATTERN):
+    possible = available() and pattern == GPT4_PATTERN
+    if kernel == "numba" and not possible:
         raise ValueError("count_chunks: `kernel='numba'` needs numba and the GPT-4 pattern")
-    fast = kernel == "numba" or (kernel == "auto" and several and available() and pattern == GPT4_PATTERN)
-    if not fast:
-        return functools.partial(count_batch, pattern)
-    count_batch_packed(["warm up"])
-    return functools.partial(count_batch_fast, pattern)
+    return kernel == "numba" or (kernel == "auto" and several and possible)
+
+
+def _count_compiled(batches: Iterator[list[str]], workers: int, task: ProgressTask,
+                    max_chunks: int | None, spill: Path | None) -> ChunkCounts:
+    """:func:`count_chunks` by the compiled kernel (the same loop, another batch format)."""
+    from tokkit.train.bpe_count_numba import add_batch, count_batch_joined
+
+    count_batch_joined(["warm up"])  # compiled (or loaded) and tables built before workers fork
+    total = ChunkCounts()
+    for _, (chunks, docs, size) in map_in_order(count_batch_joined, batches, workers):
+        add_batch(total.counts, chunks)
+        total.documents += docs
+        total.corpus_bytes += size
+        task.advance(size)
+        if max_chunks is not None and len(total.counts) > max_chunks:
+            spill_counts(total, spill)
+    if total.runs and total.counts:
+        spill_counts(total, spill)
+    return total
 
 
 def spill_counts(total: ChunkCounts, directory: Path | None) -> None:
