@@ -16,7 +16,16 @@ from tokkit.corpus.readers import read_texts
 from tokkit.models.pretokenize import GPT2_PATTERN, GPT4_PATTERN
 from tokkit.progress import NULL_PROGRESS
 from tokkit.train.bpe_count import count_batch, count_chunks
-from tokkit.train.bpe_count_numba import add_batch, available, count_batch_joined
+from tokkit.train.bpe_count_numba import (
+    FOLDS,
+    LETTER,
+    NUMBER,
+    SPACE,
+    add_batch,
+    available,
+    classes,
+    count_batch_joined,
+)
 from tokkit.train.bpe_spill import read_run
 
 pytestmark = pytest.mark.skipif(not available(), reason="numba is not installed (tokkit[fast])")
@@ -58,6 +67,21 @@ def test_compiled_counts_equal_findall_on_fragments(texts: list[str]) -> None:
 @given(st.lists(st.text(max_size=60), max_size=4))
 def test_compiled_counts_equal_findall_on_any_text(texts: list[str]) -> None:
     assert unpacked(texts) == count_batch(GPT4_PATTERN, texts)
+
+
+def test_class_tables_are_regex_character_by_character() -> None:
+    import numpy as np
+    import regex
+
+    everything = "".join(map(chr, range(0x110000)))
+    bits, fold = classes()
+    for bit, cls in ((LETTER, r"\p{L}"), (NUMBER, r"\p{N}"), (SPACE, r"\s")):
+        members = [m.start() for m in regex.finditer(cls, everything)]
+        assert np.flatnonzero(bits & bit).tolist() == members and members
+    for index, letter in enumerate(FOLDS):
+        members = [m.start() for m in regex.finditer(f"(?i:{letter})", everything)]
+        assert np.flatnonzero(fold & (1 << index)).tolist() == members
+    assert np.flatnonzero(fold & 1).tolist() == [ord("S"), ord("s"), 0x17F]  # ſ folds to s
 
 
 def test_known_chunks_and_utf8_bytes() -> None:
