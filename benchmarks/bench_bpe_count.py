@@ -22,8 +22,24 @@ hold the chunk-by-chunk equality); the references' distinct chunks are printed b
     python benchmarks/bench_bpe_count.py --corpus ../shared/corpora/large --limit-mb 100
     python benchmarks/bench_bpe_count.py --corpus ../shared/corpora/large ../shared/corpora/en
 
-Measured: see the figures at the end of this docstring (2 cores shared with other jobs: read
-times as upper bounds, and the load average printed with them).
+Measured (2026-12-02, 2 cores shared with other engineers' jobs at the load averages given, so
+times are upper bounds; peak is the process tree's PSS; counts agreed in every run):
+
+* sample, 33.3 MB en+zh (711,860 distinct chunks), load ~8: tokkit-regex 12.8-16.4 s / 270 MB,
+  tokkit 7.0-7.4 s / 273 MB (1.8-2.2x), hf-pretok 15.6 s / 120 MB; at load ~2.5, rustbpe at vocab
+  257 took 13.6 s / 618 MB (its counting and pair setup, one merge);
+* 100 MB of large/ (4,038,224 distinct), load ~7: tokkit-regex 46.7 s / 729 MB, tokkit 23.7 s /
+  734 MB (1.97x), tokkit-bounded (1GB: 4 runs) 47.6 s / 457 MB, hf-pretok 41.3 s / 544 MB; at load
+  ~5, rustbpe at vocab 257 took 126.1 s / 2886 MB;
+* 341.9 MB large/ + en/ (12,103,620 distinct, 22.7 M chunks), load ~5: tokkit-regex 102.1 s /
+  2088 MB, tokkit 62.2 s / 2047 MB (1.64x).
+
+Where the time goes now: the workers' share fell ~5x (30 MB of classical Chinese: 1.9 s of
+findall + Counter + pickling to 0.35 s), so the main process is the bound: it reads the corpus
+(zstd, decoding, line splitting: ~1.5 s per 100 MB unloaded) and adds every batch's distinct
+chunks to the one ``Counter`` (a cache miss or two per chunk at millions of chunks: ~3-4 s per
+100 MB of large/), both of which only workers reading their own files and a counts interface
+other than one ``Counter`` would remove. Spilling costs ~3-6 s a run (sorting 1.3 M strings).
 """
 
 from __future__ import annotations
