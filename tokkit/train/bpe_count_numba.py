@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - numba is optional
 LETTER, NUMBER, SPACE = 1, 2, 4
 """Bits of :func:`classes`: ``\\p{L}``, ``\\p{N}``, ``\\s`` (as the ``regex`` module reads them)."""
 FOLDS = "sdmtlver"
-"""The letters of the contractions; bit ``i`` of :func:`folds` is ``(?i:FOLDS[i])``."""
+"""The letters of the contractions; bit ``i`` of the fold table (:func:`classes`) is ``(?i:FOLDS[i])``."""
 _S_D_M_T = 0b1111
 _L, _V, _E, _R = 1 << 4, 1 << 5, 1 << 6, 1 << 7
 
