@@ -80,6 +80,51 @@ def test_numba_loop_learns_the_twins_merges(texts: list[str], extra: int, min_fr
     assert fast_merges(chunks, vocab_size, min_frequency, special, kernel="numba") == want
 
 
+
+@pytest.mark.skipif(not available(), reason="numba is not installed (tokkit[fast])")
+@FAST
+@given(texts=bpe_texts, extra=st.integers(0, 40), min_frequency=st.integers(0, 3), special=specials,
+       wide=st.booleans())
+def test_span_layout_learns_the_twins_merges(texts: list[str], extra: int, min_frequency: int,
+                                             special: tuple[str, ...], wide: bool) -> None:
+    """The trainer's path: chunks as UTF-8 arrays laid out as spans, count-1 chunks last, in
+    ``uint16`` slots or (``wide``, as past 65,533 ids) ``uint32`` ones."""
+    from tokkit.train.bpe import utf8_chunks
+    from tokkit.train.bpe_merge_numba import Spans, learn_merges_spans
+
+    chunks = Counter(c for t in texts for c in split(t, resolve_pattern("gpt4")))
+    vocab_size = 256 + len(special) + extra
+    want = bpe.learn_merges(chunks, vocab_size, special_tokens=special, min_frequency=min_frequency)
+    tokens, ids_by_bytes = base_vocabulary(special)
+    spans = Spans.from_utf8(*utf8_chunks(chunks), len(special), 1 << 20 if wide else vocab_size)
+    assert spans.sym.dtype == (np.uint32 if wide else np.uint16)
+    got = learn_merges_spans(spans, tokens, ids_by_bytes, vocab_size, max(1, min_frequency),
+                             NULL_PROGRESS.task("merging"))
+    assert got.merges == want
+
+
+@pytest.mark.skipif(not available(), reason="numba is not installed (tokkit[fast])")
+def test_span_layout_never_reads_a_merged_away_start() -> None:
+    """A merged-away token start must not read as a live token later: 400 seeded corpora over
+    four letters (the first, ``cbacacacb`` × 3 @ 268, went wrong while such starts kept their id)."""
+    import random
+
+    from tokkit.train.bpe import utf8_chunks
+    from tokkit.train.bpe_merge_numba import Spans, learn_merges_spans
+
+    rng = random.Random(0)
+    corpora = [(Counter({"cbacacacb": 3}), 268)]
+    for _ in range(400):
+        words = ["".join(rng.choice("abcd") for _ in range(rng.randint(1, 10)))
+                 for _ in range(rng.randint(1, 8))]
+        corpora.append((Counter({w: rng.randint(1, 4) for w in words}), 256 + rng.randint(1, 12)))
+    for chunks, vocab_size in corpora:
+        want = bpe.learn_merges(chunks, vocab_size, special_tokens=(), min_frequency=1)
+        tokens, ids_by_bytes = base_vocabulary(())
+        got = learn_merges_spans(Spans.from_utf8(*utf8_chunks(chunks), 0, vocab_size), tokens,
+                                 ids_by_bytes, vocab_size, 1, NULL_PROGRESS.task("merging"))
+        assert got.merges == want, dict(chunks)
+
 @pytest.fixture(scope="module")
 def bpe_tok() -> bpe.ByteLevelBPETokenizer:
     lines = ["aaab 中文字 ab aa é🎉 " * (k % 5 + 1) for k in range(40)] + ["中文" * 30, "a" * 50]

@@ -124,18 +124,25 @@ class BPETrainer:
             utf8, lengths, weights = utf8_chunks(counted.counts)
         counted.counts = Counter()  # arrays only from here: no Python object per chunk
         unique_chunks = len(lengths)
-        symbol = byte_symbols(utf8, len(specials))
-        del utf8
-        kernel = config.kernel(len(symbol))
+        symbols = len(utf8)
+        kernel = config.kernel(symbols)
         limit = config.max_memory or default_max_memory()
-        needed = MERGE_BYTES_PER_SYMBOL * len(symbol)
+        needed = MERGE_BYTES_PER_SYMBOL * symbols
         if needed > limit:  # counting is bounded; the merge loop holds every distinct chunk
             log.warning("the merge phase needs about %.1f GB for %s distinct chunks (%.0f MB of "
                         "byte symbols), more than `max_memory` (%.1f GB); it runs anyway",
-                        needed / 1e9, f"{unique_chunks:,}", len(symbol) / 1e6, limit / 1e9)
+                        needed / 1e9, f"{unique_chunks:,}", symbols / 1e6, limit / 1e9)
         if kernel == "python":
+            symbol = byte_symbols(utf8, len(specials))
+            del utf8
             words, counts = symbol_words(symbol, lengths), weights.tolist()
             del symbol, lengths, weights
+        else:
+            from tokkit.train.bpe_merge_numba import Spans
+
+            spans = Spans.from_utf8(utf8, lengths, weights, len(specials),
+                                    max(config.vocab_size, len(tokens)))
+            del utf8, lengths, weights
         seconds_count = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -143,11 +150,11 @@ class BPETrainer:
         budget = max(0, config.vocab_size - base)
         task = progress.task("merging pairs", total=budget)  # advances by new tokens
         if kernel == "numba":
-            from tokkit.train.bpe_merge_numba import learn_merges_arrays
+            from tokkit.train.bpe_merge_numba import learn_merges_spans
 
-            result = learn_merges_arrays(symbol, lengths, weights, tokens, ids_by_bytes,
-                                         config.vocab_size, max(1, config.min_frequency), task)
-            del symbol, lengths, weights
+            result = learn_merges_spans(spans, tokens, ids_by_bytes, config.vocab_size,
+                                        max(1, config.min_frequency), task)
+            del spans
         else:
             result = learn_merges(words, counts, tokens, ids_by_bytes, vocab_size=config.vocab_size,
                                   min_frequency=config.min_frequency, task=task, kernel=kernel)

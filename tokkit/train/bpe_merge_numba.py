@@ -4,27 +4,35 @@
 Why: profiling the pure-Python loop on real text shows ~80% of the merge phase in the per-site
 work (rewrite a chunk, find the neighbours, record the pairs formed); that part is compiled here,
 and so is the heap of candidate pairs (two ``int64`` arrays, ordered as
-:func:`tokkit.train.bpe_merge.pop_best` orders its keys: a Python dict and heap of the live pairs
-cost ~70 MB on 33 MB of text), while the token table and the id reuse stay in Python (two calls
-per merge).
+:func:`tokkit.train.bpe_merge.pop_best` orders its keys), while the token table and the id reuse
+stay in Python (two calls per merge).
 
-Representation (every chunk, as :mod:`tokkit.train.bpe_long` keeps its long ones): all chunks end to
-end in ``int32`` arrays ``symbol``/``next``/``prev`` (-1 at a chunk's ends; 12 bytes per symbol), a
-node's chunk (for its weight) found by binary search in the chunk starts; each pair (code
-``left << 21 | right``) has an index, a weighted count and a growable vector of the left nodes where
-it was formed, a region of one ``int32`` arena (a full region moves to the arena's end, doubling;
-the arena is repacked when freed regions dominate), so there is no Python or numba object per
-pair; stale entries are checked in O(1) when the pair is merged, then dropped with the region. A
-merge costs its occurrences whatever the chunk's length. The trainer hands the chunks over as arrays (:func:`learn_merges_arrays`), never as one Python string per chunk. Most pairs a
-merge forms never reach ``min_frequency``; the pair tables and the heap are rebuilt from the live
-pairs when dead ones dominate, so memory follows the live pairs. numba comes from PyPI wheels (no
-compiler needed); without it tokkit uses the Python loop.
+Representation: **spans**, one slot per byte of every distinct chunk, chunks end to end with a
+separator slot before, between and after them, in one array ``sym`` of ``uint16`` (``uint32`` when
+the vocabulary passes 65,533 ids): 2 bytes a byte of text, against 12 for linked ``int32``
+``symbol``/``next``/``prev`` arrays. A token covers as many slots as it has bytes; its first and
+its last slot hold its id, the slots between hold ``INTERIOR``. So the next token starts at
+``i + len(token)`` and the previous one ends at ``i - 1``, whose slot names it: neighbours cost
+O(1) without links, and a merge writes two or four slots. A merged-away start becomes
+``INTERIOR``, so a stale position never reads as a live token of the same id (a slot that once
+started a token now either still does, or ends a longer token, or is interior).
 
-Measured (``benchmarks/bench_bpe_scale.py``, 33.3 MB en+zh @ 32000, 2 shared cores at load ~7):
-58 s / 1.35 GB against the Python loop's 103 s / 0.71 GB and rustbpe's 82 s / 0.91 GB, merges
-identical to ``tokenizers``, before the arrays/rebuilds above; with them the same run peaks at
-0.74 GB (process tree, load ~11), with the compiled heap 0.67 GB, and with the position arena
-0.62 GB (peak; ~0.50 GB through the merges; load ~15). It is the default when numba is importable
+Chunks of count 1 (92-96% of the bytes on en+zh and on ``large/``) lie after the others, so a site's
+weight is 1 past ``light_from`` and otherwise a binary search in the starts of the heavier chunks:
+no per-chunk array over every chunk.
+
+Each pair (code ``left << 21 | right``) has an index, a weighted count and a region of one ``int32``
+arena holding the left slots where it was formed (a full region moves to the arena's end, doubling;
+the arena is repacked when freed regions dominate), so there is no Python or numba object per pair;
+stale entries are checked in O(1) when the pair is merged, then dropped with the region. A merge
+costs its occurrences whatever the chunk's length, and its temporaries are bounded: the sites are
+handled in blocks of :data:`SITE_BLOCK`. Most pairs a merge forms never reach ``min_frequency``; the
+pair tables and the heap are rebuilt from the live pairs when dead ones dominate, so memory follows
+the live pairs. numba comes from PyPI wheels (no compiler needed); without it tokkit uses the
+Python loop.
+
+Measured (``benchmarks/bench_bpe_scale.py``): see its docstring for the figures against rustbpe and
+``tokenizers``. It is the default when numba is importable and the corpus is large
 (``merge_kernel="auto"``); ``merge_kernel="python"`` picks the readable loop.
 """
 
@@ -60,6 +68,19 @@ def available() -> bool:
 
 _EMPTY = -1
 _GOLDEN = 0x9E3779B97F4A7C15
+SITE_BLOCK = 1 << 18
+"""Merge sites handled per block: bounds a merge's temporaries (~20 bytes a site of a block)."""
+
+
+def slot_type(ids: int) -> Any:
+    """The ``sym`` dtype for token ids below ``ids``: two values stay free for the sentinels."""
+    return np.uint16 if ids <= 0xFFFF - 2 else np.uint32
+
+
+def sentinels(dtype: Any) -> tuple[int, int]:
+    """``(SEP, INTERIOR)`` for a ``sym`` dtype: its two largest values."""
+    top = int(np.iinfo(dtype).max)
+    return top, top - 1
 
 
 # Pair codes map to pair indices through an open-addressing table in two numpy arrays (numba's
@@ -87,30 +108,123 @@ def intern(code, keys, values, meta, pair_code):
     pair_code[q] = code  # its position region is empty (pos_start, pos_cap are zero)
     return q
 
+
+# Laying chunks out as spans.
+
 @_jit
-def count_from(start, symbol, following, starts, weights, keys, values, meta, pair_code, counts,
-               lengths):
-    """Pass one of the first count, from node ``start``: each pair's weighted count and number of
-    positions. Returns the node where it stopped for lack of room (``len(symbol)``: done)."""
-    shift = np.int64(1 << 21)
-    c = np.searchsorted(starts, start, side="right") - 1  # the chunk of node i, walked along
-    for i in range(start, len(symbol)):
-        while c + 1 < len(starts) and starts[c + 1] <= i:
+def layout_bytes(utf8, lengths, weights, ranks, sym, heavy_start, heavy_weight, sep):
+    """Chunks given as UTF-8 bytes (``ranks[byte]`` is the byte's symbol id) into ``sym``: the chunks
+    of count > 1 first (their start slots and counts in ``heavy_*``), then the others, a ``sep``
+    slot around each. Returns ``light_from``, the first slot of the count-1 chunks."""
+    sym[0] = sep
+    at = 1
+    c = 0
+    light_from = 1
+    for light in range(2):
+        if light:
+            light_from = at
+        src = 0
+        for k in range(len(lengths)):
+            n = lengths[k]
+            if (weights[k] <= 1) == (light == 1):
+                if not light:
+                    heavy_start[c] = at
+                    heavy_weight[c] = weights[k]
+                    c += 1
+                for t in range(n):
+                    sym[at + t] = ranks[utf8[src + t]]
+                at += n
+                sym[at] = sep
+                at += 1
+            src += n
+    return light_from
+
+
+@_jit
+def layout_symbols(symbols, lengths, weights, tok_len, sym, heavy_start, heavy_weight, sep, interior):
+    """Chunks given as token ids (already merged symbols span their bytes) into ``sym``, in their
+    order, every chunk listed in ``heavy_*`` (so any count works)."""
+    sym[0] = sep
+    at = 1
+    src = 0
+    for k in range(len(lengths)):
+        heavy_start[k] = at
+        heavy_weight[k] = weights[k]
+        for t in range(lengths[k]):
+            s = symbols[src + t]
+            n = tok_len[s]
+            sym[at] = s
+            for u in range(1, n - 1):
+                sym[at + u] = interior
+            sym[at + n - 1] = s
+            at += n
+        src += lengths[k]
+        sym[at] = sep
+        at += 1
+
+
+@_jit
+def read_tokens(sym, tok_len, sep, out, per_chunk):
+    """The tokens of every chunk in slot order into ``out`` and how many each chunk holds into
+    ``per_chunk``; returns how many tokens there are."""
+    m = 0
+    c = -1
+    i = 0
+    while i < len(sym):
+        s = sym[i]
+        if s == sep:
             c += 1
-        j = following[i]
-        if j < 0:
+            i += 1
             continue
-        if 2 * (meta[0] + 1) > len(keys) or meta[0] + 1 > len(counts):
-            meta[2] = meta[0] + 1
-            return i
-        q = intern(np.int64(symbol[i]) * shift + symbol[j], keys, values, meta, pair_code)
-        counts[q] += weights[c]
-        lengths[q] += 1
-    return len(symbol)
+        out[m] = s
+        m += 1
+        per_chunk[c] += 1
+        i += tok_len[s]
+    return m
 
 
 @_jit
-def seed_positions(symbol, following, keys, values, meta, counts, lengths, fill, pos_start, pos_cap,
+def weight_at(i, heavy_start, heavy_weight, light_from):
+    """The count of the chunk holding slot ``i``."""
+    if i >= light_from:
+        return np.int64(1)
+    return heavy_weight[np.searchsorted(heavy_start, i, side="right") - 1]
+
+@_jit
+def count_from(start, sym, tok_len, heavy_start, heavy_weight, light_from, sep, keys, values, meta,
+               pair_code, counts, lengths):
+    """Pass one of the first count, from slot ``start``: each pair's weighted count and number of
+    positions. Returns the slot where it stopped for lack of room (``len(sym)``: done)."""
+    shift = np.int64(1 << 21)
+    c = np.searchsorted(heavy_start, start, side="right") - 1  # the heavy chunk walked along
+    last = len(heavy_start) - 1
+    i = start
+    while i < len(sym):
+        s = sym[i]
+        if s == sep:
+            i += 1
+            continue
+        j = i + tok_len[s]
+        t = sym[j]
+        if t != sep:
+            if 2 * (meta[0] + 1) > len(keys) or meta[0] + 1 > len(counts):
+                meta[2] = meta[0] + 1
+                return i
+            if i < light_from:
+                while c < last and heavy_start[c + 1] <= i:
+                    c += 1
+                w = heavy_weight[c]
+            else:
+                w = np.int64(1)
+            q = intern(np.int64(s) * shift + t, keys, values, meta, pair_code)
+            counts[q] += w
+            lengths[q] += 1
+        i = j
+    return len(sym)
+
+
+@_jit
+def seed_positions(sym, tok_len, sep, keys, values, meta, counts, lengths, fill, pos_start, pos_cap,
                    floor):
     """Pass two: the positions of each pair reaching ``floor`` (the others are forgotten), each
     pair's region laid out in a new arena, which is returned."""
@@ -125,14 +239,20 @@ def seed_positions(symbol, following, keys, values, meta, counts, lengths, fill,
         fill[q] = total
         total += lengths[q]
     arena = np.empty(total + total // 4 + 1024, dtype=np.int32)
-    for i in range(len(symbol)):
-        j = following[i]
-        if j < 0:
+    i = 0
+    while i < len(sym):
+        s = sym[i]
+        if s == sep:
+            i += 1
             continue
-        q = values[slot(keys, np.int64(symbol[i]) * shift + symbol[j])]
-        if lengths[q]:
-            arena[fill[q]] = i
-            fill[q] += 1
+        j = i + tok_len[s]
+        t = sym[j]
+        if t != sep:
+            q = values[slot(keys, np.int64(s) * shift + t)]
+            if lengths[q]:
+                arena[fill[q]] = i
+                fill[q] += 1
+        i = j
     meta[6] = total
     meta[7] = total
     return arena
@@ -141,7 +261,7 @@ def seed_positions(symbol, following, keys, values, meta, counts, lengths, fill,
 @_jit
 def compact_arena(arena, meta, lengths, pos_start, pos_cap, room):
     """A new arena holding every pair's positions tightly, with ``room`` more to spare."""
-    fresh = np.empty(2 * (meta[7] + room) + 16, dtype=np.int32)
+    fresh = np.empty(meta[7] + meta[7] // 4 + room + 1024, dtype=np.int32)
     at = 0
     for q in range(meta[0]):
         size = lengths[q]
@@ -240,120 +360,20 @@ def heap_fill(hcount, hcode, meta, pair_code, counts, floor):
             heap_push(hcount, hcode, meta, counts[q], pair_code[q])
 
 @_jit
-def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, meta, pair_code,
-          counts, pos_start, pos_cap, arena, lengths, pending, mark, fill, seen, known, floor, hcount,
-          hcode):
-    """Merge (a, b) into x: counts updated, pairs that rose pushed onto the heap, ``meta[4]`` (the
-    pairs reaching ``floor``) kept. Returns (0, the arena, which may have been rebuilt), or 1 / 2
-    when the pair tables / the heap need room for ``meta[2]`` / ``meta[5]`` entries first (nothing
-    changed then)."""
-    shift = np.int64(1 << 21)
-    pair = a * shift + b
-    h = slot(keys, pair)
-    if keys[h] != pair:  # never recorded: nothing to merge
-        return 0, arena
-    k = values[h]
-    # each site forms (left, x) and (x, right): at most two new pairs per site, and per symbol
-    need = meta[0] + 2 * min(lengths[k], seen.shape[1]) + 2
-    if need > len(counts) or 2 * need > len(keys):
-        meta[2] = need
-        return 1, arena
-    heap_need = meta[3] + 2 * min(lengths[k], seen.shape[1]) + 2  # pushes: the pairs formed
-    if heap_need > len(hcount):
-        meta[5] = heap_need
-        return 2, arena
-    if counts[k] >= floor:
-        meta[4] -= 1
-    found = arena[pos_start[k] : pos_start[k] + lengths[k]].copy()
-    meta[7] -= lengths[k]
-    lengths[k] = 0
-    pos_cap[k] = 0
-    counts[k] = 0
-    if a == b:
-        found.sort()
-    stamp = meta[1] + 1
-    meta[1] = stamp
-    changed = np.empty(4 * len(found) + 1, dtype=np.int64)
-    m = 0
-    formed_pair = np.empty(2 * len(found) + 1, dtype=np.int64)
-    formed_at = np.empty(2 * len(found) + 1, dtype=np.int32)
-    f = 0
-    for i in found:
-        if symbol[i] != a:
-            continue
-        j = following[i]
-        if j < 0 or symbol[j] != b:
-            continue
-        w = weights[np.searchsorted(starts, i, side="right") - 1]
-        p = preceding[i]
-        if p >= 0:
-            left = symbol[p]
-            if seen[0, left] == stamp:
-                q = known[0, left]
-            else:
-                h = slot(keys, np.int64(left) * shift + a)
-                q = values[h] if keys[h] != _EMPTY else -1
-                if q >= 0 or left != x:  # (x, a) may still form in this merge
-                    seen[0, left] = stamp
-                    known[0, left] = q
-            if q >= 0:
-                if mark[q] != stamp:
-                    mark[q] = stamp
-                    changed[m] = q
-                    m += 1
-                pending[q] -= w
-            if seen[1, left] == stamp:
-                q = known[1, left]
-            else:
-                q = intern(np.int64(left) * shift + x, keys, values, meta, pair_code)
-                seen[1, left] = stamp
-                known[1, left] = q
-            if mark[q] != stamp:
-                mark[q] = stamp
-                changed[m] = q
-                m += 1
-            pending[q] += w
-            formed_pair[f] = q
-            formed_at[f] = p
-            f += 1
-        n = following[j]
-        if n >= 0:
-            right = symbol[n]
-            if seen[2, right] == stamp:
-                q = known[2, right]
-            else:
-                h = slot(keys, b * shift + right)
-                q = values[h] if keys[h] != _EMPTY else -1
-                if q >= 0 or right != x:  # (b, x) may still form in this merge
-                    seen[2, right] = stamp
-                    known[2, right] = q
-            if q >= 0:
-                if mark[q] != stamp:
-                    mark[q] = stamp
-                    changed[m] = q
-                    m += 1
-                pending[q] -= w
-            if seen[3, right] == stamp:
-                q = known[3, right]
-            else:
-                q = intern(x * shift + right, keys, values, meta, pair_code)
-                seen[3, right] = stamp
-                known[3, right] = q
-            if mark[q] != stamp:
-                mark[q] = stamp
-                changed[m] = q
-                m += 1
-            pending[q] += w
-            formed_pair[f] = q
-            formed_at[f] = i
-            f += 1
-            preceding[n] = i
-        following[i] = n
-        symbol[i] = x
-        symbol[j] = -1
-    # record where the new pairs formed, grouped by pair (a region moves to the arena's end when
-    # it is full, doubling)
-    order = np.empty(f, dtype=np.int64)  # counting sort by pair: O(sites), not O(sites log sites)
+def _record(q, stamp, mark, changed, m):
+    """Note pair ``q`` as changed by this merge (once); returns the new number of changed pairs."""
+    if mark[q] != stamp:
+        mark[q] = stamp
+        changed[m] = q
+        m += 1
+    return m
+
+
+@_jit
+def _append_positions(f, formed_pair, formed_at, order, arena, meta, lengths, pos_start, pos_cap,
+                      fill, changed, m):
+    """Append the ``f`` positions of a block to their pairs' regions, grouped by pair (a counting
+    sort, O(sites)); a full region moves to the arena's end, doubling. Returns the arena."""
     for t in range(m):
         fill[changed[t]] = 0
     for t in range(f):
@@ -390,6 +410,121 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
         lengths[q] = size + end - start
         meta[7] += end - start
         start = end
+    return arena
+
+
+@_jit
+def merge(a, b, x, sym, tok_len, heavy_start, heavy_weight, light_from, sep, interior, keys, values,
+          meta, pair_code, counts, pos_start, pos_cap, arena, lengths, pending, mark, fill, seen,
+          known, floor, hcount, hcode):
+    """Merge (a, b) into x (``tok_len[x]`` already set): counts updated, pairs that rose pushed onto
+    the heap, ``meta[4]`` (the pairs reaching ``floor``) kept. Returns (0, the arena, which may have
+    been rebuilt), or 1 / 2 when the pair tables / the heap need room for ``meta[2]`` / ``meta[5]``
+    entries first (nothing changed then)."""
+    shift = np.int64(1 << 21)
+    pair = a * shift + b
+    h = slot(keys, pair)
+    if keys[h] != pair:  # never recorded: nothing to merge
+        return 0, arena
+    k = values[h]
+    # each site forms (left, x) and (x, right): at most two new pairs per site, and per symbol
+    need = meta[0] + 2 * min(lengths[k], seen.shape[1]) + 2
+    if need > len(counts) or 2 * need > len(keys):
+        meta[2] = need
+        return 1, arena
+    heap_need = meta[3] + 2 * min(lengths[k], seen.shape[1]) + 2  # pushes: the pairs formed
+    if heap_need > len(hcount):
+        meta[5] = heap_need
+        return 2, arena
+    if counts[k] >= floor:
+        meta[4] -= 1
+    # k's region is given up; a rebuilt arena is a new array, so this view stays valid
+    found = arena[pos_start[k] : pos_start[k] + lengths[k]]
+    meta[7] -= lengths[k]
+    lengths[k] = 0
+    pos_cap[k] = 0
+    counts[k] = 0
+    if a == b:  # leftmost first, without overlap
+        found.sort()
+    len_a = tok_len[a]
+    len_b = tok_len[b]
+    stamp = meta[1] + 1
+    meta[1] = stamp
+    changed = np.empty(min(4 * len(found), len(counts)) + 1, dtype=np.int64)
+    m = 0
+    block = min(len(found), SITE_BLOCK)
+    formed_pair = np.empty(2 * block + 1, dtype=np.int64)
+    formed_at = np.empty(2 * block + 1, dtype=np.int32)
+    order = np.empty(2 * block + 1, dtype=np.int64)
+    for lo in range(0, len(found), SITE_BLOCK):
+        f = 0
+        for r in range(lo, min(lo + SITE_BLOCK, len(found))):
+            i = found[r]
+            if sym[i] != a:
+                continue
+            j = i + len_a
+            if sym[j] != b:
+                continue
+            w = weight_at(i, heavy_start, heavy_weight, light_from)
+            end = j + len_b - 1
+            left = sym[i - 1]  # the last slot of the token before: its id
+            if left != sep:
+                p = i - tok_len[left]
+                if seen[0, left] == stamp:
+                    q = known[0, left]
+                else:
+                    h = slot(keys, np.int64(left) * shift + a)
+                    q = values[h] if keys[h] != _EMPTY else -1
+                    if q >= 0 or left != x:  # (x, a) may still form in this merge
+                        seen[0, left] = stamp
+                        known[0, left] = q
+                if q >= 0:
+                    m = _record(q, stamp, mark, changed, m)
+                    pending[q] -= w
+                if seen[1, left] == stamp:
+                    q = known[1, left]
+                else:
+                    q = intern(np.int64(left) * shift + x, keys, values, meta, pair_code)
+                    seen[1, left] = stamp
+                    known[1, left] = q
+                m = _record(q, stamp, mark, changed, m)
+                pending[q] += w
+                formed_pair[f] = q
+                formed_at[f] = p
+                f += 1
+            right = sym[end + 1]
+            if right != sep:
+                if seen[2, right] == stamp:
+                    q = known[2, right]
+                else:
+                    h = slot(keys, b * shift + right)
+                    q = values[h] if keys[h] != _EMPTY else -1
+                    if q >= 0 or right != x:  # (b, x) may still form in this merge
+                        seen[2, right] = stamp
+                        known[2, right] = q
+                if q >= 0:
+                    m = _record(q, stamp, mark, changed, m)
+                    pending[q] -= w
+                if seen[3, right] == stamp:
+                    q = known[3, right]
+                else:
+                    q = intern(x * shift + right, keys, values, meta, pair_code)
+                    seen[3, right] = stamp
+                    known[3, right] = q
+                m = _record(q, stamp, mark, changed, m)
+                pending[q] += w
+                formed_pair[f] = q
+                formed_at[f] = i
+                f += 1
+            # rewrite the two tokens as one: its first and last slots name it
+            sym[i] = x
+            if j - 1 != i:
+                sym[j - 1] = interior
+            if j != end:
+                sym[j] = interior
+            sym[end] = x
+        arena = _append_positions(f, formed_pair, formed_at, order, arena, meta, lengths, pos_start,
+                                  pos_cap, fill, changed, m)
     for t in range(m):
         q = changed[t]
         change = pending[q]
@@ -412,7 +547,6 @@ def merge(a, b, x, symbol, following, preceding, starts, weights, keys, values, 
         if total >= floor and change > 0:
             heap_push(hcount, hcode, meta, total, pair_code[q])
     return 0, arena
-
 
 
 def _compile() -> dict[str, Any]:
@@ -495,62 +629,105 @@ class _Tables:
         _release_freed_memory()
 
 
+class Spans:
+    """Distinct chunks laid out as spans (see the module docstring) with their counts."""
+
+    def __init__(self, sym: np.ndarray, heavy_start: np.ndarray, heavy_weight: np.ndarray,
+                 light_from: int) -> None:
+        if len(sym) >= 2**31 - 1:
+            from tokkit.errors import InputError
+
+            raise InputError("distinct chunks of more than 2 G bytes in total cannot be trained; "
+                             "train on a part of the corpus")
+        self.sym = sym
+        self.heavy_start = heavy_start
+        self.heavy_weight = heavy_weight
+        self.light_from = light_from
+        self.sep, self.interior = sentinels(sym.dtype)
+
+    @classmethod
+    def from_utf8(cls, utf8: np.ndarray, lengths: np.ndarray, weights: np.ndarray, offset: int,
+                  ids: int) -> Spans:
+        """Chunks as their UTF-8 bytes end to end, bytes per chunk and counts; byte ``v`` becomes
+        symbol ``offset + rank(v)`` (:data:`tokkit.models.bpe_bytes.RANK_TABLE`), ids stay below
+        ``ids``."""
+        from tokkit.models.bpe_bytes import RANK_TABLE
+
+        dtype = slot_type(ids)
+        ranks = (np.frombuffer(RANK_TABLE, dtype=np.uint8).astype(np.int64) + offset).astype(dtype)
+        heavy = int(np.count_nonzero(weights > 1))
+        sym = np.empty(len(utf8) + len(lengths) + 1, dtype=dtype)
+        heavy_start = np.zeros(heavy, dtype=np.int64)
+        heavy_weight = np.zeros(heavy, dtype=np.int64)
+        light_from = layout_bytes(utf8, lengths, weights, ranks, sym, heavy_start, heavy_weight,
+                                  sentinels(dtype)[0])
+        return cls(sym, heavy_start, heavy_weight, int(light_from))
+
+    @classmethod
+    def from_symbols(cls, symbols: np.ndarray, lengths: np.ndarray, weights: np.ndarray,
+                     tok_len: np.ndarray) -> Spans:
+        """Chunks as token ids end to end (a token spans ``tok_len[id]`` slots), in their order."""
+        dtype = slot_type(len(tok_len))
+        sym = np.empty(int(tok_len[symbols].sum()) + len(lengths) + 1, dtype=dtype)
+        heavy_start = np.zeros(len(lengths), dtype=np.int64)
+        heavy_weight = np.zeros(len(lengths), dtype=np.int64)
+        sep, interior = sentinels(dtype)
+        layout_symbols(symbols, lengths, weights, tok_len, sym, heavy_start, heavy_weight, sep,
+                       interior)
+        return cls(sym, heavy_start, heavy_weight, len(sym))
+
+
+def token_lengths(tokens: list[bytes], vocab_size: int) -> np.ndarray:
+    """Bytes per token id, with room for every id training can create."""
+    tok_len = np.zeros(max(vocab_size, len(tokens)) + 1, dtype=np.int64)
+    tok_len[: len(tokens)] = [len(token) for token in tokens]
+    return tok_len
+
+
 def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[bytes],
                           ids_by_bytes: dict[bytes, int], vocab_size: int, floor: int,
                           task: ProgressTask) -> MergeResult:
     """:func:`tokkit.train.bpe_merge.learn_merges` with ``kernel="numba"`` (which calls this, with
     ``floor = max(1, min_frequency)``): the same merges and result (``words`` come back merged)."""
     lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    symbol = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32).astype(np.int32)
-    result = learn_merges_arrays(symbol, lengths, np.asarray(weights, dtype=np.int64), tokens,
-                                 ids_by_bytes, vocab_size, floor, task)
-    live = symbol >= 0
-    text = symbol[live].astype(np.uint32).tobytes().decode("utf-32-le")
-    starts = np.zeros(len(words), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    chunk_of = np.searchsorted(starts, np.flatnonzero(live), side="right") - 1
-    sizes = np.bincount(chunk_of, minlength=len(words)).tolist()
+    symbols = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    tok_len = token_lengths(tokens, vocab_size)
+    spans = Spans.from_symbols(symbols, lengths, np.asarray(weights, dtype=np.int64), tok_len)
+    del symbols
+    result = learn_merges_spans(spans, tokens, ids_by_bytes, vocab_size, floor, task, tok_len)
+    out = np.zeros(len(spans.sym), dtype=np.int64)
+    per_chunk = np.zeros(len(words) + 1, dtype=np.int64)
+    m = read_tokens(spans.sym, tok_len, spans.sep, out, per_chunk)
+    text = out[:m].astype(np.uint32).tobytes().decode("utf-32-le")
     at = 0
-    for k, n in enumerate(sizes):
+    for k, n in enumerate(per_chunk[: len(words)].tolist()):
         words[k] = text[at : at + n]
         at += n
     return result
 
 
-def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.ndarray,
-                        tokens: list[bytes], ids_by_bytes: dict[bytes, int], vocab_size: int,
-                        floor: int, task: ProgressTask) -> MergeResult:
-    """The compiled loop on chunks given as arrays: ``symbol`` (``int32``, every chunk's symbol ids
-    end to end; merged in place, a merged-away node becomes -1), ``lengths`` (symbols per chunk)
-    and ``weights`` (each chunk's count). What the trainer calls: no Python object per chunk."""
+def learn_merges_spans(spans: Spans, tokens: list[bytes], ids_by_bytes: dict[bytes, int],
+                       vocab_size: int, floor: int, task: ProgressTask,
+                       tok_len: np.ndarray | None = None) -> MergeResult:
+    """The compiled loop on chunks laid out as :class:`Spans` (merged in place). What the trainer
+    calls: no Python object per chunk."""
     kernels = _compile()
-    size = len(symbol)
-    if size >= 2**31 - 1:
-        from tokkit.errors import InputError
-
-        raise InputError("distinct chunks of more than 2 G symbols in total cannot be trained; "
-                         "train on a part of the corpus")
-    starts = np.zeros(len(lengths), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    following = np.arange(1, size + 1, dtype=np.int32)
-    nonempty = lengths > 0
-    following[(starts + lengths - 1)[nonempty]] = -1
-    preceding = np.arange(-1, size - 1, dtype=np.int32)
-    preceding[starts[nonempty]] = -1
-    del nonempty
-    weight_of = np.ascontiguousarray(weights, dtype=np.int64)
-
+    sym, sep, interior = spans.sym, spans.sep, spans.interior
+    heavy_start, heavy_weight, light_from = spans.heavy_start, spans.heavy_weight, spans.light_from
+    if tok_len is None:
+        tok_len = token_lengths(tokens, vocab_size)
+    size = len(sym)
     tables = _Tables(min(size, FIRST_PAIRS))
     start = 0
     while True:
         t = tables
-        start = kernels["count_from"](start, symbol, following, starts, weight_of, t.keys, t.values,
-                                      t.meta, t.pair_code, t.counts, t.lengths)
+        start = kernels["count_from"](start, sym, tok_len, heavy_start, heavy_weight, light_from,
+                                      sep, t.keys, t.values, t.meta, t.pair_code, t.counts, t.lengths)
         if start >= size:
             break
         tables.grow(kernels["compact"])
     t = tables
-    t.arena = kernels["seed_positions"](symbol, following, t.keys, t.values, t.meta, t.counts,
+    t.arena = kernels["seed_positions"](sym, tok_len, sep, t.keys, t.values, t.meta, t.counts,
                                         t.lengths, t.fill, t.pos_start, t.pos_cap, floor)
     used = int(t.meta[0])
     t.meta[4] = int(np.count_nonzero(t.counts[:used] >= floor))
@@ -560,7 +737,7 @@ def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.nda
     merge, pop = kernels["merge"], kernels["pop_best"]
     # per merge, the pair index of (s, a), (s, x), (b, s), (x, s) by neighbour symbol s, valid while
     # seen[.., s] is the merge's stamp: the hot loop then hashes once per distinct neighbour
-    symbols_max = max(vocab_size, len(tokens)) + 1
+    symbols_max = len(tok_len)
     seen = np.zeros((4, symbols_max), dtype=np.int64)
     known = np.zeros((4, symbols_max), dtype=np.int64)
     while len(tokens) < vocab_size:
@@ -570,13 +747,15 @@ def learn_merges_arrays(symbol: np.ndarray, lengths: np.ndarray, weights: np.nda
             break
         left, right = code >> _ID_BITS, code & _ID_MASK
         new_id, fresh = add_token(tokens, ids_by_bytes, tokens[left] + tokens[right])
+        tok_len[new_id] = len(tokens[new_id])
         merges.append((left, right, new_id))
         while True:
             t = tables
-            status, t.arena = merge(left, right, new_id, symbol, following, preceding, starts,
-                                    weight_of, t.keys, t.values, t.meta, t.pair_code, t.counts,
-                                    t.pos_start, t.pos_cap, t.arena, t.lengths, t.pending, t.mark,
-                                    t.fill, seen, known, floor, t.hcount, t.hcode)
+            status, t.arena = merge(left, right, new_id, sym, tok_len, heavy_start, heavy_weight,
+                                    light_from, sep, interior, t.keys, t.values, t.meta,
+                                    t.pair_code, t.counts, t.pos_start, t.pos_cap, t.arena,
+                                    t.lengths, t.pending, t.mark, t.fill, seen, known, floor,
+                                    t.hcount, t.hcode)
             if status == 0:
                 break
             if status == 1:
