@@ -155,9 +155,9 @@ def test_compiled_with_tiny_tables_rebuilds_them_and_learns_the_same_merges(
     rebuilds: list[int] = []
     grow = compiled_loop._Tables.grow
 
-    def counted_grow(self, compact):  # type: ignore[no-untyped-def]
+    def counted_grow(self):  # type: ignore[no-untyped-def]
         rebuilds.append(int(self.meta[0]))
-        grow(self, compact)
+        grow(self)
 
     monkeypatch.setattr(compiled_loop, "MIN_PAIRS", 4)
     monkeypatch.setattr(compiled_loop, "FIRST_PAIRS", 2)

@@ -90,7 +90,8 @@ def test_span_layout_learns_the_twins_merges(texts: list[str], extra: int, min_f
     """The trainer's path: chunks as UTF-8 arrays laid out as spans, count-1 chunks last, in
     ``uint16`` slots or (``wide``, as past 65,533 ids) ``uint32`` ones."""
     from tokkit.train.bpe import utf8_chunks
-    from tokkit.train.bpe_merge_numba import Spans, learn_merges_spans
+    from tokkit.train.bpe_merge_numba import learn_merges_spans
+    from tokkit.train.bpe_spans import Spans
 
     chunks = Counter(c for t in texts for c in split(t, resolve_pattern("gpt4")))
     vocab_size = 256 + len(special) + extra
@@ -110,7 +111,8 @@ def test_span_layout_never_reads_a_merged_away_start() -> None:
     import random
 
     from tokkit.train.bpe import utf8_chunks
-    from tokkit.train.bpe_merge_numba import Spans, learn_merges_spans
+    from tokkit.train.bpe_merge_numba import learn_merges_spans
+    from tokkit.train.bpe_spans import Spans
 
     rng = random.Random(0)
     corpora = [(Counter({"cbacacacb": 3}), 268)]

@@ -138,23 +138,27 @@ class BPETrainer:
             words, counts = symbol_words(symbol, lengths), weights.tolist()
             del symbol, lengths, weights
         else:
-            from tokkit.train.bpe_merge_numba import Spans
+            from tokkit.train.bpe_spans import Spans
 
             spans = Spans.from_utf8(utf8, lengths, weights, len(specials),
                                     max(config.vocab_size, len(tokens)))
             del utf8, lengths, weights
         seconds_count = time.perf_counter() - start
+        extra: dict[str, int] = {}
 
         start = time.perf_counter()
         base = len(tokens)
         budget = max(0, config.vocab_size - base)
         task = progress.task("merging pairs", total=budget)  # advances by new tokens
         if kernel == "numba":
-            from tokkit.train.bpe_merge_numba import learn_merges_spans
+            from tokkit.train.bpe_merge_numba import PairBudget, Recounts, learn_merges_spans
 
+            recounts = Recounts()
             result = learn_merges_spans(spans, tokens, ids_by_bytes, config.vocab_size,
-                                        max(1, config.min_frequency), task)
+                                        max(1, config.min_frequency), task,
+                                        budget=PairBudget.spare(limit), stats=recounts)
             del spans
+            extra.update(recounts=recounts.recounts, count_parts=recounts.parts)
         else:
             result = learn_merges(words, counts, tokens, ids_by_bytes, vocab_size=config.vocab_size,
                                   min_frequency=config.min_frequency, task=task, kernel=kernel)
@@ -171,7 +175,7 @@ class BPETrainer:
             vocab_size=tokenizer.vocab_size, unique_chunks=unique_chunks, merges=len(result.merges),
             seconds_counting=round(seconds_count, 6),
             seconds_training=round(time.perf_counter() - start, 6),
-            extra={"spilled_runs": len(counted.runs), "merge_kernel": kernel},
+            extra={"spilled_runs": len(counted.runs), "merge_kernel": kernel, **extra},
         )
         return tokenizer
 

@@ -7,38 +7,30 @@ and so is the heap of candidate pairs (two ``int64`` arrays, ordered as
 :func:`tokkit.train.bpe_merge.pop_best` orders its keys), while the token table and the id reuse
 stay in Python (two calls per merge).
 
-Representation: **spans**, one slot per byte of every distinct chunk, chunks end to end with a
-separator slot before, between and after them, in one array ``sym`` of ``uint16`` (``uint32`` when
-the vocabulary passes 65,533 ids): 2 bytes a byte of text, against 12 for linked ``int32``
-``symbol``/``next``/``prev`` arrays. A token covers as many slots as it has bytes; its first and
-its last slot hold its id, the slots between hold ``INTERIOR``. So the next token starts at
-``i + len(token)`` and the previous one ends at ``i - 1``, whose slot names it: neighbours cost
-O(1) without links, and a merge writes two or four slots. A merged-away start becomes
-``INTERIOR``, so a stale position never reads as a live token of the same id (a slot that once
-started a token now either still does, or ends a longer token, or is interior).
+* **Chunks** are :class:`~tokkit.train.bpe_spans.Spans`: one ``uint16`` slot per byte, neighbours
+  found in O(1) without links.
+* **Pairs** (code ``left << 21 | right``) have an index, a weighted count and a region of one
+  ``int32`` arena holding the left slots where the pair was formed, so there is no Python or numba
+  object per pair. Stale entries are checked in O(1) when the pair is merged, and dropped when the
+  arena is repacked in place (no second arena) and when the pair is merged.
+* **A merge** takes two passes over its sites in slot order: the first only computes the count
+  changes and how many positions each pair gains, so every region is sized once, exactly, before
+  the second rewrites the slots and writes the positions. A merge's memory is thus its positions,
+  nothing per site.
+* **Bounded memory** (:class:`PairBudget`): only pairs counted at least a threshold ``T`` are
+  tracked (count and positions); every other pair is known to count less than ``T``. While the best
+  tracked pair reaches ``T`` it is the best of all; when none does, the pairs are recounted from
+  the slots (in hash partitions if their table would not fit) and ``T`` is lowered as far as the
+  positions fit. With room for every position ``T`` is ``min_frequency``, one count, as before.
+  The merges are the same either way (tested): a tier only decides what is held, never what wins.
 
-Chunks of count 1 (92-96% of the bytes on en+zh and on ``large/``) lie after the others, so a site's
-weight is 1 past ``light_from`` and otherwise a binary search in the starts of the heavier chunks:
-no per-chunk array over every chunk.
-
-Each pair (code ``left << 21 | right``) has an index, a weighted count and a region of one ``int32``
-arena holding the left slots where it was formed (a full region moves to the arena's end, doubling;
-the arena is repacked when freed regions dominate), so there is no Python or numba object per pair;
-stale entries are checked in O(1) when the pair is merged, then dropped with the region. A merge
-costs its occurrences whatever the chunk's length, and its temporaries are bounded: the sites are
-handled in blocks of :data:`SITE_BLOCK`. Most pairs a merge forms never reach ``min_frequency``; the
-pair tables and the heap are rebuilt from the live pairs when dead ones dominate, so memory follows
-the live pairs. numba comes from PyPI wheels (no compiler needed); without it tokkit uses the
-Python loop.
-
-Measured (``benchmarks/bench_bpe_scale.py``): see its docstring for the figures against rustbpe and
-``tokenizers``. It is the default when numba is importable and the corpus is large
-(``merge_kernel="auto"``); ``merge_kernel="python"`` picks the readable loop.
+numba comes from PyPI wheels (no compiler needed); without it tokkit uses the Python loop.
+Figures against rustbpe and ``tokenizers``: ``benchmarks/bench_bpe_scale.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,17 +40,10 @@ from tokkit.train.bpe_merge import (
     MergeResult,
     add_token,
 )
+from tokkit.train.bpe_spans import Spans, jit, numba, read_tokens, token_lengths, weight_at
 from tokkit.types import ProgressTask
 
-try:
-    import numba
-
-    _jit = numba.njit(cache=True, nogil=True)
-except ImportError:  # pragma: no cover - numba is optional
-    numba = None  # type: ignore[assignment]
-
-    def _jit(fn: Any) -> Any:  # the kernels stay plain functions, never called
-        return fn
+_jit = jit
 
 
 def available() -> bool:
@@ -68,19 +53,8 @@ def available() -> bool:
 
 _EMPTY = -1
 _GOLDEN = 0x9E3779B97F4A7C15
-SITE_BLOCK = 1 << 18
-"""Merge sites handled per block: bounds a merge's temporaries (~20 bytes a site of a block)."""
-
-
-def slot_type(ids: int) -> Any:
-    """The ``sym`` dtype for token ids below ``ids``: two values stay free for the sentinels."""
-    return np.uint16 if ids <= 0xFFFF - 2 else np.uint32
-
-
-def sentinels(dtype: Any) -> tuple[int, int]:
-    """``(SEP, INTERIOR)`` for a ``sym`` dtype: its two largest values."""
-    top = int(np.iinfo(dtype).max)
-    return top, top - 1
+BUCKETS = 4 * 64 + 4
+"""Count buckets of the threshold choice: a quarter octave each."""
 
 
 # Pair codes map to pair indices through an open-addressing table in two numpy arrays (numba's
@@ -108,93 +82,19 @@ def intern(code, keys, values, meta, pair_code):
     pair_code[q] = code  # its position region is empty (pos_start, pos_cap are zero)
     return q
 
+@_jit
+def partition_of(code, parts):
+    """Which of ``parts`` hash partitions a pair belongs to (another bit mix than :func:`slot`)."""
+    return np.int64(((np.uint64(code) * np.uint64(_GOLDEN)) >> np.uint64(33)) % np.uint64(parts))
 
-# Laying chunks out as spans.
+
+# Counting pairs from the slots.
 
 @_jit
-def layout_bytes(utf8, lengths, weights, ranks, sym, heavy_start, heavy_weight, sep):
-    """Chunks given as UTF-8 bytes (``ranks[byte]`` is the byte's symbol id) into ``sym``: the chunks
-    of count > 1 first (their start slots and counts in ``heavy_*``), then the others, a ``sep``
-    slot around each. Returns ``light_from``, the first slot of the count-1 chunks."""
-    sym[0] = sep
-    at = 1
-    c = 0
-    light_from = 1
-    for light in range(2):
-        if light:
-            light_from = at
-        src = 0
-        for k in range(len(lengths)):
-            n = lengths[k]
-            if (weights[k] <= 1) == (light == 1):
-                if not light:
-                    heavy_start[c] = at
-                    heavy_weight[c] = weights[k]
-                    c += 1
-                for t in range(n):
-                    sym[at + t] = ranks[utf8[src + t]]
-                at += n
-                sym[at] = sep
-                at += 1
-            src += n
-    return light_from
-
-
-@_jit
-def layout_symbols(symbols, lengths, weights, tok_len, sym, heavy_start, heavy_weight, sep, interior):
-    """Chunks given as token ids (already merged symbols span their bytes) into ``sym``, in their
-    order, every chunk listed in ``heavy_*`` (so any count works)."""
-    sym[0] = sep
-    at = 1
-    src = 0
-    for k in range(len(lengths)):
-        heavy_start[k] = at
-        heavy_weight[k] = weights[k]
-        for t in range(lengths[k]):
-            s = symbols[src + t]
-            n = tok_len[s]
-            sym[at] = s
-            for u in range(1, n - 1):
-                sym[at + u] = interior
-            sym[at + n - 1] = s
-            at += n
-        src += lengths[k]
-        sym[at] = sep
-        at += 1
-
-
-@_jit
-def read_tokens(sym, tok_len, sep, out, per_chunk):
-    """The tokens of every chunk in slot order into ``out`` and how many each chunk holds into
-    ``per_chunk``; returns how many tokens there are."""
-    m = 0
-    c = -1
-    i = 0
-    while i < len(sym):
-        s = sym[i]
-        if s == sep:
-            c += 1
-            i += 1
-            continue
-        out[m] = s
-        m += 1
-        per_chunk[c] += 1
-        i += tok_len[s]
-    return m
-
-
-@_jit
-def weight_at(i, heavy_start, heavy_weight, light_from):
-    """The count of the chunk holding slot ``i``."""
-    if i >= light_from:
-        return np.int64(1)
-    return heavy_weight[np.searchsorted(heavy_start, i, side="right") - 1]
-
-@_jit
-def count_from(start, sym, tok_len, heavy_start, heavy_weight, light_from, sep, keys, values, meta,
-               pair_code, counts, lengths):
-    """Pass one of the first count, from slot ``start``: each pair's weighted count and number of
-    positions. Returns the slot where it stopped for lack of room (``len(sym)``: done)."""
+def count_from(start, sym, tok_len, heavy_start, heavy_weight, light_from, sep, parts, part, keys,
+               values, meta, pair_code, counts, lengths):
+    """Count the pairs of partition ``part`` (of ``parts``) from slot ``start``: weighted count and
+    number of positions. Returns the slot where it stopped for lack of room (``len(sym)``: done)."""
     shift = np.int64(1 << 21)
     c = np.searchsorted(heavy_start, start, side="right") - 1  # the heavy chunk walked along
     last = len(heavy_start) - 1
@@ -207,38 +107,70 @@ def count_from(start, sym, tok_len, heavy_start, heavy_weight, light_from, sep, 
         j = i + tok_len[s]
         t = sym[j]
         if t != sep:
-            if 2 * (meta[0] + 1) > len(keys) or meta[0] + 1 > len(counts):
-                meta[2] = meta[0] + 1
-                return i
-            if i < light_from:
-                while c < last and heavy_start[c + 1] <= i:
-                    c += 1
-                w = heavy_weight[c]
-            else:
-                w = np.int64(1)
-            q = intern(np.int64(s) * shift + t, keys, values, meta, pair_code)
-            counts[q] += w
-            lengths[q] += 1
+            code = np.int64(s) * shift + t
+            if parts == 1 or partition_of(code, parts) == part:
+                if 2 * (meta[0] + 1) > len(keys) or meta[0] + 1 > len(counts):
+                    meta[2] = meta[0] + 1
+                    return i
+                if i < light_from:
+                    while c < last and heavy_start[c + 1] <= i:
+                        c += 1
+                    w = heavy_weight[c]
+                else:
+                    w = np.int64(1)
+                q = intern(code, keys, values, meta, pair_code)
+                counts[q] += w
+                lengths[q] += 1
         i = j
     return len(sym)
 
 
 @_jit
-def seed_positions(sym, tok_len, sep, keys, values, meta, counts, lengths, fill, pos_start, pos_cap,
-                   floor):
-    """Pass two: the positions of each pair reaching ``floor`` (the others are forgotten), each
-    pair's region laid out in a new arena, which is returned."""
-    shift = np.int64(1 << 21)
+def bucket_of(count):
+    return np.int64(np.log2(np.float64(count)) * 4.0)
+
+
+@_jit
+def histogram(used, counts, lengths, floor, positions, pairs, smallest):
+    """Add the counted pairs reaching ``floor`` to the per-bucket positions, pairs and smallest
+    count."""
+    for q in range(used):
+        c = counts[q]
+        if c >= floor:
+            b = bucket_of(c)
+            positions[b] += lengths[q]
+            pairs[b] += 1
+            if c < smallest[b]:
+                smallest[b] = c
+
+
+@_jit
+def adopt(used, src_code, src_counts, src_lengths, threshold, keys, values, meta, pair_code, counts,
+          lengths):
+    """Track the counted pairs reaching ``threshold`` (the tables have room for them)."""
+    for r in range(used):
+        if src_counts[r] >= threshold:
+            q = intern(src_code[r], keys, values, meta, pair_code)
+            counts[q] = src_counts[r]
+            lengths[q] = src_lengths[r]
+
+
+@_jit
+def lay_regions(meta, lengths, pos_start, pos_cap, fill):
+    """Each tracked pair's region, end to end, sized to its positions; returns their total."""
     total = 0
     for q in range(meta[0]):
-        if counts[q] < floor:
-            counts[q] = 0
-            lengths[q] = 0
         pos_start[q] = total
         pos_cap[q] = lengths[q]
         fill[q] = total
         total += lengths[q]
-    arena = np.empty(total + total // 4 + 1024, dtype=np.int32)
+    return total
+
+
+@_jit
+def seed_positions(sym, tok_len, sep, keys, values, meta, lengths, fill, arena):
+    """The positions of every tracked pair, in slot order, into its region."""
+    shift = np.int64(1 << 21)
     i = 0
     while i < len(sym):
         s = sym[i]
@@ -248,30 +180,41 @@ def seed_positions(sym, tok_len, sep, keys, values, meta, counts, lengths, fill,
         j = i + tok_len[s]
         t = sym[j]
         if t != sep:
-            q = values[slot(keys, np.int64(s) * shift + t)]
-            if lengths[q]:
-                arena[fill[q]] = i
-                fill[q] += 1
+            h = slot(keys, np.int64(s) * shift + t)
+            if keys[h] != _EMPTY:
+                q = values[h]
+                if lengths[q]:
+                    arena[fill[q]] = i
+                    fill[q] += 1
         i = j
-    meta[6] = total
-    meta[7] = total
-    return arena
 
 
 @_jit
-def compact_arena(arena, meta, lengths, pos_start, pos_cap, room):
-    """A new arena holding every pair's positions tightly, with ``room`` more to spare."""
-    fresh = np.empty(meta[7] + meta[7] // 4 + room + 1024, dtype=np.int32)
+def repack(order, arena, meta, lengths, pos_start, pos_cap, pair_code, sym, tok_len):
+    """Slide the regions of the pairs in ``order`` (by region start) to the arena's front, keeping
+    only the positions that still hold their pair; returns the arena's new end."""
+    shift_mask = np.int64((1 << 21) - 1)
     at = 0
-    for q in range(meta[0]):
-        size = lengths[q]
-        if size:
-            fresh[at : at + size] = arena[pos_start[q] : pos_start[q] + size]
+    held = 0
+    for r in range(len(order)):
+        q = order[r]
+        left = pair_code[q] >> 21
+        right = pair_code[q] & shift_mask
+        start = pos_start[q]
         pos_start[q] = at
-        pos_cap[q] = size
-        at += size
+        kept = 0
+        for t in range(start, start + lengths[q]):
+            i = arena[t]
+            if sym[i] == left and sym[i + tok_len[left]] == right:
+                arena[at + kept] = i
+                kept += 1
+        lengths[q] = kept
+        pos_cap[q] = kept
+        at += kept
+        held += kept
     meta[6] = at
-    return fresh
+    meta[7] = held
+    return at
 
 
 @_jit
@@ -359,9 +302,14 @@ def heap_fill(hcount, hcode, meta, pair_code, counts, floor):
         if counts[q] >= floor:
             heap_push(hcount, hcode, meta, counts[q], pair_code[q])
 
+
+# A merge in two passes over its sites (the left slots of its pair, in slot order). Both passes
+# see the same sites: a site is valid when its slots still hold (a, b) and it does not overlap the
+# site merged before it (``aaa`` → ``Xa``, leftmost first, as ``str.replace`` and ``tokenizers``).
+
 @_jit
-def _record(q, stamp, mark, changed, m):
-    """Note pair ``q`` as changed by this merge (once); returns the new number of changed pairs."""
+def _note(q, stamp, mark, changed, m):
+    """Note pair ``q`` as changed by this merge (once); returns the number of changed pairs."""
     if mark[q] != stamp:
         mark[q] = stamp
         changed[m] = q
@@ -370,170 +318,182 @@ def _record(q, stamp, mark, changed, m):
 
 
 @_jit
-def _append_positions(f, formed_pair, formed_at, order, arena, meta, lengths, pos_start, pos_cap,
-                      fill, changed, m):
-    """Append the ``f`` positions of a block to their pairs' regions, grouped by pair (a counting
-    sort, O(sites)); a full region moves to the arena's end, doubling. Returns the arena."""
-    for t in range(m):
-        fill[changed[t]] = 0
-    for t in range(f):
-        fill[formed_pair[t]] += 1
-    offset = 0
-    for t in range(m):
-        q = changed[t]
-        size = fill[q]
-        fill[q] = offset
-        offset += size
-    for t in range(f):
-        q = formed_pair[t]
-        order[fill[q]] = t
-        fill[q] += 1
-    start = 0
-    while start < f:
-        q = formed_pair[order[start]]
-        end = start
-        while end < f and formed_pair[order[end]] == q:
-            end += 1
-        size = lengths[q]
-        if size + end - start > pos_cap[q]:
-            room = max(2 * pos_cap[q], size + end - start, 4)
-            if meta[6] + room > len(arena):
-                arena = compact_arena(arena, meta, lengths, pos_start, pos_cap, room)
-            at = meta[6]
-            arena[at : at + size] = arena[pos_start[q] : pos_start[q] + size]
-            pos_start[q] = at
-            pos_cap[q] = room
-            meta[6] = at + room
-        base = pos_start[q] + size
-        for t in range(start, end):
-            arena[base + t - start] = formed_at[order[t]]
-        lengths[q] = size + end - start
-        meta[7] += end - start
-        start = end
-    return arena
-
-
-@_jit
-def merge(a, b, x, sym, tok_len, heavy_start, heavy_weight, light_from, sep, interior, keys, values,
-          meta, pair_code, counts, pos_start, pos_cap, arena, lengths, pending, mark, fill, seen,
-          known, floor, hcount, hcode):
-    """Merge (a, b) into x (``tok_len[x]`` already set): counts updated, pairs that rose pushed onto
-    the heap, ``meta[4]`` (the pairs reaching ``floor``) kept. Returns (0, the arena, which may have
-    been rebuilt), or 1 / 2 when the pair tables / the heap need room for ``meta[2]`` / ``meta[5]``
-    entries first (nothing changed then)."""
+def plan_merge(a, b, x, sym, tok_len, heavy_start, heavy_weight, light_from, sep, keys, values,
+               meta, pair_code, counts, pos_start, pos_cap, arena, lengths, pending, mark, formed,
+               changed, seen, known, floor, hcount):
+    """Pass one of merging (a, b) into x: nothing rewritten; ``pending`` gets each pair's count
+    change, ``formed`` the positions it gains, ``changed`` the pairs touched (``meta[8]`` of them),
+    ``meta[9]`` the arena room the kept pairs need. Returns 0, -1 (the pair is not tracked), or 1 / 2
+    when the tables / the heap need room for ``meta[2]`` / ``meta[5]`` entries first."""
     shift = np.int64(1 << 21)
     pair = a * shift + b
     h = slot(keys, pair)
-    if keys[h] != pair:  # never recorded: nothing to merge
-        return 0, arena
+    if keys[h] != pair:
+        return -1
     k = values[h]
     # each site forms (left, x) and (x, right): at most two new pairs per site, and per symbol
     need = meta[0] + 2 * min(lengths[k], seen.shape[1]) + 2
     if need > len(counts) or 2 * need > len(keys):
         meta[2] = need
-        return 1, arena
+        return 1
     heap_need = meta[3] + 2 * min(lengths[k], seen.shape[1]) + 2  # pushes: the pairs formed
     if heap_need > len(hcount):
         meta[5] = heap_need
-        return 2, arena
-    if counts[k] >= floor:
-        meta[4] -= 1
-    # k's region is given up; a rebuilt arena is a new array, so this view stays valid
+        return 2
     found = arena[pos_start[k] : pos_start[k] + lengths[k]]
-    meta[7] -= lengths[k]
-    lengths[k] = 0
-    pos_cap[k] = 0
-    counts[k] = 0
-    if a == b:  # leftmost first, without overlap
-        found.sort()
+    for r in range(1, len(found)):
+        if found[r] < found[r - 1]:  # regions are written in slot order; id reuse can break it
+            found.sort()
+            break
     len_a = tok_len[a]
     len_b = tok_len[b]
     stamp = meta[1] + 1
     meta[1] = stamp
-    changed = np.empty(min(4 * len(found), len(counts)) + 1, dtype=np.int64)
     m = 0
-    block = min(len(found), SITE_BLOCK)
-    formed_pair = np.empty(2 * block + 1, dtype=np.int64)
-    formed_at = np.empty(2 * block + 1, dtype=np.int32)
-    order = np.empty(2 * block + 1, dtype=np.int64)
-    for lo in range(0, len(found), SITE_BLOCK):
-        f = 0
-        for r in range(lo, min(lo + SITE_BLOCK, len(found))):
-            i = found[r]
-            if sym[i] != a:
-                continue
-            j = i + len_a
-            if sym[j] != b:
-                continue
-            w = weight_at(i, heavy_start, heavy_weight, light_from)
-            end = j + len_b - 1
-            left = sym[i - 1]  # the last slot of the token before: its id
-            if left != sep:
-                p = i - tok_len[left]
-                if seen[0, left] == stamp:
-                    q = known[0, left]
-                else:
-                    h = slot(keys, np.int64(left) * shift + a)
-                    q = values[h] if keys[h] != _EMPTY else -1
-                    if q >= 0 or left != x:  # (x, a) may still form in this merge
-                        seen[0, left] = stamp
-                        known[0, left] = q
-                if q >= 0:
-                    m = _record(q, stamp, mark, changed, m)
-                    pending[q] -= w
-                if seen[1, left] == stamp:
-                    q = known[1, left]
-                else:
-                    q = intern(np.int64(left) * shift + x, keys, values, meta, pair_code)
-                    seen[1, left] = stamp
-                    known[1, left] = q
-                m = _record(q, stamp, mark, changed, m)
-                pending[q] += w
-                formed_pair[f] = q
-                formed_at[f] = p
-                f += 1
-            right = sym[end + 1]
-            if right != sep:
-                if seen[2, right] == stamp:
-                    q = known[2, right]
-                else:
-                    h = slot(keys, b * shift + right)
-                    q = values[h] if keys[h] != _EMPTY else -1
-                    if q >= 0 or right != x:  # (b, x) may still form in this merge
-                        seen[2, right] = stamp
-                        known[2, right] = q
-                if q >= 0:
-                    m = _record(q, stamp, mark, changed, m)
-                    pending[q] -= w
-                if seen[3, right] == stamp:
-                    q = known[3, right]
-                else:
-                    q = intern(x * shift + right, keys, values, meta, pair_code)
-                    seen[3, right] = stamp
-                    known[3, right] = q
-                m = _record(q, stamp, mark, changed, m)
-                pending[q] += w
-                formed_pair[f] = q
-                formed_at[f] = i
-                f += 1
-            # rewrite the two tokens as one: its first and last slots name it
-            sym[i] = x
-            if j - 1 != i:
-                sym[j - 1] = interior
-            if j != end:
-                sym[j] = interior
-            sym[end] = x
-        arena = _append_positions(f, formed_pair, formed_at, order, arena, meta, lengths, pos_start,
-                                  pos_cap, fill, changed, m)
+    prev_end = -1
+    for r in range(len(found)):
+        i = found[r]
+        if i <= prev_end or sym[i] != a:
+            continue
+        j = i + len_a
+        if sym[j] != b:
+            continue
+        w = weight_at(i, heavy_start, heavy_weight, light_from)
+        end = j + len_b - 1
+        # the token before: the x this pass has just formed, or the one its last slot names
+        left = x if prev_end == i - 1 else np.int64(sym[i - 1])
+        if left != sep:
+            if seen[0, left] == stamp:
+                q = known[0, left]
+            else:
+                h = slot(keys, left * shift + a)
+                q = values[h] if keys[h] != _EMPTY else -1
+                if q >= 0 or left != x:  # (x, a) may still form in this merge
+                    seen[0, left] = stamp
+                    known[0, left] = q
+            if q >= 0:
+                m = _note(q, stamp, mark, changed, m)
+                pending[q] -= w
+            if seen[1, left] == stamp:
+                q = known[1, left]
+            else:
+                q = intern(left * shift + x, keys, values, meta, pair_code)
+                seen[1, left] = stamp
+                known[1, left] = q
+            m = _note(q, stamp, mark, changed, m)
+            pending[q] += w
+            formed[q] += 1
+        right = np.int64(sym[end + 1])
+        if right != sep:
+            if seen[2, right] == stamp:
+                q = known[2, right]
+            else:
+                h = slot(keys, b * shift + right)
+                q = values[h] if keys[h] != _EMPTY else -1
+                if q >= 0 or right != x:  # (b, x) may still form in this merge
+                    seen[2, right] = stamp
+                    known[2, right] = q
+            if q >= 0:
+                m = _note(q, stamp, mark, changed, m)
+                pending[q] -= w
+            if seen[3, right] == stamp:
+                q = known[3, right]
+            else:
+                q = intern(x * shift + right, keys, values, meta, pair_code)
+                seen[3, right] = stamp
+                known[3, right] = q
+            m = _note(q, stamp, mark, changed, m)
+            pending[q] += w
+            formed[q] += 1
+        prev_end = end
+    meta[8] = m
+    meta[9] = room_needed(k, meta, changed, formed, counts, pending, lengths, pos_cap, floor)
+    return 0
+
+
+@_jit
+def room_needed(k, meta, changed, formed, counts, pending, lengths, pos_cap, floor):
+    """Arena slots the planned merge of pair ``k`` needs for the regions that must move."""
+    room = 0
+    for t in range(meta[8]):
+        q = changed[t]
+        if (q != k and formed[q] and counts[q] + pending[q] >= floor
+                and lengths[q] + formed[q] > pos_cap[q]):
+            room += lengths[q] + formed[q]
+    return room
+
+
+@_jit
+def apply_merge(a, b, x, sym, tok_len, sep, interior, keys, values, meta, pair_code, counts,
+                pos_start, pos_cap, arena, lengths, pending, formed, changed, floor, hcount, hcode):
+    """Pass two: rewrite the sites, write the positions of the pairs that stay tracked into regions
+    sized by pass one (the arena has ``meta[9]`` room), settle the counts and push the pairs that
+    rose. ``meta[4]`` (tracked pairs reaching ``floor``) is kept."""
+    shift = np.int64(1 << 21)
+    k = values[slot(keys, a * shift + b)]
+    m = meta[8]
+    for t in range(m):  # regions for the positions to keep; pass one counted them
+        q = changed[t]
+        if q == k or formed[q] == 0 or counts[q] + pending[q] < floor:
+            formed[q] = -1  # write nothing for q
+            continue
+        size = lengths[q]
+        if size + formed[q] > pos_cap[q]:
+            at = meta[6]
+            arena[at : at + size] = arena[pos_start[q] : pos_start[q] + size]
+            pos_start[q] = at
+            pos_cap[q] = size + formed[q]
+            meta[6] = at + size + formed[q]
+        formed[q] = pos_start[q] + size  # from here: where q's next position goes
+    found = arena[pos_start[k] : pos_start[k] + lengths[k]]  # sorted by pass one
+    len_a = tok_len[a]
+    len_b = tok_len[b]
+    for r in range(len(found)):
+        i = found[r]
+        if sym[i] != a:  # a site merged before covers it, or it is stale
+            continue
+        j = i + len_a
+        if sym[j] != b:
+            continue
+        end = j + len_b - 1
+        left = np.int64(sym[i - 1])
+        if left != sep:
+            q = values[slot(keys, left * shift + x)]
+            if formed[q] >= 0:
+                arena[formed[q]] = i - tok_len[left]
+                formed[q] += 1
+        right = np.int64(sym[end + 1])
+        if right != sep:
+            q = values[slot(keys, x * shift + right)]
+            if formed[q] >= 0:
+                arena[formed[q]] = i
+                formed[q] += 1
+        sym[i] = x  # the two tokens become one: its first and last slots name it
+        if j - 1 != i:
+            sym[j - 1] = interior
+        if j != end:
+            sym[j] = interior
+        sym[end] = x
+    if counts[k] >= floor:
+        meta[4] -= 1
+    meta[7] -= lengths[k]
+    lengths[k] = 0
+    pos_cap[k] = 0
+    counts[k] = 0
     for t in range(m):
         q = changed[t]
         change = pending[q]
         pending[q] = 0
+        if formed[q] >= 0:
+            written = formed[q] - (pos_start[q] + lengths[q])
+            lengths[q] += written
+            meta[7] += written
+        formed[q] = 0
         if q == k:
             continue
         was = counts[q]
         total = was + change
-        if total < floor:  # can no longer be merged: forget it
+        if total < floor:  # below the threshold: no longer tracked
             total = 0
             if lengths[q]:
                 meta[7] -= lengths[q]
@@ -546,18 +506,22 @@ def merge(a, b, x, sym, tok_len, heavy_start, heavy_weight, light_from, sep, int
             meta[4] += 1
         if total >= floor and change > 0:
             heap_push(hcount, hcode, meta, total, pair_code[q])
-    return 0, arena
 
 
-def _compile() -> dict[str, Any]:
-    """The kernels (compiled on first call, then loaded from numba's on-disk cache)."""
-    return {"count_from": count_from, "seed_positions": seed_positions, "merge": merge,
-            "compact": compact, "pop_best": pop_best_compiled, "heap_fill": heap_fill,
-            "compact_arena": compact_arena}
+@_jit
+def rehash(used, pair_code, counts, lengths, keys, values, new_code, new_counts, new_lengths):
+    """Copy the counted pairs into a larger count table."""
+    for r in range(used):
+        h = slot(keys, pair_code[r])
+        keys[h] = pair_code[r]
+        values[h] = r
+        new_code[r] = pair_code[r]
+        new_counts[r] = counts[r]
+        new_lengths[r] = lengths[r]
 
 
 def _release_freed_memory() -> None:
-    """Hand the freed position vectors back to the system (glibc keeps small freed blocks)."""
+    """Hand freed memory back to the system (glibc keeps small freed blocks)."""
     try:
         import ctypes
 
@@ -569,26 +533,77 @@ def _release_freed_memory() -> None:
 MIN_PAIRS = 1024
 FIRST_PAIRS = 1 << 16
 REBUILD_SLACK = 1 << 16
-"""The smallest pair table, the first one's room, and how many dead pair indices (or stale heap
-keys) beyond a multiple of the live ones trigger a rebuild (tests make them tiny)."""
+"""The smallest pair table, a count table's first room, and how many dead pair indices (or stale
+heap keys) beyond a multiple of the live ones trigger a rebuild (tests make them tiny)."""
+POSITION_BYTES = 4
+PAIR_BYTES = 120
+"""What a tracked position and a tracked pair hold (arena slot; table entries and heap keys)."""
+COUNT_BYTES = 48
+"""What a pair holds in a recount's table (hash slots at half load, code, count, positions)."""
+
+
+@dataclass(frozen=True)
+class PairBudget:
+    """Bytes the merge phase may hold beyond the chunks: ``tracked`` for the tracked pairs (their
+    tables and positions), ``counting`` for the table of a recount. None: no limit."""
+
+    tracked: int | None = None
+    counting: int | None = None
+
+    @classmethod
+    def spare(cls, limit: int | None) -> PairBudget:
+        """Split what ``limit`` bytes leave beside this process's memory now (the chunks laid out):
+        60% for tracked pairs, 25% for recounts, the rest for the merges' moving parts."""
+        if limit is None:
+            return cls()
+        import psutil
+
+        spare = max(limit - psutil.Process().memory_info().rss, 16 << 20)
+        return cls(tracked=int(spare * 0.60), counting=int(spare * 0.25))
+
+    def count_entries(self) -> int:
+        return 1 << 62 if self.counting is None else max(MIN_PAIRS, self.counting // COUNT_BYTES)
+
+
+class _Counts:
+    """A lean pair count table for a (re)count: code, weighted count and positions per pair."""
+
+    def __init__(self, capacity: int) -> None:
+        self.meta = np.zeros(10, dtype=np.int64)
+        self._allocate(capacity)
+
+    def _allocate(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.keys = np.full(1 << (2 * capacity - 1).bit_length(), _EMPTY, dtype=np.int64)
+        self.values = np.zeros(len(self.keys), dtype=np.int32)
+        self.pair_code = np.zeros(capacity, dtype=np.int64)
+        self.counts = np.zeros(capacity, dtype=np.int64)
+        self.lengths = np.zeros(capacity, dtype=np.int32)
+
+    def grow(self, capacity: int) -> None:
+        old = (self.pair_code, self.counts, self.lengths)
+        self._allocate(capacity)
+        rehash(int(self.meta[0]), *old, self.keys, self.values, self.pair_code, self.counts,
+               self.lengths)
 
 
 class _Tables:
-    """The pair tables the kernels share, rebuilt on the kernels' request.
+    """The tracked pairs' tables, their positions' arena and the heap, rebuilt on the kernels'
+    request.
 
-    Most pairs a merge forms never reach ``min_frequency`` (on 33 MB @ 32k, 2.4 M pairs were
-    indexed, 0.45 M were live at the end): a rebuild keeps only the live ones (count > 0), so the
-    tables follow the live pairs, not every pair ever seen.
+    Most pairs a merge forms never reach the threshold (on 33 MB @ 32k, 2.4 M pairs were indexed,
+    0.45 M were live at the end): a rebuild keeps only the live ones (count > 0), so the tables
+    follow the live pairs, not every pair ever seen.
     """
 
     def __init__(self, pairs: int) -> None:
         self._allocate(max(MIN_PAIRS, 2 * pairs))
         # pair indices in use, merges applied, table room needed, heap size, pairs reaching the
-        # floor, heap room needed, arena end, positions held in the arena
-        self.meta = np.zeros(8, dtype=np.int64)
+        # threshold, heap room needed, arena end, positions held, pairs changed, arena room needed
+        self.meta = np.zeros(10, dtype=np.int64)
         self.hcount = np.zeros(0, dtype=np.int64)
         self.hcode = np.zeros(0, dtype=np.int64)
-        self.arena = np.zeros(0, dtype=np.int32)  # every pair's positions, a region per pair
+        self.arena = np.zeros(0, dtype=np.int32)  # allocated here: it is resized in place
 
     def _allocate(self, capacity: int) -> None:
         size = 1 << (2 * capacity - 1).bit_length()  # a load factor of at most 1/2
@@ -599,7 +614,8 @@ class _Tables:
         self.lengths = np.zeros(capacity, dtype=np.int32)
         self.pending = np.zeros(capacity, dtype=np.int64)
         self.mark = np.zeros(capacity, dtype=np.int32)
-        self.fill = np.zeros(capacity, dtype=np.int32)
+        self.formed = np.zeros(capacity, dtype=np.int64)
+        self.changed = np.zeros(capacity, dtype=np.int64)
         self.pos_start = np.zeros(capacity, dtype=np.int64)
         self.pos_cap = np.zeros(capacity, dtype=np.int64)
 
@@ -611,7 +627,7 @@ class _Tables:
             grown[: int(self.meta[3])] = getattr(self, name)[: int(self.meta[3])]
             setattr(self, name, grown)
 
-    def grow(self, compact: Any) -> None:
+    def grow(self) -> None:
         """Make room for ``meta[2]`` pair indices (the kernel's request) beside the live pairs.
 
         Between merges (or count passes) only: ``pending`` is all zero and pair indices are not
@@ -628,65 +644,135 @@ class _Tables:
         del old
         _release_freed_memory()
 
+    def repack(self, sym: np.ndarray, tok_len: np.ndarray, room: int = 0) -> None:
+        """Drop stale positions and freed regions in place, then size the arena to what is held
+        plus ``room`` (a resize in place: no second arena)."""
+        used = int(self.meta[0])
+        lengths = self.lengths[:used]
+        live = np.flatnonzero(lengths > 0)
+        self.pos_cap[:used][lengths == 0] = 0
+        order = live[np.argsort(self.pos_start[live], kind="stable")]
+        end = int(repack(order, self.arena, self.meta, self.lengths, self.pos_start, self.pos_cap,
+                         self.pair_code, sym, tok_len))
+        del live, order
+        self.arena.resize(end + room + (end + room) // 8 + 1024, refcheck=False)
+        _release_freed_memory()
 
-class Spans:
-    """Distinct chunks laid out as spans (see the module docstring) with their counts."""
-
-    def __init__(self, sym: np.ndarray, heavy_start: np.ndarray, heavy_weight: np.ndarray,
-                 light_from: int) -> None:
-        if len(sym) >= 2**31 - 1:
-            from tokkit.errors import InputError
-
-            raise InputError("distinct chunks of more than 2 G bytes in total cannot be trained; "
-                             "train on a part of the corpus")
-        self.sym = sym
-        self.heavy_start = heavy_start
-        self.heavy_weight = heavy_weight
-        self.light_from = light_from
-        self.sep, self.interior = sentinels(sym.dtype)
-
-    @classmethod
-    def from_utf8(cls, utf8: np.ndarray, lengths: np.ndarray, weights: np.ndarray, offset: int,
-                  ids: int) -> Spans:
-        """Chunks as their UTF-8 bytes end to end, bytes per chunk and counts; byte ``v`` becomes
-        symbol ``offset + rank(v)`` (:data:`tokkit.models.bpe_bytes.RANK_TABLE`), ids stay below
-        ``ids``."""
-        from tokkit.models.bpe_bytes import RANK_TABLE
-
-        dtype = slot_type(ids)
-        ranks = (np.frombuffer(RANK_TABLE, dtype=np.uint8).astype(np.int64) + offset).astype(dtype)
-        heavy = int(np.count_nonzero(weights > 1))
-        sym = np.empty(len(utf8) + len(lengths) + 1, dtype=dtype)
-        heavy_start = np.zeros(heavy, dtype=np.int64)
-        heavy_weight = np.zeros(heavy, dtype=np.int64)
-        light_from = layout_bytes(utf8, lengths, weights, ranks, sym, heavy_start, heavy_weight,
-                                  sentinels(dtype)[0])
-        return cls(sym, heavy_start, heavy_weight, int(light_from))
-
-    @classmethod
-    def from_symbols(cls, symbols: np.ndarray, lengths: np.ndarray, weights: np.ndarray,
-                     tok_len: np.ndarray) -> Spans:
-        """Chunks as token ids end to end (a token spans ``tok_len[id]`` slots), in their order."""
-        dtype = slot_type(len(tok_len))
-        sym = np.empty(int(tok_len[symbols].sum()) + len(lengths) + 1, dtype=dtype)
-        heavy_start = np.zeros(len(lengths), dtype=np.int64)
-        heavy_weight = np.zeros(len(lengths), dtype=np.int64)
-        sep, interior = sentinels(dtype)
-        layout_symbols(symbols, lengths, weights, tok_len, sym, heavy_start, heavy_weight, sep,
-                       interior)
-        return cls(sym, heavy_start, heavy_weight, len(sym))
+    def make_room(self, k: int, floor: int, sym: np.ndarray, tok_len: np.ndarray) -> None:
+        """Room at the arena's end for the planned merge of pair index ``k`` (``meta[9]``); a
+        repack sizes every region tightly, so the room is counted again after it."""
+        room = int(self.meta[9])
+        if len(self.arena) - int(self.meta[6]) >= room:
+            return
+        if int(self.meta[6]) + room <= 1.5 * (int(self.meta[7]) + room):  # few holes: grow
+            self.arena.resize(int(self.meta[6]) + room + (int(self.meta[6]) + room) // 8 + 1024,
+                              refcheck=False)
+            return
+        self.repack(sym, tok_len, room)
+        room = int(room_needed(k, self.meta, self.changed, self.formed, self.counts, self.pending,
+                               self.lengths, self.pos_cap, floor))
+        if len(self.arena) - int(self.meta[6]) < room:
+            self.arena.resize(int(self.meta[6]) + room + room // 8 + 1024, refcheck=False)
 
 
-def token_lengths(tokens: list[bytes], vocab_size: int) -> np.ndarray:
-    """Bytes per token id, with room for every id training can create."""
-    tok_len = np.zeros(max(vocab_size, len(tokens)) + 1, dtype=np.int64)
-    tok_len[: len(tokens)] = [len(token) for token in tokens]
-    return tok_len
+def _count(spans: Spans, tok_len: np.ndarray, parts: int, part: int, limit: int) -> _Counts | None:
+    """The pairs of one hash partition counted from the slots; None if more than ``limit``."""
+    table = _Counts(min(FIRST_PAIRS, limit))
+    start = 0
+    while True:
+        start = count_from(start, spans.sym, tok_len, spans.heavy_start, spans.heavy_weight,
+                           spans.light_from, spans.sep, parts, part, table.keys, table.values,
+                           table.meta, table.pair_code, table.counts, table.lengths)
+        if start >= len(spans.sym):
+            return table
+        if table.capacity >= limit:
+            return None
+        table.grow(min(limit, 2 * table.capacity))
+
+
+def choose_threshold(positions: np.ndarray, pairs: np.ndarray, smallest: np.ndarray, floor: int,
+                     budget: PairBudget) -> tuple[int, int]:
+    """The lowest count threshold whose pairs and positions fit ``budget.tracked`` (always the top
+    bucket), and how many pairs reach it: ``floor`` when all fit."""
+    kept = 0
+    if budget.tracked is None:
+        return floor, int(pairs.sum())
+    held = 0.0
+    threshold = None
+    for b in range(len(pairs) - 1, -1, -1):
+        if not pairs[b]:
+            continue
+        cost = positions[b] * POSITION_BYTES * 1.125 + pairs[b] * PAIR_BYTES
+        if threshold is not None and held + cost > budget.tracked:
+            return threshold, kept
+        held += cost
+        threshold = int(smallest[b])
+        kept += int(pairs[b])
+    return floor, kept
+
+
+@dataclass
+class Recounts:
+    """How the merge phase counted: ``recounts`` beyond the first, the hash ``parts`` of the last,
+    and the ``threshold`` tracked last (``min_frequency`` when everything fit)."""
+
+    recounts: int = 0
+    parts: int = 1
+    threshold: int = 0
+
+
+def track_pairs(spans: Spans, tok_len: np.ndarray, floor: int, budget: PairBudget,
+                stats: Recounts) -> tuple[_Tables, int]:
+    """Count every pair from the slots and track those the budget holds: tables, positions, heap.
+    Returns the tables and the threshold ``T`` (every untracked pair counts less than ``T``)."""
+    limit = budget.count_entries()
+    while True:  # partitions enough for each one's count table to fit
+        positions = np.zeros(BUCKETS, dtype=np.int64)
+        pairs = np.zeros(BUCKETS, dtype=np.int64)
+        smallest = np.full(BUCKETS, np.iinfo(np.int64).max, dtype=np.int64)
+        whole = None
+        fits = True
+        for part in range(stats.parts):
+            table = _count(spans, tok_len, stats.parts, part, limit)
+            if table is None:
+                fits = False
+                break
+            histogram(int(table.meta[0]), table.counts, table.lengths, floor, positions, pairs,
+                      smallest)
+            whole = table if stats.parts == 1 else None
+            del table
+        if fits:
+            break
+        stats.parts *= 2
+    threshold, kept = choose_threshold(positions, pairs, smallest, floor, budget)
+    tables = _Tables(kept)
+    t = tables
+    for part in range(stats.parts):
+        table = whole if whole is not None else _count(spans, tok_len, stats.parts, part, limit)
+        assert table is not None  # it fitted above
+        adopt(int(table.meta[0]), table.pair_code, table.counts, table.lengths, threshold, t.keys,
+              t.values, t.meta, t.pair_code, t.counts, t.lengths)
+        del table
+    whole = None
+    total = int(lay_regions(t.meta, t.lengths, t.pos_start, t.pos_cap, t.formed))
+    t.arena = np.empty(total + total // 8 + 1024, dtype=np.int32)
+    seed_positions(spans.sym, tok_len, spans.sep, t.keys, t.values, t.meta, t.lengths, t.formed,
+                   t.arena)
+    t.formed[:] = 0
+    t.meta[6] = total
+    t.meta[7] = total
+    used = int(t.meta[0])
+    t.meta[4] = int(np.count_nonzero(t.counts[:used] >= threshold))
+    t.grow_heap(2 * int(t.meta[4]) + MIN_PAIRS)
+    heap_fill(t.hcount, t.hcode, t.meta, t.pair_code, t.counts, threshold)
+    stats.threshold = threshold
+    _release_freed_memory()
+    return tables, threshold
 
 
 def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[bytes],
                           ids_by_bytes: dict[bytes, int], vocab_size: int, floor: int,
-                          task: ProgressTask) -> MergeResult:
+                          task: ProgressTask, budget: PairBudget | None = None) -> MergeResult:
     """:func:`tokkit.train.bpe_merge.learn_merges` with ``kernel="numba"`` (which calls this, with
     ``floor = max(1, min_frequency)``): the same merges and result (``words`` come back merged)."""
     lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
@@ -694,7 +780,8 @@ def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[byt
     tok_len = token_lengths(tokens, vocab_size)
     spans = Spans.from_symbols(symbols, lengths, np.asarray(weights, dtype=np.int64), tok_len)
     del symbols
-    result = learn_merges_spans(spans, tokens, ids_by_bytes, vocab_size, floor, task, tok_len)
+    result = learn_merges_spans(spans, tokens, ids_by_bytes, vocab_size, floor, task,
+                                budget=budget, tok_len=tok_len)
     out = np.zeros(len(spans.sym), dtype=np.int64)
     per_chunk = np.zeros(len(words) + 1, dtype=np.int64)
     m = read_tokens(spans.sym, tok_len, spans.sep, out, per_chunk)
@@ -707,69 +794,71 @@ def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[byt
 
 
 def learn_merges_spans(spans: Spans, tokens: list[bytes], ids_by_bytes: dict[bytes, int],
-                       vocab_size: int, floor: int, task: ProgressTask,
-                       tok_len: np.ndarray | None = None) -> MergeResult:
-    """The compiled loop on chunks laid out as :class:`Spans` (merged in place). What the trainer
-    calls: no Python object per chunk."""
-    kernels = _compile()
+                       vocab_size: int, floor: int, task: ProgressTask, *,
+                       budget: PairBudget | None = None, tok_len: np.ndarray | None = None,
+                       stats: Recounts | None = None) -> MergeResult:
+    """The compiled loop on chunks laid out as :class:`~tokkit.train.bpe_spans.Spans` (merged in
+    place), holding what ``budget`` allows (default: no limit). What the trainer calls: no Python
+    object per chunk. ``stats`` (if given) learns how often the pairs were recounted."""
+    budget = budget or PairBudget()
+    stats = stats if stats is not None else Recounts()
     sym, sep, interior = spans.sym, spans.sep, spans.interior
-    heavy_start, heavy_weight, light_from = spans.heavy_start, spans.heavy_weight, spans.light_from
     if tok_len is None:
         tok_len = token_lengths(tokens, vocab_size)
-    size = len(sym)
-    tables = _Tables(min(size, FIRST_PAIRS))
-    start = 0
-    while True:
-        t = tables
-        start = kernels["count_from"](start, sym, tok_len, heavy_start, heavy_weight, light_from,
-                                      sep, t.keys, t.values, t.meta, t.pair_code, t.counts, t.lengths)
-        if start >= size:
-            break
-        tables.grow(kernels["compact"])
-    t = tables
-    t.arena = kernels["seed_positions"](sym, tok_len, sep, t.keys, t.values, t.meta, t.counts,
-                                        t.lengths, t.fill, t.pos_start, t.pos_cap, floor)
-    used = int(t.meta[0])
-    t.meta[4] = int(np.count_nonzero(t.counts[:used] >= floor))
-    t.grow_heap(2 * int(t.meta[4]) + MIN_PAIRS)
-    kernels["heap_fill"](t.hcount, t.hcode, t.meta, t.pair_code, t.counts, floor)
+    tables, threshold = track_pairs(spans, tok_len, floor, budget, stats)
     merges: list[tuple[int, int, int]] = []
-    merge, pop = kernels["merge"], kernels["pop_best"]
     # per merge, the pair index of (s, a), (s, x), (b, s), (x, s) by neighbour symbol s, valid while
     # seen[.., s] is the merge's stamp: the hot loop then hashes once per distinct neighbour
-    symbols_max = len(tok_len)
-    seen = np.zeros((4, symbols_max), dtype=np.int64)
-    known = np.zeros((4, symbols_max), dtype=np.int64)
+    seen = np.zeros((4, len(tok_len)), dtype=np.int64)
+    known = np.zeros((4, len(tok_len)), dtype=np.int64)
+    recount = False
     while len(tokens) < vocab_size:
         t = tables
-        code = int(pop(t.hcount, t.hcode, t.meta, t.keys, t.values, t.counts, floor))
+        code = -1 if recount else int(pop_best_compiled(t.hcount, t.hcode, t.meta, t.keys,
+                                                        t.values, t.counts, threshold))
         if code < 0:
-            break
+            if threshold <= floor and not recount:
+                break
+            del t, tables  # the old tables go before the recount allocates
+            tables, threshold = track_pairs(spans, tok_len, floor, budget, stats)
+            seen[:] = 0  # the new tables' merge stamps start again
+            stats.recounts += 1
+            recount = False
+            continue
         left, right = code >> _ID_BITS, code & _ID_MASK
         new_id, fresh = add_token(tokens, ids_by_bytes, tokens[left] + tokens[right])
         tok_len[new_id] = len(tokens[new_id])
         merges.append((left, right, new_id))
         while True:
             t = tables
-            status, t.arena = merge(left, right, new_id, sym, tok_len, heavy_start, heavy_weight,
-                                    light_from, sep, interior, t.keys, t.values, t.meta,
-                                    t.pair_code, t.counts, t.pos_start, t.pos_cap, t.arena,
-                                    t.lengths, t.pending, t.mark, t.fill, seen, known, floor,
-                                    t.hcount, t.hcode)
-            if status == 0:
+            status = plan_merge(left, right, new_id, sym, tok_len, spans.heavy_start,
+                                spans.heavy_weight, spans.light_from, sep, t.keys, t.values,
+                                t.meta, t.pair_code, t.counts, t.pos_start, t.pos_cap, t.arena,
+                                t.lengths, t.pending, t.mark, t.formed, t.changed, seen, known,
+                                threshold, t.hcount)
+            if status <= 0:
                 break
             if status == 1:
-                tables.grow(kernels["compact"])
+                tables.grow()
             else:
                 tables.grow_heap(int(t.meta[5]))
+        if status == 0:
+            t.make_room(int(t.values[slot(t.keys, code)]), threshold, sym, tok_len)
+            apply_merge(left, right, new_id, sym, tok_len, sep, interior, t.keys, t.values, t.meta,
+                        t.pair_code, t.counts, t.pos_start, t.pos_cap, t.arena, t.lengths,
+                        t.pending, t.formed, t.changed, threshold, t.hcount, t.hcode)
         live = int(t.meta[4])
-        if int(t.meta[0]) > 2 * live + REBUILD_SLACK:  # mostly pairs gone below the floor
+        if int(t.meta[0]) > 2 * live + REBUILD_SLACK:  # mostly pairs gone below the threshold
             t.meta[2] = t.meta[0]
-            tables.grow(kernels["compact"])
-        if len(t.arena) > 4 * int(t.meta[7]) + (REBUILD_SLACK << 4):  # mostly freed regions
-            t.arena = kernels["compact_arena"](t.arena, t.meta, t.lengths, t.pos_start, t.pos_cap, 0)
+            tables.grow()
+        if len(t.arena) > 4 * int(t.meta[7]) + (REBUILD_SLACK << 4):  # mostly freed or stale
+            t.repack(sym, tok_len)
         if int(t.meta[3]) > 2 * live + REBUILD_SLACK:  # mostly stale keys
-            kernels["heap_fill"](t.hcount, t.hcode, t.meta, t.pair_code, t.counts, floor)
+            heap_fill(t.hcount, t.hcode, t.meta, t.pair_code, t.counts, threshold)
+        if threshold > floor:
+            # a reused id can raise pairs nobody tracks; held positions can outgrow the budget
+            held = int(t.meta[7]) * POSITION_BYTES + int(t.meta[0]) * PAIR_BYTES
+            recount = not fresh or (budget.tracked is not None and held > 2 * budget.tracked)
         if fresh:  # the bar counts new tokens (of vocab_size), not merges
             task.advance(1)
     return MergeResult(merges=merges, tokens=tokens)
