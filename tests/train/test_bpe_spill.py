@@ -100,3 +100,26 @@ def test_a_merge_phase_beyond_max_memory_is_said(small_batches: Path, caplog: py
     with caplog.at_level("WARNING", logger="tokkit"):
         BPETrainer(BPEConfig(vocab_size=300, workers=1, max_memory=1 << 30)).train(TEXTS)
     assert "merge phase" not in caplog.text
+
+
+@pytest.mark.skipif(not available(), reason="numba is not installed (tokkit[fast])")
+@pytest.mark.parametrize("block", [7, 1 << 20])
+def test_runs_merged_to_a_file_lay_out_as_the_merged_arrays_do(tmp_path: Path, block: int) -> None:
+    """The bounded path lays chunks out from one merged run file read in blocks (a record may
+    span many): the same slots and weights as from the chunks' arrays."""
+    import numpy as np
+
+    from tokkit.train.bpe_spans import Spans
+    from tokkit.train.bpe_spill import merge_runs_to_file
+
+    first = write_run(Counter({"b": 2, "a": 1, "汉字" * 9: 4, "": 1}), tmp_path, 0)
+    second = write_run(Counter({"b": 3, "c": 1, "\ud800": 2, "汉字" * 9: 1}), tmp_path, 1)
+    merged = merge_runs_to_file([first, second], tmp_path / "merged.bin")
+    assert (merged.chunks, merged.heavy, merged.utf8_bytes) == (6, 3, 1 + 1 + 1 + 54 + 3)
+    assert list(read_run(merged.path)) == [(b"", 1), (b"a", 1), (b"b", 5), (b"c", 1),
+                                           ("汉字".encode() * 9, 5), ("\ud800".encode("utf-8", "surrogatepass"), 2)]
+    want = Spans.from_utf8(*merge_runs([first, second]), 2, 300)
+    got = Spans.from_run(merged, 2, 300, block=block)
+    assert np.array_equal(got.sym, want.sym) and got.light_from == want.light_from
+    assert got.heavy_weight.tolist() == want.heavy_weight.tolist() == [5, 5, 2]
+    assert np.array_equal(got.heavy_start, want.heavy_start)

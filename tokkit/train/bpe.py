@@ -63,14 +63,15 @@ from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import default_max_memory
 from tokkit.train.bpe_count import ChunkCounts, count_chunks
 from tokkit.train.bpe_merge import learn_merges
-from tokkit.train.bpe_spill import counter_limit, merge_runs, spill_directory
+from tokkit.train.bpe_spill import counter_limit, merge_runs, merge_runs_to_file, spill_directory
 from tokkit.train.config import BPEConfig
 from tokkit.train.stats import TrainStats
 from tokkit.types import Progress
 
-MERGE_BYTES_PER_SYMBOL = 24
-"""Bytes the compiled merge loop holds per byte symbol of the distinct chunks: 12 in the linked
-arrays, up to 8 of positions, the pair tables (measured 20-27 on en+zh and large/)."""
+PYTHON_BYTES_PER_SYMBOL = 40
+"""Bytes the Python merge loop holds per byte symbol of the distinct chunks (678 MB peak on the
+17 M of en+zh). The compiled loop holds 2 per byte (:mod:`tokkit.train.bpe_spans`) and keeps its
+pairs within what ``max_memory`` leaves (:class:`tokkit.train.bpe_merge_numba.PairBudget`)."""
 
 log = logging.getLogger("tokkit")
 
@@ -116,19 +117,36 @@ class BPETrainer:
         tokens, ids_by_bytes = base_vocabulary(specials)
         progress = progress or NULL_PROGRESS
         start = time.perf_counter() if started is None else started
-        if counted.runs:
+        from tokkit.train.bpe_spans import Spans  # numpy and numba load here, not on import
+
+        limit = config.max_memory or default_max_memory()
+        ids = max(config.vocab_size, len(tokens))
+        spilled = len(counted.runs)
+        if counted.runs:  # merged into one run file, laid out from it: never held twice
             merging = progress.task("merging spilled counts", unit="bytes",
                                     total=sum(run.stat().st_size for run in counted.runs))
-            utf8, lengths, weights = merge_runs(counted.runs, merging)
+            merged = merge_runs_to_file(counted.runs, counted.runs[0].parent / "merged.bin", merging)
+            for run in counted.runs:
+                run.unlink(missing_ok=True)
+            counted.runs = []
+            unique_chunks, symbols = merged.chunks, merged.utf8_bytes
+            kernel = config.kernel(symbols)
+            if kernel == "python":
+                utf8, lengths, weights = merge_runs([merged.path])
+            else:
+                spans = Spans.from_run(merged, len(specials), ids)
+            merged.path.unlink()
         else:
             utf8, lengths, weights = utf8_chunks(counted.counts)
-        counted.counts = Counter()  # arrays only from here: no Python object per chunk
-        unique_chunks = len(lengths)
-        symbols = len(utf8)
-        kernel = config.kernel(symbols)
-        limit = config.max_memory or default_max_memory()
-        needed = MERGE_BYTES_PER_SYMBOL * symbols
-        if needed > limit:  # counting is bounded; the merge loop holds every distinct chunk
+            counted.counts = Counter()  # arrays only from here: no Python object per chunk
+            unique_chunks, symbols = len(lengths), len(utf8)
+            kernel = config.kernel(symbols)
+            if kernel != "python":
+                spans = Spans.from_utf8(utf8, lengths, weights, len(specials), ids)
+                del utf8, lengths, weights
+        # the Python loop holds every chunk as objects; the compiled one at least the chunk slots
+        needed = PYTHON_BYTES_PER_SYMBOL * symbols if kernel == "python" else spans.sym.nbytes
+        if needed > limit:
             log.warning("the merge phase needs about %.1f GB for %s distinct chunks (%.0f MB of "
                         "byte symbols), more than `max_memory` (%.1f GB); it runs anyway",
                         needed / 1e9, f"{unique_chunks:,}", symbols / 1e6, limit / 1e9)
@@ -137,12 +155,6 @@ class BPETrainer:
             del utf8
             words, counts = symbol_words(symbol, lengths), weights.tolist()
             del symbol, lengths, weights
-        else:
-            from tokkit.train.bpe_spans import Spans
-
-            spans = Spans.from_utf8(utf8, lengths, weights, len(specials),
-                                    max(config.vocab_size, len(tokens)))
-            del utf8, lengths, weights
         seconds_count = time.perf_counter() - start
         extra: dict[str, int] = {}
 
@@ -175,7 +187,7 @@ class BPETrainer:
             vocab_size=tokenizer.vocab_size, unique_chunks=unique_chunks, merges=len(result.merges),
             seconds_counting=round(seconds_count, 6),
             seconds_training=round(time.perf_counter() - start, 6),
-            extra={"spilled_runs": len(counted.runs), "merge_kernel": kernel, **extra},
+            extra={"spilled_runs": spilled, "merge_kernel": kernel, **extra},
         )
         return tokenizer
 

@@ -770,6 +770,11 @@ def track_pairs(spans: Spans, tok_len: np.ndarray, floor: int, budget: PairBudge
     return tables, threshold
 
 
+def _held(tables: _Tables) -> int:
+    """Bytes the tracked pairs hold (positions and table entries)."""
+    return int(tables.meta[7]) * POSITION_BYTES + int(tables.meta[0]) * PAIR_BYTES
+
+
 def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[bytes],
                           ids_by_bytes: dict[bytes, int], vocab_size: int, floor: int,
                           task: ProgressTask, budget: PairBudget | None = None) -> MergeResult:
@@ -806,6 +811,7 @@ def learn_merges_spans(spans: Spans, tokens: list[bytes], ids_by_bytes: dict[byt
     if tok_len is None:
         tok_len = token_lengths(tokens, vocab_size)
     tables, threshold = track_pairs(spans, tok_len, floor, budget, stats)
+    held_after_count = _held(tables)
     merges: list[tuple[int, int, int]] = []
     # per merge, the pair index of (s, a), (s, x), (b, s), (x, s) by neighbour symbol s, valid while
     # seen[.., s] is the merge's stamp: the hot loop then hashes once per distinct neighbour
@@ -823,6 +829,7 @@ def learn_merges_spans(spans: Spans, tokens: list[bytes], ids_by_bytes: dict[byt
             tables, threshold = track_pairs(spans, tok_len, floor, budget, stats)
             seen[:] = 0  # the new tables' merge stamps start again
             stats.recounts += 1
+            held_after_count = _held(tables)
             recount = False
             continue
         left, right = code >> _ID_BITS, code & _ID_MASK
@@ -857,8 +864,8 @@ def learn_merges_spans(spans: Spans, tokens: list[bytes], ids_by_bytes: dict[byt
             heap_fill(t.hcount, t.hcode, t.meta, t.pair_code, t.counts, threshold)
         if threshold > floor:
             # a reused id can raise pairs nobody tracks; held positions can outgrow the budget
-            held = int(t.meta[7]) * POSITION_BYTES + int(t.meta[0]) * PAIR_BYTES
-            recount = not fresh or (budget.tracked is not None and held > 2 * budget.tracked)
+            # (twice what the last count held: a top bucket alone may pass the budget)
+            recount = not fresh or _held(t) > 2 * max(budget.tracked or 0, held_after_count)
         if fresh:  # the bar counts new tokens (of vocab_size), not merges
             task.advance(1)
     return MergeResult(merges=merges, tokens=tokens)

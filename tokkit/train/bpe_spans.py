@@ -80,6 +80,39 @@ def layout_bytes(utf8, lengths, weights, ranks, sym, heavy_start, heavy_weight, 
 
 
 @jit
+def layout_records(buf, light, ranks, sym, state, heavy_start, heavy_weight, sep):
+    """Lay out the complete run records (``<length u32><count u64><UTF-8 bytes>``) at the front of
+    ``buf``: pass ``light`` 0 takes the chunks counted more than once, 1 the others. ``state`` holds
+    the next slot and the next heavy chunk. Returns the bytes consumed."""
+    pos = 0
+    at = state[0]
+    c = state[1]
+    while pos + 12 <= len(buf):
+        n = np.int64(0)
+        for t in range(4):
+            n |= np.int64(buf[pos + t]) << (8 * t)
+        count = np.int64(0)
+        for t in range(8):
+            count |= np.int64(buf[pos + 4 + t]) << (8 * t)
+        if pos + 12 + n > len(buf):
+            break
+        if (count <= 1) == (light == 1):
+            if not light:
+                heavy_start[c] = at
+                heavy_weight[c] = count
+                c += 1
+            for t in range(n):
+                sym[at + t] = ranks[buf[pos + 12 + t]]
+            at += n
+            sym[at] = sep
+            at += 1
+        pos += 12 + n
+    state[0] = at
+    state[1] = c
+    return pos
+
+
+@jit
 def layout_symbols(symbols, lengths, weights, tok_len, sym, heavy_start, heavy_weight, sep, interior):
     """Chunks given as token ids (already merged symbols span their bytes) into ``sym``, in their
     order, every chunk listed in ``heavy_*`` (so any count works)."""
@@ -151,10 +184,8 @@ class Spans:
         """Chunks as their UTF-8 bytes end to end, bytes per chunk and counts; byte ``v`` becomes
         symbol ``offset + rank(v)`` (:data:`tokkit.models.bpe_bytes.RANK_TABLE`), ids stay below
         ``ids``."""
-        from tokkit.models.bpe_bytes import RANK_TABLE
-
         dtype = slot_type(ids)
-        ranks = (np.frombuffer(RANK_TABLE, dtype=np.uint8).astype(np.int64) + offset).astype(dtype)
+        ranks = _ranks(offset, dtype)
         heavy = int(np.count_nonzero(weights > 1))
         sym = np.empty(len(utf8) + len(lengths) + 1, dtype=dtype)
         heavy_start = np.zeros(heavy, dtype=np.int64)
@@ -162,6 +193,37 @@ class Spans:
         light_from = layout_bytes(utf8, lengths, weights, ranks, sym, heavy_start, heavy_weight,
                                   sentinels(dtype)[0])
         return cls(sym, heavy_start, heavy_weight, int(light_from))
+
+    @classmethod
+    def from_run(cls, run: Any, offset: int, ids: int, block: int = 1 << 23) -> Spans:
+        """Chunks from a merged run file (:class:`tokkit.train.bpe_spill.MergedRun`), read twice in
+        blocks: memory holds the slots and one block, never the chunks' bytes as well."""
+        dtype = slot_type(ids)
+        sym = np.empty(run.utf8_bytes + run.chunks + 1, dtype=dtype)
+        sep = sentinels(dtype)[0]
+        sym[0] = sep
+        heavy_start = np.zeros(run.heavy, dtype=np.int64)
+        heavy_weight = np.zeros(run.heavy, dtype=np.int64)
+        ranks = _ranks(offset, dtype)
+        state = np.array([1, 0], dtype=np.int64)
+        light_from = 1
+        for light in (0, 1):
+            light_from = int(state[0]) if light else light_from
+            with run.path.open("rb") as handle:
+                carry = b""
+                while True:
+                    piece = handle.read(block)
+                    data = carry + piece if carry else piece
+                    used = layout_records(np.frombuffer(data, dtype=np.uint8), light, ranks, sym,
+                                          state, heavy_start, heavy_weight, sep)
+                    carry = data[used:]
+                    if not piece:
+                        break
+            if carry:
+                raise ValueError(f"{run.path}: a run file ends inside a record")
+        if int(state[0]) != len(sym):
+            raise ValueError(f"{run.path}: {int(state[0])} slots laid out, {len(sym)} expected")
+        return cls(sym, heavy_start, heavy_weight, light_from)
 
     @classmethod
     def from_symbols(cls, symbols: np.ndarray, lengths: np.ndarray, weights: np.ndarray,
@@ -175,3 +237,10 @@ class Spans:
         layout_symbols(symbols, lengths, weights, tok_len, sym, heavy_start, heavy_weight, sep,
                        interior)
         return cls(sym, heavy_start, heavy_weight, len(sym))
+
+
+def _ranks(offset: int, dtype: Any) -> np.ndarray:
+    """Byte value → its symbol id: ``offset`` (the special tokens) + the byte's rank."""
+    from tokkit.models.bpe_bytes import RANK_TABLE
+
+    return (np.frombuffer(RANK_TABLE, dtype=np.uint8).astype(np.int64) + offset).astype(dtype)

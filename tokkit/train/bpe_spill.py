@@ -22,6 +22,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,53 @@ def merge_runs(paths: list[Path], task: ProgressTask | None = None) -> tuple[Any
         task.advance(read)
     return (np.frombuffer(blob, dtype=np.uint8), np.frombuffer(lengths, dtype=np.int64),
             np.frombuffer(weights, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class MergedRun:
+    """The runs merged into one run file (sorted, every chunk once, counts summed), with what a
+    layout needs to size itself: ``chunks``, ``heavy`` (those counted more than once) and their
+    UTF-8 ``utf8_bytes``."""
+
+    path: Path
+    chunks: int
+    heavy: int
+    utf8_bytes: int
+
+
+def merge_runs_to_file(paths: list[Path], out: Path, task: ProgressTask | None = None) -> MergedRun:
+    """Merge the runs into the run file ``out`` (streamed: memory holds one record per run), so the
+    merge phase can lay the chunks out without holding them twice. ``task`` advances by run bytes."""
+    pack = _HEADER.pack
+    chunks = heavy = utf8_bytes = 0
+    read = 0
+    last: bytes | None = None
+    total = 0
+    with out.open("wb", buffering=1 << 20) as handle:
+        write = handle.write
+
+        def emit(chunk: bytes, count: int) -> None:
+            nonlocal chunks, heavy, utf8_bytes
+            write(pack(len(chunk), count))
+            write(chunk)
+            chunks += 1
+            heavy += count > 1
+            utf8_bytes += len(chunk)
+
+        for records, (chunk, count) in enumerate(
+                heapq.merge(*map(read_run, paths), key=lambda record: record[0]), 1):
+            read += len(chunk) + _HEADER.size
+            if task is not None and records % 65536 == 0:
+                task.advance(read)
+                read = 0
+            if chunk == last:
+                total += count
+                continue
+            if last is not None:
+                emit(last, total)
+            last, total = chunk, count
+        if last is not None:
+            emit(last, total)
+    if task is not None:
+        task.advance(read)
+    return MergedRun(out, chunks, heavy, utf8_bytes)
