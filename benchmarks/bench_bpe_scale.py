@@ -151,13 +151,16 @@ def run_child(which: str, args: argparse.Namespace, out: Path, extra: list[str])
     while proc.poll() is None:
         peak = max(peak, tree_pss_mb(proc.pid))
         time.sleep(0.2)
-        if args.timeout and time.perf_counter() - start > args.timeout:
+        timeout = args.bounded_timeout if which == "tokkit-bounded" else args.timeout
+        over_time = timeout and time.perf_counter() - start > timeout
+        if over_time or peak > args.stop_mb:
             for kid in proc.children(recursive=True):
                 kid.kill()
             proc.kill()
             proc.wait()
+            why = f"after {timeout:.0f} s" if over_time else f"at {peak:.0f} MB (--stop-mb)"
             return {"seconds": float("nan"), "peak_mb": peak, "learned": None, "stats": {},
-                    "note": f"stopped after {args.timeout:.0f} s"}
+                    "note": f"stopped {why}"}
     if proc.returncode:
         return {"seconds": float("nan"), "peak_mb": peak, "learned": None, "stats": {},
                 "note": f"exit code {proc.returncode}"}
@@ -253,6 +256,11 @@ def main() -> None:
     parser.add_argument("--trainers", nargs="+", choices=TRAINERS,
                         default=["tokkit", "tokkit-numba", "rustbpe", "tokenizers", "bpeasy"])
     parser.add_argument("--timeout", type=float, default=900, help="stop a trainer after this many s")
+    parser.add_argument("--bounded-timeout", type=float, default=3600,
+                        help="the same for tokkit-bounded (it recounts pairs to stay in its memory)")
+    parser.add_argument("--stop-mb", type=float, default=20_000,
+                        help="stop a trainer whose process tree passes this many MB (the machine's "
+                             "24 GB must survive tokenizers at 344 MB)")
     parser.add_argument("--hostile", action="store_true", help="the one-line inputs of issue 16")
     parser.add_argument("--child", choices=TRAINERS, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)

@@ -160,8 +160,9 @@ SIZE = _Size()
                    "the merges are the same.")
 @click.option("--max-memory", type=SIZE, default=None,
               help="Memory the scratch trainer may use, e.g. 8GB [default: half the machine's]. "
-                   "Counting spills sorted partial counts to a temp dir beyond a quarter of it "
-                   "(same merges).")
+                   "Counting spills sorted partial counts to a temp dir beyond a quarter of it; "
+                   "the compiled merge loop tracks the pairs that fit and recounts the rest "
+                   "(same merges, slower).")
 @output_options
 @corpus_options
 @engine_options

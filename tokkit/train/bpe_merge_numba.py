@@ -31,6 +31,7 @@ Figures against rustbpe and ``tokenizers``: ``benchmarks/bench_bpe_scale.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -218,20 +219,25 @@ def repack(order, arena, meta, lengths, pos_start, pos_cap, pair_code, sym, tok_
 
 
 @_jit
-def compact(live, pair_code, counts, lengths, pos_start, pos_cap, new_keys, new_values,
-            new_pair_code, new_counts, new_lengths, new_pos_start, new_pos_cap):
-    """Re-index the ``live`` pairs 0, 1, … into the new tables (the others are forgotten)."""
+def compact(live, pair_code, counts, lengths, pos_start, pos_cap):
+    """Move the ``live`` pairs (ascending indices) to indices 0, 1, … in place."""
     for r in range(len(live)):
         q = live[r]
-        code = pair_code[q]
-        h = slot(new_keys, code)
-        new_keys[h] = code
-        new_values[h] = r
-        new_pair_code[r] = code
-        new_counts[r] = counts[q]
-        new_lengths[r] = lengths[q]
-        new_pos_start[r] = pos_start[q]
-        new_pos_cap[r] = pos_cap[q]
+        pair_code[r] = pair_code[q]
+        counts[r] = counts[q]
+        lengths[r] = lengths[q]
+        pos_start[r] = pos_start[q]
+        pos_cap[r] = pos_cap[q]
+
+
+@_jit
+def rekey(used, pair_code, keys, values):
+    """Hash the first ``used`` pairs into empty slots."""
+    for r in range(used):
+        h = slot(keys, pair_code[r])
+        keys[h] = pair_code[r]
+        values[h] = r
+
 
 # The heap of candidate pairs: (count, code) in two arrays, the most frequent first and, among
 # equal counts, the smaller code (left id, then right id), as ``bpe_merge.pop_best`` orders its
@@ -508,18 +514,6 @@ def apply_merge(a, b, x, sym, tok_len, sep, interior, keys, values, meta, pair_c
             heap_push(hcount, hcode, meta, total, pair_code[q])
 
 
-@_jit
-def rehash(used, pair_code, counts, lengths, keys, values, new_code, new_counts, new_lengths):
-    """Copy the counted pairs into a larger count table."""
-    for r in range(used):
-        h = slot(keys, pair_code[r])
-        keys[h] = pair_code[r]
-        values[h] = r
-        new_code[r] = pair_code[r]
-        new_counts[r] = counts[r]
-        new_lengths[r] = lengths[r]
-
-
 def _release_freed_memory() -> None:
     """Hand freed memory back to the system (glibc keeps small freed blocks)."""
     try:
@@ -536,10 +530,11 @@ REBUILD_SLACK = 1 << 16
 """The smallest pair table, a count table's first room, and how many dead pair indices (or stale
 heap keys) beyond a multiple of the live ones trigger a rebuild (tests make them tiny)."""
 POSITION_BYTES = 4
-PAIR_BYTES = 120
+PAIR_BYTES = 200
 """What a tracked position and a tracked pair hold (arena slot; table entries and heap keys)."""
-COUNT_BYTES = 48
-"""What a pair holds in a recount's table (hash slots at half load, code, count, positions)."""
+COUNT_BYTES = 68
+"""What a pair holds in a recount's table (hash slots at a quarter to half load, code, count,
+positions)."""
 
 
 @dataclass(frozen=True)
@@ -568,23 +563,35 @@ class PairBudget:
 class _Counts:
     """A lean pair count table for a (re)count: code, weighted count and positions per pair."""
 
+    PER_PAIR = ("pair_code", "counts", "lengths")
+
     def __init__(self, capacity: int) -> None:
         self.meta = np.zeros(10, dtype=np.int64)
-        self._allocate(capacity)
-
-    def _allocate(self, capacity: int) -> None:
         self.capacity = capacity
-        self.keys = np.full(1 << (2 * capacity - 1).bit_length(), _EMPTY, dtype=np.int64)
+        self.keys = np.full(_key_slots(capacity), _EMPTY, dtype=np.int64)
         self.values = np.zeros(len(self.keys), dtype=np.int32)
         self.pair_code = np.zeros(capacity, dtype=np.int64)
         self.counts = np.zeros(capacity, dtype=np.int64)
         self.lengths = np.zeros(capacity, dtype=np.int32)
 
     def grow(self, capacity: int) -> None:
-        old = (self.pair_code, self.counts, self.lengths)
-        self._allocate(capacity)
-        rehash(int(self.meta[0]), *old, self.keys, self.values, self.pair_code, self.counts,
-               self.lengths)
+        """Room for ``capacity`` pairs, resized in place (never the old and the new table)."""
+        self.capacity = capacity
+        for name in self.PER_PAIR:
+            getattr(self, name).resize(capacity, refcheck=False)
+        _rekey(self, int(self.meta[0]), capacity)
+
+
+def _key_slots(capacity: int) -> int:
+    return 1 << (2 * capacity - 1).bit_length()  # a load factor of at most 1/2
+
+
+def _rekey(table: Any, used: int, capacity: int) -> None:
+    """The hash slots of ``table`` rebuilt, in place, for its first ``used`` pairs."""
+    table.keys.resize(_key_slots(capacity), refcheck=False)
+    table.values.resize(len(table.keys), refcheck=False)
+    table.keys[:] = _EMPTY
+    rekey(used, table.pair_code, table.keys, table.values)
 
 
 class _Tables:
@@ -593,11 +600,27 @@ class _Tables:
 
     Most pairs a merge forms never reach the threshold (on 33 MB @ 32k, 2.4 M pairs were indexed,
     0.45 M were live at the end): a rebuild keeps only the live ones (count > 0), so the tables
-    follow the live pairs, not every pair ever seen.
+    follow the live pairs, not every pair ever seen. Rebuilds and growth happen in place
+    (``ndarray.resize``), so the old and the new tables are never held at once.
     """
 
-    def __init__(self, pairs: int) -> None:
-        self._allocate(max(MIN_PAIRS, 2 * pairs))
+    PER_PAIR = ("pair_code", "counts", "lengths", "pending", "mark", "formed", "pos_start",
+                "pos_cap")
+
+    def __init__(self, pairs: int, symbols: int) -> None:
+        capacity = max(MIN_PAIRS, pairs + pairs // 4)
+        self.keys = np.full(_key_slots(capacity), _EMPTY, dtype=np.int64)
+        self.values = np.zeros(len(self.keys), dtype=np.int32)
+        self.pair_code = np.zeros(capacity, dtype=np.int64)
+        self.counts = np.zeros(capacity, dtype=np.int64)
+        self.lengths = np.zeros(capacity, dtype=np.int32)
+        self.pending = np.zeros(capacity, dtype=np.int64)
+        self.mark = np.zeros(capacity, dtype=np.int32)
+        self.formed = np.zeros(capacity, dtype=np.int64)
+        self.pos_start = np.zeros(capacity, dtype=np.int64)
+        self.pos_cap = np.zeros(capacity, dtype=np.int64)
+        # a merge touches at most four pairs per distinct neighbour symbol
+        self.changed = np.zeros(4 * symbols + 4, dtype=np.int64)
         # pair indices in use, merges applied, table room needed, heap size, pairs reaching the
         # threshold, heap room needed, arena end, positions held, pairs changed, arena room needed
         self.meta = np.zeros(10, dtype=np.int64)
@@ -605,30 +628,19 @@ class _Tables:
         self.hcode = np.zeros(0, dtype=np.int64)
         self.arena = np.zeros(0, dtype=np.int32)  # allocated here: it is resized in place
 
-    def _allocate(self, capacity: int) -> None:
-        size = 1 << (2 * capacity - 1).bit_length()  # a load factor of at most 1/2
-        self.keys = np.full(size, _EMPTY, dtype=np.int64)
-        self.values = np.zeros(size, dtype=np.int32)
-        self.pair_code = np.zeros(capacity, dtype=np.int64)
-        self.counts = np.zeros(capacity, dtype=np.int64)
-        self.lengths = np.zeros(capacity, dtype=np.int32)
-        self.pending = np.zeros(capacity, dtype=np.int64)
-        self.mark = np.zeros(capacity, dtype=np.int32)
-        self.formed = np.zeros(capacity, dtype=np.int64)
-        self.changed = np.zeros(capacity, dtype=np.int64)
-        self.pos_start = np.zeros(capacity, dtype=np.int64)
-        self.pos_cap = np.zeros(capacity, dtype=np.int64)
+    def nbytes(self) -> int:
+        """What the tables, the heap and the arena hold."""
+        return sum(array.nbytes for array in vars(self).values() if isinstance(array, np.ndarray))
 
     def grow_heap(self, room: int) -> None:
         """Room for ``room`` heap keys (at least doubling), the keys kept."""
         size = max(room, 2 * len(self.hcount), MIN_PAIRS)
-        for name in ("hcount", "hcode"):
-            grown = np.zeros(size, dtype=np.int64)
-            grown[: int(self.meta[3])] = getattr(self, name)[: int(self.meta[3])]
-            setattr(self, name, grown)
+        self.hcount.resize(size, refcheck=False)
+        self.hcode.resize(size, refcheck=False)
 
     def grow(self) -> None:
-        """Make room for ``meta[2]`` pair indices (the kernel's request) beside the live pairs.
+        """Make room for ``meta[2]`` pair indices (the kernel's request) beside the live pairs,
+        the dead ones dropped, in place.
 
         Between merges (or count passes) only: ``pending`` is all zero and pair indices are not
         held anywhere else (the Python side keys pairs by code).
@@ -636,12 +648,15 @@ class _Tables:
         used = int(self.meta[0])
         live = np.flatnonzero(self.counts[:used] > 0).astype(np.int64)
         room = len(live) + int(self.meta[2]) - used
-        old = (self.pair_code, self.counts, self.lengths, self.pos_start, self.pos_cap)
-        self._allocate(max(MIN_PAIRS, 2 * room))
-        compact(live, *old, self.keys, self.values, self.pair_code, self.counts, self.lengths,
-                self.pos_start, self.pos_cap)
+        capacity = max(MIN_PAIRS, room + room // 4)
+        compact(live, self.pair_code, self.counts, self.lengths, self.pos_start, self.pos_cap)
         self.meta[0] = len(live)
-        del old
+        del live
+        for name in self.PER_PAIR:
+            array = getattr(self, name)
+            array[int(self.meta[0]):] = 0  # indices to come start empty
+            array.resize(capacity, refcheck=False)
+        _rekey(self, int(self.meta[0]), capacity)
         _release_freed_memory()
 
     def repack(self, sym: np.ndarray, tok_len: np.ndarray, room: int = 0) -> None:
@@ -745,7 +760,7 @@ def track_pairs(spans: Spans, tok_len: np.ndarray, floor: int, budget: PairBudge
             break
         stats.parts *= 2
     threshold, kept = choose_threshold(positions, pairs, smallest, floor, budget)
-    tables = _Tables(kept)
+    tables = _Tables(kept, len(tok_len))
     t = tables
     for part in range(stats.parts):
         table = whole if whole is not None else _count(spans, tok_len, stats.parts, part, limit)
@@ -771,8 +786,8 @@ def track_pairs(spans: Spans, tok_len: np.ndarray, floor: int, budget: PairBudge
 
 
 def _held(tables: _Tables) -> int:
-    """Bytes the tracked pairs hold (positions and table entries)."""
-    return int(tables.meta[7]) * POSITION_BYTES + int(tables.meta[0]) * PAIR_BYTES
+    """Bytes the tracked pairs hold: tables, heap and arena."""
+    return tables.nbytes()
 
 
 def learn_merges_compiled(words: list[str], weights: list[int], tokens: list[bytes],
