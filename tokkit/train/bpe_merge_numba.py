@@ -532,6 +532,9 @@ heap keys) beyond a multiple of the live ones trigger a rebuild (tests make them
 POSITION_BYTES = 4
 PAIR_BYTES = 200
 """What a tracked position and a tracked pair hold (arena slot; table entries and heap keys)."""
+FILL = 0.6
+"""The share of the tracked budget a count fills: pairs formed by the merges after it take the rest
+(a recount follows when the tracked pairs outgrow the budget)."""
 COUNT_BYTES = 68
 """What a pair holds in a recount's table (hash slots at a quarter to half load, code, count,
 positions)."""
@@ -548,13 +551,13 @@ class PairBudget:
     @classmethod
     def spare(cls, limit: int | None) -> PairBudget:
         """Split what ``limit`` bytes leave beside this process's memory now (the chunks laid out):
-        60% for tracked pairs, 25% for recounts, the rest for the merges' moving parts."""
+        65% for tracked pairs, 20% for recounts, the rest for the merges' moving parts."""
         if limit is None:
             return cls()
         import psutil
 
         spare = max(limit - psutil.Process().memory_info().rss, 16 << 20)
-        return cls(tracked=int(spare * 0.60), counting=int(spare * 0.25))
+        return cls(tracked=int(spare * 0.65), counting=int(spare * 0.20))
 
     def count_entries(self) -> int:
         return 1 << 62 if self.counting is None else max(MIN_PAIRS, self.counting // COUNT_BYTES)
@@ -707,8 +710,9 @@ def _count(spans: Spans, tok_len: np.ndarray, parts: int, part: int, limit: int)
 
 def choose_threshold(positions: np.ndarray, pairs: np.ndarray, smallest: np.ndarray, floor: int,
                      budget: PairBudget) -> tuple[int, int]:
-    """The lowest count threshold whose pairs and positions fit ``budget.tracked`` (always the top
-    bucket), and how many pairs reach it: ``floor`` when all fit."""
+    """The lowest count threshold whose pairs and positions fill at most :data:`FILL` of
+    ``budget.tracked`` (always the top bucket), and how many pairs reach it: ``floor`` when all
+    fit."""
     kept = 0
     if budget.tracked is None:
         return floor, int(pairs.sum())
@@ -718,7 +722,7 @@ def choose_threshold(positions: np.ndarray, pairs: np.ndarray, smallest: np.ndar
         if not pairs[b]:
             continue
         cost = positions[b] * POSITION_BYTES * 1.125 + pairs[b] * PAIR_BYTES
-        if threshold is not None and held + cost > budget.tracked:
+        if threshold is not None and held + cost > FILL * budget.tracked:
             return threshold, kept
         held += cost
         threshold = int(smallest[b])
@@ -879,8 +883,8 @@ def learn_merges_spans(spans: Spans, tokens: list[bytes], ids_by_bytes: dict[byt
             heap_fill(t.hcount, t.hcode, t.meta, t.pair_code, t.counts, threshold)
         if threshold > floor:
             # a reused id can raise pairs nobody tracks; held positions can outgrow the budget
-            # (twice what the last count held: a top bucket alone may pass the budget)
-            recount = not fresh or _held(t) > 2 * max(budget.tracked or 0, held_after_count)
+            # (or a quarter more than the last count held: a top bucket alone may pass it)
+            recount = not fresh or _held(t) > max(budget.tracked or 0, 1.25 * held_after_count)
         if fresh:  # the bar counts new tokens (of vocab_size), not merges
             task.advance(1)
     return MergeResult(merges=merges, tokens=tokens)
