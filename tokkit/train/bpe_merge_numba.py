@@ -536,6 +536,8 @@ FILL = 0.6
 """The share of the tracked budget a count fills: pairs formed by the merges after it take the rest
 (a recount follows when the tracked pairs outgrow the budget)."""
 COUNT_BYTES = 68
+CANDIDATE_BYTES = 20
+"""What a pair kept from a partition's count holds until the threshold is known."""
 """What a pair holds in a recount's table (hash slots at a quarter to half load, code, count,
 positions)."""
 
@@ -733,11 +735,13 @@ def choose_threshold(positions: np.ndarray, pairs: np.ndarray, smallest: np.ndar
 @dataclass
 class Recounts:
     """How the merge phase counted: ``recounts`` beyond the first, the hash ``parts`` of the last,
-    and the ``threshold`` tracked last (``min_frequency`` when everything fit)."""
+    the ``threshold`` tracked last (``min_frequency`` when everything fit), and how often the
+    partitions were counted a second time (their candidates missed the threshold)."""
 
     recounts: int = 0
     parts: int = 1
     threshold: int = 0
+    second_counts: int = 0
 
 
 def track_pairs(spans: Spans, tok_len: np.ndarray, floor: int, budget: PairBudget,
@@ -750,15 +754,38 @@ def track_pairs(spans: Spans, tok_len: np.ndarray, floor: int, budget: PairBudge
         pairs = np.zeros(BUCKETS, dtype=np.int64)
         smallest = np.full(BUCKETS, np.iinfo(np.int64).max, dtype=np.int64)
         whole = None
+        # with partitions, each keeps the pairs it would track with its share of the budget (and
+        # half its threshold): if the threshold of all is no lower, no partition is counted twice
+        candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = []
+        kept_from = floor
         fits = True
         for part in range(stats.parts):
             table = _count(spans, tok_len, stats.parts, part, limit)
             if table is None:
                 fits = False
                 break
-            histogram(int(table.meta[0]), table.counts, table.lengths, floor, positions, pairs,
-                      smallest)
-            whole = table if stats.parts == 1 else None
+            used = int(table.meta[0])
+            if stats.parts == 1:
+                histogram(used, table.counts, table.lengths, floor, positions, pairs, smallest)
+                whole = table
+                continue
+            local = (np.zeros(BUCKETS, dtype=np.int64), np.zeros(BUCKETS, dtype=np.int64),
+                     np.full(BUCKETS, np.iinfo(np.int64).max, dtype=np.int64))
+            histogram(used, table.counts, table.lengths, floor, *local)
+            positions += local[0]
+            pairs += local[1]
+            np.minimum(smallest, local[2], out=smallest)
+            if candidates is not None:
+                share = PairBudget(tracked=None if budget.tracked is None
+                                   else budget.tracked // stats.parts)
+                keep = max(floor, choose_threshold(*local, floor, share)[0] // 2)
+                kept_from = max(kept_from, keep)
+                mask = table.counts[:used] >= keep
+                candidates.append((table.pair_code[:used][mask], table.counts[:used][mask],
+                                   table.lengths[:used][mask]))
+                if budget.tracked is not None and sum(
+                        len(c[0]) for c in candidates) * CANDIDATE_BYTES > budget.tracked:
+                    candidates = None  # too many: count the partitions again instead
             del table
         if fits:
             break
@@ -766,12 +793,24 @@ def track_pairs(spans: Spans, tok_len: np.ndarray, floor: int, budget: PairBudge
     threshold, kept = choose_threshold(positions, pairs, smallest, floor, budget)
     tables = _Tables(kept, len(tok_len))
     t = tables
-    for part in range(stats.parts):
-        table = whole if whole is not None else _count(spans, tok_len, stats.parts, part, limit)
-        assert table is not None  # it fitted above
-        adopt(int(table.meta[0]), table.pair_code, table.counts, table.lengths, threshold, t.keys,
-              t.values, t.meta, t.pair_code, t.counts, t.lengths)
-        del table
+    if whole is not None:
+        sources = [(whole.pair_code, whole.counts, whole.lengths, int(whole.meta[0]))]
+    elif candidates is not None and threshold >= kept_from:
+        sources = [(code, count, length, len(code)) for code, count, length in candidates]
+    else:
+        sources = []
+        stats.second_counts += 1
+    for code, count, length, used in sources:
+        adopt(used, code, count, length, threshold, t.keys, t.values, t.meta, t.pair_code,
+              t.counts, t.lengths)
+    if not sources:
+        for part in range(stats.parts):
+            table = _count(spans, tok_len, stats.parts, part, limit)
+            assert table is not None  # it fitted above
+            adopt(int(table.meta[0]), table.pair_code, table.counts, table.lengths, threshold,
+                  t.keys, t.values, t.meta, t.pair_code, t.counts, t.lengths)
+            del table
+    del sources, candidates
     whole = None
     total = int(lay_regions(t.meta, t.lengths, t.pos_start, t.pos_cap, t.formed))
     t.arena = np.empty(total + total // 8 + 1024, dtype=np.int32)
