@@ -176,11 +176,12 @@ def compare(args: argparse.Namespace, extra: list[str], size_mb: float, trainers
             results[name] = run_child(name, args, Path(tmp) / f"{name}.json", extra)
             r = results[name]
             print(f"  {name}: {r['seconds']:.1f} s, {r['peak_mb']:.0f} MB {r.get('note', '')}", flush=True)
-    print(f"{'trainer':<15}{'train s':>9}{'peak MB':>9}{'s/MB':>8}{'MB/MB':>8}{'tokens':>8}  note")
+    print(f"{'trainer':<15}{'train s':>9}{'peak MB':>9}{'s/MB':>8}{'MB/MB':>8}{'tokens':>8}"
+          f"{'merges digest':>18}  note")
     for name, r in results.items():
         count = len(r["learned"]) if r["learned"] is not None else 0
         print(f"{name:<15}{r['seconds']:>9.1f}{r['peak_mb']:>9.0f}{r['seconds'] / size_mb:>8.2f}"
-              f"{r['peak_mb'] / size_mb:>8.1f}{count:>8}  {r.get('note', '')}")
+              f"{r['peak_mb'] / size_mb:>8.1f}{count:>8}{_digest(r['learned']):>18}  {r.get('note', '')}")
     anchors = [results[n]["peak_mb"] for n in ("rustbpe", "tokenizers")
                if n in results and results[n]["learned"] is not None]
     for name, ours in results.items():
@@ -207,6 +208,13 @@ def compare(args: argparse.Namespace, extra: list[str], size_mb: float, trainers
                   + ("identical" if same else f"differ from merge {first} (lengths "
                      f"{len(ours['learned'])}/{len(other['learned'])})"))
     _agreement(results)
+
+
+def _digest(learned: list[str] | None) -> str:
+    """A short hash of a learned token list: equal merges across runs show equal digests."""
+    import hashlib
+
+    return "-" if learned is None else hashlib.sha256("\n".join(learned).encode()).hexdigest()[:16]
 
 
 def _agreement(results: dict) -> None:
