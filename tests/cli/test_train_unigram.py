@@ -73,3 +73,19 @@ def test_spm_backend_on_only_overlong_lines_names_the_file_and_the_limit(
     line = assert_clean_failure(proc, str(corpus), "max_sentence_length", "4192 bytes", "shorter lines",
                                 code=2, output=out)
     assert "INTERNAL" not in line and "trainer_interface" not in line
+
+
+def test_spm_backend_vocab_below_the_characters_is_said_in_the_cli_flags(
+        tmp_path: Path, run_main, assert_clean_failure) -> None:  # type: ignore[no-untyped-def]
+    """sentencepiece's required-characters refusal names ``--vocab``, the flag the user typed (it
+    said ``vocab_size 100``, the library's name, unconverted)."""
+    han = [chr(0x4E00 + 7 * i) for i in range(300)]
+    corpus = tmp_path / "han.txt"
+    corpus.write_text("".join("".join(han[(31 * i + j) % 300] for j in range(30)) + "\n"
+                              for i in range(200)) * 3, encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run_main("train-unigram", str(corpus), "--vocab", "100", "--backend", "spm", "-o", str(out))
+    line = assert_clean_failure(proc, "--vocab 100 is smaller than the ", code=2, output=out)
+    needed = int(line.split("smaller than the ")[1].split()[0])
+    assert needed >= 300 and line.endswith(f"use --vocab {needed} or more"), line
+    assert "vocab_size" not in line

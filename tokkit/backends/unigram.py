@@ -112,8 +112,8 @@ class SPMUnigramTrainer:
         required = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", message)
         if required:
             return InputError(
-                f"vocab_size {self.config.vocab_size} is smaller than the {required.group(2)} pieces "
-                f"the corpus' characters need; use vocab_size {required.group(2)} or more")
+                f"`vocab_size={self.config.vocab_size}` is smaller than the {required.group(2)} pieces "
+                f"the corpus' characters need; use `vocab_size={required.group(2)}` or more")
         return InputError(f"sentencepiece refused the training run: {message or 'no reason given'}")
 
 
