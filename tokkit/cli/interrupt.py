@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
+from typing import NoReturn
 
 from tokkit.atomic import LIVE_TEMPORARIES
 from tokkit.pool import fork_safe, interrupts_held
@@ -115,7 +116,7 @@ def _watch(read: int) -> None:
             exit_interrupted(interrupt_message())  # raw write: the main thread may hold the console's lock
 
 
-def exit_interrupted(message: str, say: Callable[[str], None] | None = None) -> None:
+def exit_interrupted(message: str, say: Callable[[str], None] | None = None) -> NoReturn:
     """Remove live temporaries, kill worker processes, print ``error: message``, exit 130 now.
 
     Whoever comes first (the main thread or the watchdog) does it; the other waits for the end.
