@@ -20,7 +20,7 @@ from tokkit.errors import InputError, MissingDependencyError
 @click.command()
 @click.argument("inputs", nargs=-1)
 @click.option("-o", "--output", required=True)
-@engine_options
+@engine_options(shuffle=True)
 def dedup_command(inputs: tuple[str, ...], output: str, engine: Engine) -> None:
     """A command wired like ``tokkit dedup``: the engine does the work."""
     report = engine.dedup(list(inputs), output)
@@ -65,3 +65,32 @@ def test_importing_tokkit_and_the_engines_does_not_import_ray() -> None:
     code = ("import sys, tokkit, tokkit.engines, tokkit.cli.engine; "
             "assert 'ray' not in sys.modules, 'ray imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_shuffle_partitions_is_offered_only_where_a_ray_engine_shuffles() -> None:
+    """Only dedup's Ray engine shuffles (its LSH band keys); train-bpe's and shard's Ray engines
+    map over files and never read the knob, so they do not offer it (train-bpe did, doing nothing)."""
+    from tokkit.cli import cli
+
+    runner = CliRunner()
+    for command, offered in (("dedup", True), ("shard", False), ("train-bpe", False)):
+        help_text = runner.invoke(cli, [command, "--help"]).output
+        assert ("--shuffle-partitions" in help_text) is offered, (command, help_text)
+        assert "--partition-mb" in help_text and "--max-retries" in help_text, command
+    refused = runner.invoke(cli, ["train-bpe", "--engine", "ray", "--shuffle-partitions", "8"])
+    assert refused.exit_code == 2 and "No such option '--shuffle-partitions'" in refused.output
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_the_knobs_a_command_offers_reach_its_engine(shuffle: bool) -> None:
+    @click.command()
+    @engine_options(shuffle=shuffle)
+    def show(engine: Engine) -> None:
+        click.echo(repr(engine.ray))
+
+    args = ["--engine", "ray", "--partition-mb", "8", "--max-retries", "1"]
+    args += ["--shuffle-partitions", "5"] if shuffle else []
+    result = CliRunner().invoke(show, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == repr(RayOptions(partition_mb=8.0, max_retries=1,
+                                                    shuffle_partitions=5 if shuffle else 0))

@@ -87,7 +87,7 @@ def print_report(report: object) -> None:
                                    "decode such text files as Windows-1252/Latin-1 (old editions), other "
                                    "records with replace.")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
-@engine_options
+@engine_options(shuffle=True)
 @click.pass_context
 def dedup(ctx: click.Context, corpus: tuple[str, ...], output: str, threshold: float, num_perm: int,
           ngram: int, unit: str, granularity: str, keep: str, seed: int, min_length: int,

@@ -1,14 +1,15 @@
-"""``--engine local|ray`` and the Ray knobs, shared by ``tokkit dedup`` and ``tokkit shard``.
+"""``--engine local|ray`` and the Ray knobs, shared by ``tokkit dedup``, ``shard`` and ``train-bpe``.
 
 :func:`engine_options` adds the options to a command and hands it one :class:`Engine` (keyword
-``engine``) instead of seven loose values; the command calls ``engine.dedup(...)`` or
-``engine.shard(...)`` with the arguments of the local function, so a command does not know
-which engine runs it.
+``engine``) instead of seven loose values; the command calls ``engine.dedup(...)``,
+``engine.shard(...)`` or ``engine.train_bpe(...)`` with the arguments of the local function, so a
+command does not know which engine runs it. A command gets only the knobs its Ray engine reads:
+``--shuffle-partitions`` sizes dedup's LSH shuffle, which no other stage has.
 
 \b
     @click.command("dedup")
     ...
-    @engine_options
+    @engine_options(shuffle=True)
     @click.pass_context
     def dedup(ctx, ..., engine: Engine) -> None:
         report = engine.dedup(inputs, output, config=config, ...)
@@ -62,16 +63,30 @@ def make_engine(engine: str, ray_address: str | None = None, ray_cpus: int | Non
     return Engine("ray", options)
 
 
-def engine_options(f: F) -> F:
-    """Add ``--engine`` and the Ray knobs; the command receives ``engine: Engine``."""
+def engine_options(*, shuffle: bool = False) -> Callable[[F], F]:
+    """Add ``--engine`` and the Ray knobs; the command receives ``engine: Engine``.
 
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in ("engine", *_RAY_ONLY)}
-        kwargs["engine"] = make_engine(**values)
-        return f(*args, **kwargs)
+    ``shuffle``: also ``--shuffle-partitions``, for a command whose Ray engine shuffles (dedup);
+    elsewhere the option would be accepted and do nothing.
+    """
+    knobs = [name for name in _RAY_ONLY if shuffle or name != "shuffle_partitions"]
 
-    decorators = [
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            engine = kwargs.pop("engine")
+            kwargs["engine"] = make_engine(engine, **{name: kwargs.pop(name) for name in knobs})
+            return f(*args, **kwargs)
+
+        for decorator in reversed(_options(shuffle)):
+            wrapper = decorator(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _options(shuffle: bool) -> list[Callable[[F], F]]:
+    options = [
         click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
                      envvar="TOKKIT_ENGINE",
                      help="Run on this machine, or on Ray (a local instance, or --ray-address)."),
@@ -85,11 +100,10 @@ def engine_options(f: F) -> F:
                           "[default: Ray's, 30% of RAM]."),
         click.option("--partition-mb", type=float, default=None,
                      help=f"Input MB per Ray task (runs of whole files) [default: {RayOptions().partition_mb:g}]."),
-        click.option("--shuffle-partitions", type=int, default=None,
-                     help="Hash partitions of the dedup LSH shuffle [default: 4 per cluster CPU]."),
-        click.option("--max-retries", type=int, default=None,
-                     help=f"Re-runs of a task whose worker died [default: {RayOptions().max_retries}]."),
     ]
-    for decorator in reversed(decorators):
-        wrapper = decorator(wrapper)
-    return wrapper  # type: ignore[return-value]
+    if shuffle:
+        options.append(click.option("--shuffle-partitions", type=int, default=None,
+                                    help="Hash partitions of the dedup LSH shuffle [default: 4 per cluster CPU]."))
+    options.append(click.option("--max-retries", type=int, default=None,
+                                help=f"Re-runs of a task whose worker died [default: {RayOptions().max_retries}]."))
+    return options

@@ -78,7 +78,7 @@ def print_summary(manifest: Manifest, output: Path, seconds: float) -> None:
               help="EOS token after each document: auto (tokenizer's convention) or a token.")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @corpus_options
-@engine_options
+@engine_options()
 @click.pass_context
 def shard(ctx: click.Context, corpus: tuple[str, ...], tokenizer: str, output: str, seq_len: int,
           val_fraction: float, tokens_per_shard: int, workers: int, bos: str, eos: str, force: bool,

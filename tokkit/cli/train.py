@@ -165,7 +165,7 @@ SIZE = _Size()
                    "(same merges, slower).")
 @output_options
 @corpus_options
-@engine_options
+@engine_options()
 @click.pass_context
 def train_bpe(ctx: click.Context, corpus: tuple[str, ...], vocab_size: int, backend: str,
               pattern: str, special: tuple[str, ...], min_frequency: int, workers: int,
