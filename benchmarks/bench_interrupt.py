@@ -2,8 +2,8 @@
 backend), train-unigram, dedup, shard, analyze, cpt and pipeline. Each must exit within 2 s with
 one line, no traceback and no half-written output, and the command must then run to the end.
 
-Runs tests/cli/test_interrupt.py with its slow test (the default suite runs 3 moments a command,
-the slow test the other 17) and prints one row per command: moments, worst and median exit time,
+Runs tests/cli/test_interrupt.py with its slow test (the default suite runs 2 moments a command,
+the slow test the other 18) and prints one row per command: moments, worst and median exit time,
 exit codes and the interrupt lines seen.
 
     python benchmarks/bench_interrupt.py            # seed 14, as the tests
