@@ -138,6 +138,36 @@ def test_merge_tree_residues_hand_worked() -> None:
     assert residues(counts, parents, rank) == [256]  # "ab" only ever on the way to "abc"
 
 
+def test_merge_parents_are_derived_once_per_vocabulary(hf_byte_level: Path, sample_texts: list[str],
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """They depend on the vocabulary alone: two corpora, then a second analysis with the same
+    tokenizer, derive them once (seconds each for cl100k's 100k tokens), and judge the same."""
+    from tokkit.analyze import vocab_health
+    from tokkit.analyze.token_bytes import token_table
+
+    derived: list[int] = []
+
+    def counted(surfaces: list[bytes], rank: list[int]) -> dict[int, tuple[int, int]]:
+        derived.append(len(surfaces))
+        return merge_parents(surfaces, rank)
+
+    monkeypatch.setattr(vocab_health, "merge_parents", counted)
+    tok = load_tokenizer(hf_byte_level)
+    half = len(sample_texts) // 2
+    for name, texts in (("zh", sample_texts[:half]), ("en", sample_texts[half:])):
+        (tmp_path / f"{name}.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    corpora = {name: [tmp_path / f"{name}.txt"] for name in ("zh", "en")}
+    runs = [analyze([tok], corpora, config=AnalyzeConfig(workers=1)) for _ in range(2)]
+    assert derived == [tok.vocab_size]
+    first, second = ([r.figures["health"] for r in run.results] for run in runs)
+    assert first == second and all(h["residue_candidates"] is not None for h in first)
+    table = token_table(tok)
+    rank = list(range(table.size))
+    assert vocab_health.table_merge_parents(table, rank) == merge_parents(table.surfaces, rank)
+    assert vocab_health.table_merge_parents(table, rank[::-1]) == merge_parents(table.surfaces, rank[::-1])
+    assert len(derived) == 2  # another rank is another derivation
+
+
 def test_gini_and_premiums() -> None:
     assert gini([1, 2, 3, 4]) == pytest.approx(0.25)  # Σ|xi−xj| = 20 over 2·4²·2.5
     assert gini([5, 5, 5]) == 0.0 and gini([7]) == 0.0

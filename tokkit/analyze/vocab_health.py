@@ -18,6 +18,7 @@ Definitions (docs/analyze.md states them for users):
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -180,5 +181,22 @@ def usage(table: TokenTable, counts: np.ndarray, *, rank: Sequence[int] | None =
     never = int((regular & (counts == 0)).sum())
     if rank is None:
         return never, None
-    parents = merge_parents(table.surfaces, rank)
+    parents = table_merge_parents(table, rank)
     return never, [i for i in residues(counts, parents, rank) if regular[i]]
+
+
+_PARENTS: weakref.WeakKeyDictionary[TokenTable, tuple[tuple[int, ...], dict[int, tuple[int, int]]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def table_merge_parents(table: TokenTable, rank: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """:func:`merge_parents` of ``table``'s tokens, computed once per table and ``rank`` (shared:
+    do not modify it). They depend on the vocabulary alone, and an analysis asks for them once per
+    corpus, and again per analysis of the same tokenizer: seconds each for a 200k vocabulary."""
+    key = tuple(rank)
+    cached = _PARENTS.get(table)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    parents = merge_parents(table.surfaces, key)
+    _PARENTS[table] = (key, parents)
+    return parents
