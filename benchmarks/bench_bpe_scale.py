@@ -25,23 +25,20 @@ tokenizers' peak memory.
 (``large/classical_*.txt.zst`` decompressed, newlines removed) at vocab 8000 (target < 300 s,
 < 2 GB). The machine this ran on has 2 cores shared with other jobs: read times as upper bounds.
 
-Measured (2026-12-02, 2 cores at load 10-15, so times are inflated and drift between trainers run
-one after another; memory is process-tree PSS):
+Measured 2026-12-02, later session (the loop on spans, bounded by a PairBudget; 2 shared cores, load 1-6; memory
+is process-tree PSS; every run in one invocation unless said):
 
-* sample, 33.3 MB @ 32000, one run: tokkit-numba 151.5 s / 661 MB, rustbpe 214.0 s / 910 MB,
-  tokenizers 566.1 s / 1815 MB, tokkit (Python loop) 471.5 s / 678 MB, bpeasy stopped after 900 s
-  (1303 MB). tokkit-numba: 0.71× rustbpe's time, 0.73× the smaller anchor's memory (target 0.5);
-  merges identical to tokenizers' (and between tokkit's loops). Rerun with the compiled heap and
-  the position arena, load ~2: tokkit-numba 25.6 s / 605 MB, rustbpe 50.5 s / 941 MB, tokenizers
-  92.0 s / 1771 MB: 0.51× rustbpe's time, 0.64× the smaller anchor's memory, merges identical to
-  tokenizers'.
-* hostile, load ~2.5: the 4 MB line @ 300 in 1.2 s / 218 MB (Python loop 4.8 s); the 50 MB line
-  of classical Chinese @ 8000 in 24.8 s / 1333 MB (Python loop 90.0 s / 1603 MB), same merges.
-* full, 341.9 MB (large/ + en/) @ 64000: tokkit-numba 834.7 s / 6950 MB (12.1 M distinct chunks;
-  counting 273 s, merging 561 s); tokkit-bounded (--max-memory 1GB) 1462.5 s / 6711 MB, 11 runs
-  spilled, merges identical to the unbounded run's, but OVER the limit: spilling bounds counting,
-  while the merge loop holds every distinct chunk (~20 bytes a byte symbol). rustbpe and tokenizers
-  were not run at this size (issue 16 measured rustbpe 476.7 s / 11.4 GB there).
+* sample, 33.3 MB @ 32000, load ~1.5: tokkit-numba 10.6 s / 384 MB, rustbpe 27.8 s / 912 MB,
+  tokenizers 69.8 s / 1780 MB: 0.38× rustbpe's time, 0.42× the smaller anchor's memory, merges
+  identical to tokenizers' (rustbpe breaks ties its own way from merge 392). With --max-memory
+  300MB (tokkit-bounded, load ~5): 320 s / 227 MB (under), 2 runs spilled, 11 recounts in up to 16
+  hash partitions, merges identical to the unbounded run's.
+* large100, 100 MB of large/ @ 64000, load 3-6: tokkit-numba 117.4 s / 1361 MB (counting 39 s),
+  rustbpe 221.4 s / 3811 MB, tokenizers 690.7 s / 8222 MB: 0.53× rustbpe's time, 0.36× its
+  memory; merges identical to tokenizers'.
+* hostile, load ~1.2: the 4 MB line @ 300 in 1.8 s / 143 MB; the 50 MB line of classical Chinese
+  @ 8000 in 22.3 s / 708 MB.
+* full: see FULL below (filled in by the run of the day).
 """
 
 from __future__ import annotations
