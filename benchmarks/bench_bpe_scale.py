@@ -38,7 +38,11 @@ is process-tree PSS; every run in one invocation unless said):
   memory; merges identical to tokenizers'.
 * hostile, load ~1.2: the 4 MB line @ 300 in 1.8 s / 143 MB; the 50 MB line of classical Chinese
   @ 8000 in 22.3 s / 708 MB.
-* full: see FULL below (filled in by the run of the day).
+* full, 341.9 MB (large/ + en/) @ 64000, load 3-5 (a bounded run and CI beside it): tokkit-numba
+  284.1 s / 3836 MB (counting 90 s, merging 193 s), rustbpe 1046.5 s / 11642 MB, tokenizers
+  stopped at 18012 MB (--stop-mb): 0.27× rustbpe's time, 0.33× its memory. tokkit-bounded
+  (--max-memory 1GB, run beside it) stayed at 864 MB but was stopped after 3900 s unfinished:
+  recounts in many hash partitions are its cost there, and its merges at this size are unshown.
 """
 
 from __future__ import annotations
