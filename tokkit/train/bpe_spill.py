@@ -82,17 +82,9 @@ def read_run(path: Path) -> Iterator[tuple[bytes, int]]:
             yield read(length), count
 
 
-def merge_runs(paths: list[Path], task: ProgressTask | None = None) -> tuple[Any, Any, Any]:
-    """The runs merged, equal chunks summed: ``(UTF-8 bytes of every chunk end to end as uint8,
-    bytes per chunk, counts)``, chunks in sorted order. ``task`` advances by run bytes read."""
-    from array import array
-
-    import numpy as np
-
-    blob = bytearray()
-    lengths = array("q")
-    weights = array("q")
-    extend, add_length, add_weight = blob.extend, lengths.append, weights.append
+def summed_records(paths: list[Path], task: ProgressTask | None = None) -> Iterator[tuple[bytes, int]]:
+    """The records of the runs merged in chunk order, equal chunks summed: each chunk once. Memory
+    holds one record per run. ``task`` advances by run bytes read."""
     last: bytes | None = None
     total = 0
     read = 0
@@ -106,16 +98,28 @@ def merge_runs(paths: list[Path], task: ProgressTask | None = None) -> tuple[Any
             total += count
             continue
         if last is not None:
-            extend(last)
-            add_length(len(last))
-            add_weight(total)
+            yield last, total
         last, total = chunk, count
     if last is not None:
-        extend(last)
-        add_length(len(last))
-        add_weight(total)
+        yield last, total
     if task is not None:
         task.advance(read)
+
+
+def merge_runs(paths: list[Path], task: ProgressTask | None = None) -> tuple[Any, Any, Any]:
+    """The runs merged, equal chunks summed: ``(UTF-8 bytes of every chunk end to end as uint8,
+    bytes per chunk, counts)``, chunks in sorted order. ``task`` advances by run bytes read."""
+    from array import array
+
+    import numpy as np
+
+    blob = bytearray()
+    lengths = array("q")
+    weights = array("q")
+    for chunk, count in summed_records(paths, task):
+        blob.extend(chunk)
+        lengths.append(len(chunk))
+        weights.append(count)
     return (np.frombuffer(blob, dtype=np.uint8), np.frombuffer(lengths, dtype=np.int64),
             np.frombuffer(weights, dtype=np.int64))
 
@@ -137,34 +141,12 @@ def merge_runs_to_file(paths: list[Path], out: Path, task: ProgressTask | None =
     merge phase can lay the chunks out without holding them twice. ``task`` advances by run bytes."""
     pack = _HEADER.pack
     chunks = heavy = utf8_bytes = 0
-    read = 0
-    last: bytes | None = None
-    total = 0
     with out.open("wb", buffering=1 << 20) as handle:
         write = handle.write
-
-        def emit(chunk: bytes, count: int) -> None:
-            nonlocal chunks, heavy, utf8_bytes
+        for chunk, count in summed_records(paths, task):
             write(pack(len(chunk), count))
             write(chunk)
             chunks += 1
             heavy += count > 1
             utf8_bytes += len(chunk)
-
-        for records, (chunk, count) in enumerate(
-                heapq.merge(*map(read_run, paths), key=lambda record: record[0]), 1):
-            read += len(chunk) + _HEADER.size
-            if task is not None and records % 65536 == 0:
-                task.advance(read)
-                read = 0
-            if chunk == last:
-                total += count
-                continue
-            if last is not None:
-                emit(last, total)
-            last, total = chunk, count
-        if last is not None:
-            emit(last, total)
-    if task is not None:
-        task.advance(read)
     return MergedRun(out, chunks, heavy, utf8_bytes)
