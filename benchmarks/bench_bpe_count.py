@@ -159,9 +159,9 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    missing = [p for p in args.corpus if not p.exists()]
-    if missing:
-        raise SystemExit(f"corpus not found: {missing[0]} (set TOKKIT_SHARED or pass --corpus)")
+    from harness import check_corpus
+
+    check_corpus(args.corpus)
     print(f"corpus: {', '.join(p.name for p in args.corpus)}"
           + (f" (first {args.limit_mb:g} MB)" if args.limit_mb else "")
           + f", GPT-4 pattern, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)

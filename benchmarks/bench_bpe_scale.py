@@ -289,9 +289,9 @@ def main() -> None:
             args.trainers = ["tokkit"]
         hostile(args)
         return
-    missing = [p for p in args.corpus if not p.exists()]
-    if missing:
-        raise SystemExit(f"corpus not found: {missing[0]} (set TOKKIT_SHARED or pass --corpus)")
+    from harness import check_corpus
+
+    check_corpus(args.corpus)
     size = sum(len(line.encode("utf-8")) for line in lines(args)) / 1e6
     print(f"corpus {size:.1f} MB ({', '.join(p.name for p in args.corpus)}), vocab {args.vocab}, "
           f"min_frequency {args.min_frequency}, pattern gpt4, {os.cpu_count()} cores, "

@@ -105,9 +105,9 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    missing = [p for p in args.corpus if not p.exists()]
-    if missing:
-        raise SystemExit(f"corpus not found: {missing[0]} (set TOKKIT_SHARED or pass --corpus)")
+    from harness import check_corpus
+
+    check_corpus(args.corpus)
 
     from tokkit.corpus.readers import corpus_bytes
 

@@ -35,6 +35,13 @@ def check_corpora(corpora: Path) -> None:
         sys.exit(f"corpora not found at {corpora}; pass --corpora or set TOKKIT_SHARED")
 
 
+def check_corpus(paths: list[Path]) -> None:
+    """Stop with one line naming the first of ``paths`` that does not exist."""
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise SystemExit(f"corpus not found: {missing[0]} (set TOKKIT_SHARED or pass --corpus)")
+
+
 def training_arguments(description: str | None) -> argparse.ArgumentParser:
     """The options of a trainer benchmark: ``--vocab``, ``--corpus`` and the child's
     ``--child BACKEND --out DIR``."""
