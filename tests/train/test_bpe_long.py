@@ -153,16 +153,16 @@ def test_compiled_with_tiny_tables_rebuilds_them_and_learns_the_same_merges(
     chunks = random_chunks(seed)
     expected = compiled(chunks, 420, 2)[0]
     rebuilds: list[int] = []
-    grow = compiled_loop._Tables.grow
+    rebuild = compiled_loop._Tables.rebuild
 
-    def counted_grow(self):  # type: ignore[no-untyped-def]
+    def counted_rebuild(self):  # type: ignore[no-untyped-def]
         rebuilds.append(int(self.meta[0]))
-        grow(self)
+        rebuild(self)
 
     monkeypatch.setattr(compiled_loop, "MIN_PAIRS", 4)
     monkeypatch.setattr(compiled_loop, "FIRST_PAIRS", 2)
     monkeypatch.setattr(compiled_loop, "REBUILD_SLACK", 0)
-    monkeypatch.setattr(compiled_loop._Tables, "grow", counted_grow)
+    monkeypatch.setattr(compiled_loop._Tables, "rebuild", counted_rebuild)
     assert compiled(chunks, 420, 2)[0] == expected == fast_merges(chunks, 420, 2, long_chunk=64)
     assert rebuilds
 

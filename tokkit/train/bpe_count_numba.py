@@ -27,16 +27,8 @@ from typing import Any
 
 import numpy as np
 
-try:
-    import numba
-
-    _jit = numba.njit(cache=True, nogil=True)
-except ImportError:  # pragma: no cover - numba is optional
-    numba = None  # type: ignore[assignment]
-
-    def _jit(fn: Any) -> Any:  # the kernels stay plain functions, never called
-        return fn
-
+from tokkit.train.compiled import available as available  # where callers ask
+from tokkit.train.compiled import jit as _jit
 
 LETTER, NUMBER, SPACE = 1, 2, 4
 """Bits of :func:`classes`: ``\\p{L}``, ``\\p{N}``, ``\\s`` (as the ``regex`` module reads them)."""
@@ -44,11 +36,6 @@ FOLDS = "sdmtlver"
 """The letters of the contractions; bit ``i`` of the fold table (:func:`classes`) is ``(?i:FOLDS[i])``."""
 _S_D_M_T = 0b1111
 _L, _V, _E, _R = 1 << 4, 1 << 5, 1 << 6, 1 << 7
-
-
-def available() -> bool:
-    """Whether the compiled counter can run (numba importable)."""
-    return numba is not None
 
 
 @functools.lru_cache(maxsize=1)

@@ -41,16 +41,10 @@ from tokkit.train.bpe_merge import (
     MergeResult,
     add_token,
 )
-from tokkit.train.bpe_spans import Spans, jit, numba, read_tokens, token_lengths, weight_at
+from tokkit.train.bpe_spans import Spans, read_tokens, token_lengths, weight_at
+from tokkit.train.compiled import available as available  # where callers ask
+from tokkit.train.compiled import jit as _jit
 from tokkit.types import ProgressTask
-
-_jit = jit
-
-
-def available() -> bool:
-    """Whether the compiled loop can run (numba importable)."""
-    return numba is not None
-
 
 _EMPTY = -1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -568,9 +562,12 @@ class PairBudget:
 class _Counts:
     """A lean pair count table for a (re)count: code, weighted count and positions per pair."""
 
-    PER_PAIR = ("pair_code", "counts", "lengths")
+    PER_PAIR: tuple[str, ...] = ("pair_code", "counts", "lengths")
 
     def __init__(self, capacity: int) -> None:
+        # pair indices in use, then (tracked tables) merges applied, table room needed, heap size,
+        # pairs reaching the threshold, heap room needed, arena end, positions held, pairs changed,
+        # arena room needed
         self.meta = np.zeros(10, dtype=np.int64)
         self.capacity = capacity
         self.keys = np.full(_key_slots(capacity), _EMPTY, dtype=np.int64)
@@ -580,10 +577,13 @@ class _Counts:
         self.lengths = np.zeros(capacity, dtype=np.int32)
 
     def grow(self, capacity: int) -> None:
-        """Room for ``capacity`` pairs, resized in place (never the old and the new table)."""
+        """Room for ``capacity`` pairs, resized in place (never the old and the new table); the
+        indices past the pairs in use start empty."""
         self.capacity = capacity
         for name in self.PER_PAIR:
-            getattr(self, name).resize(capacity, refcheck=False)
+            array = getattr(self, name)
+            array[int(self.meta[0]):] = 0
+            array.resize(capacity, refcheck=False)
         _rekey(self, int(self.meta[0]), capacity)
 
 
@@ -599,7 +599,7 @@ def _rekey(table: Any, used: int, capacity: int) -> None:
     rekey(used, table.pair_code, table.keys, table.values)
 
 
-class _Tables:
+class _Tables(_Counts):
     """The tracked pairs' tables, their positions' arena and the heap, rebuilt on the kernels'
     request.
 
@@ -609,16 +609,11 @@ class _Tables:
     (``ndarray.resize``), so the old and the new tables are never held at once.
     """
 
-    PER_PAIR = ("pair_code", "counts", "lengths", "pending", "mark", "formed", "pos_start",
-                "pos_cap")
+    PER_PAIR = (*_Counts.PER_PAIR, "pending", "mark", "formed", "pos_start", "pos_cap")
 
     def __init__(self, pairs: int, symbols: int) -> None:
         capacity = max(MIN_PAIRS, pairs + pairs // 4)
-        self.keys = np.full(_key_slots(capacity), _EMPTY, dtype=np.int64)
-        self.values = np.zeros(len(self.keys), dtype=np.int32)
-        self.pair_code = np.zeros(capacity, dtype=np.int64)
-        self.counts = np.zeros(capacity, dtype=np.int64)
-        self.lengths = np.zeros(capacity, dtype=np.int32)
+        super().__init__(capacity)
         self.pending = np.zeros(capacity, dtype=np.int64)
         self.mark = np.zeros(capacity, dtype=np.int32)
         self.formed = np.zeros(capacity, dtype=np.int64)
@@ -626,9 +621,6 @@ class _Tables:
         self.pos_cap = np.zeros(capacity, dtype=np.int64)
         # a merge touches at most four pairs per distinct neighbour symbol
         self.changed = np.zeros(4 * symbols + 4, dtype=np.int64)
-        # pair indices in use, merges applied, table room needed, heap size, pairs reaching the
-        # threshold, heap room needed, arena end, positions held, pairs changed, arena room needed
-        self.meta = np.zeros(10, dtype=np.int64)
         self.hcount = np.zeros(0, dtype=np.int64)
         self.hcode = np.zeros(0, dtype=np.int64)
         self.arena = np.zeros(0, dtype=np.int32)  # allocated here: it is resized in place
@@ -643,7 +635,7 @@ class _Tables:
         self.hcount.resize(size, refcheck=False)
         self.hcode.resize(size, refcheck=False)
 
-    def grow(self) -> None:
+    def rebuild(self) -> None:
         """Make room for ``meta[2]`` pair indices (the kernel's request) beside the live pairs,
         the dead ones dropped, in place.
 
@@ -653,15 +645,10 @@ class _Tables:
         used = int(self.meta[0])
         live = np.flatnonzero(self.counts[:used] > 0).astype(np.int64)
         room = len(live) + int(self.meta[2]) - used
-        capacity = max(MIN_PAIRS, room + room // 4)
         compact(live, self.pair_code, self.counts, self.lengths, self.pos_start, self.pos_cap)
         self.meta[0] = len(live)
         del live
-        for name in self.PER_PAIR:
-            array = getattr(self, name)
-            array[int(self.meta[0]):] = 0  # indices to come start empty
-            array.resize(capacity, refcheck=False)
-        _rekey(self, int(self.meta[0]), capacity)
+        self.grow(max(MIN_PAIRS, room + room // 4))
         _release_freed_memory()
 
     def repack(self, sym: np.ndarray, tok_len: np.ndarray, room: int = 0) -> None:
@@ -904,7 +891,7 @@ def learn_merges_spans(spans: Spans, tokens: list[bytes], ids_by_bytes: dict[byt
             if status <= 0:
                 break
             if status == 1:
-                tables.grow()
+                tables.rebuild()
             else:
                 tables.grow_heap(int(t.meta[5]))
         if status == 0:
@@ -915,7 +902,7 @@ def learn_merges_spans(spans: Spans, tokens: list[bytes], ids_by_bytes: dict[byt
         live = int(t.meta[4])
         if int(t.meta[0]) > 2 * live + REBUILD_SLACK:  # mostly pairs gone below the threshold
             t.meta[2] = t.meta[0]
-            tables.grow()
+            tables.rebuild()
         if len(t.arena) > 4 * int(t.meta[7]) + (REBUILD_SLACK << 4):  # mostly freed or stale
             t.repack(sym, tok_len)
         if int(t.meta[3]) > 2 * live + REBUILD_SLACK:  # mostly stale keys

@@ -21,15 +21,7 @@ from typing import Any
 
 import numpy as np
 
-try:
-    import numba
-
-    jit = numba.njit(cache=True, nogil=True)
-except ImportError:  # pragma: no cover - numba is optional
-    numba = None  # type: ignore[assignment]
-
-    def jit(fn: Any) -> Any:  # the kernels stay plain functions, never called
-        return fn
+from tokkit.train.compiled import jit
 
 
 def slot_type(ids: int) -> Any:
