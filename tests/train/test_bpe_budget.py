@@ -92,3 +92,28 @@ def test_trainer_reports_its_recounts() -> None:
     python = BPETrainer(BPEConfig(vocab_size=900, workers=1, merge_kernel="python")).train(TEXTS)
     assert trainer.train(TEXTS).merges == python.merges
     assert trainer.stats["recounts"] == 0 and trainer.stats["count_parts"] == 1
+
+
+def test_a_partitions_pairs_spread_over_its_tables_slots() -> None:
+    """The partition hash and the table hash use independent bits: otherwise one partition's pairs
+    share their home slots' high bits, fill an eighth of the table and linear probing crawls."""
+    import numpy as np
+
+    from tokkit.train.bpe_merge_numba import partition_of, slot
+
+    keys = np.full(1 << 16, -1, dtype=np.int64)  # empty: slot() is a code's home slot
+    rng = np.random.default_rng(0)
+    codes = [int(c) for c in rng.integers(0, 1 << 37, size=40_000)]
+    for parts in (8, 64):
+        mine = [c for c in codes if partition_of(c, parts) == 0]
+        ranges = Counter(int(slot(keys, c)) >> 13 for c in mine)  # which eighth of the table
+        assert len(mine) > 300 and len(ranges) == 8
+        assert max(ranges.values()) < 0.2 * len(mine)
+
+
+def test_an_overflowing_count_extrapolates_the_partitions_it_needs() -> None:
+    from tokkit.train.bpe_merge_numba import more_parts
+
+    assert more_parts(1, reached=60, slots=100) == 2  # at least double
+    assert more_parts(2, reached=10, slots=100) == 32  # 16x: the pairs of 1/10 of the slots fill it
+    assert more_parts(4, reached=30, slots=100) == 16
