@@ -43,6 +43,16 @@ is process-tree PSS; every run in one invocation unless said):
   stopped at 18012 MB (--stop-mb): 0.27× rustbpe's time, 0.33× its memory. tokkit-bounded
   (--max-memory 1GB, run beside it) stayed at 864 MB but was stopped after 3900 s unfinished:
   recounts in many hash partitions are its cost there, and its merges at this size are unshown.
+
+Measured 2026-12-02, last session (the partition hash mixes its own bits; an overflowing recount
+extrapolates the partitions it needs), one invocation, load ~2:
+
+* full, 341.9 MB @ 64000: tokkit-numba 133.2 s / 3815 MB, rustbpe 407.3 s / 11643 MB, tokenizers
+  stopped at 20038 MB: 0.33× rustbpe's time, 0.33× its memory. tokkit-bounded (--max-memory 1GB):
+  312.7 s / 877 MB (under), 11 spilled runs, 31 recounts in up to 64 partitions, merges identical to
+  the unbounded run's (digest 809094d66fa1ea6b).
+* sample, 33.3 MB @ 32000: tokkit (Python loop) 23.6 s / 826 MB, tokkit-numba 6.9 s / 384 MB,
+  rustbpe 13.5 s / 941 MB, tokenizers 28.6 s / 1781 MB; merges identical to tokenizers'.
 """
 
 from __future__ import annotations
