@@ -12,7 +12,15 @@ import pytest
 import tokkit.train.bpe_count as bpe_count
 from tokkit.train.bpe import BPETrainer
 from tokkit.train.bpe_merge_numba import available
-from tokkit.train.bpe_spill import ENTRY_BYTES, counter_limit, merge_runs, read_run, write_run
+from tokkit.train.bpe_spill import (
+    ENTRY_BYTES,
+    WORKER_BYTES,
+    counter_limit,
+    counting_workers,
+    merge_runs,
+    read_run,
+    write_run,
+)
 from tokkit.train.config import BPEConfig
 
 TEXTS = [f"line {i} 第{i}行 low lower lowest 我们学习中文 {i * 7919 % 1000} " + "汉字" * (i % 7)
@@ -81,6 +89,32 @@ def test_merged_runs_sum_equal_chunks_in_sorted_order(tmp_path: Path) -> None:
 def test_counter_limit_follows_max_memory() -> None:
     assert counter_limit(1 << 30) == (1 << 30) // 4 // ENTRY_BYTES
     assert counter_limit(1) == 1
+
+
+def test_counting_workers_are_those_that_fit_beside_the_counter() -> None:
+    """Two workers take ~250 MB: under ``--max-memory 300MB`` they alone broke the limit (the sample
+    peaked at 467 MB while counting); the counting now runs in this process there."""
+    used = 104_000_000  # the interpreter with numba loaded, as measured
+    assert counting_workers(300_000_000, 2, in_use=used) == 1
+    assert counting_workers(1_000_000_000, 2, in_use=used) == 2
+    assert counting_workers(1_000_000_000, 16, in_use=used) == (750_000_000 - used) // WORKER_BYTES == 4
+    assert counting_workers(12_000_000_000, 16, in_use=used) == 16
+    assert counting_workers(300_000_000, 1, in_use=used) == 1
+    assert counting_workers(1_000, 2, in_use=used) == 1  # nothing fits: still one process
+
+
+def test_a_tight_max_memory_counts_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int | None] = []
+    real = bpe_count.count_chunks
+
+    def count_chunks(*args: object, workers: int | None, **kwargs: object) -> object:
+        asked.append(workers)
+        return real(*args, workers=workers, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("tokkit.train.bpe.count_chunks", count_chunks)
+    tight = BPETrainer(BPEConfig(vocab_size=300, workers=2, max_memory=300_000_000)).train(TEXTS)
+    roomy = BPETrainer(BPEConfig(vocab_size=300, workers=2, max_memory=4_000_000_000)).train(TEXTS)
+    assert asked == [1, 2] and tight.merges == roomy.merges
 
 
 def test_the_spill_directory_is_a_live_temporary_while_it_exists(tmp_path: Path) -> None:

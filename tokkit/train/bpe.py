@@ -59,11 +59,19 @@ from typing import Any
 from tokkit.models.bpe import ByteLevelBPETokenizer, base_vocabulary
 from tokkit.models.bpe_bytes import RANK_TABLE
 from tokkit.models.pretokenize import resolve_pattern
+from tokkit.pool import worker_count
 from tokkit.progress import NULL_PROGRESS
 from tokkit.resources import default_max_memory
 from tokkit.train.bpe_count import ChunkCounts, count_chunks
 from tokkit.train.bpe_merge import learn_merges
-from tokkit.train.bpe_spill import counter_limit, merge_runs, merge_runs_to_file, spill_directory
+from tokkit.train.bpe_spill import (
+    WORKER_BYTES,
+    counter_limit,
+    counting_workers,
+    merge_runs,
+    merge_runs_to_file,
+    spill_directory,
+)
 from tokkit.train.config import BPEConfig
 from tokkit.train.stats import TrainStats
 from tokkit.types import Progress
@@ -95,9 +103,14 @@ class BPETrainer:
         pattern = resolve_pattern(config.pattern)
         progress = progress or NULL_PROGRESS
         start = time.perf_counter()
+        workers = worker_count(config.workers)
+        fit = counting_workers(config.max_memory or default_max_memory(), workers)
+        if fit < workers:
+            log.info("counting in %s to stay within `max_memory` (each worker takes ~%d MB)",
+                     "this process" if fit == 1 else f"{fit} processes", WORKER_BYTES // 1_000_000)
         with spill_directory() as spill:  # removed on success, error and Ctrl-C
             counted = count_chunks(
-                texts, pattern, workers=config.workers,
+                texts, pattern, workers=fit,
                 task=progress.task("counting chunks", unit="bytes"),
                 max_chunks=self.max_chunks(), spill=spill)
             return self.train_counted(counted, progress=progress, started=start)
