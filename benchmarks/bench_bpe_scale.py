@@ -11,12 +11,14 @@ ties its own way, so its agreement is shown, not required).
     python benchmarks/bench_bpe_scale.py --scale full              # large/ + en/ (344 MB) @ 64000,
                                                                    # plus tokkit --max-memory 1GB
     python benchmarks/bench_bpe_scale.py --hostile                 # one-line inputs, tokkit alone
+    python benchmarks/bench_bpe_scale.py --trainers tokkit-numba tokkit-ray   # Ray counting, same merges
     python benchmarks/bench_bpe_scale.py --corpus ../shared/corpora/large --limit-mb 100 --vocab 64000
 
 Trainers: ``tokkit`` (the Python merge loop), ``tokkit-numba`` (the compiled loop, the default
 when numba is installed), ``tokkit-bounded`` (the default kernel with ``--max-memory``: counting
 spills sorted runs; its merges must equal ``tokkit-numba``'s and its peak stay under the limit),
-``rustbpe``, ``tokenizers`` and ``bpeasy`` (each skipped with a note when not installed). The
+``tokkit-ray`` (the chunks counted by Ray Data on a local instance, ``--engine ray``; whole files
+only, its merges must equal the local engine's), ``rustbpe``, ``tokenizers`` and ``bpeasy`` (each skipped with a note when not installed). The
 targets (issue 16): tokkit ≤ 1.0× rustbpe's time and ≤ 0.5× the smaller of rustbpe's and
 tokenizers' peak memory.
 
@@ -59,6 +61,9 @@ bounded run had risen to 340 MB, over its limit, in the counting phase (two work
 beside a 216 MB main process). Counting now takes only the workers that fit (here none: in this
 process): tokkit-bounded 13.0 s / 248 MB (under), 2 spilled runs, 13 recounts in up to 16
 partitions, merges identical to tokkit-numba's (8.3 s / 391 MB; digest 59ffb811ca085920).
+``--trainers tokkit-numba tokkit-ray`` (load ~0.6): Ray counting on the sample gives the local
+engine's merges (digest 59ffb811ca085920 both): tokkit-ray 39.1 s / 1178 MB (Ray's own processes
+included), tokkit-numba 14.7 s / 426 MB.
 """
 
 from __future__ import annotations
@@ -71,11 +76,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
 DEFAULT_CORPUS = [SHARED / "corpora" / "en", SHARED / "corpora" / "zh"]
-TRAINERS = ("tokkit", "tokkit-numba", "tokkit-bounded", "rustbpe", "tokenizers", "bpeasy")
+TRAINERS = ("tokkit", "tokkit-numba", "tokkit-bounded", "tokkit-ray", "rustbpe", "tokenizers", "bpeasy")
 SCALES = {  # name: (corpus, MB limit, vocab, extra trainers)
     "sample": ([SHARED / "corpora" / "en", SHARED / "corpora" / "zh"], None, 32_000, []),
     "large100": ([SHARED / "corpora" / "large"], 100, 64_000, []),
@@ -114,7 +120,10 @@ def child(args: argparse.Namespace) -> None:
         bound = args.max_memory if args.child == "tokkit-bounded" else None
         trainer = BPETrainer(BPEConfig(vocab_size=args.vocab, min_frequency=args.min_frequency,
                                        workers=args.workers, merge_kernel=kernel, max_memory=bound))
-        tok = trainer.train(lines(args))
+        if args.child == "tokkit-ray":  # counted on a local Ray instance, merged here
+            tok = ray_trained(trainer, args)
+        else:
+            tok = trainer.train(lines(args))
         learned = [tok.token_bytes(i) for i in range(256, tok.vocab_size)]
         extra = dict(trainer.stats)  # a TrainStats mapping
     elif args.child == "rustbpe":
@@ -146,6 +155,21 @@ def child(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     Path(args.out).write_text(json.dumps({"seconds": seconds, "learned": [t.hex() for t in learned],
                                           "stats": extra}))
+
+
+def ray_trained(trainer: Any, args: argparse.Namespace) -> Any:
+    """``trainer`` on chunks counted by Ray Data (``--engine ray``: whole files, one text per line)."""
+    from tokkit.corpus.readers import ReadOptions
+    from tokkit.engines.ray_bpe import ray_count_chunks
+    from tokkit.models.pretokenize import GPT4_PATTERN
+    from tokkit.train.bpe_spill import spill_directory
+
+    if args.text_file or args.limit_mb:
+        raise SystemExit("tokkit-ray counts whole files: drop --limit-mb and --hostile")
+    with spill_directory() as spill:
+        counted = ray_count_chunks(args.corpus, GPT4_PATTERN, read_options=ReadOptions(split="line"),
+                                   max_chunks=trainer.max_chunks(), spill=spill)
+        return trainer.train_counted(counted)
 
 
 def run_child(which: str, args: argparse.Namespace, out: Path, extra: list[str]) -> dict:
