@@ -104,7 +104,7 @@ class BPETrainer:
         progress = progress or NULL_PROGRESS
         start = time.perf_counter()
         workers = worker_count(config.workers)
-        fit = counting_workers(config.max_memory or default_max_memory(), workers)
+        fit = counting_workers(self.memory_limit(), workers)
         if fit < workers:
             log.info("counting in %s to stay within `max_memory` (each worker takes ~%d MB)",
                      "this process" if fit == 1 else f"{fit} processes", WORKER_BYTES // 1_000_000)
@@ -115,9 +115,13 @@ class BPETrainer:
                 max_chunks=self.max_chunks(), spill=spill)
             return self.train_counted(counted, progress=progress, started=start)
 
+    def memory_limit(self) -> int:
+        """The bytes training may use: ``config.max_memory``, or the machine's default share."""
+        return self.config.max_memory or default_max_memory()
+
     def max_chunks(self) -> int:
         """Distinct chunks the counter may hold before it spills (from ``config.max_memory``)."""
-        return counter_limit(self.config.max_memory or default_max_memory())
+        return counter_limit(self.memory_limit())
 
     def train_counted(self, counted: ChunkCounts, *, progress: Progress | None = None,
                       started: float | None = None) -> ByteLevelBPETokenizer:
@@ -132,7 +136,7 @@ class BPETrainer:
         start = time.perf_counter() if started is None else started
         from tokkit.train.bpe_spans import Spans  # numpy and numba load here, not on import
 
-        limit = config.max_memory or default_max_memory()
+        limit = self.memory_limit()
         ids = max(config.vocab_size, len(tokens))
         spilled = len(counted.runs)
         if counted.runs:  # merged into one run file, laid out from it: never held twice
