@@ -57,8 +57,8 @@ extrapolates the partitions it needs), one invocation, load ~2:
   rustbpe 13.5 s / 941 MB, tokenizers 28.6 s / 1781 MB; merges identical to tokenizers'.
 
 Measured 2026-12-03 (load ~1.1), ``--trainers tokkit-numba tokkit-bounded --max-memory 300MB``: the
-bounded run had risen to 340 MB, over its limit, in the counting phase (two workers, 125 MB each
-beside a 216 MB main process). Counting now takes only the workers that fit (here none: in this
+bounded run had risen to 340 MB (the last session's run), over its limit; a probe sampling each
+phase put its peak in counting (two workers, 125 MB each beside a 216 MB main process). Counting now takes only the workers that fit (here none: in this
 process): tokkit-bounded 13.0 s / 248 MB (under), 2 spilled runs, 13 recounts in up to 16
 partitions, merges identical to tokkit-numba's (8.3 s / 391 MB; digest 59ffb811ca085920).
 ``--trainers tokkit-numba tokkit-ray`` (load ~0.6): Ray counting on the sample gives the local
@@ -81,7 +81,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tokkit.models.bpe import ByteLevelBPETokenizer
+    from tokkit.train.bpe import BPETrainer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
@@ -162,7 +166,7 @@ def child(args: argparse.Namespace) -> None:
                                           "stats": extra}))
 
 
-def ray_trained(trainer: Any, args: argparse.Namespace) -> Any:
+def ray_trained(trainer: BPETrainer, args: argparse.Namespace) -> ByteLevelBPETokenizer:
     """``trainer`` on chunks counted by Ray Data (``--engine ray``: whole files, one text per line)."""
     from tokkit.corpus.readers import ReadOptions
     from tokkit.engines.ray_bpe import ray_count_chunks

@@ -29,7 +29,7 @@ SEED = int(os.environ.get("TOKKIT_INTERRUPT_SEED", "14"))
 set TOKKIT_INTERRUPT_SEED to draw others."""
 EARLIEST, LATEST = 0.6, 2.0
 """Seconds after start. Not earlier: in the first ~0.3 s the interpreter is still importing tokkit,
-before the CLI can catch a Ctrl-C. Every command is given enough work to run for at least 2.5 times
+before the CLI can catch a Ctrl-C. Every command is given enough work to run for at least 3.5 times
 the latest moment on this project's 2-core machine, so a faster machine still interrupts it midway
 (a command that finishes first fails the test, saying it needs a longer run)."""
 MOMENTS_PER_COMMAND = 20
@@ -71,8 +71,8 @@ BOOKS = ("war_and_peace.txt", "don_quixote.txt", "middlemarch.txt")
 of its books (the trainers slow on all of it get those), ``{parallel}`` the Debian Reference (9 MB).
 Whole runs measured on this project's 2-core machine (2026-12-03, ``-q``, start-up included):
 train-bpe scratch 8.4 s, hf 10.2 s, spm 7.5 s, train-unigram 13.7 s, dedup 10.6 s, shard 7.7 s,
-analyze 10.1 s: at least 3.5 times LATEST. Before, dedup on less input took 2.3 s on a faster day
-and finished before a 2.2 s moment on CI."""
+analyze 10.1 s: at least 3.5 times LATEST. Before, dedup on the three books and ``{zh}`` took
+4.1 s here (the same day) and finished before a 2.2 s moment on CI."""
 
 
 @pytest.fixture(scope="module")
