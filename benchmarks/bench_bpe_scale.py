@@ -61,9 +61,10 @@ bounded run had risen to 340 MB (the last session's run), over its limit; a prob
 phase put its peak in counting (two workers, 125 MB each beside a 216 MB main process). Counting now takes only the workers that fit (here none: in this
 process): tokkit-bounded 13.0 s / 248 MB (under), 2 spilled runs, 13 recounts in up to 16
 partitions, merges identical to tokkit-numba's (8.3 s / 391 MB; digest 59ffb811ca085920).
-``--trainers tokkit-numba tokkit-ray`` (load ~0.6): Ray counting on the sample gives the local
-engine's merges (digest 59ffb811ca085920 both): tokkit-ray 39.1 s / 1178 MB (Ray's own processes
-included), tokkit-numba 14.7 s / 426 MB.
+``--trainers tokkit-numba tokkit-ray`` (idle; through ``ray_train_bpe``, what ``--engine ray``
+runs): Ray counting on the sample gives the local engine's merges (digest 59ffb811ca085920 both):
+tokkit-ray 18.7 s / 1172 MB (Ray's start-up and processes included; counting 13.4 s), tokkit-numba
+7.2 s / 394 MB. (An earlier run at load ~0.6, before the review: 39.1 s and 14.7 s.)
 ``--hostile`` (load 1.2-2): the 4 MB line @ 300 in 1.8 s / 183 MB (default kernel); the 50 MB
 classical line @ 8000 in 18.2 s / 680 MB by the default kernel, 79.4 s / 1670 MB by the Python loop
 (``--merge-kernel python``), the same merges. The full sample run (load ~1): tokkit-numba 9.1 s /
@@ -81,11 +82,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tokkit.models.bpe import ByteLevelBPETokenizer
-    from tokkit.train.bpe import BPETrainer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOKKIT_SHARED", ROOT.parent / "shared"))
@@ -129,8 +125,13 @@ def child(args: argparse.Namespace) -> None:
         bound = args.max_memory if args.child == "tokkit-bounded" else None
         trainer = BPETrainer(BPEConfig(vocab_size=args.vocab, min_frequency=args.min_frequency,
                                        workers=args.workers, merge_kernel=kernel, max_memory=bound))
-        if args.child == "tokkit-ray":  # counted on a local Ray instance, merged here
-            tok = ray_trained(trainer, args)
+        if args.child == "tokkit-ray":  # counted on a local Ray instance, merged here (--engine ray)
+            from tokkit.corpus.readers import ReadOptions
+            from tokkit.engines.ray_bpe import ray_train_bpe
+
+            if args.text_file or args.limit_mb:
+                raise SystemExit("tokkit-ray counts whole files: drop --limit-mb and --hostile")
+            tok, trainer, _, _ = ray_train_bpe(trainer.config, args.corpus, read_options=ReadOptions(split="line"))
         else:
             tok = trainer.train(lines(args))
         learned = [tok.token_bytes(i) for i in range(256, tok.vocab_size)]
@@ -164,21 +165,6 @@ def child(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     Path(args.out).write_text(json.dumps({"seconds": seconds, "learned": [t.hex() for t in learned],
                                           "stats": extra}))
-
-
-def ray_trained(trainer: BPETrainer, args: argparse.Namespace) -> ByteLevelBPETokenizer:
-    """``trainer`` on chunks counted by Ray Data (``--engine ray``: whole files, one text per line)."""
-    from tokkit.corpus.readers import ReadOptions
-    from tokkit.engines.ray_bpe import ray_count_chunks
-    from tokkit.models.pretokenize import GPT4_PATTERN
-    from tokkit.train.bpe_spill import spill_directory
-
-    if args.text_file or args.limit_mb:
-        raise SystemExit("tokkit-ray counts whole files: drop --limit-mb and --hostile")
-    with spill_directory() as spill:
-        counted = ray_count_chunks(args.corpus, GPT4_PATTERN, read_options=ReadOptions(split="line"),
-                                   max_chunks=trainer.max_chunks(), spill=spill)
-        return trainer.train_counted(counted)
 
 
 def run_child(which: str, args: argparse.Namespace, out: Path, extra: list[str]) -> dict:
