@@ -61,6 +61,8 @@ bounded run had risen to 340 MB (the last session's run), over its limit; a prob
 phase put its peak in counting (two workers, 125 MB each beside a 216 MB main process). Counting now takes only the workers that fit (here none: in this
 process): tokkit-bounded 13.0 s / 248 MB (under), 2 spilled runs, 13 recounts in up to 16
 partitions, merges identical to tokkit-numba's (8.3 s / 391 MB; digest 59ffb811ca085920).
+Re-run after the review (idle): tokkit-bounded 10.0 s / 265 MB (under), tokkit-numba 7.0 s / 396 MB,
+merges identical.
 ``--trainers tokkit-numba tokkit-ray`` (idle; through ``ray_train_bpe``, what ``--engine ray``
 runs): Ray counting on the sample gives the local engine's merges (digest 59ffb811ca085920 both):
 tokkit-ray 18.7 s / 1172 MB (Ray's start-up and processes included; counting 13.4 s), tokkit-numba
